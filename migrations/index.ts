@@ -1,0 +1,4 @@
+import { InitialSchema1764000000000 } from './1764000000000-InitialSchema.js';
+
+/** Listed explicitly (not globbed) so the same list works from tsc output, SWC and the CLI. */
+export const migrations = [InitialSchema1764000000000];

@@ -1,0 +1,28 @@
+import { Module } from '@nestjs/common';
+import { ConfigModule } from '@nestjs/config';
+import { APP_FILTER } from '@nestjs/core';
+import { AuthModule } from './auth/auth.module.js';
+import { EncryptionModule } from './common/crypto/encryption.module.js';
+import { AppLoggerModule } from './common/logging/logging.module.js';
+import { ProblemDetailsFilter } from './common/problem-details.filter.js';
+import { allConfigs } from './config/all-configs.js';
+import { DatabaseModule } from './database/database.module.js';
+import { HealthModule } from './health/health.module.js';
+import { JiraIntegrationModule } from './integrations/jira/jira-integration.module.js';
+import { TeamsModule } from './teams/teams.module.js';
+
+@Module({
+  imports: [
+    // Validation happens in each namespace factory (src/config); a bad value stops start-up.
+    ConfigModule.forRoot({ isGlobal: true, cache: true, load: allConfigs }),
+    AppLoggerModule,
+    EncryptionModule,
+    DatabaseModule,
+    AuthModule,
+    TeamsModule,
+    HealthModule,
+    JiraIntegrationModule,
+  ],
+  providers: [{ provide: APP_FILTER, useClass: ProblemDetailsFilter }],
+})
+export class AppModule {}

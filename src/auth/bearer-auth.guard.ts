@@ -1,0 +1,34 @@
+import { type CanActivate, type ExecutionContext, HttpStatus, Injectable } from '@nestjs/common';
+import { Reflector } from '@nestjs/core';
+import { AppError, CommonErrorCode } from '../common/app-error.js';
+import type { AuthenticatedRequest } from './current-user.decorator.js';
+import { JwtVerifier } from './jwt-verifier.service.js';
+import { IS_PUBLIC } from './public.decorator.js';
+
+/** Global guard: every route needs `Authorization: Bearer <JWT>` unless marked @Public(). */
+@Injectable()
+export class BearerAuthGuard implements CanActivate {
+  constructor(
+    private readonly reflector: Reflector,
+    private readonly verifier: JwtVerifier,
+  ) {}
+
+  async canActivate(context: ExecutionContext): Promise<boolean> {
+    const isPublic = this.reflector.getAllAndOverride<boolean>(IS_PUBLIC, [context.getHandler(), context.getClass()]);
+    if (isPublic) return true;
+    const req = context.switchToHttp().getRequest<AuthenticatedRequest>();
+    const header = req.headers.authorization;
+    const match = typeof header === 'string' ? /^Bearer\s+([A-Za-z0-9._~+/-]+=*)\s*$/i.exec(header) : null;
+    if (!match) {
+      throw new AppError(CommonErrorCode.Unauthenticated, HttpStatus.UNAUTHORIZED, 'Authentication required',
+        'Send the session token as "Authorization: Bearer <token>".');
+    }
+    const identity = await this.verifier.verify(match[1]);
+    if (!identity) {
+      throw new AppError(CommonErrorCode.InvalidToken, HttpStatus.UNAUTHORIZED, 'Invalid or expired token',
+        'Sign in again to get a fresh token.');
+    }
+    req.user = { id: identity.userId };
+    return true;
+  }
+}

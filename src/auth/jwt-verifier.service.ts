@@ -1,0 +1,54 @@
+import { Inject, Injectable } from '@nestjs/common';
+import type { ConfigType } from '@nestjs/config';
+import { createRemoteJWKSet, jwtVerify, SignJWT, type JWTPayload, type JWTVerifyGetKey } from 'jose';
+import { authConfig } from '../config/auth.config.js';
+
+export interface VerifiedIdentity {
+  userId: string;
+  claims: JWTPayload;
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** Verifies the product's bearer tokens: HS256 with a shared secret, or RS256/ES256 from a JWKS. */
+@Injectable()
+export class JwtVerifier {
+  private readonly secret?: Uint8Array;
+  private readonly jwks?: JWTVerifyGetKey;
+
+  constructor(@Inject(authConfig.KEY) private readonly settings: ConfigType<typeof authConfig>) {
+    if (settings.jwksUrl) this.jwks = createRemoteJWKSet(new URL(settings.jwksUrl));
+    if (settings.jwtSecret) this.secret = new TextEncoder().encode(settings.jwtSecret);
+  }
+
+  /** Returns the identity, or null for any invalid, expired or foreign token. */
+  async verify(token: string): Promise<VerifiedIdentity | null> {
+    const options = {
+      issuer: this.settings.issuer,
+      audience: this.settings.audience,
+      clockTolerance: 5,
+    };
+    try {
+      const { payload } = this.jwks
+        ? await jwtVerify(token, this.jwks, { ...options, algorithms: ['RS256', 'ES256'] })
+        : await jwtVerify(token, this.secret!, { ...options, algorithms: ['HS256'] });
+      if (typeof payload.sub !== 'string' || !UUID.test(payload.sub)) return null;
+      return { userId: payload.sub.toLowerCase(), claims: payload };
+    } catch {
+      return null;
+    }
+  }
+
+  /** Signs an HS256 token (development CLI and tests). */
+  async sign(userId: string, ttlSeconds = 3600, extra: JWTPayload = {}): Promise<string> {
+    if (!this.secret) throw new Error('Signing needs AUTH_JWT_SECRET (JWKS mode only verifies)');
+    let jwt = new SignJWT({ ...extra })
+      .setProtectedHeader({ alg: 'HS256' })
+      .setSubject(userId)
+      .setIssuedAt()
+      .setExpirationTime(`${ttlSeconds}s`);
+    if (this.settings.issuer) jwt = jwt.setIssuer(this.settings.issuer);
+    if (this.settings.audience) jwt = jwt.setAudience(this.settings.audience);
+    return jwt.sign(this.secret);
+  }
+}

@@ -1,0 +1,57 @@
+import type { IncomingMessage } from 'node:http';
+import { randomUUID } from 'node:crypto';
+import type { DestinationStream } from 'pino';
+import { LoggerModule } from 'nestjs-pino';
+import { appConfig } from '../../config/app.config.js';
+import type { ConfigType } from '@nestjs/config';
+
+/**
+ * Paths pino censors wherever they appear in a log object. Secrets should never be logged in the
+ * first place; this is the net under that rule (headers, cookies, OAuth parameters, tokens).
+ */
+export const REDACTED_PATHS = [
+  'req.headers.authorization',
+  'req.headers.cookie',
+  'res.headers["set-cookie"]',
+  ...['access_token', 'refresh_token', 'accessToken', 'refreshToken', 'id_token', 'code', 'state',
+    'client_secret', 'clientSecret', 'code_verifier', 'codeVerifier', 'password', 'token', 'authorization']
+    .flatMap((k) => [k, `*.${k}`, `*.*.${k}`]),
+];
+
+let sink: DestinationStream | undefined;
+
+/** Tests point the logs at a buffer to assert nothing secret is written. */
+export function setLogSink(stream: DestinationStream | undefined): void {
+  sink = stream;
+}
+
+/** Only the path: query strings carry OAuth codes and states. */
+function pathOnly(url: string | undefined): string | undefined {
+  return url?.split('?')[0];
+}
+
+export const AppLoggerModule = LoggerModule.forRootAsync({
+  inject: [appConfig.KEY],
+  useFactory: (app: ConfigType<typeof appConfig>) => {
+    const options = {
+      level: app.logLevel,
+      redact: { paths: REDACTED_PATHS, censor: '[REDACTED]' },
+      genReqId: (req: IncomingMessage) => {
+        const given = req.headers['x-request-id'];
+        return typeof given === 'string' && /^[\w.-]{1,64}$/.test(given) ? given : randomUUID();
+      },
+      serializers: {
+        req: (req: { id: unknown; method: string; url: string; remoteAddress?: string }) => ({
+          id: req.id,
+          method: req.method,
+          path: pathOnly(req.url),
+          remoteAddress: req.remoteAddress,
+        }),
+        res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
+      },
+      customLogLevel: (_req: IncomingMessage, res: { statusCode: number }, err?: Error) =>
+        err || res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'warn' : 'info',
+    };
+    return { pinoHttp: sink ? [options, sink] : options };
+  },
+});

@@ -1,0 +1,138 @@
+import { type ArgumentsHost, Catch, type ExceptionFilter, HttpException, Logger } from '@nestjs/common';
+import { ThrottlerException } from '@nestjs/throttler';
+import type { Request, Response } from 'express';
+import { AppError, CommonErrorCode } from './app-error.js';
+
+export interface ProblemDocument {
+  type: string;
+  title: string;
+  status: number;
+  detail?: string;
+  instance?: string;
+  code: string;
+  [extension: string]: unknown;
+}
+
+export const PROBLEM_CONTENT_TYPE = 'application/problem+json';
+const TYPE_BASE = 'https://jira-connect.dev/problems/';
+
+const STATUS_CODES: Partial<Record<number, string>> = {
+  400: CommonErrorCode.ValidationFailed,
+  401: CommonErrorCode.Unauthenticated,
+  403: CommonErrorCode.Forbidden,
+  404: CommonErrorCode.NotFound,
+  405: CommonErrorCode.MethodNotAllowed,
+  413: CommonErrorCode.PayloadTooLarge,
+  415: 'unsupported_media_type',
+  503: 'service_unavailable',
+  429: CommonErrorCode.RateLimited,
+};
+
+/** Errors raised by body-parser before Nest sees the request (bad JSON, too large, bad charset). */
+interface BodyParserError {
+  type: string;
+  status?: number;
+  statusCode?: number;
+  expose?: boolean;
+}
+
+function isBodyParserError(e: unknown): e is BodyParserError {
+  return typeof e === 'object' && e !== null && typeof (e as BodyParserError).type === 'string'
+    && typeof ((e as BodyParserError).status ?? (e as BodyParserError).statusCode) === 'number';
+}
+
+/** Builds the RFC 9457 document for any thrown value; unknown errors become a bare 500. */
+export function toProblem(thrown: unknown, instance?: string): { problem: ProblemDocument; retryAfter?: number } {
+  // Nest wraps body-parser failures in an HttpException; classify them by the original error.
+  const exception = thrown instanceof HttpException && isBodyParserError(thrown.cause) ? thrown.cause : thrown;
+  if (exception instanceof AppError) {
+    return {
+      problem: {
+        ...exception.extensions,
+        type: TYPE_BASE + exception.code,
+        title: exception.title,
+        status: exception.status,
+        detail: exception.detail,
+        instance,
+        code: exception.code,
+      },
+      retryAfter: exception.retryAfter,
+    };
+  }
+  if (exception instanceof ThrottlerException) {
+    return {
+      problem: {
+        type: TYPE_BASE + CommonErrorCode.RateLimited,
+        title: 'Too many requests',
+        status: 429,
+        detail: 'Slow down: retry after the number of seconds in the Retry-After header.',
+        instance,
+        code: CommonErrorCode.RateLimited,
+      },
+    };
+  }
+  if (isBodyParserError(exception)) {
+    const status = exception.status ?? exception.statusCode ?? 400;
+    const malformed = exception.type === 'entity.parse.failed';
+    const code = malformed ? CommonErrorCode.MalformedJson : status === 413 ? CommonErrorCode.PayloadTooLarge : CommonErrorCode.ValidationFailed;
+    return {
+      problem: {
+        type: TYPE_BASE + code,
+        title: malformed ? 'The request body is not valid JSON' : 'The request body could not be read',
+        status: status >= 400 && status < 500 ? status : 400,
+        detail: malformed ? 'Send a well-formed JSON document with Content-Type: application/json.' : exception.type,
+        instance,
+        code,
+      },
+    };
+  }
+  if (exception instanceof HttpException) {
+    const status = exception.getStatus();
+    const body = exception.getResponse();
+    const message = typeof body === 'string' ? body : (body as { message?: unknown }).message;
+    const errors = Array.isArray(message) ? message.map(String) : undefined;
+    const code = STATUS_CODES[status] ?? (status >= 500 ? CommonErrorCode.InternalError : 'http_' + status);
+    return {
+      problem: {
+        type: TYPE_BASE + code,
+        title: errors ? 'The request is invalid' : exception.message,
+        status,
+        detail: errors ? errors.join('; ') : typeof message === 'string' ? message : undefined,
+        instance,
+        code,
+        ...(errors ? { errors } : {}),
+      },
+    };
+  }
+  return {
+    problem: {
+      type: TYPE_BASE + CommonErrorCode.InternalError,
+      title: 'Internal server error',
+      status: 500,
+      detail: 'Something went wrong on our side. Try again; if it keeps happening, contact support.',
+      instance,
+      code: CommonErrorCode.InternalError,
+    },
+  };
+}
+
+/** The single place errors become HTTP: RFC 9457 problem JSON with a stable `code`. */
+@Catch()
+export class ProblemDetailsFilter implements ExceptionFilter {
+  private readonly logger = new Logger('ProblemDetails');
+
+  catch(exception: unknown, host: ArgumentsHost): void {
+    const http = host.switchToHttp();
+    const res = http.getResponse<Response>();
+    const req = http.getRequest<Request>();
+    const { problem, retryAfter } = toProblem(exception, req?.originalUrl?.split('?')[0]);
+    if (problem.status >= 500) {
+      // Log the error's class and message only; stack traces can carry request data.
+      const err = exception instanceof Error ? exception : new Error(String(exception));
+      this.logger.error({ err: { type: err.name, message: err.message, code: problem.code } }, 'request failed');
+    }
+    if (res.headersSent) return;
+    if (retryAfter !== undefined) res.setHeader('Retry-After', String(Math.max(0, Math.ceil(retryAfter))));
+    res.status(problem.status).type(PROBLEM_CONTENT_TYPE).send(JSON.stringify(problem));
+  }
+}

@@ -1,0 +1,37 @@
+import { registerAs } from '@nestjs/config';
+import { IsIn, IsInt, IsOptional, IsString, Max, Min } from 'class-validator';
+import { validateEnv } from './validate-env.js';
+
+export class AppEnv {
+  @IsIn(['development', 'production', 'test'])
+  NODE_ENV: 'development' | 'production' | 'test' = 'development';
+
+  @IsInt()
+  @Min(0)
+  @Max(65535)
+  PORT: number = 3000;
+
+  @IsIn(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
+  LOG_LEVEL: string = 'info';
+
+  /** Where the embedded database and generated development secrets live. */
+  @IsString()
+  DATA_DIR: string = './.data';
+
+  /** Express `trust proxy` setting, so per-IP rate limits see the client behind a load balancer. */
+  @IsOptional()
+  @IsString()
+  TRUST_PROXY?: string;
+}
+
+export const appConfig = registerAs('app', () => {
+  const env = validateEnv(AppEnv);
+  return {
+    env: env.NODE_ENV,
+    isProduction: env.NODE_ENV === 'production',
+    port: env.PORT,
+    logLevel: env.LOG_LEVEL,
+    dataDir: env.DATA_DIR,
+    trustProxy: env.TRUST_PROXY,
+  };
+});

@@ -1,0 +1,63 @@
+import { registerAs } from '@nestjs/config';
+import { IsIn, IsOptional, IsString, IsUrl, MinLength } from 'class-validator';
+import { devSecret } from './dev-secrets.js';
+import { EnvValidationError, isPlaceholder, validateEnv } from './validate-env.js';
+
+export class AuthEnv {
+  @IsIn(['development', 'production', 'test'])
+  NODE_ENV: string = 'development';
+
+  @IsString()
+  DATA_DIR: string = './.data';
+
+  /** HS256 shared secret, at least 32 characters. */
+  @IsOptional()
+  @MinLength(32, { message: 'AUTH_JWT_SECRET must be at least 32 characters long' })
+  AUTH_JWT_SECRET?: string;
+
+  /** RS256/ES256 verification keys from the identity provider. */
+  @IsOptional()
+  @IsUrl({ require_tld: false, protocols: ['http', 'https'] }, { message: 'AUTH_JWKS_URL must be an http(s) URL' })
+  AUTH_JWKS_URL?: string;
+
+  @IsOptional()
+  @IsString()
+  AUTH_JWT_ISSUER?: string;
+
+  @IsOptional()
+  @IsString()
+  AUTH_JWT_AUDIENCE?: string;
+}
+
+export interface AuthSettings {
+  /** HS256 secret; in development generated when neither it nor a JWKS URL is configured. */
+  jwtSecret?: string;
+  jwksUrl?: string;
+  issuer?: string;
+  audience?: string;
+  /** True when the secret came from DATA_DIR rather than the environment. */
+  generatedSecret: boolean;
+}
+
+export function readAuthSettings(env: NodeJS.ProcessEnv = process.env): AuthSettings {
+  const parsed = validateEnv(AuthEnv, env);
+  let secret = parsed.AUTH_JWT_SECRET;
+  let generated = false;
+  if (secret && isPlaceholder(secret)) secret = undefined;
+  if (!secret && !parsed.AUTH_JWKS_URL) {
+    if (parsed.NODE_ENV === 'production') {
+      throw new EnvValidationError(['AUTH_JWT_SECRET or AUTH_JWKS_URL is required in production']);
+    }
+    secret = devSecret(parsed.DATA_DIR, 'AUTH_JWT_SECRET', 48);
+    generated = true;
+  }
+  return {
+    jwtSecret: secret,
+    jwksUrl: parsed.AUTH_JWKS_URL,
+    issuer: parsed.AUTH_JWT_ISSUER,
+    audience: parsed.AUTH_JWT_AUDIENCE,
+    generatedSecret: generated,
+  };
+}
+
+export const authConfig = registerAs('auth', () => readAuthSettings());

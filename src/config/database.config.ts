@@ -1,0 +1,32 @@
+import { registerAs } from '@nestjs/config';
+import { IsOptional, IsString, Matches } from 'class-validator';
+import { validateEnv } from './validate-env.js';
+
+export class DatabaseEnv {
+  /** Unset: the embedded PGlite database under DATA_DIR. */
+  @IsOptional()
+  @Matches(/^postgres(ql)?:\/\/\S+$/, {
+    message: 'DATABASE_URL must be a postgres:// or postgresql:// connection URL',
+  })
+  DATABASE_URL?: string;
+
+  @IsString()
+  DATA_DIR: string = './.data';
+}
+
+export interface DatabaseSettings {
+  /** `postgres` when DATABASE_URL is set, otherwise the embedded PGlite engine. */
+  kind: 'postgres' | 'pglite';
+  url?: string;
+  /** PGlite data directory; `memory://` keeps everything in memory. */
+  dataDir: string;
+}
+
+export function readDatabaseSettings(env: NodeJS.ProcessEnv = process.env): DatabaseSettings {
+  const parsed = validateEnv(DatabaseEnv, env);
+  return parsed.DATABASE_URL
+    ? { kind: 'postgres', url: parsed.DATABASE_URL, dataDir: parsed.DATA_DIR }
+    : { kind: 'pglite', dataDir: parsed.DATA_DIR };
+}
+
+export const databaseConfig = registerAs('database', () => readDatabaseSettings());

@@ -1,0 +1,9 @@
+export { appConfig } from './app.config.js';
+export { authConfig } from './auth.config.js';
+export { databaseConfig } from './database.config.js';
+export { encryptionConfig } from './encryption.config.js';
+export { jiraConfig } from './jira.config.js';
+export { redisConfig } from './redis.config.js';
+
+/** Every namespace, loaded (and so validated) when ConfigModule starts. */
+export { allConfigs } from './all-configs.js';

@@ -1,0 +1,103 @@
+import { registerAs } from '@nestjs/config';
+import { IsInt, IsOptional, IsString, IsUrl, Matches, Max, Min } from 'class-validator';
+import { EnvValidationError, isPlaceholder, validateEnv } from './validate-env.js';
+
+const HTTP_URL = { require_tld: false, protocols: ['http', 'https'], require_protocol: true };
+
+export class JiraEnv {
+  @IsOptional()
+  @IsString()
+  JIRA_CLIENT_ID?: string;
+
+  @IsOptional()
+  @IsString()
+  JIRA_CLIENT_SECRET?: string;
+
+  /** Must equal the callback URL registered in the Atlassian developer console. */
+  @IsOptional()
+  @IsUrl(HTTP_URL, { message: 'JIRA_REDIRECT_URI must be an absolute http(s) URL' })
+  JIRA_REDIRECT_URI?: string;
+
+  @Matches(/(^|\s)offline_access(\s|$)/, {
+    message: 'JIRA_SCOPES must include offline_access, or Atlassian issues no refresh token',
+  })
+  JIRA_SCOPES: string = 'read:jira-user read:jira-work offline_access';
+
+  @IsUrl(HTTP_URL, { message: 'JIRA_AUTH_BASE_URL must be an absolute http(s) URL' })
+  JIRA_AUTH_BASE_URL: string = 'https://auth.atlassian.com';
+
+  @IsUrl(HTTP_URL, { message: 'JIRA_API_BASE_URL must be an absolute http(s) URL' })
+  JIRA_API_BASE_URL: string = 'https://api.atlassian.com';
+
+  /** Refresh integrations idle this long so Atlassian's 90-day inactivity expiry never hits. */
+  @IsInt()
+  @Min(1)
+  @Max(80)
+  JIRA_KEEPALIVE_DAYS: number = 30;
+
+  @IsInt()
+  @Min(100)
+  @Max(120_000)
+  JIRA_HTTP_TIMEOUT_MS: number = 10_000;
+
+  /** Comma-separated origins (`https://app.example.com`) that `returnTo` may point at. */
+  @IsOptional()
+  @IsString()
+  OAUTH_RETURN_ORIGINS?: string;
+}
+
+export interface JiraSettings {
+  clientId?: string;
+  clientSecret?: string;
+  redirectUri?: string;
+  /** True when client id, secret and redirect URI are all set. */
+  configured: boolean;
+  scopes: string[];
+  authBaseUrl: string;
+  apiBaseUrl: string;
+  keepAliveDays: number;
+  httpTimeoutMs: number;
+  returnOrigins: string[];
+}
+
+function parseOrigins(value: string | undefined): string[] {
+  if (!value) return [];
+  return value
+    .split(',')
+    .map((o) => o.trim())
+    .filter(Boolean)
+    .map((o) => {
+      let url: URL;
+      try {
+        url = new URL(o);
+      } catch {
+        throw new EnvValidationError([`OAUTH_RETURN_ORIGINS has an entry that is not a URL: ${o}`]);
+      }
+      if (!['http:', 'https:'].includes(url.protocol) || url.origin !== o.replace(/\/$/, '')) {
+        throw new EnvValidationError([
+          `OAUTH_RETURN_ORIGINS entries must be bare origins like https://app.example.com (got ${o})`,
+        ]);
+      }
+      return url.origin;
+    });
+}
+
+export function readJiraSettings(env: NodeJS.ProcessEnv = process.env): JiraSettings {
+  const parsed = validateEnv(JiraEnv, env);
+  const secret = isPlaceholder(parsed.JIRA_CLIENT_SECRET) ? undefined : parsed.JIRA_CLIENT_SECRET;
+  const clientId = isPlaceholder(parsed.JIRA_CLIENT_ID) ? undefined : parsed.JIRA_CLIENT_ID;
+  return {
+    clientId,
+    clientSecret: secret,
+    redirectUri: parsed.JIRA_REDIRECT_URI,
+    configured: Boolean(clientId && secret && parsed.JIRA_REDIRECT_URI),
+    scopes: [...new Set(parsed.JIRA_SCOPES.split(/\s+/).filter(Boolean))],
+    authBaseUrl: parsed.JIRA_AUTH_BASE_URL.replace(/\/+$/, ''),
+    apiBaseUrl: parsed.JIRA_API_BASE_URL.replace(/\/+$/, ''),
+    keepAliveDays: parsed.JIRA_KEEPALIVE_DAYS,
+    httpTimeoutMs: parsed.JIRA_HTTP_TIMEOUT_MS,
+    returnOrigins: parseOrigins(parsed.OAUTH_RETURN_ORIGINS),
+  };
+}
+
+export const jiraConfig = registerAs('jira', () => readJiraSettings());

@@ -1,0 +1,44 @@
+import { plainToInstance } from 'class-transformer';
+import { validateSync, type ValidationError } from 'class-validator';
+
+/** Thrown at start-up when an environment variable is missing or malformed. */
+export class EnvValidationError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n  - ${problems.join('\n  - ')}`);
+    this.name = 'EnvValidationError';
+  }
+}
+
+/** Placeholder values copied from docs or .env.example must never reach production. */
+const PLACEHOLDER = /^(changeme|change-me|secret|your[_-].*|xxx+|todo|placeholder)$/i;
+
+export function isPlaceholder(value: string | undefined): boolean {
+  return value !== undefined && PLACEHOLDER.test(value.trim());
+}
+
+function describe(errors: ValidationError[]): string[] {
+  return errors.flatMap((e) =>
+    Object.values(e.constraints ?? {}).map((msg) =>
+      // class-validator already puts the property name first ("PORT must be ...").
+      msg.startsWith(e.property) ? msg : `${e.property}: ${msg}`,
+    ),
+  );
+}
+
+/**
+ * Validates one feature's slice of the environment with class-validator and returns the typed
+ * instance. Empty strings count as unset, so `FOO=` in a .env file falls back to the default.
+ */
+export function validateEnv<T extends object>(
+  cls: new () => T,
+  env: NodeJS.ProcessEnv = process.env,
+): T {
+  const raw: Record<string, string> = {};
+  for (const [key, value] of Object.entries(env)) {
+    if (value !== undefined && value.trim() !== '') raw[key] = value.trim();
+  }
+  const instance = plainToInstance(cls, raw, { enableImplicitConversion: true });
+  const errors = validateSync(instance, { skipMissingProperties: false, whitelist: false });
+  if (errors.length > 0) throw new EnvValidationError(describe(errors));
+  return instance;
+}

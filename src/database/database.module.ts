@@ -1,0 +1,25 @@
+import { Global, Module } from '@nestjs/common';
+import type { ConfigType } from '@nestjs/config';
+import { TypeOrmModule } from '@nestjs/typeorm';
+import { databaseConfig, type DatabaseSettings } from '../config/database.config.js';
+import { createDataSource } from './data-source.js';
+
+@Global()
+@Module({
+  imports: [
+    TypeOrmModule.forRootAsync({
+      // Options are built in createDataSource (shared with the CLI), from the validated config.
+      inject: [databaseConfig.KEY],
+      useFactory: (settings: ConfigType<typeof databaseConfig>) => ({ settings }) as never,
+      dataSourceFactory: async (options) => {
+        const ds = createDataSource((options as unknown as { settings: DatabaseSettings }).settings);
+        await ds.initialize();
+        // The embedded database belongs to this process, so it keeps its own schema current.
+        // A shared PostgreSQL is migrated explicitly (npm run migration:run) before deploys.
+        if (ds.settings.kind === 'pglite') await ds.runMigrations();
+        return ds;
+      },
+    }),
+  ],
+})
+export class DatabaseModule {}

@@ -1,0 +1,236 @@
+import { HttpService } from '@nestjs/axios';
+import { Inject, Injectable } from '@nestjs/common';
+import type { ConfigType } from '@nestjs/config';
+import { AxiosError, type AxiosResponse, type Method } from 'axios';
+import { firstValueFrom } from 'rxjs';
+import { jiraConfig } from '../../config/jira.config.js';
+import type { JiraSite } from './entities/jira-integration.entity.js';
+
+/** What Atlassian's token endpoint returns, with field names of our own. */
+export interface TokenSet {
+  accessToken: string;
+  /** Absent when `offline_access` was not granted. Rotates on every refresh. */
+  refreshToken?: string;
+  expiresInSeconds: number;
+  scopes: string[];
+}
+
+export interface AtlassianAccount {
+  accountId: string;
+  name?: string;
+  email?: string;
+}
+
+/**
+ * How a token-endpoint call failed:
+ * - `invalid_grant`: the refresh token (or code) is dead: expired, revoked, or reused. Permanent;
+ *   the user must authorize again.
+ * - `client_rejected`: our client id/secret or redirect URI were refused. Permanent, but an
+ *   operator problem: sending users through consent again would not help.
+ * - `transient`: 5xx, 429, timeout or network. Retry later; stored tokens stay valid.
+ */
+export type TokenFailureKind = 'invalid_grant' | 'client_rejected' | 'transient';
+
+/** Never carries a token, code or secret: only Atlassian's status and error code. */
+export class AtlassianTokenError extends Error {
+  constructor(
+    readonly kind: TokenFailureKind,
+    readonly httpStatus: number | undefined,
+    readonly oauthError: string | undefined,
+    readonly retryAfterSeconds?: number,
+  ) {
+    super(`Atlassian token endpoint failed (${kind}; status ${httpStatus ?? 'none'}; error ${oauthError ?? 'none'})`);
+    this.name = 'AtlassianTokenError';
+  }
+}
+
+/** A non-token Atlassian API call that did not succeed (no request data inside). */
+export class AtlassianApiError extends Error {
+  constructor(
+    readonly httpStatus: number | undefined,
+    readonly retryAfterSeconds?: number,
+  ) {
+    super(`Atlassian API call failed (status ${httpStatus ?? 'network error'})`);
+    this.name = 'AtlassianApiError';
+  }
+}
+
+export interface JiraResponse<T = unknown> {
+  status: number;
+  headers: Record<string, string>;
+  data: T;
+}
+
+/** `Retry-After` as seconds: either delta-seconds or an HTTP date. */
+export function parseRetryAfter(value: unknown, nowMs = Date.now()): number | undefined {
+  if (typeof value !== 'string' || value.trim() === '') return undefined;
+  if (/^\d+$/.test(value.trim())) return Number(value.trim());
+  const at = Date.parse(value);
+  return Number.isNaN(at) ? undefined : Math.max(0, Math.ceil((at - nowMs) / 1000));
+}
+
+function headersOf(res: AxiosResponse | undefined): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(res?.headers ?? {})) if (v !== undefined && v !== null) out[k.toLowerCase()] = String(v);
+  return out;
+}
+
+/**
+ * Every HTTP call to Atlassian, in one injectable: the authorize URL, the token endpoint (JSON
+ * bodies, as documented), accessible-resources, /me and the Jira REST gateway. One attempt per
+ * call with a timeout; retry policy belongs to the callers. Errors are re-thrown as our own
+ * classes so that axios' request config (headers, bodies with secrets) is never attached to
+ * anything that might be logged.
+ */
+@Injectable()
+export class AtlassianGateway {
+  constructor(
+    private readonly http: HttpService,
+    @Inject(jiraConfig.KEY) private readonly config: ConfigType<typeof jiraConfig>,
+  ) {}
+
+  authorizeUrl(state: string): string {
+    const url = new URL(`${this.config.authBaseUrl}/authorize`);
+    url.searchParams.set('audience', 'api.atlassian.com');
+    url.searchParams.set('client_id', this.config.clientId ?? '');
+    url.searchParams.set('scope', this.config.scopes.join(' '));
+    url.searchParams.set('redirect_uri', this.config.redirectUri ?? '');
+    url.searchParams.set('state', state);
+    url.searchParams.set('response_type', 'code');
+    url.searchParams.set('prompt', 'consent');
+    // URLSearchParams writes spaces as '+'; Atlassian documents %20.
+    return url.toString().replace(/\+/g, '%20');
+  }
+
+  exchangeCode(code: string): Promise<TokenSet> {
+    return this.tokenRequest({
+      grant_type: 'authorization_code',
+      client_id: this.config.clientId,
+      client_secret: this.config.clientSecret,
+      code,
+      redirect_uri: this.config.redirectUri,
+    });
+  }
+
+  refresh(refreshToken: string): Promise<TokenSet> {
+    return this.tokenRequest({
+      grant_type: 'refresh_token',
+      client_id: this.config.clientId,
+      client_secret: this.config.clientSecret,
+      refresh_token: refreshToken,
+    });
+  }
+
+  async accessibleResources(accessToken: string): Promise<JiraSite[]> {
+    const res = await this.apiGet<unknown>('/oauth/token/accessible-resources', accessToken);
+    if (!Array.isArray(res)) throw new AtlassianApiError(200);
+    return res
+      .filter((r): r is Record<string, unknown> => typeof r === 'object' && r !== null && typeof r.id === 'string' && typeof r.url === 'string')
+      .map((r) => ({
+        cloudId: String(r.id),
+        url: String(r.url).replace(/\/+$/, ''),
+        name: typeof r.name === 'string' ? r.name : String(r.url),
+        scopes: Array.isArray(r.scopes) ? r.scopes.map(String) : [],
+        avatarUrl: typeof r.avatarUrl === 'string' ? r.avatarUrl : undefined,
+      }));
+  }
+
+  /** The consenting Atlassian account; null when the token lacks `read:me`. */
+  async me(accessToken: string): Promise<AtlassianAccount | null> {
+    try {
+      const me = await this.apiGet<Record<string, unknown>>('/me', accessToken);
+      if (typeof me?.account_id !== 'string') return null;
+      return {
+        accountId: me.account_id,
+        name: typeof me.name === 'string' ? me.name : undefined,
+        email: typeof me.email === 'string' ? me.email : undefined,
+      };
+    } catch (err) {
+      if (err instanceof AtlassianApiError && (err.httpStatus === 401 || err.httpStatus === 403)) return null;
+      throw err;
+    }
+  }
+
+  /**
+   * A Jira Cloud REST call through the gateway (`/ex/jira/{cloudId}/...`). Resolves with any HTTP
+   * status so callers can react to 401/429; rejects only on network errors and timeouts.
+   */
+  async jira<T = unknown>(
+    accessToken: string,
+    cloudId: string,
+    method: Method,
+    path: string,
+    options: { query?: Record<string, string | number | boolean>; body?: unknown } = {},
+  ): Promise<JiraResponse<T>> {
+    const cleanPath = path.startsWith('/') ? path : `/${path}`;
+    try {
+      const res = await firstValueFrom(
+        this.http.request<T>({
+          method,
+          url: `${this.config.apiBaseUrl}/ex/jira/${encodeURIComponent(cloudId)}${cleanPath}`,
+          params: options.query,
+          data: options.body,
+          headers: { authorization: `Bearer ${accessToken}`, accept: 'application/json' },
+          timeout: this.config.httpTimeoutMs,
+          validateStatus: () => true,
+        }),
+      );
+      return { status: res.status, headers: headersOf(res), data: res.data };
+    } catch {
+      throw new AtlassianApiError(undefined);
+    }
+  }
+
+  private async apiGet<T>(path: string, accessToken: string): Promise<T> {
+    let res: AxiosResponse<T>;
+    try {
+      res = await firstValueFrom(
+        this.http.get<T>(`${this.config.apiBaseUrl}${path}`, {
+          headers: { authorization: `Bearer ${accessToken}`, accept: 'application/json' },
+          timeout: this.config.httpTimeoutMs,
+          validateStatus: () => true,
+        }),
+      );
+    } catch {
+      throw new AtlassianApiError(undefined);
+    }
+    if (res.status < 200 || res.status >= 300) {
+      throw new AtlassianApiError(res.status, parseRetryAfter(headersOf(res)['retry-after']));
+    }
+    return res.data;
+  }
+
+  private async tokenRequest(body: Record<string, string | undefined>): Promise<TokenSet> {
+    let res: AxiosResponse<Record<string, unknown>>;
+    try {
+      res = await firstValueFrom(
+        this.http.post<Record<string, unknown>>(`${this.config.authBaseUrl}/oauth/token`, body, {
+          headers: { 'content-type': 'application/json', accept: 'application/json' },
+          timeout: this.config.httpTimeoutMs,
+          validateStatus: () => true,
+        }),
+      );
+    } catch (err) {
+      const status = err instanceof AxiosError ? err.response?.status : undefined;
+      throw new AtlassianTokenError('transient', status, undefined);
+    }
+    const data = typeof res.data === 'object' && res.data !== null ? res.data : {};
+    if (res.status >= 200 && res.status < 300 && typeof data.access_token === 'string') {
+      const expiresIn = Number(data.expires_in);
+      return {
+        accessToken: data.access_token,
+        refreshToken: typeof data.refresh_token === 'string' ? data.refresh_token : undefined,
+        expiresInSeconds: Number.isFinite(expiresIn) && expiresIn > 0 ? expiresIn : 3600,
+        scopes: typeof data.scope === 'string' ? data.scope.split(/\s+/).filter(Boolean) : [],
+      };
+    }
+    const oauthError = typeof data.error === 'string' ? data.error : undefined;
+    const retryAfter = parseRetryAfter(headersOf(res)['retry-after']);
+    if (res.status >= 500 || res.status === 429 || res.status === 408 || (res.status >= 200 && res.status < 300)) {
+      throw new AtlassianTokenError('transient', res.status, oauthError, retryAfter);
+    }
+    // Atlassian answers a dead refresh token (expired, revoked, reused) with 403 invalid_grant.
+    if (oauthError === 'invalid_grant') throw new AtlassianTokenError('invalid_grant', res.status, oauthError);
+    throw new AtlassianTokenError('client_rejected', res.status, oauthError);
+  }
+}

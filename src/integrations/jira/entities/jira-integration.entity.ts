@@ -1,0 +1,84 @@
+import { Column, CreateDateColumn, Entity, PrimaryGeneratedColumn, UpdateDateColumn } from 'typeorm';
+import { encryptedColumn } from '../../../common/crypto/encrypted-column.transformer.js';
+
+/** Stored states; `not_connected` is the absence of a row. */
+export const JIRA_INTEGRATION_STATUSES = ['pending_site_selection', 'connected', 'reauthorization_required'] as const;
+export type JiraIntegrationStatus = (typeof JIRA_INTEGRATION_STATUSES)[number];
+
+/** A site the token can reach, as `accessible-resources` listed it. */
+export interface JiraSite {
+  cloudId: string;
+  url: string;
+  name: string;
+  scopes: string[];
+  avatarUrl?: string;
+}
+
+/** One Jira Cloud connection per team. Token columns are encrypted at rest. */
+@Entity({ name: 'jira_integrations' })
+export class JiraIntegration {
+  @PrimaryGeneratedColumn('uuid')
+  id: string;
+
+  @Column({ name: 'team_id', type: 'uuid', unique: true })
+  teamId: string;
+
+  @Column({ type: 'text' })
+  status: JiraIntegrationStatus;
+
+  @Column({ name: 'cloud_id', type: 'text', nullable: true })
+  cloudId: string | null;
+
+  @Column({ name: 'site_url', type: 'text', nullable: true })
+  siteUrl: string | null;
+
+  @Column({ name: 'site_name', type: 'text', nullable: true })
+  siteName: string | null;
+
+  /** The choices while `pending_site_selection` (no secrets in here). */
+  @Column({ name: 'available_sites', type: 'jsonb', nullable: true })
+  availableSites: JiraSite[] | null;
+
+  @Column({ type: 'text', array: true, default: () => "'{}'" })
+  scopes: string[];
+
+  @Column({ name: 'connected_by_user_id', type: 'uuid', nullable: true })
+  connectedByUserId: string | null;
+
+  @Column({ name: 'atlassian_account_id', type: 'text', nullable: true })
+  atlassianAccountId: string | null;
+
+  @Column({ name: 'atlassian_account_name', type: 'text', nullable: true })
+  atlassianAccountName: string | null;
+
+  @Column({ name: 'access_token', type: 'text', nullable: true, transformer: encryptedColumn('access_token') })
+  accessToken: string | null;
+
+  @Column({ name: 'refresh_token', type: 'text', nullable: true, transformer: encryptedColumn('refresh_token') })
+  refreshToken: string | null;
+
+  @Column({ name: 'access_token_expires_at', type: 'timestamptz', nullable: true })
+  accessTokenExpiresAt: Date | null;
+
+  /** Bumped on every token write; lets a writer detect that someone else rotated first. */
+  @Column({ name: 'token_version', type: 'integer', default: 0 })
+  tokenVersion: number;
+
+  @Column({ name: 'connected_at', type: 'timestamptz', nullable: true })
+  connectedAt: Date | null;
+
+  @Column({ name: 'last_refreshed_at', type: 'timestamptz', nullable: true })
+  lastRefreshedAt: Date | null;
+
+  @Column({ name: 'last_error_code', type: 'text', nullable: true })
+  lastErrorCode: string | null;
+
+  @Column({ name: 'last_error_at', type: 'timestamptz', nullable: true })
+  lastErrorAt: Date | null;
+
+  @CreateDateColumn({ name: 'created_at', type: 'timestamptz' })
+  createdAt: Date;
+
+  @UpdateDateColumn({ name: 'updated_at', type: 'timestamptz' })
+  updatedAt: Date;
+}

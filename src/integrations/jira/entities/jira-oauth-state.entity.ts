@@ -1,0 +1,44 @@
+import { Column, CreateDateColumn, Entity, PrimaryGeneratedColumn } from 'typeorm';
+import { encryptedColumn } from '../../../common/crypto/encrypted-column.transformer.js';
+
+/**
+ * One pending authorization. Only the SHA-256 of the `state` value and of the browser-binding
+ * cookie are stored, so a database read does not let anyone complete someone else's flow.
+ */
+@Entity({ name: 'jira_oauth_states' })
+export class JiraOAuthState {
+  @PrimaryGeneratedColumn('uuid')
+  id: string;
+
+  @Column({ name: 'state_hash', type: 'text', unique: true })
+  stateHash: string;
+
+  @Column({ name: 'team_id', type: 'uuid' })
+  teamId: string;
+
+  @Column({ name: 'user_id', type: 'uuid' })
+  userId: string;
+
+  @Column({ name: 'binding_hash', type: 'text' })
+  bindingHash: string;
+
+  /** PKCE verifier, should the flow use one (Atlassian Cloud does not document PKCE). */
+  @Column({ name: 'code_verifier', type: 'text', nullable: true, transformer: encryptedColumn('code_verifier') })
+  codeVerifier: string | null;
+
+  /** Normalized `siteUrl` the user asked for, used to pick among accessible sites. */
+  @Column({ name: 'site_hint', type: 'text', nullable: true })
+  siteHint: string | null;
+
+  @Column({ name: 'return_to', type: 'text', nullable: true })
+  returnTo: string | null;
+
+  @Column({ name: 'expires_at', type: 'timestamptz' })
+  expiresAt: Date;
+
+  @Column({ name: 'consumed_at', type: 'timestamptz', nullable: true })
+  consumedAt: Date | null;
+
+  @CreateDateColumn({ name: 'created_at', type: 'timestamptz' })
+  createdAt: Date;
+}

@@ -1,0 +1,35 @@
+import { HttpStatus } from '@nestjs/common';
+import { AppError, type AppErrorOptions } from '../../common/app-error.js';
+
+/** Every failure the Jira integration reports, as the `code` member of the problem JSON. */
+export enum JiraErrorCode {
+  NotConfigured = 'jira_not_configured',
+  InvalidSiteUrl = 'invalid_site_url',
+  ReturnToNotAllowed = 'return_to_not_allowed',
+  StateMissing = 'oauth_state_missing',
+  StateInvalid = 'oauth_state_invalid',
+  StateExpired = 'oauth_state_expired',
+  StateReplayed = 'oauth_state_replayed',
+  BindingMismatch = 'oauth_binding_mismatch',
+  AccessDenied = 'oauth_access_denied',
+  AuthorizationFailed = 'oauth_authorization_failed',
+  CodeExchangeFailed = 'oauth_code_exchange_failed',
+  NoAccessibleSites = 'jira_no_accessible_sites',
+  SiteNotAccessible = 'jira_site_not_accessible',
+  NotConnected = 'jira_not_connected',
+  NoPendingSiteSelection = 'jira_no_pending_site_selection',
+  ReauthorizationRequired = 'jira_reauthorization_required',
+  AtlassianUnavailable = 'atlassian_unavailable',
+  AtlassianRateLimited = 'atlassian_rate_limited',
+  AtlassianClientRejected = 'atlassian_client_rejected',
+  RefreshLockTimeout = 'jira_refresh_lock_timeout',
+  JiraRequestFailed = 'jira_request_failed',
+}
+
+/** The one error class of the Jira feature; ProblemDetailsFilter turns it into HTTP. */
+export class JiraError extends AppError {
+  constructor(code: JiraErrorCode, status: HttpStatus, title: string, detail?: string, options?: AppErrorOptions) {
+    super(code, status, title, detail, options);
+    this.name = 'JiraError';
+  }
+}

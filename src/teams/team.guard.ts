@@ -1,0 +1,56 @@
+import { type CanActivate, type ExecutionContext, HttpStatus, Injectable } from '@nestjs/common';
+import { Reflector } from '@nestjs/core';
+import { AppError, CommonErrorCode } from '../common/app-error.js';
+import type { TeamRole } from './entities/team-member.entity.js';
+import { TEAM_ROLES_KEY, type TeamRequest } from './team.decorators.js';
+import { TeamAccessPolicy } from './team-access.policy.js';
+
+export const TEAM_HEADER = 'x-team-id';
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/**
+ * Resolves the X-Team-Id team and checks the authenticated user's membership and role through
+ * TeamAccessPolicy. Runs after BearerAuthGuard. A team the user is not in answers exactly like a
+ * team that does not exist, so ids cannot be probed.
+ */
+@Injectable()
+export class TeamGuard implements CanActivate {
+  constructor(
+    private readonly reflector: Reflector,
+    private readonly policy: TeamAccessPolicy,
+  ) {}
+
+  async canActivate(context: ExecutionContext): Promise<boolean> {
+    const req = context.switchToHttp().getRequest<TeamRequest>();
+    const raw = req.headers[TEAM_HEADER];
+    if (raw === undefined || raw === '') {
+      throw new AppError(CommonErrorCode.TeamHeaderMissing, HttpStatus.BAD_REQUEST, 'Team not specified',
+        'Send the team id in the X-Team-Id header.');
+    }
+    if (typeof raw !== 'string' || !UUID.test(raw.trim())) {
+      throw new AppError(CommonErrorCode.TeamHeaderInvalid, HttpStatus.BAD_REQUEST, 'Invalid team id',
+        'X-Team-Id must be a single team UUID.');
+    }
+    const teamId = raw.trim().toLowerCase();
+    const userId = req.user?.id;
+    if (!userId) {
+      throw new AppError(CommonErrorCode.Unauthenticated, HttpStatus.UNAUTHORIZED, 'Authentication required');
+    }
+    const role = await this.policy.roleOf(teamId, userId);
+    if (!role) {
+      throw new AppError(CommonErrorCode.NotTeamMember, HttpStatus.FORBIDDEN, 'Not a member of this team',
+        'Ask a team owner to add you, or pick a team you belong to.');
+    }
+    const required = this.reflector.getAllAndOverride<TeamRole[] | undefined>(TEAM_ROLES_KEY, [
+      context.getHandler(),
+      context.getClass(),
+    ]);
+    if (required && required.length > 0 && !required.includes(role)) {
+      throw new AppError(CommonErrorCode.InsufficientRole, HttpStatus.FORBIDDEN, 'Insufficient role',
+        `This action needs the ${required.join(' or ')} role in the team; you are ${role}.`,
+        { extensions: { requiredRoles: required, role } });
+    }
+    req.team = { id: teamId, role };
+    return true;
+  }
+}

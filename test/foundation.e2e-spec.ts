@@ -1,0 +1,134 @@
+import { Body, Controller, Get, Module, Post, UseGuards } from '@nestjs/common';
+import { IsString } from 'class-validator';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { TeamRoles, CurrentTeam, type TeamContext } from '../src/teams/team.decorators.js';
+import { TeamGuard } from '../src/teams/team.guard.js';
+import { createTestApp, type TestApp } from './helpers/test-app.js';
+
+class EchoDto {
+  @IsString()
+  name: string;
+}
+
+/** A stand-in feature route, to test the guards and pipes every real route gets. */
+@Controller('api/probe')
+@UseGuards(TeamGuard)
+class ProbeController {
+  @Get()
+  read(@CurrentTeam() team: TeamContext) {
+    return { data: team };
+  }
+
+  @Post()
+  @TeamRoles('owner', 'admin')
+  write(@Body() body: EchoDto) {
+    return { data: body };
+  }
+}
+
+@Module({ controllers: [ProbeController] })
+class ProbeModule {}
+
+describe('foundation', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await createTestApp({ imports: [ProbeModule] });
+  });
+  afterAll(async () => {
+    await t.close();
+  });
+
+  it('GET /health answers 200 with the database up, without a token', async () => {
+    const res = await t.http.get('/health');
+    expect(res.status).toBe(200);
+    expect(res.body.details.database.status).toBe('up');
+  });
+
+  it('rejects a request without a bearer token with 401 problem JSON', async () => {
+    const res = await t.http.get('/api/probe');
+    expect(res.status).toBe(401);
+    expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
+    expect(res.body).toMatchObject({ status: 401, code: 'unauthenticated' });
+  });
+
+  it('rejects an invalid, a foreign-signed and an expired token with 401', async () => {
+    const m = await t.member('member');
+    const forged = m.token.slice(0, -4) + (m.token.endsWith('AAAA') ? 'BBBB' : 'AAAA');
+    const expired = await t.tokenFor(m.userId, -60);
+    for (const token of ['not-a-jwt', forged, expired]) {
+      const res = await t.http.get('/api/probe').set({ authorization: `Bearer ${token}`, 'x-team-id': m.teamId });
+      expect(res.status, token).toBe(401);
+      expect(res.body.code).toBe('invalid_token');
+    }
+  });
+
+  it('answers 403 to a user who is not a member of the team, and 400 to a bad team header', async () => {
+    const a = await t.member('owner');
+    const b = await t.member('owner');
+    const foreign = await t.http.get('/api/probe').set({ authorization: `Bearer ${a.token}`, 'x-team-id': b.teamId });
+    expect(foreign.status).toBe(403);
+    expect(foreign.body.code).toBe('not_team_member');
+    const unknownTeam = await t.http.get('/api/probe').set({ authorization: `Bearer ${a.token}`, 'x-team-id': '00000000-0000-4000-8000-000000000000' });
+    expect(unknownTeam.status).toBe(403);
+    expect(unknownTeam.body.code).toBe('not_team_member');
+    const missing = await t.http.get('/api/probe').set({ authorization: `Bearer ${a.token}` });
+    expect(missing.status).toBe(400);
+    expect(missing.body.code).toBe('team_header_missing');
+    const malformed = await t.http.get('/api/probe').set({ authorization: `Bearer ${a.token}`, 'x-team-id': 'nope' });
+    expect(malformed.body.code).toBe('team_header_invalid');
+    const own = await t.http.get('/api/probe').set(a.headers);
+    expect(own.status).toBe(200);
+    expect(own.body.data).toEqual({ id: a.teamId, role: 'owner' });
+  });
+
+  it('enforces roles: a member may read but not write', async () => {
+    const m = await t.member('member');
+    const res = await t.http.post('/api/probe').set(m.headers).send({ name: 'x' });
+    expect(res.status).toBe(403);
+    expect(res.body.code).toBe('insufficient_role');
+    const admin = await t.member('admin');
+    expect((await t.http.post('/api/probe').set(admin.headers).send({ name: 'x' })).status).toBe(201);
+  });
+
+  it('answers malformed JSON with 400 problem JSON, not a 500', async () => {
+    const m = await t.member('owner');
+    const res = await t.http.post('/api/probe').set(m.headers).set('content-type', 'application/json').send('{"name":');
+    expect(res.status).toBe(400);
+    expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
+    expect(res.body.code).toBe('malformed_json');
+  });
+
+  it('rejects unknown and invalid body fields with validation_failed', async () => {
+    const m = await t.member('owner');
+    const res = await t.http.post('/api/probe').set(m.headers).send({ name: 5, extra: true });
+    expect(res.status).toBe(400);
+    expect(res.body.code).toBe('validation_failed');
+    expect(res.body.errors).toEqual(expect.arrayContaining([expect.stringMatching(/extra/), expect.stringMatching(/name/)]));
+  });
+
+  it('deleting a team deletes its integration and its OAuth states', async () => {
+    const m = await t.member('owner');
+    const other = await t.member('owner');
+    for (const team of [m.teamId, other.teamId]) {
+      await t.dataSource.query(
+        `INSERT INTO jira_integrations (team_id, status, cloud_id) VALUES ($1, 'connected', 'cloud-1')`, [team]);
+      await t.dataSource.query(
+        `INSERT INTO jira_oauth_states (state_hash, team_id, user_id, binding_hash, expires_at)
+         VALUES (md5(random()::text), $1, $2, 'b', now() + interval '10 minutes')`, [team, m.userId]);
+    }
+    await t.dataSource.query('DELETE FROM teams WHERE id = $1', [m.teamId]);
+    const count = async (table: string, team: string) =>
+      Number((await t.dataSource.query(`SELECT count(*)::int AS n FROM ${table} WHERE team_id = $1`, [team]))[0].n);
+    expect(await count('jira_integrations', m.teamId)).toBe(0);
+    expect(await count('jira_oauth_states', m.teamId)).toBe(0);
+    expect(await count('jira_integrations', other.teamId)).toBe(1);
+  });
+
+  it('allows one integration per team (unique team_id)', async () => {
+    const m = await t.member('owner');
+    await t.dataSource.query(`INSERT INTO jira_integrations (team_id, status) VALUES ($1, 'pending_site_selection')`, [m.teamId]);
+    await expect(
+      t.dataSource.query(`INSERT INTO jira_integrations (team_id, status) VALUES ($1, 'pending_site_selection')`, [m.teamId]),
+    ).rejects.toThrow(/jira_integrations_team_id_key/);
+  });
+});

@@ -1,0 +1,88 @@
+import { randomBytes } from 'node:crypto';
+import pg from 'pg';
+import { createDataSource } from '../../src/database/data-source.js';
+
+/*
+ * PostgreSQL mode (DATABASE_URL set): the global setup migrates `<db>_tpl` once; each test file
+ * then clones it into a private database, so files running in parallel never see each other's
+ * rows (the keep-alive job, for one, scans the whole table). PGlite mode: each file gets a named
+ * in-memory engine that every app instance in that file shares.
+ */
+
+const TEMPLATE_SUFFIX = '_tpl';
+
+function withDatabase(url: string, name: string): string {
+  const u = new URL(url);
+  u.pathname = `/${name}`;
+  return u.toString();
+}
+
+function databaseName(url: string): string {
+  return decodeURIComponent(new URL(url).pathname.slice(1)) || 'postgres';
+}
+
+async function admin<T>(url: string, fn: (c: pg.Client) => Promise<T>): Promise<T> {
+  const client = new pg.Client({ connectionString: withDatabase(url, 'postgres') });
+  await client.connect();
+  try {
+    return await fn(client);
+  } finally {
+    await client.end();
+  }
+}
+
+const quote = (name: string): string => `"${name.replace(/"/g, '""')}"`;
+
+export async function prepareTemplateDatabase(): Promise<() => Promise<void>> {
+  const url = process.env.DATABASE_URL;
+  if (!url) return async () => undefined;
+  const base = databaseName(url);
+  const template = base + TEMPLATE_SUFFIX;
+  await admin(url, async (c) => {
+    await c.query(`DROP DATABASE IF EXISTS ${quote(template)} WITH (FORCE)`);
+    await c.query(`CREATE DATABASE ${quote(template)}`);
+  });
+  const ds = createDataSource({ kind: 'postgres', url: withDatabase(url, template), dataDir: 'memory://' });
+  await ds.initialize();
+  await ds.runMigrations();
+  await ds.destroy();
+  process.env.JC_TEST_TEMPLATE_URL = withDatabase(url, template);
+  return async () => {
+    await admin(url, (c) => c.query(`DROP DATABASE IF EXISTS ${quote(template)} WITH (FORCE)`));
+  };
+}
+
+export interface FileDatabase {
+  drop(): Promise<void>;
+}
+
+/** Points this test file's DATABASE_URL (or DATA_DIR) at a database of its own. */
+export async function createFileDatabase(): Promise<FileDatabase> {
+  const url = process.env.DATABASE_URL;
+  const suffix = randomBytes(5).toString('hex');
+  if (!url) {
+    process.env.DATA_DIR = `memory://file-${suffix}`;
+    return { drop: async () => undefined };
+  }
+  const base = databaseName(url).replace(/_tpl$/, '');
+  const name = `${base}_f${suffix}`;
+  await admin(url, async (c) => {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await c.query(`CREATE DATABASE ${quote(name)} TEMPLATE ${quote(base + TEMPLATE_SUFFIX)}`);
+        return;
+      } catch (err) {
+        // Two files cloning the template at the same instant: retry briefly.
+        if (attempt >= 20 || !/being accessed by other users/.test(String(err))) throw err;
+        await new Promise((r) => setTimeout(r, 100 + Math.random() * 200));
+      }
+    }
+  });
+  const adminUrl = url;
+  process.env.DATABASE_URL = withDatabase(url, name);
+  return {
+    drop: () => admin(adminUrl, async (c) => void (await c.query(`DROP DATABASE IF EXISTS ${quote(name)} WITH (FORCE)`))),
+  };
+}
+
+export const usingPostgres = (): boolean => Boolean(process.env.DATABASE_URL);

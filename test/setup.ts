@@ -1,0 +1,15 @@
+import 'reflect-metadata';
+import { randomBytes } from 'node:crypto';
+import { afterAll } from 'vitest';
+import { createFileDatabase } from './helpers/test-db.js';
+
+// Deterministic, test-only settings; each test file gets its own database (see test-db.ts).
+process.env.NODE_ENV = 'test';
+process.env.LOG_LEVEL ??= 'silent';
+process.env.ENCRYPTION_KEY ??= randomBytes(32).toString('base64');
+process.env.AUTH_JWT_SECRET ??= randomBytes(48).toString('base64');
+
+const db = await createFileDatabase();
+afterAll(async () => {
+  await db.drop();
+});
