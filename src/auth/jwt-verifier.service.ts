@@ -1,7 +1,8 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { ConfigType } from '@nestjs/config';
-import { createRemoteJWKSet, jwtVerify, SignJWT, type JWTPayload, type JWTVerifyGetKey } from 'jose';
+import { createRemoteJWKSet, jwtVerify, type JWTPayload, type JWTVerifyGetKey } from 'jose';
 import { authConfig } from '../config/auth.config.js';
+import { signHs256Token } from './sign-token.js';
 
 export interface VerifiedIdentity {
   userId: string;
@@ -40,15 +41,7 @@ export class JwtVerifier {
   }
 
   /** Signs an HS256 token (development CLI and tests). */
-  async sign(userId: string, ttlSeconds = 3600, extra: JWTPayload = {}): Promise<string> {
-    if (!this.secret) throw new Error('Signing needs AUTH_JWT_SECRET (JWKS mode only verifies)');
-    let jwt = new SignJWT({ ...extra })
-      .setProtectedHeader({ alg: 'HS256' })
-      .setSubject(userId)
-      .setIssuedAt()
-      .setExpirationTime(`${ttlSeconds}s`);
-    if (this.settings.issuer) jwt = jwt.setIssuer(this.settings.issuer);
-    if (this.settings.audience) jwt = jwt.setAudience(this.settings.audience);
-    return jwt.sign(this.secret);
+  sign(userId: string, ttlSeconds = 3600): Promise<string> {
+    return signHs256Token(this.settings, userId, ttlSeconds);
   }
 }

@@ -1,0 +1,82 @@
+import { randomBytes } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { installColumnCipher } from '../common/crypto/encrypted-column.transformer.js';
+import { TokenCipher } from '../common/crypto/token-cipher.js';
+import { readDatabaseSettings } from '../config/database.config.js';
+import { createDataSource, type AppDataSource } from '../database/data-source.js';
+import { JiraIntegration } from '../integrations/jira/entities/jira-integration.entity.js';
+import { JiraOAuthState } from '../integrations/jira/entities/jira-oauth-state.entity.js';
+import { rotateEncryptionKeys } from './key-rotation.js';
+
+describe('encrypted columns and keys:rotate', () => {
+  let ds: AppDataSource;
+  const oldKey = randomBytes(32);
+  const newKey = randomBytes(32);
+  const plaintexts: string[] = [];
+
+  beforeAll(async () => {
+    ds = createDataSource(readDatabaseSettings());
+    await ds.initialize();
+    await ds.runMigrations();
+  });
+  afterAll(async () => {
+    await ds.destroy();
+  });
+
+  async function seed(teams: number): Promise<void> {
+    const [user] = await ds.query(`INSERT INTO users (email) VALUES ($1) RETURNING id`, [`rot-${randomBytes(4).toString('hex')}@x.test`]);
+    for (let i = 0; i < teams; i++) {
+      const [team] = await ds.query(`INSERT INTO teams (name) VALUES ('rot') RETURNING id`);
+      const at = `at-${randomBytes(16).toString('hex')}`;
+      const rt = `rt-${randomBytes(16).toString('hex')}`;
+      const verifier = `cv-${randomBytes(16).toString('hex')}`;
+      plaintexts.push(at, rt, verifier);
+      await ds.getRepository(JiraIntegration).save({ teamId: team.id, status: 'connected', cloudId: 'c', accessToken: at, refreshToken: rt });
+      await ds.getRepository(JiraOAuthState).save({
+        stateHash: randomBytes(16).toString('hex'), teamId: team.id, userId: user.id, bindingHash: 'b',
+        codeVerifier: verifier, expiresAt: new Date(Date.now() + 600_000),
+      });
+    }
+  }
+
+  async function rawValues(): Promise<string[]> {
+    const rows = await ds.query(`
+      SELECT access_token AS v FROM jira_integrations UNION ALL SELECT refresh_token FROM jira_integrations
+      UNION ALL SELECT code_verifier FROM jira_oauth_states`);
+    return rows.map((r: { v: string | null }) => r.v).filter((v: string | null): v is string => v !== null);
+  }
+
+  it('never writes the plaintext to the column, and reads it back through the entity', async () => {
+    installColumnCipher(new TokenCipher(oldKey));
+    await seed(3);
+    const raw = await rawValues();
+    expect(raw.length).toBe(9);
+    for (const value of raw) {
+      expect(value.startsWith('v1:')).toBe(true);
+      expect(plaintexts.some((p) => value.includes(p))).toBe(false);
+    }
+    const loaded = await ds.getRepository(JiraIntegration).find();
+    expect(loaded.map((i) => i.accessToken).every((t) => t !== null && plaintexts.includes(t))).toBe(true);
+  });
+
+  it('rotation rewrites every row under the new key, and the tokens are unchanged', async () => {
+    const before = await ds.getRepository(JiraIntegration).find({ order: { id: 'ASC' } });
+    const cipher = new TokenCipher(newKey, [oldKey]);
+    installColumnCipher(cipher);
+    // Batch size 2 forces several batches (rows span pages).
+    const result = await rotateEncryptionKeys(ds, cipher, 2);
+    expect(result).toEqual({ rotated: 9, current: 0 });
+    const raw = await rawValues();
+    expect(raw.every((v) => v.split(':')[1] === cipher.currentKeyId)).toBe(true);
+
+    // Only the new key is needed now.
+    installColumnCipher(new TokenCipher(newKey));
+    const after = await ds.getRepository(JiraIntegration).find({ order: { id: 'ASC' } });
+    expect(after.map((i) => [i.accessToken, i.refreshToken])).toEqual(before.map((i) => [i.accessToken, i.refreshToken]));
+    const states = await ds.getRepository(JiraOAuthState).find();
+    expect(states.every((s) => s.codeVerifier !== null && plaintexts.includes(s.codeVerifier))).toBe(true);
+
+    const again = await rotateEncryptionKeys(ds, new TokenCipher(newKey));
+    expect(again).toEqual({ rotated: 0, current: 9 });
+  });
+});

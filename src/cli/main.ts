@@ -1,0 +1,90 @@
+import 'reflect-metadata';
+import { parseArgs } from 'node:util';
+import { readAuthSettings } from '../config/auth.config.js';
+import { readDatabaseSettings } from '../config/database.config.js';
+import { readEncryptionSettings } from '../config/encryption.config.js';
+import { EnvValidationError } from '../config/validate-env.js';
+import { installColumnCipher } from '../common/crypto/encrypted-column.transformer.js';
+import { TokenCipher } from '../common/crypto/token-cipher.js';
+import { createDataSource } from '../database/data-source.js';
+import { TEAM_ROLES, type TeamRole } from '../teams/entities/team-member.entity.js';
+import { ensureMembership } from '../teams/teams.service.js';
+import { rotateEncryptionKeys } from './key-rotation.js';
+import { signHs256Token } from '../auth/sign-token.js';
+
+const USAGE = `Usage:
+  npm run cli -- dev:token --email <email> --team <team name> [--role owner|admin|member] [--ttl <seconds>]
+      Creates the user, team and membership if missing; prints the team id and a bearer token.
+      Development only: refused when NODE_ENV=production.
+  npm run cli -- keys:rotate
+      Re-encrypts every stored token with ENCRYPTION_KEY (old keys in ENCRYPTION_PREVIOUS_KEYS).`;
+
+class UsageError extends Error {}
+
+async function withDatabase<T>(fn: (ds: ReturnType<typeof createDataSource>) => Promise<T>): Promise<T> {
+  const ds = createDataSource(readDatabaseSettings());
+  await ds.initialize();
+  try {
+    if (ds.settings.kind === 'pglite') await ds.runMigrations();
+    return await fn(ds);
+  } finally {
+    await ds.destroy();
+  }
+}
+
+async function devToken(args: string[]): Promise<void> {
+  if (process.env.NODE_ENV === 'production') {
+    throw new UsageError('dev:token is refused in production: it mints tokens without a login.');
+  }
+  const { values } = parseArgs({
+    args,
+    options: { email: { type: 'string' }, team: { type: 'string' }, role: { type: 'string', default: 'owner' }, ttl: { type: 'string', default: '86400' } },
+    strict: true,
+  });
+  if (!values.email || !/^[^\s@]+@[^\s@]+$/.test(values.email)) throw new UsageError('--email must be an email address');
+  if (!values.team?.trim()) throw new UsageError('--team must name a team');
+  if (!(TEAM_ROLES as readonly string[]).includes(values.role!)) throw new UsageError(`--role must be one of ${TEAM_ROLES.join(', ')}`);
+  const ttl = Number(values.ttl);
+  if (!Number.isInteger(ttl) || ttl < 60 || ttl > 30 * 86400) throw new UsageError('--ttl must be whole seconds between 60 and 2592000');
+  const auth = readAuthSettings();
+  const membership = await withDatabase((ds) =>
+    ds.transaction((m) => ensureMembership(m, values.email!, values.team!.trim(), values.role as TeamRole)),
+  );
+  const token = await signHs256Token(auth, membership.userId, ttl);
+  console.log(JSON.stringify({ teamId: membership.teamId, userId: membership.userId, role: membership.role, token }, null, 2));
+}
+
+async function keysRotate(): Promise<void> {
+  const settings = readEncryptionSettings();
+  const cipher = new TokenCipher(settings.currentKey, settings.previousKeys);
+  installColumnCipher(cipher);
+  const result = await withDatabase((ds) => rotateEncryptionKeys(ds, cipher));
+  console.log(`keys:rotate: ${result.rotated} value(s) re-encrypted with key ${cipher.currentKeyId}; ${result.current} already current.`);
+}
+
+async function main(argv: string[]): Promise<void> {
+  const [command, ...rest] = argv;
+  switch (command) {
+    case 'dev:token':
+      return devToken(rest);
+    case 'keys:rotate':
+      return keysRotate();
+    case undefined:
+    case '--help':
+    case 'help':
+      console.log(USAGE);
+      return;
+    default:
+      throw new UsageError(`Unknown command: ${command}`);
+  }
+}
+
+main(process.argv.slice(2)).catch((err: unknown) => {
+  if (err instanceof UsageError || err instanceof EnvValidationError) {
+    console.error(err.message);
+    if (err instanceof UsageError) console.error(`\n${USAGE}`);
+    process.exit(2);
+  }
+  console.error('cli failed:', err instanceof Error ? err.message : err);
+  process.exit(1);
+});
