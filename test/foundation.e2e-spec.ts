@@ -3,6 +3,10 @@ import { IsString } from 'class-validator';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TeamRoles, CurrentTeam, type TeamContext } from '../src/teams/team.decorators.js';
 import { TeamGuard } from '../src/teams/team.guard.js';
+import { JwtVerifier } from '../src/auth/jwt-verifier.service.js';
+import { signHs256Token } from '../src/auth/sign-token.js';
+import { readAuthSettings } from '../src/config/auth.config.js';
+import { ensureMembership } from '../src/teams/teams.service.js';
 import { createTestApp, type TestApp } from './helpers/test-app.js';
 
 class EchoDto {
@@ -130,5 +134,36 @@ describe('foundation', () => {
     await expect(
       t.dataSource.query(`INSERT INTO jira_integrations (team_id, status) VALUES ($1, 'pending_site_selection')`, [m.teamId]),
     ).rejects.toThrow(/jira_integrations_team_id_key/);
+  });
+
+  it('dev:token creates what is missing, is idempotent, and its token is accepted', async () => {
+    const email = `Dev-${Date.now()}@Example.com`;
+    const first = await t.dataSource.transaction((m) => ensureMembership(m, email, `Acme ${email}`, 'owner'));
+    const again = await t.dataSource.transaction((m) => ensureMembership(m, email.toLowerCase(), `Acme ${email}`, 'admin'));
+    expect(again.userId).toBe(first.userId);
+    expect(again.teamId).toBe(first.teamId);
+    const token = await signHs256Token(readAuthSettings(), first.userId, 300);
+    expect((await t.app.get(JwtVerifier).verify(token))?.userId).toBe(first.userId);
+    const res = await t.http.get('/api/probe').set({ authorization: `Bearer ${token}`, 'x-team-id': first.teamId });
+    expect(res.body.data).toEqual({ id: first.teamId, role: 'admin' });
+  });
+});
+
+describe('logging', () => {
+  it('logs requests as JSON without query strings, bearer tokens or cookies', async () => {
+    const t = await createTestApp({ imports: [ProbeModule], env: { LOG_LEVEL: 'trace' } });
+    try {
+      const m = await t.member('owner');
+      await t.http
+        .get('/api/probe?code=secret-code-123&state=secret-state-456')
+        .set(m.headers)
+        .set('cookie', 'jira_oauth_binding=secret-cookie-789');
+      // pino-http writes the request line when the response finishes, just after the client has it.
+      const requestLog = await t.logs.waitFor((l) => (l.req as { path?: string } | undefined)?.path === '/api/probe');
+      expect(requestLog, t.logs.text).toBeDefined();
+      expect(t.logs.leaked([m.token, 'secret-code-123', 'secret-state-456', 'secret-cookie-789'])).toEqual([]);
+    } finally {
+      await t.close();
+    }
   });
 });

@@ -18,4 +18,21 @@ export class LogCapture extends Writable {
     const text = this.text;
     return [...secrets].filter((s) => s.length > 0 && text.includes(s));
   }
+
+  /** The first JSON log line matching `predicate`, waiting up to `timeoutMs` for it. */
+  async waitFor(predicate: (line: Record<string, unknown>) => boolean, timeoutMs = 2000): Promise<Record<string, unknown> | undefined> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      for (const line of this.lines) {
+        try {
+          const parsed = JSON.parse(line) as Record<string, unknown>;
+          if (predicate(parsed)) return parsed;
+        } catch {
+          /* not JSON */
+        }
+      }
+      if (Date.now() > deadline) return undefined;
+      await new Promise((r) => setTimeout(r, 10));
+    }
+  }
 }
