@@ -5,7 +5,8 @@ import { createFileDatabase } from './helpers/test-db.js';
 
 // Deterministic, test-only settings; each test file gets its own database (see test-db.ts).
 process.env.NODE_ENV = 'test';
-process.env.LOG_LEVEL ??= 'silent';
+// Logs go to per-app captures (test/helpers/log-capture.ts), not stdout; debug so leak checks see everything.
+process.env.LOG_LEVEL ??= 'debug';
 process.env.ENCRYPTION_KEY ??= randomBytes(32).toString('base64');
 process.env.AUTH_JWT_SECRET ??= randomBytes(48).toString('base64');
 

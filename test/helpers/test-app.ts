@@ -6,7 +6,7 @@ import type { DataSource } from 'typeorm';
 import { AppModule } from '../../src/app.module.js';
 import { configureApp } from '../../src/app.setup.js';
 import { JwtVerifier } from '../../src/auth/jwt-verifier.service.js';
-import { setLogSink } from '../../src/common/logging/logging.module.js';
+import { addTestLogSink } from '../../src/common/logging/logging.module.js';
 import type { TeamRole } from '../../src/teams/entities/team-member.entity.js';
 import { LogCapture } from './log-capture.js';
 
@@ -51,7 +51,7 @@ export async function createTestApp(options: TestAppOptions = {}): Promise<TestA
     if (v === undefined) delete process.env[k];
     else process.env[k] = v;
   }
-  setLogSink(logs);
+  const unsubscribe = addTestLogSink(logs);
   let app: NestExpressApplication;
   try {
     let builder = Test.createTestingModule({ imports: [AppModule, ...(options.imports ?? [])] });
@@ -59,8 +59,10 @@ export async function createTestApp(options: TestAppOptions = {}): Promise<TestA
     const moduleRef = await builder.compile();
     app = configureApp(moduleRef.createNestApplication<NestExpressApplication>({ bufferLogs: true }));
     await app.init();
+  } catch (err) {
+    unsubscribe();
+    throw err;
   } finally {
-    setLogSink(undefined);
     for (const [k, v] of Object.entries(saved)) {
       if (v === undefined) delete process.env[k];
       else process.env[k] = v;
@@ -89,6 +91,9 @@ export async function createTestApp(options: TestAppOptions = {}): Promise<TestA
         headers: { authorization: `Bearer ${token}`, 'x-team-id': team },
       };
     },
-    close: () => app.close(),
+    close: async () => {
+      await app.close();
+      unsubscribe();
+    },
   };
 }

@@ -18,11 +18,22 @@ export const REDACTED_PATHS = [
     .flatMap((k) => [k, `*.${k}`, `*.*.${k}`]),
 ];
 
-let sink: DestinationStream | undefined;
+/*
+ * nestjs-pino keeps ONE root logger per process, built by the first app that starts. Under
+ * NODE_ENV=test it writes to this fan-out, so every test app can capture what the process logs
+ * (a capture sees other apps' lines too, which only makes leak assertions stricter).
+ */
+const testSinks = new Set<DestinationStream>();
+const testFanout: DestinationStream = {
+  write(line: string) {
+    for (const sink of testSinks) sink.write(line);
+  },
+};
 
-/** Tests point the logs at a buffer to assert nothing secret is written. */
-export function setLogSink(stream: DestinationStream | undefined): void {
-  sink = stream;
+/** Tests subscribe a buffer to the logs to assert nothing secret is written; returns unsubscribe. */
+export function addTestLogSink(stream: DestinationStream): () => void {
+  testSinks.add(stream);
+  return () => void testSinks.delete(stream);
 }
 
 /** Only the path: query strings carry OAuth codes and states. */
@@ -52,6 +63,6 @@ export const AppLoggerModule = LoggerModule.forRootAsync({
       customLogLevel: (_req: IncomingMessage, res: { statusCode: number }, err?: Error) =>
         err || res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'warn' : 'info',
     };
-    return { pinoHttp: sink ? [options, sink] : options };
+    return { pinoHttp: app.env === 'test' ? ([options, testFanout] as const) : options };
   },
 });
