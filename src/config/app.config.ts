@@ -1,11 +1,9 @@
 import { registerAs } from '@nestjs/config';
 import { IsIn, IsInt, IsOptional, IsString, Max, Min } from 'class-validator';
+import { RuntimeEnv } from './runtime.env.js';
 import { validateEnv } from './validate-env.js';
 
-export class AppEnv {
-  @IsIn(['development', 'production', 'test'])
-  NODE_ENV: 'development' | 'production' | 'test' = 'development';
-
+export class AppEnv extends RuntimeEnv {
   @IsInt()
   @Min(0)
   @Max(65535)
@@ -13,10 +11,6 @@ export class AppEnv {
 
   @IsIn(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
   LOG_LEVEL: string = 'info';
-
-  /** Where the embedded database and generated development secrets live. */
-  @IsString()
-  DATA_DIR: string = './.data';
 
   /** Express `trust proxy` setting, so per-IP rate limits see the client behind a load balancer. */
   @IsOptional()

@@ -1,15 +1,10 @@
 import { registerAs } from '@nestjs/config';
-import { IsIn, IsOptional, IsString, IsUrl, MinLength } from 'class-validator';
+import { IsOptional, IsString, IsUrl, MinLength } from 'class-validator';
 import { devSecret } from './dev-secrets.js';
+import { RuntimeEnv } from './runtime.env.js';
 import { EnvValidationError, isPlaceholder, validateEnv } from './validate-env.js';
 
-export class AuthEnv {
-  @IsIn(['development', 'production', 'test'])
-  NODE_ENV: string = 'development';
-
-  @IsString()
-  DATA_DIR: string = './.data';
-
+export class AuthEnv extends RuntimeEnv {
   /** HS256 shared secret, at least 32 characters. */
   @IsOptional()
   @MinLength(32, { message: 'AUTH_JWT_SECRET must be at least 32 characters long' })

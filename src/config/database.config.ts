@@ -1,17 +1,15 @@
 import { registerAs } from '@nestjs/config';
-import { IsOptional, IsString, Matches } from 'class-validator';
+import { IsOptional, Matches } from 'class-validator';
+import { RuntimeEnv } from './runtime.env.js';
 import { validateEnv } from './validate-env.js';
 
-export class DatabaseEnv {
+export class DatabaseEnv extends RuntimeEnv {
   /** Unset: the embedded PGlite database under DATA_DIR. */
   @IsOptional()
   @Matches(/^postgres(ql)?:\/\/\S+$/, {
     message: 'DATABASE_URL must be a postgres:// or postgresql:// connection URL',
   })
   DATABASE_URL?: string;
-
-  @IsString()
-  DATA_DIR: string = './.data';
 }
 
 export interface DatabaseSettings {

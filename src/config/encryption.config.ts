@@ -1,17 +1,12 @@
 import { registerAs } from '@nestjs/config';
-import { IsIn, IsOptional, IsString, Matches } from 'class-validator';
+import { IsOptional, Matches } from 'class-validator';
 import { devSecret } from './dev-secrets.js';
+import { RuntimeEnv } from './runtime.env.js';
 import { EnvValidationError, isPlaceholder, validateEnv } from './validate-env.js';
 
 const BASE64_32 = /^[A-Za-z0-9+/_-]{43}=?$/;
 
-export class EncryptionEnv {
-  @IsIn(['development', 'production', 'test'])
-  NODE_ENV: string = 'development';
-
-  @IsString()
-  DATA_DIR: string = './.data';
-
+export class EncryptionEnv extends RuntimeEnv {
   /** 32 random bytes, base64: `openssl rand -base64 32`. */
   @IsOptional()
   @Matches(BASE64_32, { message: 'ENCRYPTION_KEY must be 32 bytes encoded as base64 (openssl rand -base64 32)' })
