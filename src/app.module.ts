@@ -1,6 +1,8 @@
 import { Module } from '@nestjs/common';
 import { ConfigModule } from '@nestjs/config';
 import { APP_FILTER } from '@nestjs/core';
+import { EventEmitterModule } from '@nestjs/event-emitter';
+import { ScheduleModule } from '@nestjs/schedule';
 import { AuthModule } from './auth/auth.module.js';
 import { EncryptionModule } from './common/crypto/encryption.module.js';
 import { AppLoggerModule } from './common/logging/logging.module.js';
@@ -9,6 +11,7 @@ import { allConfigs } from './config/all-configs.js';
 import { DatabaseModule } from './database/database.module.js';
 import { HealthModule } from './health/health.module.js';
 import { JiraIntegrationModule } from './integrations/jira/jira-integration.module.js';
+import { MetricsModule } from './metrics/metrics.module.js';
 import { TeamsModule } from './teams/teams.module.js';
 
 @Module({
@@ -21,6 +24,9 @@ import { TeamsModule } from './teams/teams.module.js';
     AuthModule,
     TeamsModule,
     HealthModule,
+    EventEmitterModule.forRoot(),
+    ScheduleModule.forRoot(),
+    MetricsModule,
     JiraIntegrationModule,
   ],
   providers: [{ provide: APP_FILTER, useClass: ProblemDetailsFilter }],

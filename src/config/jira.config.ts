@@ -40,6 +40,30 @@ export class JiraEnv {
   @Max(120_000)
   JIRA_HTTP_TIMEOUT_MS: number = 10_000;
 
+  /** How long a refresh waits for another process's row lock before failing (503). */
+  @IsInt()
+  @Min(100)
+  @Max(300_000)
+  JIRA_REFRESH_LOCK_TIMEOUT_MS: number = 15_000;
+
+  /** Token-endpoint attempts per refresh on 5xx/429/network errors (1 = no retry). */
+  @IsInt()
+  @Min(1)
+  @Max(10)
+  JIRA_REFRESH_MAX_ATTEMPTS: number = 4;
+
+  /** First backoff delay; doubled per attempt, with jitter, at least `Retry-After`. */
+  @IsInt()
+  @Min(1)
+  @Max(60_000)
+  JIRA_REFRESH_BACKOFF_MS: number = 500;
+
+  /** Total time one caller spends retrying (token endpoint or a rate-limited Jira call). */
+  @IsInt()
+  @Min(0)
+  @Max(300_000)
+  JIRA_RETRY_BUDGET_MS: number = 20_000;
+
   /** Comma-separated origins (`https://app.example.com`) that `returnTo` may point at. */
   @IsOptional()
   @IsString()
@@ -57,6 +81,10 @@ export interface JiraSettings {
   apiBaseUrl: string;
   keepAliveDays: number;
   httpTimeoutMs: number;
+  refreshLockTimeoutMs: number;
+  refreshMaxAttempts: number;
+  refreshBackoffMs: number;
+  retryBudgetMs: number;
   returnOrigins: string[];
 }
 
@@ -96,6 +124,10 @@ export function readJiraSettings(env: NodeJS.ProcessEnv = process.env): JiraSett
     apiBaseUrl: parsed.JIRA_API_BASE_URL.replace(/\/+$/, ''),
     keepAliveDays: parsed.JIRA_KEEPALIVE_DAYS,
     httpTimeoutMs: parsed.JIRA_HTTP_TIMEOUT_MS,
+    refreshLockTimeoutMs: parsed.JIRA_REFRESH_LOCK_TIMEOUT_MS,
+    refreshMaxAttempts: parsed.JIRA_REFRESH_MAX_ATTEMPTS,
+    refreshBackoffMs: parsed.JIRA_REFRESH_BACKOFF_MS,
+    retryBudgetMs: parsed.JIRA_RETRY_BUDGET_MS,
     returnOrigins: parseOrigins(parsed.OAUTH_RETURN_ORIGINS),
   };
 }

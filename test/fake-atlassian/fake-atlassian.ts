@@ -66,6 +66,8 @@ export interface FakeAtlassianOptions {
   tokenLatencyMs?: number;
   /** Code lifetime (Atlassian: about 10 minutes). */
   codeTtlMs?: number;
+  /** Delay between issuing refreshed tokens (rotation done) and sending them: a crash window. */
+  refreshResponseDelayMs?: number;
 }
 
 export interface TokenRequestRecord {
@@ -91,6 +93,7 @@ export class FakeAtlassian {
   reuseWindowMs: number;
   tokenLatencyMs: number;
   codeTtlMs: number;
+  refreshResponseDelayMs: number;
 
   /** The account the next /authorize consents as. */
   account: FakeAccount;
@@ -115,6 +118,7 @@ export class FakeAtlassian {
     this.reuseWindowMs = options.reuseWindowMs ?? 10 * 60_000;
     this.tokenLatencyMs = options.tokenLatencyMs ?? 0;
     this.codeTtlMs = options.codeTtlMs ?? 10 * 60_000;
+    this.refreshResponseDelayMs = options.refreshResponseDelayMs ?? 0;
     this.account = FakeAtlassian.account('acme', 1);
   }
 
@@ -201,6 +205,24 @@ export class FakeAtlassian {
 
   isGrantRevoked(anyTokenOfGrant: string): boolean {
     return this.refreshTokens.get(anyTokenOfGrant)?.grant.revoked ?? true;
+  }
+
+  /**
+   * A grant as if `account` had consented (no browser round trip), with its first token pair:
+   * for tests that seed a connected integration directly.
+   */
+  mintGrant(
+    account: FakeAccount = this.account,
+    scopes: string[] = ['read:jira-user', 'read:jira-work', 'offline_access'],
+  ): { accessToken: string; refreshToken: string; expiresInSeconds: number; cloudId: string } {
+    const grant: Grant = { id: opaque('grant'), account, scopes, revoked: false, current: null };
+    const body = this.issue(grant);
+    return {
+      accessToken: String(body.access_token),
+      refreshToken: String(body.refresh_token),
+      expiresInSeconds: Number(body.expires_in),
+      cloudId: account.sites[0].id,
+    };
   }
 
   /**
@@ -327,7 +349,14 @@ export class FakeAtlassian {
       } else {
         rec.rotatedAt = Date.now();
       }
-      return answer(200, this.issue(rec.grant));
+      const issued = this.issue(rec.grant);
+      if (this.refreshResponseDelayMs > 0) {
+        // Rotated (and counted) now; the client only learns the new tokens later.
+        record.status = 200;
+        await new Promise((r) => setTimeout(r, this.refreshResponseDelayMs));
+        if (req.socket.destroyed) return;
+      }
+      return answer(200, issued);
     }
     return answer(400, { error: 'unsupported_grant_type' });
   }

@@ -4,11 +4,14 @@ import { TypeOrmModule } from '@nestjs/typeorm';
 import { AtlassianGateway } from './atlassian.gateway.js';
 import { JiraIntegration } from './entities/jira-integration.entity.js';
 import { JiraOAuthState } from './entities/jira-oauth-state.entity.js';
+import { JiraClient } from './jira-client.js';
+import { JiraKeepAliveJob } from './jira-keepalive.job.js';
+import { JiraTokenManager } from './jira-token-manager.service.js';
 
 /** The Jira Cloud integration: OAuth connect flow, token management and the Jira client. */
 @Module({
   imports: [HttpModule, TypeOrmModule.forFeature([JiraIntegration, JiraOAuthState])],
-  providers: [AtlassianGateway],
-  exports: [AtlassianGateway],
+  providers: [AtlassianGateway, JiraTokenManager, JiraClient, JiraKeepAliveJob],
+  exports: [AtlassianGateway, JiraTokenManager, JiraClient],
 })
 export class JiraIntegrationModule {}

@@ -1,0 +1,98 @@
+import { HttpStatus, Inject, Injectable } from '@nestjs/common';
+import type { ConfigType } from '@nestjs/config';
+import type { Method } from 'axios';
+import { Clock } from '../../common/clock.js';
+import { jiraConfig } from '../../config/jira.config.js';
+import { AtlassianApiError, AtlassianGateway, parseRetryAfter, type JiraResponse } from './atlassian.gateway.js';
+import { JiraError, JiraErrorCode } from './jira.errors.js';
+import { atlassianUnavailable } from './jira-token.errors.js';
+import { JiraTokenManager } from './jira-token-manager.service.js';
+import { sleep } from './retry-policy.js';
+
+export interface JiraRequestOptions {
+  query?: Record<string, string | number | boolean>;
+  body?: unknown;
+}
+
+/** Rate-limited calls are retried at most this often (each after Retry-After, within the budget). */
+const MAX_RATE_LIMIT_RETRIES = 2;
+/** When a 429 carries no Retry-After. */
+const DEFAULT_RETRY_AFTER_S = 1;
+
+/** Jira Cloud REST for one team, through `api.atlassian.com/ex/jira/{cloudId}`. */
+export class TeamJiraClient {
+  constructor(
+    readonly teamId: string,
+    private readonly tokens: JiraTokenManager,
+    private readonly gateway: AtlassianGateway,
+    private readonly clock: Clock,
+    private readonly retryBudgetMs: number,
+  ) {}
+
+  /**
+   * One Jira call with a token valid for ≥ 60 s. A 401 triggers one forced refresh and one retry
+   * (Atlassian can revoke before expiry); a 429 is retried after `Retry-After` while that fits the
+   * retry budget, else it fails with 503 atlassian_rate_limited. Any other status is returned.
+   */
+  async request<T = unknown>(method: Method, path: string, options: JiraRequestOptions = {}): Promise<JiraResponse<T>> {
+    const started = this.clock.nowMs();
+    let credentials = await this.tokens.getCredentials(this.teamId);
+    let refreshed = false;
+    for (let rateLimited = 0; ; ) {
+      const res = await this.send<T>(credentials.accessToken, credentials.cloudId, method, path, options);
+      if (res.status === 401 && !refreshed) {
+        refreshed = true;
+        credentials = await this.tokens.refreshRejected(this.teamId, credentials.accessToken);
+        continue;
+      }
+      if (res.status !== 429) return res;
+      const waitS = parseRetryAfter(res.headers['retry-after']) ?? DEFAULT_RETRY_AFTER_S;
+      if (rateLimited >= MAX_RATE_LIMIT_RETRIES || this.clock.nowMs() - started + waitS * 1000 > this.retryBudgetMs) {
+        throw atlassianUnavailable(429, Math.max(1, Math.ceil(waitS)));
+      }
+      rateLimited += 1;
+      await sleep(waitS * 1000);
+    }
+  }
+
+  /** The body of a 2xx answer; anything else becomes a 502 jira_request_failed naming the status. */
+  async json<T = unknown>(method: Method, path: string, options: JiraRequestOptions = {}): Promise<T> {
+    const res = await this.request<T>(method, path, options);
+    if (res.status >= 200 && res.status < 300) return res.data;
+    throw new JiraError(JiraErrorCode.JiraRequestFailed, HttpStatus.BAD_GATEWAY, 'Jira refused the request',
+      `Jira answered ${res.status} to ${method.toUpperCase()} ${path.split('?')[0]}.`, { extensions: { jiraStatus: res.status } });
+  }
+
+  get<T = unknown>(path: string, query?: JiraRequestOptions['query']): Promise<T> {
+    return this.json<T>('GET', path, { query });
+  }
+
+  /** `GET /rest/api/3/myself`: the connected account as Jira sees it (what status?verify=true uses). */
+  myself(): Promise<{ accountId: string; displayName?: string; emailAddress?: string; active?: boolean }> {
+    return this.get('/rest/api/3/myself');
+  }
+
+  private async send<T>(token: string, cloudId: string, method: Method, path: string, options: JiraRequestOptions): Promise<JiraResponse<T>> {
+    try {
+      return await this.gateway.jira<T>(token, cloudId, method, path, options);
+    } catch (err) {
+      if (err instanceof AtlassianApiError) throw atlassianUnavailable(undefined, 1, err);
+      throw err;
+    }
+  }
+}
+
+/** Other modules' way into Jira: `jiraClient.forTeam(teamId).get('/rest/api/3/project/search')`. */
+@Injectable()
+export class JiraClient {
+  constructor(
+    private readonly tokens: JiraTokenManager,
+    private readonly gateway: AtlassianGateway,
+    private readonly clock: Clock,
+    @Inject(jiraConfig.KEY) private readonly config: ConfigType<typeof jiraConfig>,
+  ) {}
+
+  forTeam(teamId: string): TeamJiraClient {
+    return new TeamJiraClient(teamId, this.tokens, this.gateway, this.clock, this.config.retryBudgetMs);
+  }
+}

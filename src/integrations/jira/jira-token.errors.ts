@@ -1,0 +1,37 @@
+import { HttpStatus } from '@nestjs/common';
+import type { AtlassianTokenError } from './atlassian.gateway.js';
+import { JiraError, JiraErrorCode } from './jira.errors.js';
+
+/*
+ * The errors JiraTokenManager and JiraClient throw at their callers. Each says what to do next;
+ * none carries a token or Atlassian's raw response.
+ */
+
+export const notConnected = (): JiraError =>
+  new JiraError(JiraErrorCode.NotConnected, HttpStatus.CONFLICT, 'Jira is not connected',
+    'Connect Jira for this team first (an owner or admin can do it from the integrations page).');
+
+export const siteNotChosen = (): JiraError =>
+  new JiraError(JiraErrorCode.NotConnected, HttpStatus.CONFLICT, 'No Jira site chosen yet',
+    'Pick one of the available sites with PUT /api/integrations/jira/site, then try again.');
+
+export const reauthorizationRequired = (): JiraError =>
+  new JiraError(JiraErrorCode.ReauthorizationRequired, HttpStatus.CONFLICT, 'Jira must be connected again',
+    'Atlassian no longer accepts this connection (revoked, expired or reused grant). An owner or admin must connect Jira again.');
+
+export const clientRejected = (cause: AtlassianTokenError): JiraError =>
+  new JiraError(JiraErrorCode.AtlassianClientRejected, HttpStatus.BAD_GATEWAY, 'Atlassian rejected this service\'s credentials',
+    'The Atlassian app credentials (JIRA_CLIENT_ID / JIRA_CLIENT_SECRET) are wrong or disabled; an operator must fix them. The connection itself is kept.',
+    { cause });
+
+/** After retries: 5xx/timeouts (atlassian_unavailable) or 429 (atlassian_rate_limited); stored tokens untouched. */
+export const atlassianUnavailable = (httpStatus: number | undefined, retryAfterSeconds: number, cause?: unknown): JiraError =>
+  httpStatus === 429
+    ? new JiraError(JiraErrorCode.AtlassianRateLimited, HttpStatus.SERVICE_UNAVAILABLE, 'Atlassian is rate limiting this service',
+      'Try again after the number of seconds in the Retry-After header.', { retryAfter: retryAfterSeconds, cause })
+    : new JiraError(JiraErrorCode.AtlassianUnavailable, HttpStatus.SERVICE_UNAVAILABLE, 'Atlassian is not answering',
+      'Atlassian could not be reached or failed; the Jira connection is intact. Try again shortly.', { retryAfter: retryAfterSeconds, cause });
+
+export const refreshLockTimeout = (): JiraError =>
+  new JiraError(JiraErrorCode.RefreshLockTimeout, HttpStatus.SERVICE_UNAVAILABLE, 'The Jira token is being refreshed',
+    'Another request is refreshing this team\'s Jira token and took too long. Try again in a moment.', { retryAfter: 1 });
