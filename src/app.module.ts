@@ -7,6 +7,7 @@ import { AuthModule } from './auth/auth.module.js';
 import { EncryptionModule } from './common/crypto/encryption.module.js';
 import { AppLoggerModule } from './common/logging/logging.module.js';
 import { ProblemDetailsFilter } from './common/problem-details.filter.js';
+import { ThrottlingModule } from './common/throttling/throttling.module.js';
 import { allConfigs } from './config/all-configs.js';
 import { DatabaseModule } from './database/database.module.js';
 import { HealthModule } from './health/health.module.js';
@@ -24,6 +25,7 @@ import { TeamsModule } from './teams/teams.module.js';
     AuthModule,
     TeamsModule,
     HealthModule,
+    ThrottlingModule,
     EventEmitterModule.forRoot(),
     ScheduleModule.forRoot(),
     MetricsModule,

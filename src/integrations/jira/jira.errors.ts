@@ -11,6 +11,7 @@ export enum JiraErrorCode {
   StateExpired = 'oauth_state_expired',
   StateReplayed = 'oauth_state_replayed',
   BindingMismatch = 'oauth_binding_mismatch',
+  BindingMissing = 'oauth_binding_missing',
   AccessDenied = 'oauth_access_denied',
   AuthorizationFailed = 'oauth_authorization_failed',
   CodeExchangeFailed = 'oauth_code_exchange_failed',

@@ -1,0 +1,28 @@
+import { type ExecutionContext, HttpStatus, Injectable } from '@nestjs/common';
+import { SkipThrottle, ThrottlerGuard, type ThrottlerLimitDetail } from '@nestjs/throttler';
+import { AppError, CommonErrorCode } from '../app-error.js';
+
+/** Throttler names (see throttling.module.ts). */
+export const PER_USER = 'per-user';
+export const PER_IP = 'per-ip';
+
+/** Limit this route per authenticated user (falls back to the client IP). */
+export const RateLimitPerUser = (): MethodDecorator & ClassDecorator => SkipThrottle({ [PER_IP]: true });
+/** Limit this route per client IP (public routes such as the OAuth callback). */
+export const RateLimitPerIp = (): MethodDecorator & ClassDecorator => SkipThrottle({ [PER_USER]: true });
+/** No rate limit on this route. */
+export const NoRateLimit = (): MethodDecorator & ClassDecorator => SkipThrottle({ [PER_USER]: true, [PER_IP]: true });
+
+/**
+ * ThrottlerGuard answering with our problem JSON and a plain `Retry-After` header (the stock guard
+ * suffixes named throttlers: `Retry-After-per-user`). Use it as a controller guard so it runs
+ * after the global BearerAuthGuard and sees `req.user`.
+ */
+@Injectable()
+export class RateLimitGuard extends ThrottlerGuard {
+  protected override async throwThrottlingException(_context: ExecutionContext, detail: ThrottlerLimitDetail): Promise<void> {
+    throw new AppError(CommonErrorCode.RateLimited, HttpStatus.TOO_MANY_REQUESTS, 'Too many requests',
+      'Slow down: retry after the number of seconds in the Retry-After header.',
+      { retryAfter: Math.max(1, detail.timeToBlockExpire) });
+  }
+}

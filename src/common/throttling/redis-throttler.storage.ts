@@ -1,0 +1,66 @@
+import { Logger, type OnApplicationShutdown } from '@nestjs/common';
+import type { ThrottlerStorage } from '@nestjs/throttler';
+import type { Redis } from 'ioredis';
+
+type ThrottlerStorageRecord = Awaited<ReturnType<ThrottlerStorage['increment']>>;
+
+/*
+ * One atomic step per request: while the block key lives, refuse; otherwise count the hit in a
+ * fixed window and, past the limit, start a block (and a fresh window after it).
+ * KEYS: hits, block. ARGV: ttl ms, limit, block ms. Returns {hits, windowMs, blocked, blockMs}.
+ */
+const INCREMENT = `
+local blockMs = redis.call('PTTL', KEYS[2])
+if blockMs > 0 then
+  return {tonumber(ARGV[2]) + 1, blockMs, 1, blockMs}
+end
+local hits = redis.call('INCR', KEYS[1])
+local windowMs = redis.call('PTTL', KEYS[1])
+if windowMs < 0 then
+  redis.call('PEXPIRE', KEYS[1], ARGV[1])
+  windowMs = tonumber(ARGV[1])
+end
+if hits > tonumber(ARGV[2]) then
+  redis.call('SET', KEYS[2], '1', 'PX', ARGV[3])
+  redis.call('DEL', KEYS[1])
+  return {hits, tonumber(ARGV[3]), 1, tonumber(ARGV[3])}
+end
+return {hits, windowMs, 0, 0}
+`;
+
+/**
+ * ThrottlerStorage on Redis, so every instance counts against the same limits
+ * (@nest-lab/throttler-storage-redis does not support Nest 12). If Redis is unreachable the
+ * request is let through with a warning: rate limiting protects the service but must not take
+ * the OAuth flow down with it.
+ */
+export class RedisThrottlerStorage implements ThrottlerStorage, OnApplicationShutdown {
+  private readonly logger = new Logger(RedisThrottlerStorage.name);
+
+  constructor(
+    private readonly redis: Redis,
+    private readonly prefix = 'jira-connect:throttle:',
+  ) {}
+
+  async increment(key: string, ttl: number, limit: number, blockDuration: number, throttlerName: string): Promise<ThrottlerStorageRecord> {
+    const base = `${this.prefix}${throttlerName}:${key}`;
+    try {
+      const [hits, windowMs, blocked, blockMs] = (await this.redis.eval(
+        INCREMENT, 2, `${base}:hits`, `${base}:block`, String(ttl), String(limit), String(Math.max(1, blockDuration)),
+      )) as [number, number, number, number];
+      return {
+        totalHits: hits,
+        timeToExpire: Math.ceil(windowMs / 1000),
+        isBlocked: blocked === 1,
+        timeToBlockExpire: Math.ceil(blockMs / 1000),
+      };
+    } catch (err) {
+      this.logger.warn({ err: { message: (err as Error).message } }, 'rate-limit storage unavailable; request not limited');
+      return { totalHits: 0, timeToExpire: Math.ceil(ttl / 1000), isBlocked: false, timeToBlockExpire: 0 };
+    }
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    await this.redis.quit().catch(() => this.redis.disconnect());
+  }
+}

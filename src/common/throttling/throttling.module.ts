@@ -1,0 +1,61 @@
+import { Logger, Module } from '@nestjs/common';
+import type { ConfigType } from '@nestjs/config';
+import { ThrottlerModule, ThrottlerStorageService, type ThrottlerStorage } from '@nestjs/throttler';
+import { Redis } from 'ioredis';
+import { rateLimitConfig } from '../../config/rate-limit.config.js';
+import { redisConfig } from '../../config/redis.config.js';
+import type { AuthenticatedRequest } from '../../auth/current-user.decorator.js';
+import { PER_IP, PER_USER } from './rate-limit.guard.js';
+import { RedisThrottlerStorage } from './redis-throttler.storage.js';
+
+export const RATE_LIMIT_STORAGE = Symbol('RATE_LIMIT_STORAGE');
+
+/** Counters in Redis when REDIS_URL is set (shared by all instances), else in process memory. */
+@Module({
+  providers: [
+    {
+      provide: RATE_LIMIT_STORAGE,
+      inject: [redisConfig.KEY],
+      useFactory: (redis: ConfigType<typeof redisConfig>): ThrottlerStorage => {
+        if (!redis.url) return new ThrottlerStorageService();
+        const client = new Redis(redis.url, { maxRetriesPerRequest: 1, connectTimeout: 2000, enableOfflineQueue: true });
+        const logger = new Logger('RateLimitRedis');
+        client.on('error', (err: Error) => logger.warn({ err: { message: err.message } }, 'redis connection error'));
+        return new RedisThrottlerStorage(client);
+      },
+    },
+  ],
+  exports: [RATE_LIMIT_STORAGE],
+})
+class RateLimitStorageModule {}
+
+const clientIp = (req: AuthenticatedRequest): string => req.ip ?? req.socket?.remoteAddress ?? 'unknown';
+
+/**
+ * Two named throttlers over one window: `per-user` (tracker: the bearer token's user) and
+ * `per-ip`. Routes pick one with @RateLimitPerUser() / @RateLimitPerIp() and @UseGuards(RateLimitGuard).
+ */
+export const ThrottlingModule = ThrottlerModule.forRootAsync({
+  imports: [RateLimitStorageModule],
+  inject: [RATE_LIMIT_STORAGE, rateLimitConfig.KEY],
+  useFactory: (storage: ThrottlerStorage, limits: ConfigType<typeof rateLimitConfig>) => ({
+    storage,
+    throttlers: [
+      {
+        name: PER_USER,
+        ttl: limits.windowMs,
+        limit: limits.perUser,
+        getTracker: (req: unknown) => {
+          const r = req as AuthenticatedRequest;
+          return r.user ? `user:${r.user.id}` : `ip:${clientIp(r)}`;
+        },
+      },
+      {
+        name: PER_IP,
+        ttl: limits.windowMs,
+        limit: limits.callbackPerIp,
+        getTracker: (req: unknown) => `ip:${clientIp(req as AuthenticatedRequest)}`,
+      },
+    ],
+  }),
+});

@@ -1,0 +1,32 @@
+import { registerAs } from '@nestjs/config';
+import { IsInt, Max, Min } from 'class-validator';
+import { validateEnv } from './validate-env.js';
+
+export class RateLimitEnv {
+  /** Length of the rate-limit window, and how long a client that exceeded it is refused. */
+  @IsInt()
+  @Min(1)
+  @Max(86_400)
+  JIRA_RATE_LIMIT_WINDOW_SECONDS: number = 60;
+
+  /** authorize, site selection and disconnect: requests per user per window. */
+  @IsInt()
+  @Min(1)
+  @Max(100_000)
+  JIRA_RATE_LIMIT_PER_USER: number = 20;
+
+  /** OAuth callback: requests per client IP per window. */
+  @IsInt()
+  @Min(1)
+  @Max(100_000)
+  JIRA_RATE_LIMIT_CALLBACK_PER_IP: number = 30;
+}
+
+export const rateLimitConfig = registerAs('rateLimit', () => {
+  const env = validateEnv(RateLimitEnv);
+  return {
+    windowMs: env.JIRA_RATE_LIMIT_WINDOW_SECONDS * 1000,
+    perUser: env.JIRA_RATE_LIMIT_PER_USER,
+    callbackPerIp: env.JIRA_RATE_LIMIT_CALLBACK_PER_IP,
+  };
+});

@@ -1,0 +1,169 @@
+import { HttpStatus, Injectable, Logger } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import type { DataSource } from 'typeorm';
+import { Clock } from '../../common/clock.js';
+import type { JiraIntegrationStatus, JiraSite } from './entities/jira-integration.entity.js';
+import { JiraClient } from './jira-client.js';
+import { publicSite, type PublicSite } from './jira-oauth.service.js';
+import { JiraError, JiraErrorCode } from './jira.errors.js';
+
+export type ConnectionStatus = 'not_connected' | JiraIntegrationStatus;
+
+export interface ConnectionView {
+  status: ConnectionStatus;
+  site: PublicSite | null;
+  availableSites?: PublicSite[];
+  scopes: string[];
+  connectedBy: { userId: string | null; atlassianAccountId: string | null; atlassianAccountName: string | null } | null;
+  connectedAt: Date | null;
+  accessTokenExpiresAt: Date | null;
+  lastRefreshedAt: Date | null;
+  lastError?: { code: string; at: Date | null };
+  /** Only with `?verify=true`: did Jira accept the stored token just now? */
+  verification?: { ok: boolean; code?: string; accountId?: string };
+}
+
+/** Where a grant is revoked: Atlassian has no revocation endpoint for 3LO apps. */
+export const REMOVE_APP_AT = {
+  user: 'https://id.atlassian.com/manage-profile/apps',
+  admin: 'https://admin.atlassian.com',
+} as const;
+
+export interface DisconnectView {
+  status: 'not_connected';
+  wasConnected: boolean;
+  removeAppAt: typeof REMOVE_APP_AT;
+  message: string;
+}
+
+interface Row {
+  status: JiraIntegrationStatus;
+  cloud_id: string | null;
+  site_url: string | null;
+  site_name: string | null;
+  available_sites: JiraSite[] | string | null;
+  scopes: string[] | string | null;
+  connected_by_user_id: string | null;
+  atlassian_account_id: string | null;
+  atlassian_account_name: string | null;
+  connected_at: Date | null;
+  access_token_expires_at: Date | null;
+  last_refreshed_at: Date | null;
+  last_error_code: string | null;
+  last_error_at: Date | null;
+}
+
+const date = (v: Date | string | null): Date | null => (v === null ? null : new Date(v));
+const sitesOf = (v: Row['available_sites']): JiraSite[] => (typeof v === 'string' ? (JSON.parse(v) as JiraSite[]) : v ?? []);
+const scopesOf = (v: Row['scopes']): string[] =>
+  Array.isArray(v) ? v : typeof v === 'string' ? v.replace(/^\{|\}$/g, '').split(',').filter(Boolean) : [];
+
+/** A team's connection as the SPA sees it: status, site choice and disconnect. No secrets here. */
+@Injectable()
+export class JiraConnectionService {
+  private readonly logger = new Logger(JiraConnectionService.name);
+
+  constructor(
+    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly clock: Clock,
+    private readonly jira: JiraClient,
+  ) {}
+
+  /**
+   * The status after asking Jira `/rest/api/3/myself` with the team's token (refreshing it if
+   * due). A failed check is reported in `verification`, not as an HTTP error; the status is read
+   * afterwards, so a grant found dead shows up as reauthorization_required.
+   */
+  async verifiedStatus(teamId: string): Promise<ConnectionView> {
+    let verification: NonNullable<ConnectionView['verification']>;
+    if ((await this.read(teamId))?.status !== 'connected') {
+      verification = { ok: false, code: JiraErrorCode.NotConnected };
+    } else {
+      try {
+        const me = await this.jira.forTeam(teamId).myself();
+        verification = { ok: true, accountId: me.accountId };
+      } catch (err) {
+        if (!(err instanceof JiraError)) throw err;
+        verification = { ok: false, code: err.code };
+      }
+    }
+    return { ...(await this.status(teamId)), verification };
+  }
+
+  async status(teamId: string): Promise<ConnectionView> {
+    const row = await this.read(teamId);
+    if (!row) {
+      return { status: 'not_connected', site: null, scopes: [], connectedBy: null, connectedAt: null,
+        accessTokenExpiresAt: null, lastRefreshedAt: null };
+    }
+    return {
+      status: row.status,
+      site: row.cloud_id ? { cloudId: row.cloud_id, url: row.site_url ?? '', name: row.site_name ?? '' } : null,
+      ...(row.status === 'pending_site_selection' ? { availableSites: sitesOf(row.available_sites).map(publicSite) } : {}),
+      scopes: scopesOf(row.scopes),
+      connectedBy: { userId: row.connected_by_user_id, atlassianAccountId: row.atlassian_account_id,
+        atlassianAccountName: row.atlassian_account_name },
+      connectedAt: date(row.connected_at),
+      accessTokenExpiresAt: date(row.access_token_expires_at),
+      lastRefreshedAt: date(row.last_refreshed_at),
+      ...(row.last_error_code ? { lastError: { code: row.last_error_code, at: date(row.last_error_at) } } : {}),
+    };
+  }
+
+  /** Chooses one of `availableSites` while the integration waits for a site. */
+  async selectSite(teamId: string, cloudId: string): Promise<ConnectionView> {
+    const row = await this.read(teamId);
+    if (!row) {
+      throw new JiraError(JiraErrorCode.NotConnected, HttpStatus.CONFLICT, 'Jira is not connected',
+        'Connect Jira first (POST /api/integrations/jira/oauth/authorize).');
+    }
+    if (row.status !== 'pending_site_selection') {
+      throw new JiraError(JiraErrorCode.NoPendingSiteSelection, HttpStatus.CONFLICT, 'No site choice is pending',
+        'A site can be chosen only while the status is pending_site_selection. To change sites, disconnect and connect again.');
+    }
+    const site = sitesOf(row.available_sites).find((s) => s.cloudId === cloudId);
+    if (!site) {
+      throw new JiraError(JiraErrorCode.SiteNotAccessible, HttpStatus.UNPROCESSABLE_ENTITY, 'Not one of the granted sites',
+        'Choose a cloudId from availableSites in the status response.');
+    }
+    const [, affected] = (await this.dataSource.query(
+      `UPDATE jira_integrations SET status = 'connected', cloud_id = $2, site_url = $3, site_name = $4, updated_at = $5
+        WHERE team_id = $1 AND status = 'pending_site_selection'`,
+      [teamId, site.cloudId, site.url, site.name, this.clock.now()],
+    )) as [unknown, number];
+    if (affected !== 1) {
+      throw new JiraError(JiraErrorCode.NoPendingSiteSelection, HttpStatus.CONFLICT, 'No site choice is pending',
+        'The integration changed meanwhile. Read the status again.');
+    }
+    this.logger.log({ teamId, cloudId: site.cloudId }, 'jira site selected');
+    return this.status(teamId);
+  }
+
+  /** Wipes the team's tokens and pending states. Idempotent. */
+  async disconnect(teamId: string): Promise<DisconnectView> {
+    const affected = await this.dataSource.transaction(async (manager) => {
+      await manager.query('DELETE FROM jira_oauth_states WHERE team_id = $1', [teamId]);
+      const [, count] = (await manager.query('DELETE FROM jira_integrations WHERE team_id = $1', [teamId])) as [unknown, number];
+      return count;
+    });
+    if (affected > 0) this.logger.log({ teamId }, 'jira disconnected');
+    return {
+      status: 'not_connected',
+      wasConnected: affected > 0,
+      removeAppAt: REMOVE_APP_AT,
+      message: 'Jira tokens were deleted here. Atlassian offers no way for apps to revoke a grant: remove the app under '
+        + `Connected apps at ${REMOVE_APP_AT.user} (your account), or a site admin can revoke it at ${REMOVE_APP_AT.admin} `
+        + '(Apps > Connected apps).',
+    };
+  }
+
+  private async read(teamId: string): Promise<Row | null> {
+    const rows = (await this.dataSource.query(
+      `SELECT status, cloud_id, site_url, site_name, available_sites, scopes, connected_by_user_id, atlassian_account_id,
+              atlassian_account_name, connected_at, access_token_expires_at, last_refreshed_at, last_error_code, last_error_at
+         FROM jira_integrations WHERE team_id = $1`,
+      [teamId],
+    )) as Row[];
+    return rows[0] ?? null;
+  }
+}

@@ -1,0 +1,156 @@
+import { Body, Controller, Delete, Get, HttpCode, ParseBoolPipe, Post, Put, Query, Req, Res, UseGuards } from '@nestjs/common';
+import { ApiBearerAuth, ApiFoundResponse, ApiOkResponse, ApiOperation, ApiQuery, ApiTags } from '@nestjs/swagger';
+import type { Request, Response } from 'express';
+import { type AuthenticatedUser, CurrentUser } from '../../auth/current-user.decorator.js';
+import { Public } from '../../auth/public.decorator.js';
+import { ApiProblems } from '../../common/api-problems.decorator.js';
+import { NoRateLimit, RateLimitGuard, RateLimitPerIp, RateLimitPerUser } from '../../common/throttling/rate-limit.guard.js';
+import { CurrentTeam, type TeamContext, TeamRoles } from '../../teams/team.decorators.js';
+import { TeamGuard } from '../../teams/team.guard.js';
+import { AuthorizeDto, AuthorizeResponseDto } from './dto/authorize.dto.js';
+import { CallbackResponseDto, ConnectionResponseDto, DisconnectResponseDto } from './dto/connection.dto.js';
+import { SelectSiteDto } from './dto/select-site.dto.js';
+import { JiraConnectionService } from './jira-connection.service.js';
+import { JiraOAuthService } from './jira-oauth.service.js';
+import { bindingCookieName } from './oauth-state.store.js';
+
+const TEAM_PROBLEMS = {
+  400: ['team_header_missing', 'team_header_invalid', 'validation_failed'],
+  401: ['unauthenticated', 'invalid_token'],
+  403: ['not_team_member', 'insufficient_role'],
+};
+const ADMIN_PROBLEMS = { ...TEAM_PROBLEMS, 429: ['rate_limited'] };
+
+const one = (v: unknown): string | undefined => (typeof v === 'string' && v !== '' ? v : undefined);
+
+@ApiTags('Jira integration')
+@Controller('api/integrations/jira')
+@UseGuards(RateLimitGuard) // a controller guard: runs after the global BearerAuthGuard, so it sees req.user
+export class JiraOAuthController {
+  constructor(
+    private readonly oauth: JiraOAuthService,
+    private readonly connections: JiraConnectionService,
+  ) {}
+
+  @Post('oauth/authorize')
+  @HttpCode(200)
+  @UseGuards(TeamGuard)
+  @TeamRoles('owner', 'admin')
+  @RateLimitPerUser()
+  @ApiBearerAuth()
+  @ApiOperation({
+    summary: 'Start connecting Jira',
+    description: 'Returns the Atlassian consent URL and sets an HttpOnly, SameSite=Lax binding cookie scoped to the '
+      + 'callback path; the callback must come back to the same browser within 10 minutes. Owner or admin.',
+  })
+  @ApiOkResponse({ type: AuthorizeResponseDto })
+  @ApiProblems({ ...ADMIN_PROBLEMS, 400: [...TEAM_PROBLEMS[400], 'invalid_site_url', 'return_to_not_allowed'], 503: ['jira_not_configured'] })
+  async authorize(
+    @CurrentTeam() team: TeamContext,
+    @CurrentUser() user: AuthenticatedUser,
+    @Body() body: AuthorizeDto,
+    @Res({ passthrough: true }) res: Response,
+  ) {
+    const result = await this.oauth.authorize(team.id, user.id, body);
+    res.cookie(result.cookie.name, result.cookie.value, {
+      httpOnly: true,
+      sameSite: 'lax',
+      path: result.cookie.path,
+      secure: result.cookie.secure,
+      maxAge: result.cookie.maxAgeMs,
+    });
+    res.setHeader('Cache-Control', 'no-store');
+    return { data: { authorizationUrl: result.authorizationUrl, expiresAt: result.expiresAt } };
+  }
+
+  @Get('oauth/callback')
+  @Public()
+  @RateLimitPerIp()
+  @ApiOperation({
+    summary: 'Atlassian redirects the browser here',
+    description: 'Checks the state (known, unexpired, unused, same browser), exchanges the code, reads '
+      + 'accessible-resources and /me, and binds a site. With returnTo: 302 to returnTo?jira=connected|'
+      + 'pending_site_selection|error&code=...; without: JSON. Unknown query parameters (e.g. iss) are ignored.',
+  })
+  @ApiQuery({ name: 'state', required: true })
+  @ApiQuery({ name: 'code', required: false })
+  @ApiQuery({ name: 'error', required: false, description: 'e.g. access_denied when consent was declined' })
+  @ApiQuery({ name: 'error_description', required: false })
+  @ApiOkResponse({ type: CallbackResponseDto, description: 'Connected, or waiting for a site choice (no returnTo)' })
+  @ApiFoundResponse({ description: 'Redirect to returnTo with jira=... (and code=... on error)' })
+  @ApiProblems({
+    400: ['oauth_state_missing', 'oauth_state_invalid', 'oauth_state_expired', 'oauth_state_replayed',
+      'oauth_authorization_failed', 'oauth_code_exchange_failed'],
+    403: ['oauth_binding_missing', 'oauth_binding_mismatch', 'oauth_access_denied', 'oauth_authorization_failed'],
+    422: ['jira_no_accessible_sites'],
+    429: ['rate_limited'],
+    502: ['atlassian_unavailable', 'atlassian_client_rejected', 'oauth_authorization_failed'],
+  })
+  async callback(@Query() query: Record<string, unknown>, @Req() req: Request, @Res() res: Response): Promise<void> {
+    res.setHeader('Cache-Control', 'no-store');
+    // The URL carries the code: never leak it to returnTo through Referer.
+    res.setHeader('Referrer-Policy', 'no-referrer');
+    const state = one(query.state);
+    let cookie: string | undefined;
+    if (state) {
+      const name = bindingCookieName(state);
+      cookie = one((req.cookies as Record<string, unknown> | undefined)?.[name]);
+      const { path, secure } = this.oauth.cookieScope();
+      res.clearCookie(name, { httpOnly: true, sameSite: 'lax', path, secure });
+    }
+    const outcome = await this.oauth.callback({ state, code: one(query.code), error: one(query.error) }, cookie);
+    if (outcome.returnTo) {
+      const target = new URL(outcome.returnTo);
+      target.searchParams.set('jira', outcome.ok ? outcome.result.status : 'error');
+      if (!outcome.ok) target.searchParams.set('code', outcome.error.code);
+      res.redirect(302, target.toString());
+      return;
+    }
+    if (!outcome.ok) throw outcome.error;
+    res.status(200).json({ data: outcome.result });
+  }
+
+  @Get('oauth/status')
+  @UseGuards(TeamGuard)
+  @NoRateLimit()
+  @ApiBearerAuth()
+  @ApiOperation({ summary: 'The team\'s Jira connection', description: 'Any team member. No secrets are returned.' })
+  @ApiQuery({ name: 'verify', required: false, type: Boolean, description: 'Also call Jira /rest/api/3/myself and report it' })
+  @ApiOkResponse({ type: ConnectionResponseDto })
+  @ApiProblems(TEAM_PROBLEMS)
+  async status(
+    @CurrentTeam() team: TeamContext,
+    // Typed `unknown` so the global ValidationPipe does not coerce "maybe" to false before ParseBoolPipe.
+    @Query('verify', new ParseBoolPipe({ optional: true })) verify?: unknown,
+  ) {
+    return { data: verify === true ? await this.connections.verifiedStatus(team.id) : await this.connections.status(team.id) };
+  }
+
+  @Put('site')
+  @UseGuards(TeamGuard)
+  @TeamRoles('owner', 'admin')
+  @RateLimitPerUser()
+  @ApiBearerAuth()
+  @ApiOperation({ summary: 'Choose the Jira site', description: 'Picks one of availableSites while the status is pending_site_selection. Owner or admin.' })
+  @ApiOkResponse({ type: ConnectionResponseDto })
+  @ApiProblems({ ...ADMIN_PROBLEMS, 409: ['jira_not_connected', 'jira_no_pending_site_selection'], 422: ['jira_site_not_accessible'] })
+  async selectSite(@CurrentTeam() team: TeamContext, @Body() body: SelectSiteDto) {
+    return { data: await this.connections.selectSite(team.id, body.cloudId) };
+  }
+
+  @Delete('oauth/disconnect')
+  @UseGuards(TeamGuard)
+  @TeamRoles('owner', 'admin')
+  @RateLimitPerUser()
+  @ApiBearerAuth()
+  @ApiOperation({
+    summary: 'Disconnect Jira',
+    description: 'Deletes the team\'s tokens and pending OAuth states; idempotent. Atlassian has no revocation endpoint '
+      + 'for 3LO apps, so the answer says where to remove the app (Connected apps). Owner or admin.',
+  })
+  @ApiOkResponse({ type: DisconnectResponseDto })
+  @ApiProblems(ADMIN_PROBLEMS)
+  async disconnect(@CurrentTeam() team: TeamContext) {
+    return { data: await this.connections.disconnect(team.id) };
+  }
+}

@@ -1,0 +1,234 @@
+import { HttpStatus, Inject, Injectable, Logger } from '@nestjs/common';
+import type { ConfigType } from '@nestjs/config';
+import { InjectDataSource } from '@nestjs/typeorm';
+import type { DataSource } from 'typeorm';
+import { Clock } from '../../common/clock.js';
+import { EncryptionService } from '../../common/crypto/encryption.service.js';
+import { jiraConfig } from '../../config/jira.config.js';
+import { TeamAccessPolicy } from '../../teams/team-access.policy.js';
+import { AtlassianGateway, AtlassianTokenError, type AtlassianAccount, type TokenSet } from './atlassian.gateway.js';
+import type { JiraSite } from './entities/jira-integration.entity.js';
+import { JiraError, JiraErrorCode } from './jira.errors.js';
+import { OAuthStateStore, type ConsumedState } from './oauth-state.store.js';
+import { normalizeSiteUrl, tryNormalizeSiteUrl } from './site-url.js';
+
+export interface AuthorizeInput {
+  siteUrl?: string;
+  returnTo?: string;
+}
+
+export interface AuthorizeResult {
+  authorizationUrl: string;
+  expiresAt: Date;
+  cookie: { name: string; value: string; path: string; secure: boolean; maxAgeMs: number };
+}
+
+export interface PublicSite {
+  cloudId: string;
+  url: string;
+  name: string;
+}
+
+export interface ConnectResult {
+  status: 'connected' | 'pending_site_selection';
+  site: PublicSite | null;
+  availableSites?: PublicSite[];
+}
+
+/** What the callback did; the controller turns it into a redirect (with returnTo) or JSON. */
+export type CallbackOutcome =
+  | { ok: true; returnTo: string | null; result: ConnectResult }
+  | { ok: false; returnTo: string | null; error: JiraError };
+
+export interface CallbackParams {
+  state?: string;
+  code?: string;
+  error?: string;
+}
+
+export const publicSite = (s: { cloudId: string; url: string; name: string }): PublicSite => ({
+  cloudId: s.cloudId, url: s.url, name: s.name,
+});
+
+/**
+ * The OAuth 2.0 (3LO) connect flow: authorization URLs, the callback (state check, code exchange,
+ * site binding) and the single upsert that stores the team's tokens.
+ */
+@Injectable()
+export class JiraOAuthService {
+  private readonly logger = new Logger(JiraOAuthService.name);
+
+  constructor(
+    @Inject(jiraConfig.KEY) private readonly config: ConfigType<typeof jiraConfig>,
+    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly gateway: AtlassianGateway,
+    private readonly states: OAuthStateStore,
+    private readonly cipher: EncryptionService,
+    private readonly policy: TeamAccessPolicy,
+    private readonly clock: Clock,
+  ) {}
+
+  async authorize(teamId: string, userId: string, input: AuthorizeInput): Promise<AuthorizeResult> {
+    if (!this.config.configured) {
+      throw new JiraError(JiraErrorCode.NotConfigured, HttpStatus.SERVICE_UNAVAILABLE, 'Jira is not configured',
+        'The operator has not set JIRA_CLIENT_ID, JIRA_CLIENT_SECRET and JIRA_REDIRECT_URI. Ask them to configure the Atlassian app.');
+    }
+    const siteHint = input.siteUrl !== undefined ? normalizeSiteUrl(input.siteUrl) : null;
+    const returnTo = input.returnTo !== undefined ? this.checkReturnTo(input.returnTo) : null;
+    const issued = await this.states.issue({ teamId, userId, siteHint, returnTo });
+    this.logger.log({ teamId, userId, siteHint }, 'jira authorization started');
+    return {
+      authorizationUrl: this.gateway.authorizeUrl(issued.state),
+      expiresAt: issued.expiresAt,
+      cookie: {
+        name: issued.cookieName,
+        value: issued.cookieValue,
+        ...this.cookieScope(),
+        maxAgeMs: issued.expiresAt.getTime() - this.clock.nowMs(),
+      },
+    };
+  }
+
+  /** The binding cookie lives on the callback path only, Secure when the callback is https. */
+  cookieScope(): { path: string; secure: boolean } {
+    const redirect = new URL(this.config.redirectUri ?? 'http://localhost/api/integrations/jira/oauth/callback');
+    return { path: redirect.pathname, secure: redirect.protocol === 'https:' };
+  }
+
+  /** Never throws for a consumed state: errors after that point travel back to `returnTo`. */
+  async callback(params: CallbackParams, cookieValue: string | undefined): Promise<CallbackOutcome> {
+    if (!params.state) {
+      throw new JiraError(JiraErrorCode.StateMissing, HttpStatus.BAD_REQUEST, 'OAuth state missing',
+        'The callback has no state parameter. Start connecting Jira again from the app.');
+    }
+    const flow = await this.states.consume(params.state, cookieValue);
+    try {
+      const result = await this.finish(flow, params);
+      this.logger.log({ teamId: flow.teamId, status: result.status, cloudId: result.site?.cloudId }, 'jira authorization completed');
+      return { ok: true, returnTo: flow.returnTo, result };
+    } catch (err) {
+      if (!(err instanceof JiraError)) throw err;
+      this.logger.warn({ teamId: flow.teamId, code: err.code }, 'jira authorization failed');
+      return { ok: false, returnTo: flow.returnTo, error: err };
+    }
+  }
+
+  private async finish(flow: ConsumedState, params: CallbackParams): Promise<ConnectResult> {
+    if (params.error) {
+      if (params.error === 'access_denied') {
+        throw new JiraError(JiraErrorCode.AccessDenied, HttpStatus.FORBIDDEN, 'Access to Jira was not granted',
+          'The Atlassian consent screen was declined. Start again and choose Accept to connect Jira.');
+      }
+      throw new JiraError(JiraErrorCode.AuthorizationFailed, HttpStatus.BAD_GATEWAY, 'Atlassian refused the authorization',
+        'Atlassian reported an error during consent. Try again; if it persists, ask the operator to check the Atlassian app.',
+        { extensions: { atlassianError: params.error.slice(0, 64).replace(/[^\w.-]/g, '') } });
+    }
+    if (!params.code) {
+      throw new JiraError(JiraErrorCode.AuthorizationFailed, HttpStatus.BAD_REQUEST, 'Authorization code missing',
+        'Atlassian sent no code. Start connecting Jira again from the app.');
+    }
+    // The initiator may have lost their role in the ten minutes since authorize.
+    const role = await this.policy.roleOf(flow.teamId, flow.userId);
+    if (role !== 'owner' && role !== 'admin') {
+      throw new JiraError(JiraErrorCode.AuthorizationFailed, HttpStatus.FORBIDDEN, 'No longer allowed to connect Jira',
+        'You are no longer an owner or admin of this team.');
+    }
+    const tokens = await this.exchange(params.code);
+    const sites = await this.gateway.accessibleResources(tokens.accessToken).catch(() => {
+      throw new JiraError(JiraErrorCode.AtlassianUnavailable, HttpStatus.BAD_GATEWAY, 'Atlassian is unavailable',
+        'Could not list the Jira sites you granted. Try connecting again in a minute.');
+    });
+    if (sites.length === 0) {
+      throw new JiraError(JiraErrorCode.NoAccessibleSites, HttpStatus.UNPROCESSABLE_ENTITY, 'No Jira site was granted',
+        'The Atlassian account has no Jira Cloud site this app may access. Choose a site on the consent screen.');
+    }
+    const account = await this.gateway.me(tokens.accessToken).catch((): AtlassianAccount | null => null);
+    const chosen = this.chooseSite(sites, flow.siteHint);
+    await this.store(flow, tokens, sites, chosen, account);
+    return chosen
+      ? { status: 'connected', site: publicSite(chosen) }
+      : { status: 'pending_site_selection', site: null, availableSites: sites.map(publicSite) };
+  }
+
+  /** The site matching the requested URL, else the only one; never the first of several. */
+  private chooseSite(sites: JiraSite[], siteHint: string | null): JiraSite | null {
+    if (siteHint) {
+      const match = sites.find((s) => tryNormalizeSiteUrl(s.url) === siteHint);
+      if (match) return match;
+    }
+    return sites.length === 1 ? sites[0] : null;
+  }
+
+  private async exchange(code: string): Promise<TokenSet> {
+    try {
+      return await this.gateway.exchangeCode(code);
+    } catch (err) {
+      if (!(err instanceof AtlassianTokenError)) throw err;
+      if (err.kind === 'transient') {
+        throw new JiraError(JiraErrorCode.AtlassianUnavailable, HttpStatus.BAD_GATEWAY, 'Atlassian is unavailable',
+          'Atlassian did not answer the code exchange. Start connecting Jira again in a minute.');
+      }
+      if (err.kind === 'client_rejected') {
+        throw new JiraError(JiraErrorCode.AtlassianClientRejected, HttpStatus.BAD_GATEWAY, 'Atlassian rejected this app',
+          'The Atlassian app credentials or redirect URI were refused. Ask the operator to check JIRA_CLIENT_ID, JIRA_CLIENT_SECRET and JIRA_REDIRECT_URI.');
+      }
+      throw new JiraError(JiraErrorCode.CodeExchangeFailed, HttpStatus.BAD_REQUEST, 'Authorization code rejected',
+        'Atlassian did not accept the authorization code (used or expired). Start connecting Jira again.');
+    }
+  }
+
+  /** One upsert on team_id: tokens (encrypted), expiry, scopes, site and who connected. */
+  private async store(flow: ConsumedState, tokens: TokenSet, sites: JiraSite[], chosen: JiraSite | null,
+    account: AtlassianAccount | null): Promise<void> {
+    const now = this.clock.now();
+    await this.dataSource.query(
+      `INSERT INTO jira_integrations (team_id, status, cloud_id, site_url, site_name, available_sites, scopes,
+         connected_by_user_id, atlassian_account_id, atlassian_account_name, access_token, refresh_token,
+         access_token_expires_at, token_version, connected_at, last_refreshed_at, last_error_code, last_error_at,
+         created_at, updated_at)
+       VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7::text[], $8, $9, $10, $11, $12, $13, 1, $14, NULL, NULL, NULL, $14, $14)
+       ON CONFLICT (team_id) DO UPDATE SET
+         status = EXCLUDED.status, cloud_id = EXCLUDED.cloud_id, site_url = EXCLUDED.site_url,
+         site_name = EXCLUDED.site_name, available_sites = EXCLUDED.available_sites, scopes = EXCLUDED.scopes,
+         connected_by_user_id = EXCLUDED.connected_by_user_id, atlassian_account_id = EXCLUDED.atlassian_account_id,
+         atlassian_account_name = EXCLUDED.atlassian_account_name, access_token = EXCLUDED.access_token,
+         refresh_token = EXCLUDED.refresh_token, access_token_expires_at = EXCLUDED.access_token_expires_at,
+         token_version = jira_integrations.token_version + 1, connected_at = EXCLUDED.connected_at,
+         last_refreshed_at = NULL, last_error_code = NULL, last_error_at = NULL, updated_at = EXCLUDED.updated_at`,
+      [
+        flow.teamId,
+        chosen ? 'connected' : 'pending_site_selection',
+        chosen?.cloudId ?? null,
+        chosen?.url ?? null,
+        chosen?.name ?? null,
+        JSON.stringify(sites),
+        tokens.scopes.length > 0 ? tokens.scopes : this.config.scopes,
+        flow.userId,
+        account?.accountId ?? null,
+        account?.name ?? null,
+        this.cipher.encrypt(tokens.accessToken, 'access_token'),
+        tokens.refreshToken ? this.cipher.encrypt(tokens.refreshToken, 'refresh_token') : null,
+        new Date(now.getTime() + tokens.expiresInSeconds * 1000),
+        now,
+      ],
+    );
+  }
+
+  /** `returnTo` must be an absolute http(s) URL on an allow-listed origin (no open redirect). */
+  private checkReturnTo(value: string): string {
+    let url: URL | null = null;
+    try {
+      url = new URL(value);
+    } catch {
+      /* reported below */
+    }
+    if (!url || !['http:', 'https:'].includes(url.protocol) || url.username || url.password
+      || !this.config.returnOrigins.includes(url.origin)) {
+      throw new JiraError(JiraErrorCode.ReturnToNotAllowed, HttpStatus.BAD_REQUEST, 'returnTo is not allowed',
+        'returnTo must be an absolute URL on one of the origins in OAUTH_RETURN_ORIGINS.',
+        { extensions: { allowedOrigins: this.config.returnOrigins } });
+    }
+    url.hash = '';
+    return url.toString();
+  }
+}
