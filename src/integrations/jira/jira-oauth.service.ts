@@ -73,8 +73,9 @@ export class JiraOAuthService {
       throw new JiraError(JiraErrorCode.NotConfigured, HttpStatus.SERVICE_UNAVAILABLE, 'Jira is not configured',
         'The operator has not set JIRA_CLIENT_ID, JIRA_CLIENT_SECRET and JIRA_REDIRECT_URI. Ask them to configure the Atlassian app.');
     }
-    const siteHint = input.siteUrl !== undefined ? normalizeSiteUrl(input.siteUrl) : null;
-    const returnTo = input.returnTo !== undefined ? this.checkReturnTo(input.returnTo) : null;
+    // @IsOptional() lets an explicit null through: treat it as absent (it used to be a 500).
+    const siteHint = input.siteUrl != null ? normalizeSiteUrl(input.siteUrl) : null;
+    const returnTo = input.returnTo != null ? this.checkReturnTo(input.returnTo) : null;
     const issued = await this.states.issue({ teamId, userId, siteHint, returnTo });
     this.logger.log({ teamId, userId, siteHint }, 'jira authorization started');
     return {
