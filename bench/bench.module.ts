@@ -1,0 +1,74 @@
+import { Controller, Get, Module, Post, Query, UseGuards } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import type { DataSource } from 'typeorm';
+import { Public } from '../src/auth/public.decorator.js';
+import { JiraIntegrationModule } from '../src/integrations/jira/jira-integration.module.js';
+import { JiraTokenManager } from '../src/integrations/jira/jira-token-manager.service.js';
+import { CurrentTeam, type TeamContext } from '../src/teams/team.decorators.js';
+import { TeamGuard } from '../src/teams/team.guard.js';
+
+/** One indexed SELECT: the same lookup the status route starts from, without any mapping. */
+const FLOOR_SQL = 'SELECT status FROM jira_integrations WHERE team_id = $1';
+
+/*
+ * Bench-only routes (bench/main.ts mounts this next to AppModule; the production app never does).
+ * The floor routes are what "as fast as this app can answer anything from the database" means;
+ * the status and token routes are compared against them. Nothing here returns a secret.
+ */
+@Controller('bench')
+export class BenchController {
+  constructor(
+    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly tokens: JiraTokenManager,
+  ) {}
+
+  /** The fair floor for status: same bearer + TeamGuard (one membership SELECT), then one indexed SELECT. */
+  @Get('floor')
+  @UseGuards(TeamGuard)
+  async floor(@CurrentTeam() team: TeamContext) {
+    const rows: { status: string }[] = await this.dataSource.query(FLOOR_SQL, [team.id]);
+    return { data: { status: rows[0]?.status ?? 'not_connected' } };
+  }
+
+  /** The bare floor: no authentication, one indexed SELECT (reported for context). */
+  @Public()
+  @Get('floor-public')
+  async floorPublic(@Query('team') teamId: string) {
+    const rows: { status: string }[] = await this.dataSource.query(FLOOR_SQL, [teamId]);
+    return { data: { status: rows[0]?.status ?? 'not_connected' } };
+  }
+
+  /** JiraTokenManager.getAccessToken behind the same guards; answers the token's length only. */
+  @Get('token')
+  @UseGuards(TeamGuard)
+  async token(@CurrentTeam() team: TeamContext) {
+    return { data: { length: (await this.tokens.getAccessToken(team.id)).length } };
+  }
+
+  /**
+   * Refresh storm: `callers` concurrent getAccessToken calls for every connected team, all at
+   * once. Answers counts and this process's elapsed time.
+   */
+  @Public()
+  @Post('storm')
+  async storm(@Query('callers') callers: string) {
+    const perTeam = Math.max(1, Number(callers) || 1);
+    const teams: { team_id: string }[] = await this.dataSource.query(
+      `SELECT team_id FROM jira_integrations WHERE status = 'connected'`);
+    const started = performance.now();
+    const results = await Promise.allSettled(
+      teams.flatMap(({ team_id }) => Array.from({ length: perTeam }, () => this.tokens.getAccessToken(team_id))));
+    const elapsedMs = performance.now() - started;
+    const errors: Record<string, number> = {};
+    for (const r of results) {
+      if (r.status === 'rejected') {
+        const code = String((r.reason as { code?: unknown })?.code ?? (r.reason as Error)?.name ?? 'error');
+        errors[code] = (errors[code] ?? 0) + 1;
+      }
+    }
+    return { data: { calls: results.length, ok: results.filter((r) => r.status === 'fulfilled').length, errors, elapsedMs } };
+  }
+}
+
+@Module({ imports: [JiraIntegrationModule], controllers: [BenchController] })
+export class BenchModule {}

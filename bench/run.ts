@@ -1,0 +1,146 @@
+import { cpus, totalmem } from 'node:os';
+import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { JiraIntegration } from '../src/integrations/jira/entities/jira-integration.entity.js';
+import { CONNECTIONS, hammer, ratios, type LoadResult } from './load.js';
+import { refreshStorm, STORM, type StormResult } from './storm.js';
+import {
+  createBenchDatabase, dropBenchDatabase, median, openDatabase, postgresReachable, seedTeam, sleep, startApp,
+} from './support.js';
+
+/*
+ * npm run bench: every figure is a ratio measured in one run on one machine (see bench/RESULTS.md).
+ * Needs PostgreSQL on 127.0.0.1:5432 (or BENCH_PG_URL) for the PostgreSQL parts; skips them otherwise.
+ */
+const here = fileURLToPath(new URL('.', import.meta.url));
+const APP_MAIN = join(here, '../src/main.js'); // what `npm start` runs, built by the same tsc
+const BENCH_MAIN = join(here, 'main.js');
+const STARTS = 3;
+const IDLE_MS = 3000;
+
+type Db = { kind: 'pglite' | 'postgres'; env: () => Promise<{ env: Record<string, string>; cleanup: () => Promise<void> }> };
+
+function pglite(): Db {
+  return {
+    kind: 'pglite',
+    env: async () => {
+      const dir = mkdtempSync(join(tmpdir(), 'jc-bench-'));
+      return { env: { DATA_DIR: dir }, cleanup: async () => rmSync(dir, { recursive: true, force: true }) };
+    },
+  };
+}
+
+function postgres(tag: string): Db {
+  const name = `jc_bench_${tag}_${process.pid}`;
+  return {
+    kind: 'postgres',
+    env: async () => ({ env: { DATABASE_URL: await createBenchDatabase(name) }, cleanup: () => dropBenchDatabase(name) }),
+  };
+}
+
+/** Start-up time to the first healthy answer, and resident memory after IDLE_MS idle. */
+async function startup(db: Db): Promise<{ kind: string; firstStartMs: number; startMs: number; idleRssMb: number }> {
+  const { env, cleanup } = await db.env();
+  try {
+    const times: number[] = [];
+    const rss: number[] = [];
+    for (let i = 0; i < STARTS; i++) {
+      const app = await startApp(APP_MAIN, env);
+      times.push(app.startupMs);
+      await sleep(IDLE_MS);
+      rss.push(app.rssMb());
+      await app.stop();
+    }
+    // The first PGlite start creates the database and migrates it; later starts open it.
+    return { kind: db.kind, firstStartMs: times[0], startMs: median(times.slice(1)), idleRssMb: median(rss) };
+  } finally {
+    await cleanup();
+  }
+}
+
+/** Status and getAccessToken against the floor, on one app process. */
+async function throughput(db: Db): Promise<{ kind: string; results: LoadResult[] }> {
+  const { env, cleanup } = await db.env();
+  try {
+    const ds = await openDatabase(env);
+    const team = await seedTeam(ds, `bench-${Date.now()}`);
+    await ds.getRepository(JiraIntegration).insert({
+      teamId: team.teamId, status: 'connected', cloudId: 'cloud-bench', siteUrl: 'https://bench.atlassian.net', siteName: 'bench',
+      scopes: ['read:jira-user', 'read:jira-work', 'offline_access'], accessToken: `at-bench-${'x'.repeat(300)}`,
+      refreshToken: `rt-bench-${'y'.repeat(300)}`, accessTokenExpiresAt: new Date(Date.now() + 3_600_000),
+      connectedAt: new Date(), connectedByUserId: team.userId,
+    });
+    await ds.destroy();
+    const app = await startApp(BENCH_MAIN, env);
+    try {
+      const headers = { authorization: `Bearer ${team.token}`, 'x-team-id': team.teamId };
+      const results: LoadResult[] = [];
+      results.push(await hammer('floor (auth + team guard + 1 SELECT)', `${app.url}/bench/floor`, headers));
+      results.push(await hammer('GET /oauth/status', `${app.url}/api/integrations/jira/oauth/status`, headers));
+      results.push(await hammer('getAccessToken (valid token)', `${app.url}/bench/token`, headers));
+      results.push(await hammer('bare floor (no auth, 1 SELECT)', `${app.url}/bench/floor-public?team=${team.teamId}`, {}));
+      return { kind: db.kind, results };
+    } finally {
+      await app.stop();
+    }
+  } finally {
+    await cleanup();
+  }
+}
+
+const fmt = (n: number, digits = 0) => n.toFixed(digits);
+
+async function main(): Promise<void> {
+  const began = performance.now();
+  const machine = { cpus: cpus().length, cpu: cpus()[0]?.model ?? 'unknown', memGiB: Math.round(totalmem() / 2 ** 30), node: process.version };
+  console.log(`machine: ${machine.cpus} × ${machine.cpu}, ${machine.memGiB} GiB, node ${machine.node}`);
+  const havePg = await postgresReachable();
+  if (!havePg) console.log('PostgreSQL is not reachable at BENCH_PG_URL / 127.0.0.1:5432: skipping the PostgreSQL parts (throughput on PostgreSQL, refresh storm).');
+  const dbs: Db[] = [pglite(), ...(havePg ? [postgres('load')] : [])];
+  const report: Record<string, unknown> = { machine };
+
+  console.log(`\n== throughput and p99 at ${CONNECTIONS} connections, as ratios to the floor (target ≥ 0.80, zero non-2xx)`);
+  const loads = [];
+  for (const db of dbs) {
+    const { kind, results } = await throughput(db);
+    loads.push({ kind, results });
+    const floor = results[0];
+    for (const r of results) {
+      const q = ratios(r, floor);
+      console.log(`${kind.padEnd(8)} ${r.route.padEnd(38)} ${fmt(r.rps).padStart(6)} req/s  p99 ${fmt(r.p99Ms, 1).padStart(6)} ms  `
+        + `throughput ratio ${fmt(q.throughput, 2)}  p99 ratio ${fmt(q.p99, 2)}  non-2xx ${r.non2xx}  errors ${r.errors}`);
+    }
+  }
+  report.throughput = loads;
+
+  console.log(`\n== start-up (to the first 200 from /health) and idle RSS of \`npm start\` (node dist/src/main.js)`);
+  const starts = [];
+  for (const db of [pglite(), ...(havePg ? [postgres('start')] : [])]) {
+    const s = await startup(db);
+    starts.push(s);
+    console.log(`${s.kind.padEnd(8)} first start ${fmt(s.firstStartMs)} ms, later starts ${fmt(s.startMs)} ms (median of ${STARTS - 1}), idle RSS ${fmt(s.idleRssMb, 1)} MiB`);
+  }
+  report.startup = starts;
+
+  if (havePg) {
+    console.log(`\n== refresh storm: ${STORM.teams} teams expiring at once, ${STORM.callersPerTeam} callers per team, ${STORM.processes} processes, ${STORM.tokenLatencyMs} ms token latency`);
+    const s: StormResult = await refreshStorm(BENCH_MAIN);
+    report.storm = s;
+    const verdict = s.successfulRefreshes === s.teams && s.refreshRequests === s.teams && s.lostRefreshTokens === 0 && s.okCalls === s.calls;
+    console.log(`calls ${s.okCalls}/${s.calls} ok ${JSON.stringify(s.errors)}; refreshes ${s.successfulRefreshes} successful of ${s.refreshRequests} made `
+      + `(want exactly ${s.teams}); lost refresh tokens ${s.lostRefreshTokens}`);
+    console.log(`wall ${fmt(s.wallMs)} ms vs ideal ${fmt(s.idealMs)} ms (${s.teams} × ${STORM.tokenLatencyMs} ms / concurrency ${s.concurrency}): `
+      + `${fmt(s.wallMs / s.idealMs, 2)} × ideal  ${verdict ? 'PASS' : 'FAIL'}`);
+  }
+
+  mkdirSync(join(here, '../../bench/.out'), { recursive: true });
+  writeFileSync(join(here, '../../bench/.out/results.json'), JSON.stringify(report, null, 2));
+  console.log(`\nbench finished in ${fmt((performance.now() - began) / 1000, 1)} s (raw figures: bench/.out/results.json)`);
+}
+
+main().then(() => process.exit(0), (err: unknown) => {
+  console.error('bench failed:', err instanceof Error ? err.message : err);
+  process.exit(1);
+});
