@@ -5,6 +5,7 @@ import type { DataSource } from 'typeorm';
 import { Clock } from '../../common/clock.js';
 import { EncryptionService } from '../../common/crypto/encryption.service.js';
 import { jiraConfig } from '../../config/jira.config.js';
+import { MetricsService } from '../../metrics/metrics.service.js';
 import { TeamAccessPolicy } from '../../teams/team-access.policy.js';
 import { AtlassianGateway, AtlassianTokenError, type AtlassianAccount, type TokenSet } from './atlassian.gateway.js';
 import type { JiraSite } from './entities/jira-integration.entity.js';
@@ -66,6 +67,7 @@ export class JiraOAuthService {
     private readonly cipher: EncryptionService,
     private readonly policy: TeamAccessPolicy,
     private readonly clock: Clock,
+    private readonly metrics: MetricsService,
   ) {}
 
   async authorize(teamId: string, userId: string, input: AuthorizeInput): Promise<AuthorizeResult> {
@@ -102,12 +104,20 @@ export class JiraOAuthService {
       throw new JiraError(JiraErrorCode.StateMissing, HttpStatus.BAD_REQUEST, 'OAuth state missing',
         'The callback has no state parameter. Start connecting Jira again from the app.');
     }
-    const flow = await this.states.consume(params.state, cookieValue);
+    let flow: ConsumedState;
+    try {
+      flow = await this.states.consume(params.state, cookieValue);
+    } catch (err) {
+      this.metrics.oauthFlowCompleted('rejected_state');
+      throw err;
+    }
     try {
       const result = await this.finish(flow, params);
+      this.metrics.oauthFlowCompleted(result.status);
       this.logger.log({ teamId: flow.teamId, status: result.status, cloudId: result.site?.cloudId }, 'jira authorization completed');
       return { ok: true, returnTo: flow.returnTo, result };
     } catch (err) {
+      this.metrics.oauthFlowCompleted(err instanceof JiraError && err.code === JiraErrorCode.AccessDenied ? 'denied' : 'error');
       if (!(err instanceof JiraError)) throw err;
       this.logger.warn({ teamId: flow.teamId, code: err.code }, 'jira authorization failed');
       return { ok: false, returnTo: flow.returnTo, error: err };
