@@ -1,4 +1,5 @@
-import { HttpStatus, Injectable } from '@nestjs/common';
+import { HttpStatus, Injectable, Logger } from '@nestjs/common';
+import { Cron, CronExpression } from '@nestjs/schedule';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { createHash, randomBytes } from 'node:crypto';
 import type { DataSource } from 'typeorm';
@@ -46,6 +47,8 @@ const fail = (code: JiraErrorCode, status: HttpStatus, title: string, detail: st
  */
 @Injectable()
 export class OAuthStateStore {
+  private readonly logger = new Logger(OAuthStateStore.name);
+
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
     private readonly clock: Clock,
@@ -66,6 +69,18 @@ export class OAuthStateStore {
       [sha256(state), input.teamId, input.userId, sha256(cookieValue), input.siteHint, input.returnTo, expiresAt, now],
     );
     return { state, cookieName: bindingCookieName(state), cookieValue, expiresAt };
+  }
+
+  /**
+   * Hourly, every instance: deletes states past their retention. Authorize already tidies its own
+   * team; this catches teams that never come back. Idempotent, so instances may overlap.
+   */
+  @Cron(CronExpression.EVERY_HOUR, { name: 'jira-oauth-state-purge' })
+  async purgeExpired(): Promise<number> {
+    const cutoff = new Date(this.clock.nowMs() - STATE_RETENTION_MS);
+    const [, deleted] = (await this.dataSource.query('DELETE FROM jira_oauth_states WHERE expires_at < $1', [cutoff])) as [unknown, number];
+    if (deleted > 0) this.logger.log({ deleted }, 'expired OAuth states purged');
+    return deleted;
   }
 
   /**
