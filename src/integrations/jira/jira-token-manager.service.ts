@@ -4,6 +4,7 @@ import { EventEmitter2 } from '@nestjs/event-emitter';
 import { InjectDataSource } from '@nestjs/typeorm';
 import type { DataSource, EntityManager } from 'typeorm';
 import { Clock } from '../../common/clock.js';
+import { columnCipher } from '../../common/crypto/encrypted-column.transformer.js';
 import { jiraConfig } from '../../config/jira.config.js';
 import { MetricsService } from '../../metrics/metrics.service.js';
 import { AtlassianGateway, AtlassianTokenError, type TokenSet } from './atlassian.gateway.js';
@@ -76,8 +77,27 @@ export class JiraTokenManager {
 
   /** Like getAccessToken, with the site's cloudId (what JiraClient needs). */
   async getCredentials(teamId: string): Promise<JiraCredentials> {
-    const row = await this.dataSource.getRepository(JiraIntegration).findOne({ where: { teamId } });
-    return this.usable(row) ?? this.refreshOnce(teamId);
+    return this.usable(await this.readForUse(teamId)) ?? this.refreshOnce(teamId);
+  }
+
+  /**
+   * The hot path: one indexed SELECT of just what usable() reads. Skipping entity hydration and the
+   * refresh token's decryption took getAccessToken from 0.68 to ~0.9 of the floor (bench/RESULTS.md).
+   */
+  private async readForUse(teamId: string): Promise<JiraIntegration | null> {
+    const rows: { status: JiraIntegration['status']; cloud_id: string | null; access_token: string | null; expires_at: Date | string | null }[] =
+      await this.dataSource.query(
+        'SELECT status, cloud_id, access_token, access_token_expires_at AS expires_at FROM jira_integrations WHERE team_id = $1',
+        [teamId]);
+    const r = rows[0];
+    if (!r) return null;
+    return Object.assign(new JiraIntegration(), {
+      teamId,
+      status: r.status,
+      cloudId: r.cloud_id,
+      accessToken: r.access_token === null ? null : columnCipher().decrypt(r.access_token, 'access_token'),
+      accessTokenExpiresAt: r.expires_at === null ? null : new Date(r.expires_at),
+    });
   }
 
   /**
