@@ -10,13 +10,37 @@ export interface LoadResult {
 }
 
 export const CONNECTIONS = 50;
-const DURATION_S = Number(process.env.BENCH_DURATION_S ?? 8);
+const ROUND_S = Number(process.env.BENCH_ROUND_S ?? 3);
+const ROUNDS = 3;
 
-/** 50 connections for DURATION_S seconds after a short warm-up. */
-export async function hammer(route: string, url: string, headers: Record<string, string>): Promise<LoadResult> {
-  await autocannon({ url, connections: CONNECTIONS, duration: 1, headers });
-  const r = await autocannon({ url, connections: CONNECTIONS, duration: DURATION_S, headers });
-  return { route, rps: r.requests.average, p99Ms: r.latency.p99, p50Ms: r.latency.p50, non2xx: r.non2xx, errors: r.errors + r.timeouts };
+export interface Target {
+  route: string;
+  url: string;
+  headers: Record<string, string>;
+}
+
+/**
+ * 50 connections against each target in turn, ROUNDS times (interleaved, so a noisy neighbour
+ * hurts every route alike), after a one-second warm-up each; the median round is reported.
+ */
+export async function hammer(targets: Target[]): Promise<LoadResult[]> {
+  for (const t of targets) await autocannon({ url: t.url, connections: CONNECTIONS, duration: 1, headers: t.headers });
+  const rounds = targets.map(() => [] as LoadResult[]);
+  for (let round = 0; round < ROUNDS; round++) {
+    for (const [i, t] of targets.entries()) {
+      const r = await autocannon({ url: t.url, connections: CONNECTIONS, duration: ROUND_S, headers: t.headers });
+      rounds[i].push({ route: t.route, rps: r.requests.average, p99Ms: r.latency.p99, p50Ms: r.latency.p50, non2xx: r.non2xx, errors: r.errors + r.timeouts });
+    }
+  }
+  const mid = <K extends 'rps' | 'p99Ms' | 'p50Ms'>(xs: LoadResult[], k: K) => [...xs].map((x) => x[k]).sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+  return rounds.map((xs) => ({
+    route: xs[0].route,
+    rps: mid(xs, 'rps'),
+    p99Ms: mid(xs, 'p99Ms'),
+    p50Ms: mid(xs, 'p50Ms'),
+    non2xx: xs.reduce((n, x) => n + x.non2xx, 0),
+    errors: xs.reduce((n, x) => n + x.errors, 0),
+  }));
 }
 
 /**

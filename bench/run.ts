@@ -1,4 +1,4 @@
-import { cpus, totalmem } from 'node:os';
+import { cpus, loadavg, totalmem } from 'node:os';
 import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -76,11 +76,12 @@ async function throughput(db: Db): Promise<{ kind: string; results: LoadResult[]
     const app = await startApp(BENCH_MAIN, env);
     try {
       const headers = { authorization: `Bearer ${team.token}`, 'x-team-id': team.teamId };
-      const results: LoadResult[] = [];
-      results.push(await hammer('floor (auth + team guard + 1 SELECT)', `${app.url}/bench/floor`, headers));
-      results.push(await hammer('GET /oauth/status', `${app.url}/api/integrations/jira/oauth/status`, headers));
-      results.push(await hammer('getAccessToken (valid token)', `${app.url}/bench/token`, headers));
-      results.push(await hammer('bare floor (no auth, 1 SELECT)', `${app.url}/bench/floor-public?team=${team.teamId}`, {}));
+      const results = await hammer([
+        { route: 'floor (auth + team guard + 1 SELECT)', url: `${app.url}/bench/floor`, headers },
+        { route: 'GET /oauth/status', url: `${app.url}/api/integrations/jira/oauth/status`, headers },
+        { route: 'getAccessToken (valid token)', url: `${app.url}/bench/token`, headers },
+        { route: 'bare floor (no auth, 1 SELECT)', url: `${app.url}/bench/floor-public?team=${team.teamId}`, headers: {} },
+      ]);
       return { kind: db.kind, results };
     } finally {
       await app.stop();
@@ -95,7 +96,7 @@ const fmt = (n: number, digits = 0) => n.toFixed(digits);
 async function main(): Promise<void> {
   const began = performance.now();
   const machine = { cpus: cpus().length, cpu: cpus()[0]?.model ?? 'unknown', memGiB: Math.round(totalmem() / 2 ** 30), node: process.version };
-  console.log(`machine: ${machine.cpus} × ${machine.cpu}, ${machine.memGiB} GiB, node ${machine.node}`);
+  console.log(`machine: ${machine.cpus} × ${machine.cpu}, ${machine.memGiB} GiB, node ${machine.node}, load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
   const havePg = await postgresReachable();
   if (!havePg) console.log('PostgreSQL is not reachable at BENCH_PG_URL / 127.0.0.1:5432: skipping the PostgreSQL parts (throughput on PostgreSQL, refresh storm).');
   const dbs: Db[] = [pglite(), ...(havePg ? [postgres('load')] : [])];
