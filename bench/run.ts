@@ -101,6 +101,8 @@ async function main(): Promise<void> {
   if (!havePg) console.log('PostgreSQL is not reachable at BENCH_PG_URL / 127.0.0.1:5432: skipping the PostgreSQL parts (throughput on PostgreSQL, refresh storm).');
   const dbs: Db[] = [pglite(), ...(havePg ? [postgres('load')] : [])];
   const report: Record<string, unknown> = { machine };
+  /** Correctness failures (not slowness): they make the bench exit non-zero. */
+  const failures: string[] = [];
 
   console.log(`\n== throughput and p99 at ${CONNECTIONS} connections, as ratios to the floor (target ≥ 0.80, zero non-2xx)`);
   const loads = [];
@@ -112,6 +114,7 @@ async function main(): Promise<void> {
       const q = ratios(r, floor);
       console.log(`${kind.padEnd(8)} ${r.route.padEnd(38)} ${fmt(r.rps).padStart(6)} req/s  p99 ${fmt(r.p99Ms, 1).padStart(6)} ms  `
         + `throughput ratio ${fmt(q.throughput, 2)}  p99 ratio ${fmt(q.p99, 2)}  non-2xx ${r.non2xx}  errors ${r.errors}`);
+      if (r.non2xx > 0 || r.errors > 0) failures.push(`${kind} ${r.route}: ${r.non2xx} non-2xx, ${r.errors} errors`);
     }
   }
   report.throughput = loads;
@@ -134,14 +137,17 @@ async function main(): Promise<void> {
       + `(want exactly ${s.teams}); lost refresh tokens ${s.lostRefreshTokens}`);
     console.log(`wall ${fmt(s.wallMs)} ms vs ideal ${fmt(s.idealMs)} ms (${s.teams} × ${STORM.tokenLatencyMs} ms / concurrency ${s.concurrency}): `
       + `${fmt(s.wallMs / s.idealMs, 2)} × ideal  ${verdict ? 'PASS' : 'FAIL'}`);
+    if (!verdict) failures.push('refresh storm');
   }
 
   mkdirSync(join(here, '../../bench/.out'), { recursive: true });
   writeFileSync(join(here, '../../bench/.out/results.json'), JSON.stringify(report, null, 2));
+  if (failures.length) console.log(`\nFAILED: ${failures.join('; ')}`);
+  process.exitCode = failures.length ? 1 : 0;
   console.log(`\nbench finished in ${fmt((performance.now() - began) / 1000, 1)} s (raw figures: bench/.out/results.json)`);
 }
 
-main().then(() => process.exit(0), (err: unknown) => {
+main().then(() => process.exit(), (err: unknown) => {
   console.error('bench failed:', err instanceof Error ? err.message : err);
   process.exit(1);
 });
