@@ -1,3 +1,4 @@
+import { createSecretKey, type KeyObject } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import type { ConfigType } from '@nestjs/config';
 import { createRemoteJWKSet, jwtVerify, type JWTPayload, type JWTVerifyGetKey } from 'jose';
@@ -14,12 +15,13 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 /** Verifies the product's bearer tokens: HS256 with a shared secret, or RS256/ES256 from a JWKS. */
 @Injectable()
 export class JwtVerifier {
-  private readonly secret?: Uint8Array;
+  /** Imported once: jose would otherwise import raw key bytes on every verification. */
+  private readonly secret?: KeyObject;
   private readonly jwks?: JWTVerifyGetKey;
 
   constructor(@Inject(authConfig.KEY) private readonly settings: ConfigType<typeof authConfig>) {
     if (settings.jwksUrl) this.jwks = createRemoteJWKSet(new URL(settings.jwksUrl));
-    if (settings.jwtSecret) this.secret = new TextEncoder().encode(settings.jwtSecret);
+    if (settings.jwtSecret) this.secret = createSecretKey(Buffer.from(settings.jwtSecret, 'utf8'));
   }
 
   /** Returns the identity, or null for any invalid, expired or foreign token. */

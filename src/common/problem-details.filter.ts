@@ -74,7 +74,7 @@ export function toProblem(thrown: unknown, instance?: string): { problem: Proble
   if (isBodyParserError(exception)) {
     const status = exception.status ?? exception.statusCode ?? 400;
     const malformed = exception.type === 'entity.parse.failed';
-    const code = malformed ? CommonErrorCode.MalformedJson : status === 413 ? CommonErrorCode.PayloadTooLarge : CommonErrorCode.ValidationFailed;
+    const code = malformed ? CommonErrorCode.MalformedJson : STATUS_CODES[status] ?? CommonErrorCode.ValidationFailed;
     return {
       problem: {
         type: TYPE_BASE + code,
@@ -129,7 +129,8 @@ export class ProblemDetailsFilter implements ExceptionFilter {
     if (problem.status >= 500) {
       // Log the error's class and message only; stack traces can carry request data.
       const err = exception instanceof Error ? exception : new Error(String(exception));
-      this.logger.error({ err: { type: err.name, message: err.message, code: problem.code } }, 'request failed');
+      // `problemCode`, not `code`: the logger redacts every `code` member (OAuth codes).
+      this.logger.error({ err: { type: err.name, message: err.message }, problemCode: problem.code }, 'request failed');
     }
     if (res.headersSent) return;
     if (retryAfter !== undefined) res.setHeader('Retry-After', String(Math.max(0, Math.ceil(retryAfter))));

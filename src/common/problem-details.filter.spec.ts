@@ -1,0 +1,40 @@
+import { BadRequestException, HttpException, HttpStatus } from '@nestjs/common';
+import { ThrottlerException } from '@nestjs/throttler';
+import { describe, expect, it } from 'vitest';
+import { AppError } from './app-error.js';
+import { toProblem } from './problem-details.filter.js';
+
+/** What body-parser raises, wrapped the way Nest's Express adapter wraps it. */
+const bodyParserError = (type: string, status: number) =>
+  new HttpException('body error', status, { cause: Object.assign(new Error('raw'), { type, status, expose: true }) });
+
+describe('toProblem', () => {
+  it('maps an AppError with its code, extensions and Retry-After', () => {
+    const err = new AppError('jira_thing', HttpStatus.CONFLICT, 'Thing', 'Do this next.', { extensions: { a: 1 }, retryAfter: 7 });
+    const { problem, retryAfter } = toProblem(err, '/x');
+    expect(problem).toEqual({ type: 'https://jira-connect.dev/problems/jira_thing', title: 'Thing', status: 409,
+      detail: 'Do this next.', instance: '/x', code: 'jira_thing', a: 1 });
+    expect(retryAfter).toBe(7);
+  });
+
+  it('classifies body-parser failures by their own type and status', () => {
+    expect(toProblem(bodyParserError('entity.parse.failed', 400)).problem).toMatchObject({ status: 400, code: 'malformed_json' });
+    expect(toProblem(bodyParserError('entity.too.large', 413)).problem).toMatchObject({ status: 413, code: 'payload_too_large' });
+    expect(toProblem(bodyParserError('charset.unsupported', 415)).problem).toMatchObject({ status: 415, code: 'unsupported_media_type' });
+  });
+
+  it('lists validation messages', () => {
+    const { problem } = toProblem(new BadRequestException(['name must be a string', 'property extra should not exist']));
+    expect(problem).toMatchObject({ status: 400, code: 'validation_failed', errors: ['name must be a string', 'property extra should not exist'] });
+  });
+
+  it('maps the throttler to 429 rate_limited', () => {
+    expect(toProblem(new ThrottlerException()).problem).toMatchObject({ status: 429, code: 'rate_limited' });
+  });
+
+  it('answers unknown errors with a bare 500 that reveals nothing', () => {
+    const { problem } = toProblem(new Error('connection to db-7.internal:5432 refused, token at-123'));
+    expect(problem).toMatchObject({ status: 500, code: 'internal_error' });
+    expect(JSON.stringify(problem)).not.toMatch(/db-7|at-123/);
+  });
+});
