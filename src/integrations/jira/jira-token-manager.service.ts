@@ -32,14 +32,20 @@ export interface JiraCredentials {
 
 export const TOKEN_MIN_VALIDITY_MS = 60_000;
 
+/** Pause before re-reading a row another process holds: 20, 40, 80 … 200 ms, jittered ±50 %. */
+export function lockPollDelayMs(waits: number, random: () => number = Math.random): number {
+  const step = Math.min(200, 20 * 2 ** waits);
+  return Math.round(step * (0.5 + random()));
+}
+
 /** What one refresh of a locked row came to (see refreshLocked). */
 export type LockedRefreshResult =
   | { kind: 'token'; credentials: JiraCredentials; refreshed: boolean }
   | { kind: 'reauthorization_required'; transitioned: boolean; teamId: string; integrationId: string }
   | { kind: 'client_rejected' | 'transient'; error: AtlassianTokenError };
 
-/** Postgres `lock_not_available`: `lock_timeout` expired while waiting for the row lock. */
-const isLockTimeout = (err: unknown): boolean =>
+/** Postgres `lock_not_available` (55P03): `NOWAIT` found the row locked. */
+const isLockNotAvailable = (err: unknown): boolean =>
   (err as { code?: string; driverError?: { code?: string } })?.code === '55P03'
   || (err as { driverError?: { code?: string } })?.driverError?.code === '55P03';
 
@@ -49,8 +55,9 @@ const isLockTimeout = (err: unknown): boolean =>
  * A refresh happens at most once per expiry across all processes: concurrent callers in this
  * process share one promise (single flight); across processes, the refresher holds the row's
  * `FOR UPDATE` lock while it calls Atlassian and writes the new access token, refresh token and
- * expiry in that same transaction. Whoever gets the lock next re-reads the row and finds the
- * fresh token. If the HTTP call succeeded but the commit did not (crash, lost connection), the old
+ * expiry in that same transaction. Other processes do not queue on that lock holding a database
+ * connection: they poll (lockedAttempt), and the next to get the lock, or to re-read the row,
+ * finds the fresh token. If the HTTP call succeeded but the commit did not (crash, lost connection), the old
  * refresh token stays stored and Atlassian's 10-minute reuse leeway lets the next attempt use it.
  */
 @Injectable()
@@ -143,22 +150,38 @@ export class JiraTokenManager {
     }
   }
 
+  /**
+   * Takes the row lock without waiting (`FOR UPDATE NOWAIT`). When another process holds it, that
+   * process is almost certainly refreshing this very token: rather than parking a pooled
+   * connection in a lock queue (a storm would tie up every connection of the pool and stall the
+   * rest of the app), let the connection go, re-read the row without a lock after a short jittered
+   * pause, and take the other process's fresh token, or try the lock again. Bounded by
+   * JIRA_REFRESH_LOCK_TIMEOUT_MS, then 503 jira_refresh_lock_timeout.
+   */
   private async lockedAttempt(teamId: string, rejected?: string): Promise<LockedRefreshResult> {
-    try {
-      return await this.dataSource.transaction(async (em) => {
-        // Bounded wait: a stuck refresher elsewhere must not pile up callers forever.
-        await em.query(`SET LOCAL lock_timeout = '${Math.trunc(this.config.refreshLockTimeoutMs)}ms'`);
-        const row = await em.getRepository(JiraIntegration).createQueryBuilder('i')
-          .setLock('pessimistic_write').where('i.team_id = :teamId', { teamId }).getOne();
-        // Re-read under the lock: another process may have refreshed while we waited.
-        const current = this.usable(row, rejected);
-        if (current) return { kind: 'token', credentials: current, refreshed: false };
-        return this.refreshLocked(em, row!);
-      });
-    } catch (err) {
-      if (!isLockTimeout(err)) throw err;
-      this.metrics.refreshCompleted('lock_timeout');
-      throw refreshLockTimeout();
+    // A bound on waiting, so measured on the monotonic clock (the injected Clock may be frozen in tests).
+    const deadline = performance.now() + this.config.refreshLockTimeoutMs;
+    for (let waits = 0; ; waits++) {
+      try {
+        return await this.dataSource.transaction(async (em) => {
+          const row = await em.getRepository(JiraIntegration).createQueryBuilder('i')
+            .setLock('pessimistic_write').setOnLocked('nowait').where('i.team_id = :teamId', { teamId }).getOne();
+          // Re-read under the lock: another process may have refreshed just before we got it.
+          const current = this.usable(row, rejected);
+          if (current) return { kind: 'token', credentials: current, refreshed: false } as const;
+          return this.refreshLocked(em, row!);
+        });
+      } catch (err) {
+        if (!isLockNotAvailable(err)) throw err;
+      }
+      const remaining = deadline - performance.now();
+      if (remaining <= 0) {
+        this.metrics.refreshCompleted('lock_timeout');
+        throw refreshLockTimeout();
+      }
+      await sleep(Math.min(remaining, lockPollDelayMs(waits)));
+      const fresh = this.usable(await this.readForUse(teamId), rejected);
+      if (fresh) return { kind: 'token', credentials: fresh, refreshed: false };
     }
   }
 
