@@ -1,4 +1,5 @@
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import { DataSource, type DataSourceOptions } from 'typeorm';
 import { migrations } from '../../migrations/index.js';
@@ -10,6 +11,7 @@ interface OpenPglite {
   db: PGlite;
   driver: ReturnType<typeof pglitePoolFor>;
   refs: number;
+  unlock: () => void;
 }
 
 /*
@@ -19,15 +21,68 @@ interface OpenPglite {
  */
 const engines = new Map<string, OpenPglite>();
 
+/** Another live process has the embedded database open (PGlite is single-process). */
+export class EmbeddedDatabaseLockedError extends Error {
+  constructor(dataDir: string, pid: number) {
+    super(
+      `The embedded database in ${dataDir} is in use by another process (pid ${pid}, probably \`npm start\`). `
+        + 'PGlite is single-process: stop that process and run this again, or set DATABASE_URL to a PostgreSQL '
+        + `database that both can share. (If pid ${pid} is not jira-connect, delete ${join(dataDir, 'pglite.lock')}.)`,
+    );
+    this.name = 'EmbeddedDatabaseLockedError';
+  }
+}
+
+const isAlive = (pid: number): boolean => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+};
+
+/**
+ * A pid file next to the data files. Two processes opening the same PGlite directory would each
+ * cache pages and overwrite the other's writes, so the second one is refused with a clear
+ * message. A lock left by a process that died is taken over.
+ */
+function lockDataDir(dataDir: string): () => void {
+  const file = join(dataDir, 'pglite.lock');
+  for (;;) {
+    try {
+      writeFileSync(file, String(process.pid), { flag: 'wx' });
+      return () => {
+        try {
+          if (readFileSync(file, 'utf8') === String(process.pid)) unlinkSync(file);
+        } catch {
+          /* already gone */
+        }
+      };
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    }
+    const holder = Number(readFileSync(file, 'utf8'));
+    if (Number.isInteger(holder) && holder > 0 && holder !== process.pid && isAlive(holder)) {
+      throw new EmbeddedDatabaseLockedError(dataDir, holder);
+    }
+    unlinkSync(file); // stale: its process is gone
+  }
+}
+
 function openPglite(dataDir: string): { db: PGlite; driver: OpenPglite['driver']; release: () => Promise<void> } {
   // `memory://` alone is private to the caller; `memory://<name>` is shared by name.
   const key = dataDir === 'memory://' ? `memory://${Math.random()}` : dataDir;
   let entry = engines.get(key);
   if (!entry) {
-    const path = dataDir.startsWith('memory://') ? 'memory://' : `${dataDir}/pglite`;
-    if (!path.startsWith('memory://')) mkdirSync(path, { recursive: true });
-    const db = new PGlite(path);
-    entry = { db, driver: pglitePoolFor(db), refs: 0 };
+    const inMemory = dataDir.startsWith('memory://');
+    let unlock = (): void => undefined;
+    if (!inMemory) {
+      mkdirSync(join(dataDir, 'pglite'), { recursive: true });
+      unlock = lockDataDir(dataDir);
+    }
+    const db = new PGlite(inMemory ? 'memory://' : join(dataDir, 'pglite'));
+    entry = { db, driver: pglitePoolFor(db), refs: 0, unlock };
     engines.set(key, entry);
   }
   entry.refs += 1;
@@ -42,7 +97,11 @@ function openPglite(dataDir: string): { db: PGlite; driver: OpenPglite['driver']
       opened.refs -= 1;
       if (opened.refs === 0) {
         engines.delete(key);
-        await opened.db.close();
+        try {
+          await opened.db.close();
+        } finally {
+          opened.unlock();
+        }
       }
     },
   };
