@@ -15,6 +15,17 @@ export function configureApp(app: NestExpressApplication): NestExpressApplicatio
     const value = settings.trustProxy;
     app.set('trust proxy', /^\d+$/.test(value) ? Number(value) : value === 'true' ? true : value);
   }
+  if (settings.corsOrigins.length > 0) {
+    // The SPA calls authorize with credentials so the browser keeps the binding cookie.
+    app.enableCors({
+      origin: settings.corsOrigins,
+      credentials: true,
+      methods: ['GET', 'POST', 'PUT', 'DELETE'],
+      allowedHeaders: ['authorization', 'content-type', 'x-team-id', 'x-request-id'],
+      exposedHeaders: ['retry-after'],
+      maxAge: 600,
+    });
+  }
   app.useBodyParser('json', { limit: '32kb' });
   app.use(cookieParser());
   app.useGlobalPipes(

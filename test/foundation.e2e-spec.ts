@@ -167,3 +167,23 @@ describe('logging', () => {
     }
   });
 });
+
+describe('CORS for the SPA', () => {
+  it('lets allow-listed origins call with credentials (defaulting to OAUTH_RETURN_ORIGINS), and no one else', async () => {
+    const t = await createTestApp({ imports: [ProbeModule], env: { OAUTH_RETURN_ORIGINS: 'https://app.example.test', CORS_ORIGINS: undefined } });
+    try {
+      const preflight = await t.http.options('/api/probe')
+        .set('origin', 'https://app.example.test')
+        .set('access-control-request-method', 'POST')
+        .set('access-control-request-headers', 'authorization,content-type,x-team-id');
+      expect(preflight.status).toBe(204);
+      expect(preflight.headers['access-control-allow-origin']).toBe('https://app.example.test');
+      expect(preflight.headers['access-control-allow-credentials']).toBe('true');
+      expect(preflight.headers['access-control-allow-headers']).toMatch(/x-team-id/);
+      const foreign = await t.http.options('/api/probe').set('origin', 'https://evil.example.test').set('access-control-request-method', 'POST');
+      expect(foreign.headers['access-control-allow-origin']).toBeUndefined();
+    } finally {
+      await t.close();
+    }
+  });
+});

@@ -1,7 +1,7 @@
 import { registerAs } from '@nestjs/config';
 import { IsIn, IsInt, IsOptional, IsString, Max, Min } from 'class-validator';
 import { RuntimeEnv } from './runtime.env.js';
-import { validateEnv } from './validate-env.js';
+import { parseOrigins, validateEnv } from './validate-env.js';
 
 export class AppEnv extends RuntimeEnv {
   @IsInt()
@@ -16,6 +16,15 @@ export class AppEnv extends RuntimeEnv {
   @IsOptional()
   @IsString()
   TRUST_PROXY?: string;
+
+  /** Origins whose browsers may call the API (CORS, with credentials); default OAUTH_RETURN_ORIGINS. */
+  @IsOptional()
+  @IsString()
+  CORS_ORIGINS?: string;
+
+  @IsOptional()
+  @IsString()
+  OAUTH_RETURN_ORIGINS?: string;
 }
 
 export const appConfig = registerAs('app', () => {
@@ -27,5 +36,8 @@ export const appConfig = registerAs('app', () => {
     logLevel: env.LOG_LEVEL,
     dataDir: env.DATA_DIR,
     trustProxy: env.TRUST_PROXY,
+    corsOrigins: env.CORS_ORIGINS
+      ? parseOrigins('CORS_ORIGINS', env.CORS_ORIGINS)
+      : parseOrigins('OAUTH_RETURN_ORIGINS', env.OAUTH_RETURN_ORIGINS),
   };
 });

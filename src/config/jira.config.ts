@@ -1,6 +1,6 @@
 import { registerAs } from '@nestjs/config';
 import { IsInt, IsOptional, IsString, IsUrl, Matches, Max, Min } from 'class-validator';
-import { EnvValidationError, isPlaceholder, validateEnv } from './validate-env.js';
+import { isPlaceholder, parseOrigins, validateEnv } from './validate-env.js';
 
 const HTTP_URL = { require_tld: false, protocols: ['http', 'https'], require_protocol: true };
 
@@ -88,28 +88,6 @@ export interface JiraSettings {
   returnOrigins: string[];
 }
 
-function parseOrigins(value: string | undefined): string[] {
-  if (!value) return [];
-  return value
-    .split(',')
-    .map((o) => o.trim())
-    .filter(Boolean)
-    .map((o) => {
-      let url: URL;
-      try {
-        url = new URL(o);
-      } catch {
-        throw new EnvValidationError([`OAUTH_RETURN_ORIGINS has an entry that is not a URL: ${o}`]);
-      }
-      if (!['http:', 'https:'].includes(url.protocol) || url.origin !== o.replace(/\/$/, '')) {
-        throw new EnvValidationError([
-          `OAUTH_RETURN_ORIGINS entries must be bare origins like https://app.example.com (got ${o})`,
-        ]);
-      }
-      return url.origin;
-    });
-}
-
 export function readJiraSettings(env: NodeJS.ProcessEnv = process.env): JiraSettings {
   const parsed = validateEnv(JiraEnv, env);
   const secret = isPlaceholder(parsed.JIRA_CLIENT_SECRET) ? undefined : parsed.JIRA_CLIENT_SECRET;
@@ -128,7 +106,7 @@ export function readJiraSettings(env: NodeJS.ProcessEnv = process.env): JiraSett
     refreshMaxAttempts: parsed.JIRA_REFRESH_MAX_ATTEMPTS,
     refreshBackoffMs: parsed.JIRA_REFRESH_BACKOFF_MS,
     retryBudgetMs: parsed.JIRA_RETRY_BUDGET_MS,
-    returnOrigins: parseOrigins(parsed.OAUTH_RETURN_ORIGINS),
+    returnOrigins: parseOrigins('OAUTH_RETURN_ORIGINS', parsed.OAUTH_RETURN_ORIGINS),
   };
 }
 

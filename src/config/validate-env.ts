@@ -42,3 +42,24 @@ export function validateEnv<T extends object>(
   if (errors.length > 0) throw new EnvValidationError(describe(errors));
   return instance;
 }
+
+/** A comma-separated list of bare origins (`https://app.example.com`), normalized. */
+export function parseOrigins(variable: string, value: string | undefined): string[] {
+  if (!value) return [];
+  return value
+    .split(',')
+    .map((o) => o.trim())
+    .filter(Boolean)
+    .map((o) => {
+      let url: URL;
+      try {
+        url = new URL(o);
+      } catch {
+        throw new EnvValidationError([`${variable} has an entry that is not a URL: ${o}`]);
+      }
+      if (!['http:', 'https:'].includes(url.protocol) || url.origin !== o.replace(/\/$/, '')) {
+        throw new EnvValidationError([`${variable} entries must be bare origins like https://app.example.com (got ${o})`]);
+      }
+      return url.origin;
+    });
+}
