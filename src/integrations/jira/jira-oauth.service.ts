@@ -119,7 +119,7 @@ export class JiraOAuthService {
     } catch (err) {
       this.metrics.oauthFlowCompleted(err instanceof JiraError && err.code === JiraErrorCode.AccessDenied ? 'denied' : 'error');
       if (!(err instanceof JiraError)) throw err;
-      this.logger.warn({ teamId: flow.teamId, code: err.code }, 'jira authorization failed');
+      this.logger.warn({ teamId: flow.teamId, problemCode: err.code }, 'jira authorization failed');
       return { ok: false, returnTo: flow.returnTo, error: err };
     }
   }
