@@ -49,8 +49,20 @@ describe('Jira OAuth rate limits, configuration and OpenAPI', () => {
     expect((await limited.http.delete('/api/integrations/jira/oauth/disconnect').set(m.headers)).status).toBe(200);
     const other = await limited.member('owner');
     expect((await limited.http.post(AUTHORIZE).set(other.headers).send({})).status).toBe(200);
-    // Status is not limited.
+    // Status is not limited...
     for (let i = 0; i < 4; i++) expect((await limited.http.get('/api/integrations/jira/oauth/status').set(m.headers)).status).toBe(200);
+  });
+
+  it('limits status?verify=true (each one calls Jira) per user, but never plain status', async () => {
+    const m = await limited.member('member');
+    const verify = () => limited.http.get('/api/integrations/jira/oauth/status?verify=true').set(m.headers);
+    expect((await verify()).status).toBe(200);
+    expect((await verify()).status).toBe(200);
+    const third = await verify();
+    expect(third.status).toBe(429);
+    expect(third.body.code).toBe('rate_limited');
+    expect(Number(third.headers['retry-after'])).toBeGreaterThan(0);
+    for (let i = 0; i < 3; i++) expect((await limited.http.get('/api/integrations/jira/oauth/status').set(m.headers)).status).toBe(200);
   });
 
   it('limits the callback per client IP', async () => {

@@ -9,7 +9,7 @@ export class RateLimitEnv {
   @Max(86_400)
   JIRA_RATE_LIMIT_WINDOW_SECONDS: number = 60;
 
-  /** authorize, site selection and disconnect: requests per user per window. */
+  /** authorize, site selection, disconnect and status?verify=true: requests per user per window (each its own budget). */
   @IsInt()
   @Min(1)
   @Max(100_000)

@@ -5,13 +5,18 @@ import { AppError, CommonErrorCode } from '../app-error.js';
 /** Throttler names (see throttling.module.ts). */
 export const PER_USER = 'per-user';
 export const PER_IP = 'per-ip';
+/** Per user, counting only requests with `?verify=true` (each one calls Jira). */
+export const VERIFY_PER_USER = 'verify-per-user';
 
 /** Limit this route per authenticated user (falls back to the client IP). */
-export const RateLimitPerUser = (): MethodDecorator & ClassDecorator => SkipThrottle({ [PER_IP]: true });
+export const RateLimitPerUser = (): MethodDecorator & ClassDecorator => SkipThrottle({ [PER_IP]: true, [VERIFY_PER_USER]: true });
 /** Limit this route per client IP (public routes such as the OAuth callback). */
-export const RateLimitPerIp = (): MethodDecorator & ClassDecorator => SkipThrottle({ [PER_USER]: true });
-/** No rate limit on this route. */
-export const NoRateLimit = (): MethodDecorator & ClassDecorator => SkipThrottle({ [PER_USER]: true, [PER_IP]: true });
+export const RateLimitPerIp = (): MethodDecorator & ClassDecorator => SkipThrottle({ [PER_USER]: true, [VERIFY_PER_USER]: true });
+/**
+ * Free unless the request asks for `?verify=true`, which calls Jira with the team's token and so
+ * spends the connecting user's Atlassian rate budget: those are limited per user.
+ */
+export const RateLimitVerifyPerUser = (): MethodDecorator & ClassDecorator => SkipThrottle({ [PER_USER]: true, [PER_IP]: true });
 
 /**
  * ThrottlerGuard answering with our problem JSON and a plain `Retry-After` header (the stock guard

@@ -1,11 +1,11 @@
-import { Logger, Module } from '@nestjs/common';
+import { type ExecutionContext, Logger, Module } from '@nestjs/common';
 import type { ConfigType } from '@nestjs/config';
 import { ThrottlerModule, ThrottlerStorageService, type ThrottlerStorage } from '@nestjs/throttler';
 import { Redis } from 'ioredis';
 import { rateLimitConfig } from '../../config/rate-limit.config.js';
 import { redisConfig } from '../../config/redis.config.js';
 import type { AuthenticatedRequest } from '../../auth/current-user.decorator.js';
-import { PER_IP, PER_USER } from './rate-limit.guard.js';
+import { PER_IP, PER_USER, VERIFY_PER_USER } from './rate-limit.guard.js';
 import { RedisThrottlerStorage } from './redis-throttler.storage.js';
 
 export const RATE_LIMIT_STORAGE = Symbol('RATE_LIMIT_STORAGE');
@@ -30,10 +30,17 @@ export const RATE_LIMIT_STORAGE = Symbol('RATE_LIMIT_STORAGE');
 class RateLimitStorageModule {}
 
 const clientIp = (req: AuthenticatedRequest): string => req.ip ?? req.socket?.remoteAddress ?? 'unknown';
+const userTracker = (req: unknown): string => {
+  const r = req as AuthenticatedRequest;
+  return r.user ? `user:${r.user.id}` : `ip:${clientIp(r)}`;
+};
+const asksToVerify = (context: ExecutionContext): boolean =>
+  String(context.switchToHttp().getRequest<AuthenticatedRequest>().query?.verify).toLowerCase() === 'true';
 
 /**
- * Two named throttlers over one window: `per-user` (tracker: the bearer token's user) and
- * `per-ip`. Routes pick one with @RateLimitPerUser() / @RateLimitPerIp() and @UseGuards(RateLimitGuard).
+ * Named throttlers over one window: `per-user` (tracker: the bearer token's user), `per-ip`, and
+ * `verify-per-user` (only requests with ?verify=true). Routes pick one with @RateLimitPerUser(),
+ * @RateLimitPerIp() or @RateLimitVerifyPerUser(), under @UseGuards(RateLimitGuard).
  */
 export const ThrottlingModule = ThrottlerModule.forRootAsync({
   imports: [RateLimitStorageModule],
@@ -45,16 +52,20 @@ export const ThrottlingModule = ThrottlerModule.forRootAsync({
         name: PER_USER,
         ttl: limits.windowMs,
         limit: limits.perUser,
-        getTracker: (req: unknown) => {
-          const r = req as AuthenticatedRequest;
-          return r.user ? `user:${r.user.id}` : `ip:${clientIp(r)}`;
-        },
+        getTracker: userTracker,
       },
       {
         name: PER_IP,
         ttl: limits.windowMs,
         limit: limits.callbackPerIp,
         getTracker: (req: unknown) => `ip:${clientIp(req as AuthenticatedRequest)}`,
+      },
+      {
+        name: VERIFY_PER_USER,
+        ttl: limits.windowMs,
+        limit: limits.perUser,
+        getTracker: userTracker,
+        skipIf: (context: ExecutionContext) => !asksToVerify(context),
       },
     ],
   }),

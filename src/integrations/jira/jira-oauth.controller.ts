@@ -4,7 +4,7 @@ import type { Request, Response } from 'express';
 import { type AuthenticatedUser, CurrentUser } from '../../auth/current-user.decorator.js';
 import { Public } from '../../auth/public.decorator.js';
 import { ApiProblems } from '../../common/api-problems.decorator.js';
-import { NoRateLimit, RateLimitGuard, RateLimitPerIp, RateLimitPerUser } from '../../common/throttling/rate-limit.guard.js';
+import { RateLimitGuard, RateLimitPerIp, RateLimitPerUser, RateLimitVerifyPerUser } from '../../common/throttling/rate-limit.guard.js';
 import { CurrentTeam, type TeamContext, TeamRoles } from '../../teams/team.decorators.js';
 import { TeamGuard } from '../../teams/team.guard.js';
 import { AuthorizeDto, AuthorizeResponseDto } from './dto/authorize.dto.js';
@@ -112,12 +112,12 @@ export class JiraOAuthController {
 
   @Get('oauth/status')
   @UseGuards(TeamGuard)
-  @NoRateLimit()
+  @RateLimitVerifyPerUser()
   @ApiBearerAuth()
   @ApiOperation({ summary: 'The team\'s Jira connection', description: 'Any team member. No secrets are returned.' })
   @ApiQuery({ name: 'verify', required: false, type: Boolean, description: 'Also call Jira /rest/api/3/myself and report it' })
   @ApiOkResponse({ type: ConnectionResponseDto })
-  @ApiProblems(TEAM_PROBLEMS)
+  @ApiProblems({ ...TEAM_PROBLEMS, 429: ['rate_limited'] })
   async status(
     @CurrentTeam() team: TeamContext,
     // Typed `unknown` so the global ValidationPipe does not coerce "maybe" to false before ParseBoolPipe.
