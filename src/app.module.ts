@@ -18,7 +18,13 @@ import { TeamsModule } from './teams/teams.module.js';
 @Module({
   imports: [
     // Validation happens in each namespace factory (src/config); a bad value stops start-up.
-    ConfigModule.forRoot({ isGlobal: true, cache: true, load: allConfigs }),
+    ConfigModule.forRoot({
+      isGlobal: true,
+      cache: true,
+      load: allConfigs,
+      // `.env` for local runs; never in tests, whose settings must not depend on a developer's file.
+      ignoreEnvFile: process.env.NODE_ENV === 'test',
+    }),
     AppLoggerModule,
     EncryptionModule,
     DatabaseModule,

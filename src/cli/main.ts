@@ -1,4 +1,5 @@
 import 'reflect-metadata';
+import { loadEnvFile } from '../config/load-env-file.js';
 import { parseArgs } from 'node:util';
 import { readAuthSettings } from '../config/auth.config.js';
 import { readDatabaseSettings } from '../config/database.config.js';
@@ -79,6 +80,7 @@ async function main(argv: string[]): Promise<void> {
   }
 }
 
+loadEnvFile();
 main(process.argv.slice(2)).catch((err: unknown) => {
   if (err instanceof UsageError || err instanceof EnvValidationError) {
     console.error(err.message);
