@@ -151,6 +151,19 @@ describe('Jira OAuth connect flow', () => {
     expect(Object.fromEntries(location.searchParams)).toEqual({ tab: 'jira', jira: 'connected' });
   });
 
+  it('refuses a callback whose initiator lost the admin role meanwhile, without exchanging the code', async () => {
+    const m = await t.member('admin');
+    const flow = remember(await startFlow(t, m));
+    const callback = await consent(fake, flow);
+    await t.dataSource.query(`UPDATE team_members SET role = 'member' WHERE team_id = $1 AND user_id = $2`, [m.teamId, m.userId]);
+    const exchangesBefore = fake.tokenRequests.filter((r) => r.grant === 'authorization_code').length;
+    const res = await t.http.get(callback).set('Cookie', flow.cookie);
+    expect(res.status).toBe(403);
+    expect(res.body.code).toBe('oauth_authorization_failed');
+    expect(fake.tokenRequests.filter((r) => r.grant === 'authorization_code').length).toBe(exchangesBefore);
+    expect(await integrationRow(t, m.teamId)).toBeUndefined();
+  });
+
   it('reports access_denied from Atlassian as such (JSON and redirect) and stores nothing', async () => {
     fake.denyWith = 'access_denied';
     const m = await t.member('owner');
