@@ -4,13 +4,13 @@ import type { ConfigType } from '@nestjs/config';
 import { createRemoteJWKSet, jwtVerify, type JWTPayload, type JWTVerifyGetKey } from 'jose';
 import { authConfig } from '../config/auth.config.js';
 import { signHs256Token } from './sign-token.js';
+import { isUuid } from '../common/uuid.js';
 
 export interface VerifiedIdentity {
   userId: string;
   claims: JWTPayload;
 }
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** Verifies the product's bearer tokens: HS256 with a shared secret, or RS256/ES256 from a JWKS. */
 @Injectable()
@@ -35,7 +35,7 @@ export class JwtVerifier {
       const { payload } = this.jwks
         ? await jwtVerify(token, this.jwks, { ...options, algorithms: ['RS256', 'ES256'] })
         : await jwtVerify(token, this.secret!, { ...options, algorithms: ['HS256'] });
-      if (typeof payload.sub !== 'string' || !UUID.test(payload.sub)) return null;
+      if (typeof payload.sub !== 'string' || !isUuid(payload.sub)) return null;
       return { userId: payload.sub.toLowerCase(), claims: payload };
     } catch {
       return null;

@@ -4,9 +4,9 @@ import { AppError, CommonErrorCode } from '../common/app-error.js';
 import type { TeamRole } from './entities/team-member.entity.js';
 import { TEAM_ROLES_KEY, type TeamRequest } from './team.decorators.js';
 import { TeamAccessPolicy } from './team-access.policy.js';
+import { isUuid } from '../common/uuid.js';
 
 export const TEAM_HEADER = 'x-team-id';
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /**
  * Resolves the X-Team-Id team and checks the authenticated user's membership and role through
@@ -27,7 +27,7 @@ export class TeamGuard implements CanActivate {
       throw new AppError(CommonErrorCode.TeamHeaderMissing, HttpStatus.BAD_REQUEST, 'Team not specified',
         'Send the team id in the X-Team-Id header.');
     }
-    if (typeof raw !== 'string' || !UUID.test(raw.trim())) {
+    if (typeof raw !== 'string' || !isUuid(raw.trim())) {
       throw new AppError(CommonErrorCode.TeamHeaderInvalid, HttpStatus.BAD_REQUEST, 'Invalid team id',
         'X-Team-Id must be a single team UUID.');
     }
