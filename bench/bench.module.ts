@@ -3,7 +3,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import type { DataSource } from 'typeorm';
 import { Public } from '../src/auth/public.decorator.js';
 import { JiraIntegrationModule } from '../src/integrations/jira/jira-integration.module.js';
-import { JiraTokenManager } from '../src/integrations/jira/jira-token-manager.service.js';
+import { JiraTokenManager } from '../src/integrations/jira/tokens/jira-token-manager.service.js';
 import { CurrentTeam, type TeamContext } from '../src/teams/team.decorators.js';
 import { TeamGuard } from '../src/teams/team.guard.js';
 

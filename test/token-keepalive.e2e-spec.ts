@@ -1,7 +1,7 @@
 import { EventEmitter2 } from '@nestjs/event-emitter';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { JiraKeepAliveJob } from '../src/integrations/jira/jira-keepalive.job.js';
-import { JIRA_REAUTHORIZATION_REQUIRED } from '../src/integrations/jira/jira-token-manager.service.js';
+import { JiraKeepAliveJob } from '../src/integrations/jira/tokens/jira-keepalive.job.js';
+import { JIRA_REAUTHORIZATION_REQUIRED } from '../src/integrations/jira/tokens/jira-token-manager.service.js';
 import { FakeAtlassian } from './fake-atlassian/fake-atlassian.js';
 import { chainIntact, seedIntegration, storedIntegration, type SeededIntegration } from './helpers/jira-seed.js';
 import { createTestApp, type TestApp } from './helpers/test-app.js';

@@ -1,10 +1,10 @@
 import { EventEmitter2 } from '@nestjs/event-emitter';
 import pg from 'pg';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { JiraClient } from '../src/integrations/jira/jira-client.js';
+import { JiraClient } from '../src/integrations/jira/client/jira-client.js';
 import {
   JIRA_REAUTHORIZATION_REQUIRED, JiraTokenManager, type JiraReauthorizationRequiredEvent,
-} from '../src/integrations/jira/jira-token-manager.service.js';
+} from '../src/integrations/jira/tokens/jira-token-manager.service.js';
 import { FakeAtlassian } from './fake-atlassian/fake-atlassian.js';
 import { chainIntact, seedIntegration, storedIntegration } from './helpers/jira-seed.js';
 import { createTestApp, type TestApp } from './helpers/test-app.js';

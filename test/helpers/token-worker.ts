@@ -1,7 +1,7 @@
 import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
 import { AppModule } from '../../src/app.module.js';
-import { JiraTokenManager } from '../../src/integrations/jira/jira-token-manager.service.js';
+import { JiraTokenManager } from '../../src/integrations/jira/tokens/jira-token-manager.service.js';
 
 /*
  * A separate OS process running the real app (see token-workers.ts): it boots, reports `ready`,

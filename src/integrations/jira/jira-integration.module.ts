@@ -1,16 +1,16 @@
 import { HttpModule } from '@nestjs/axios';
 import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
-import { AtlassianGateway } from './atlassian.gateway.js';
+import { AtlassianGateway } from './atlassian/atlassian.gateway.js';
 import { JiraIntegration } from './entities/jira-integration.entity.js';
 import { JiraOAuthState } from './entities/jira-oauth-state.entity.js';
-import { JiraClient } from './jira-client.js';
-import { JiraConnectionService } from './jira-connection.service.js';
-import { JiraKeepAliveJob } from './jira-keepalive.job.js';
-import { JiraOAuthController } from './jira-oauth.controller.js';
-import { JiraOAuthService } from './jira-oauth.service.js';
-import { JiraTokenManager } from './jira-token-manager.service.js';
-import { OAuthStateStore } from './oauth-state.store.js';
+import { JiraClient } from './client/jira-client.js';
+import { JiraConnectionService } from './connect/jira-connection.service.js';
+import { JiraKeepAliveJob } from './tokens/jira-keepalive.job.js';
+import { JiraOAuthController } from './connect/jira-oauth.controller.js';
+import { JiraOAuthService } from './connect/jira-oauth.service.js';
+import { JiraTokenManager } from './tokens/jira-token-manager.service.js';
+import { OAuthStateStore } from './connect/oauth-state.store.js';
 
 /** The Jira Cloud integration: OAuth connect flow, token management and the Jira client. */
 @Module({

@@ -1,13 +1,13 @@
 import { HttpStatus, Inject, Injectable } from '@nestjs/common';
 import type { ConfigType } from '@nestjs/config';
 import type { Method } from 'axios';
-import { Clock } from '../../common/clock.js';
-import { jiraConfig } from '../../config/jira.config.js';
-import { AtlassianApiError, AtlassianGateway, parseRetryAfter, type JiraResponse } from './atlassian.gateway.js';
-import { JiraError, JiraErrorCode } from './jira.errors.js';
-import { atlassianUnavailable } from './jira-token.errors.js';
-import { JiraTokenManager } from './jira-token-manager.service.js';
-import { sleep } from './retry-policy.js';
+import { Clock } from '../../../common/clock.js';
+import { jiraConfig } from '../../../config/jira.config.js';
+import { AtlassianApiError, AtlassianGateway, parseRetryAfter, type JiraResponse } from '../atlassian/atlassian.gateway.js';
+import { JiraError, JiraErrorCode } from '../jira.errors.js';
+import { atlassianUnavailable } from '../tokens/jira-token.errors.js';
+import { JiraTokenManager } from '../tokens/jira-token-manager.service.js';
+import { sleep } from '../atlassian/retry-policy.js';
 
 export interface JiraRequestOptions {
   query?: Record<string, string | number | boolean>;

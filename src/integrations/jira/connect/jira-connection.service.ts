@@ -1,11 +1,11 @@
 import { HttpStatus, Injectable, Logger } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import type { DataSource } from 'typeorm';
-import { Clock } from '../../common/clock.js';
-import type { JiraIntegrationStatus, JiraSite } from './entities/jira-integration.entity.js';
-import { JiraClient } from './jira-client.js';
+import { Clock } from '../../../common/clock.js';
+import type { JiraIntegrationStatus, JiraSite } from '../entities/jira-integration.entity.js';
+import { JiraClient } from '../client/jira-client.js';
 import { publicSite, type PublicSite } from './jira-oauth.service.js';
-import { JiraError, JiraErrorCode } from './jira.errors.js';
+import { JiraError, JiraErrorCode } from '../jira.errors.js';
 
 export type ConnectionStatus = 'not_connected' | JiraIntegrationStatus;
 

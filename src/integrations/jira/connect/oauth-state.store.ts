@@ -3,8 +3,8 @@ import { Cron, CronExpression } from '@nestjs/schedule';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { createHash, randomBytes } from 'node:crypto';
 import type { DataSource } from 'typeorm';
-import { Clock } from '../../common/clock.js';
-import { JiraError, JiraErrorCode } from './jira.errors.js';
+import { Clock } from '../../../common/clock.js';
+import { JiraError, JiraErrorCode } from '../jira.errors.js';
 
 /** How long a user has between `authorize` and the callback. */
 export const STATE_TTL_MS = 10 * 60_000;

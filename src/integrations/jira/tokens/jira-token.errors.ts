@@ -1,6 +1,6 @@
 import { HttpStatus } from '@nestjs/common';
-import type { AtlassianTokenError } from './atlassian.gateway.js';
-import { JiraError, JiraErrorCode } from './jira.errors.js';
+import type { AtlassianTokenError } from '../atlassian/atlassian.gateway.js';
+import { JiraError, JiraErrorCode } from '../jira.errors.js';
 
 /*
  * The errors JiraTokenManager and JiraClient throw at their callers. Each says what to do next;

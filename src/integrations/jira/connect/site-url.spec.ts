@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { JiraError } from './jira.errors.js';
+import { JiraError } from '../jira.errors.js';
 import { normalizeSiteUrl, tryNormalizeSiteUrl } from './site-url.js';
 
 describe('normalizeSiteUrl', () => {

@@ -3,9 +3,9 @@ import type { ConfigType } from '@nestjs/config';
 import { Cron, CronExpression } from '@nestjs/schedule';
 import { InjectDataSource } from '@nestjs/typeorm';
 import type { DataSource } from 'typeorm';
-import { Clock } from '../../common/clock.js';
-import { jiraConfig } from '../../config/jira.config.js';
-import { JiraIntegration } from './entities/jira-integration.entity.js';
+import { Clock } from '../../../common/clock.js';
+import { jiraConfig } from '../../../config/jira.config.js';
+import { JiraIntegration } from '../entities/jira-integration.entity.js';
 import { JiraTokenManager, type LockedRefreshResult } from './jira-token-manager.service.js';
 
 const DAY_MS = 24 * 60 * 60_000;

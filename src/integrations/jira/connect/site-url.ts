@@ -1,5 +1,5 @@
 import { HttpStatus } from '@nestjs/common';
-import { JiraError, JiraErrorCode } from './jira.errors.js';
+import { JiraError, JiraErrorCode } from '../jira.errors.js';
 
 /** Atlassian Cloud site hosts: one label under atlassian.net (or the legacy jira.com). */
 const CLOUD_HOST = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.(?:atlassian\.net|jira\.com)$/;

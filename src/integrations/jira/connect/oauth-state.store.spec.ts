@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestApp, type TestApp } from '../../../test/helpers/test-app.js';
+import { createTestApp, type TestApp } from '../../../../test/helpers/test-app.js';
 import { OAuthStateStore, sha256 } from './oauth-state.store.js';
 
 describe('OAuthStateStore', () => {

@@ -3,8 +3,8 @@ import { Inject, Injectable } from '@nestjs/common';
 import type { ConfigType } from '@nestjs/config';
 import { AxiosError, type AxiosResponse, type Method } from 'axios';
 import { firstValueFrom } from 'rxjs';
-import { jiraConfig } from '../../config/jira.config.js';
-import type { JiraSite } from './entities/jira-integration.entity.js';
+import { jiraConfig } from '../../../config/jira.config.js';
+import type { JiraSite } from '../entities/jira-integration.entity.js';
 
 /** What Atlassian's token endpoint returns, with field names of our own. */
 export interface TokenSet {

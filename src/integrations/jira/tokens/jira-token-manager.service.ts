@@ -3,17 +3,17 @@ import type { ConfigType } from '@nestjs/config';
 import { EventEmitter2 } from '@nestjs/event-emitter';
 import { InjectDataSource } from '@nestjs/typeorm';
 import type { DataSource, EntityManager } from 'typeorm';
-import { Clock } from '../../common/clock.js';
-import { columnCipher } from '../../common/crypto/encrypted-column.transformer.js';
-import { jiraConfig } from '../../config/jira.config.js';
-import { MetricsService } from '../../metrics/metrics.service.js';
-import { AtlassianGateway, AtlassianTokenError, type TokenSet } from './atlassian.gateway.js';
-import { JiraIntegration } from './entities/jira-integration.entity.js';
-import { JiraErrorCode } from './jira.errors.js';
+import { Clock } from '../../../common/clock.js';
+import { columnCipher } from '../../../common/crypto/encrypted-column.transformer.js';
+import { jiraConfig } from '../../../config/jira.config.js';
+import { MetricsService } from '../../../metrics/metrics.service.js';
+import { AtlassianGateway, AtlassianTokenError, type TokenSet } from '../atlassian/atlassian.gateway.js';
+import { JiraIntegration } from '../entities/jira-integration.entity.js';
+import { JiraErrorCode } from '../jira.errors.js';
 import {
   atlassianUnavailable, clientRejected, notConnected, reauthorizationRequired, refreshLockTimeout, siteNotChosen,
 } from './jira-token.errors.js';
-import { retryDelayMs, shouldRetry, sleep, type RetryPolicy } from './retry-policy.js';
+import { retryDelayMs, shouldRetry, sleep, type RetryPolicy } from '../atlassian/retry-policy.js';
 
 /** Emitted once when a connection flips to `reauthorization_required` (payload below). */
 export const JIRA_REAUTHORIZATION_REQUIRED = 'jira.integration.reauthorization_required';

@@ -1,12 +1,12 @@
 import { Body, Controller, Delete, Get, HttpCode, ParseBoolPipe, Post, Put, Query, Req, Res, UseGuards } from '@nestjs/common';
 import { ApiBearerAuth, ApiFoundResponse, ApiOkResponse, ApiOperation, ApiQuery, ApiTags } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
-import { type AuthenticatedUser, CurrentUser } from '../../auth/current-user.decorator.js';
-import { Public } from '../../auth/public.decorator.js';
-import { ApiProblems } from '../../common/api-problems.decorator.js';
-import { RateLimitGuard, RateLimitPerIp, RateLimitPerUser, RateLimitVerifyPerUser } from '../../common/throttling/rate-limit.guard.js';
-import { CurrentTeam, type TeamContext, TeamRoles } from '../../teams/team.decorators.js';
-import { TeamGuard } from '../../teams/team.guard.js';
+import { type AuthenticatedUser, CurrentUser } from '../../../auth/current-user.decorator.js';
+import { Public } from '../../../auth/public.decorator.js';
+import { ApiProblems } from '../../../common/api-problems.decorator.js';
+import { RateLimitGuard, RateLimitPerIp, RateLimitPerUser, RateLimitVerifyPerUser } from '../../../common/throttling/rate-limit.guard.js';
+import { CurrentTeam, type TeamContext, TeamRoles } from '../../../teams/team.decorators.js';
+import { TeamGuard } from '../../../teams/team.guard.js';
 import { AuthorizeDto, AuthorizeResponseDto } from './dto/authorize.dto.js';
 import { CallbackResponseDto, ConnectionResponseDto, DisconnectResponseDto } from './dto/connection.dto.js';
 import { SelectSiteDto } from './dto/select-site.dto.js';
