@@ -10,13 +10,14 @@ import { MetricsService } from '../../../metrics/metrics.service.js';
 import { AtlassianGateway, AtlassianTokenError, type TokenSet } from '../atlassian/atlassian.gateway.js';
 import { JiraIntegration } from '../entities/jira-integration.entity.js';
 import { JiraErrorCode } from '../jira.errors.js';
+import { JiraConnectionEvent } from '../jira.events.js';
 import {
   atlassianUnavailable, clientRejected, notConnected, reauthorizationRequired, refreshLockTimeout, siteNotChosen,
 } from './jira-token.errors.js';
 import { retryDelayMs, shouldRetry, sleep, type RetryPolicy } from '../atlassian/retry-policy.js';
 
 /** Emitted once when a connection flips to `reauthorization_required` (payload below). */
-export const JIRA_REAUTHORIZATION_REQUIRED = 'jira.integration.reauthorization_required';
+export const JIRA_REAUTHORIZATION_REQUIRED = JiraConnectionEvent.ReauthorizationRequired;
 
 export interface JiraReauthorizationRequiredEvent {
   teamId: string;
