@@ -1,15 +1,19 @@
 import { HttpStatus, Inject, Injectable, Logger } from '@nestjs/common';
 import type { ConfigType } from '@nestjs/config';
+import { EventEmitter2 } from '@nestjs/event-emitter';
 import { InjectDataSource } from '@nestjs/typeorm';
-import type { DataSource } from 'typeorm';
+import type { DataSource, EntityManager } from 'typeorm';
 import { Clock } from '../../../common/clock.js';
 import { EncryptionService } from '../../../common/crypto/encryption.service.js';
 import { jiraConfig } from '../../../config/jira.config.js';
 import { MetricsService } from '../../../metrics/metrics.service.js';
+import { NotificationOutbox } from '../../../notifications/notification-outbox.js';
+import { NotificationType } from '../../../notifications/notification-types.js';
 import { TeamAccessPolicy } from '../../../teams/team-access.policy.js';
 import { AtlassianGateway, AtlassianTokenError, type AtlassianAccount, type TokenSet } from '../atlassian/atlassian.gateway.js';
 import type { JiraSite } from '../entities/jira-integration.entity.js';
 import { JiraError, JiraErrorCode } from '../jira.errors.js';
+import { JiraConnectionEvent, type JiraConnectionEventPayload } from '../jira.events.js';
 import { OAuthStateStore, type ConsumedState } from './oauth-state.store.js';
 import { normalizeSiteUrl, tryNormalizeSiteUrl } from './site-url.js';
 
@@ -68,6 +72,8 @@ export class JiraOAuthService {
     private readonly policy: TeamAccessPolicy,
     private readonly clock: Clock,
     private readonly metrics: MetricsService,
+    private readonly outbox: NotificationOutbox,
+    private readonly events: EventEmitter2,
   ) {}
 
   async authorize(teamId: string, userId: string, input: AuthorizeInput): Promise<AuthorizeResult> {
@@ -188,11 +194,30 @@ export class JiraOAuthService {
     }
   }
 
-  /** One upsert on team_id: tokens (encrypted), expiry, scopes, site and who connected. */
+  /**
+   * One upsert on team_id: tokens (encrypted), expiry, scopes, site and who connected; with a site
+   * bound, the `connected` notification in the same transaction and the in-process event after it.
+   */
   private async store(flow: ConsumedState, tokens: TokenSet, sites: JiraSite[], chosen: JiraSite | null,
     account: AtlassianAccount | null): Promise<void> {
+    const integrationId = await this.dataSource.transaction(async (em) => {
+      const id = await this.upsert(em, flow, tokens, sites, chosen, account);
+      if (chosen) {
+        await this.outbox.enqueue(em, { type: NotificationType.Connected, teamId: flow.teamId,
+          data: { cloudId: chosen.cloudId, siteUrl: chosen.url, siteName: chosen.name, connectedByUserId: flow.userId } });
+      }
+      return id;
+    });
+    if (chosen) {
+      const event: JiraConnectionEventPayload = { teamId: flow.teamId, integrationId, cloudId: chosen.cloudId };
+      this.events.emit(JiraConnectionEvent.Connected, event);
+    }
+  }
+
+  private async upsert(em: EntityManager, flow: ConsumedState, tokens: TokenSet, sites: JiraSite[], chosen: JiraSite | null,
+    account: AtlassianAccount | null): Promise<string> {
     const now = this.clock.now();
-    await this.dataSource.query(
+    const [row] = (await em.query(
       `INSERT INTO jira_integrations (team_id, status, cloud_id, site_url, site_name, available_sites, scopes,
          connected_by_user_id, atlassian_account_id, atlassian_account_name, access_token, refresh_token,
          access_token_expires_at, token_version, connected_at, last_refreshed_at, last_error_code, last_error_at,
@@ -205,7 +230,8 @@ export class JiraOAuthService {
          atlassian_account_name = EXCLUDED.atlassian_account_name, access_token = EXCLUDED.access_token,
          refresh_token = EXCLUDED.refresh_token, access_token_expires_at = EXCLUDED.access_token_expires_at,
          token_version = jira_integrations.token_version + 1, connected_at = EXCLUDED.connected_at,
-         last_refreshed_at = NULL, last_error_code = NULL, last_error_at = NULL, updated_at = EXCLUDED.updated_at`,
+         last_refreshed_at = NULL, last_error_code = NULL, last_error_at = NULL, updated_at = EXCLUDED.updated_at
+       RETURNING id`,
       [
         flow.teamId,
         chosen ? 'connected' : 'pending_site_selection',
@@ -222,7 +248,8 @@ export class JiraOAuthService {
         new Date(now.getTime() + tokens.expiresInSeconds * 1000),
         now,
       ],
-    );
+    )) as { id: string }[];
+    return row.id;
   }
 
   /** `returnTo` must be an absolute http(s) URL on an allow-listed origin (no open redirect). */
