@@ -1,4 +1,8 @@
 import { InitialSchema1764000000000 } from './1764000000000-InitialSchema.js';
+import { OAuthStateSuperseded1767000000000 } from './1767000000000-OAuthStateSuperseded.js';
 
 /** Listed explicitly (not globbed) so the same list works from tsc output, SWC and the CLI. */
-export const migrations = [InitialSchema1764000000000];
+export const migrations = [
+  InitialSchema1764000000000,
+  OAuthStateSuperseded1767000000000,
+];

@@ -1,7 +1,5 @@
 import { HttpStatus, Inject, Injectable, Logger } from '@nestjs/common';
 import type { ConfigType } from '@nestjs/config';
-import { InjectDataSource } from '@nestjs/typeorm';
-import type { DataSource } from 'typeorm';
 import { Clock } from '../../../common/clock.js';
 import { EncryptionService } from '../../../common/crypto/encryption.service.js';
 import { jiraConfig } from '../../../config/jira.config.js';
@@ -36,10 +34,13 @@ export interface ConnectResult {
   availableSites?: PublicSite[];
 }
 
-/** What the callback did; the controller turns it into a redirect (with returnTo) or JSON. */
+/**
+ * What the callback did; the controller turns it into a redirect (with returnTo) or JSON, and
+ * clears the binding cookie only when the state was consumed or can never succeed (`clearCookie`).
+ */
 export type CallbackOutcome =
-  | { ok: true; returnTo: string | null; result: ConnectResult }
-  | { ok: false; returnTo: string | null; error: JiraError };
+  | { ok: true; returnTo: string | null; result: ConnectResult; clearCookie: true }
+  | { ok: false; returnTo: string | null; error: JiraError; clearCookie: boolean };
 
 export interface CallbackParams {
   state?: string;
@@ -61,7 +62,6 @@ export class JiraOAuthService {
 
   constructor(
     @Inject(jiraConfig.KEY) private readonly config: ConfigType<typeof jiraConfig>,
-    @InjectDataSource() private readonly dataSource: DataSource,
     private readonly gateway: AtlassianGateway,
     private readonly states: OAuthStateStore,
     private readonly cipher: EncryptionService,
@@ -98,29 +98,37 @@ export class JiraOAuthService {
     return { path: redirect.pathname, secure: redirect.protocol === 'https:' };
   }
 
-  /** Never throws for a consumed state: errors after that point travel back to `returnTo`. */
+  /**
+   * Never throws a JiraError: every failure travels back to the app. A known state's failure goes
+   * to its flow's returnTo; an unknown or absent state's to OAUTH_DEFAULT_RETURN_URL (or null:
+   * problem JSON). Every failure is logged with its problem code.
+   */
   async callback(params: CallbackParams, cookieValue: string | undefined): Promise<CallbackOutcome> {
     if (!params.state) {
-      throw new JiraError(JiraErrorCode.StateMissing, HttpStatus.BAD_REQUEST, 'OAuth state missing',
+      const error = new JiraError(JiraErrorCode.StateMissing, HttpStatus.BAD_REQUEST, 'OAuth state missing',
         'The callback has no state parameter. Start connecting Jira again from the app.');
-    }
-    let flow: ConsumedState;
-    try {
-      flow = await this.states.consume(params.state, cookieValue);
-    } catch (err) {
       this.metrics.oauthFlowCompleted('rejected_state');
-      throw err;
+      this.logger.warn({ problemCode: error.code }, 'jira authorization callback rejected');
+      return { ok: false, returnTo: this.config.defaultReturnUrl, error, clearCookie: false };
     }
+    const consumed = await this.states.consume(params.state, cookieValue);
+    if (!consumed.ok) {
+      this.metrics.oauthFlowCompleted('rejected_state');
+      this.logger.warn({ teamId: consumed.teamId ?? undefined, problemCode: consumed.error.code }, 'jira authorization callback rejected');
+      const returnTo = consumed.known ? consumed.returnTo : this.config.defaultReturnUrl;
+      return { ok: false, returnTo, error: consumed.error, clearCookie: consumed.final };
+    }
+    const flow = consumed.flow;
     try {
       const result = await this.finish(flow, params);
       this.metrics.oauthFlowCompleted(result.status);
       this.logger.log({ teamId: flow.teamId, status: result.status, cloudId: result.site?.cloudId }, 'jira authorization completed');
-      return { ok: true, returnTo: flow.returnTo, result };
+      return { ok: true, returnTo: flow.returnTo, result, clearCookie: true };
     } catch (err) {
       this.metrics.oauthFlowCompleted(err instanceof JiraError && err.code === JiraErrorCode.AccessDenied ? 'denied' : 'error');
       if (!(err instanceof JiraError)) throw err;
       this.logger.warn({ teamId: flow.teamId, problemCode: err.code }, 'jira authorization failed');
-      return { ok: false, returnTo: flow.returnTo, error: err };
+      return { ok: false, returnTo: flow.returnTo, error: err, clearCookie: true };
     }
   }
 
@@ -192,7 +200,8 @@ export class JiraOAuthService {
   private async store(flow: ConsumedState, tokens: TokenSet, sites: JiraSite[], chosen: JiraSite | null,
     account: AtlassianAccount | null): Promise<void> {
     const now = this.clock.now();
-    await this.dataSource.query(
+    // Written only if no newer authorize superseded this flow meanwhile (see completeIfCurrent).
+    await this.states.completeIfCurrent(flow, (m) => m.query(
       `INSERT INTO jira_integrations (team_id, status, cloud_id, site_url, site_name, available_sites, scopes,
          connected_by_user_id, atlassian_account_id, atlassian_account_name, access_token, refresh_token,
          access_token_expires_at, token_version, connected_at, last_refreshed_at, last_error_code, last_error_at,
@@ -222,7 +231,7 @@ export class JiraOAuthService {
         new Date(now.getTime() + tokens.expiresInSeconds * 1000),
         now,
       ],
-    );
+    ));
   }
 
   /** `returnTo` must be an absolute http(s) URL on an allow-listed origin (no open redirect). */
