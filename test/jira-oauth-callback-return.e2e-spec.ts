@@ -142,6 +142,21 @@ describe('callback failures return to the app', () => {
   });
 
   describe('superseded flows', () => {
+    /**
+     * Starts the callback with a slow token endpoint and waits until it has consumed its state;
+     * the response comes wrapped, or awaiting this would wait for it.
+     */
+    async function callbackWaitingOnAtlassian(flow: StartedFlow, path: string) {
+      fake.tokenLatencyMs = 3000;
+      const pending = callback(t, path, flow.cookie).res.then((r) => r);
+      for (let i = 0; i < 500; i++) {
+        const [row] = await t.dataSource.query('SELECT consumed_at FROM jira_oauth_states WHERE state_hash = $1', [sha256(flow.state)]);
+        if (row.consumed_at) break;
+        await new Promise((r) => setTimeout(r, 10));
+      }
+      return { response: pending };
+    }
+
     it('a new authorize for the team supersedes its pending flow: the old callback fails with oauth_state_superseded', async () => {
       const first = await t.member('owner');
       const second = await t.member('admin', first.teamId);
@@ -175,21 +190,23 @@ describe('callback failures return to the app', () => {
       const second = await t.member('owner', first.teamId);
       const older = await start(t, first, `${APP}/older`);
       const olderPath = await consent(fake, older);
-      fake.tokenLatencyMs = 3000;
-      const inFlight = callback(t, olderPath, older.cookie).res.then((r) => r);
-      // Wait until the older callback has consumed its state (it is now waiting on Atlassian).
-      for (let i = 0; i < 200; i++) {
-        const [row] = await t.dataSource.query('SELECT consumed_at FROM jira_oauth_states WHERE state_hash = $1', [sha256(older.state)]);
-        if (row.consumed_at) break;
-        await new Promise((r) => setTimeout(r, 10));
-      }
+      const inFlight = await callbackWaitingOnAtlassian(older, olderPath);
       const newer = await start(t, second, `${APP}/newer`);
       const newerPath = await consent(fake, newer);
       const newerRes = callback(t, newerPath, newer.cookie).res.then((r) => r);
-      const [olderDone, newerDone] = await Promise.all([inFlight, newerRes]);
+      const [olderDone, newerDone] = await Promise.all([inFlight.response, newerRes]);
       expect(olderDone.headers.location).toBe(`${APP}/older?jira=error&code=oauth_state_superseded`);
       expect(newerDone.headers.location).toBe(`${APP}/newer?jira=connected`);
       expect(await integrationRow(t, first.teamId)).toMatchObject({ status: 'connected', connected_by_user_id: second.userId, token_version: 1 });
+    });
+
+    it('a disconnect while a callback is exchanging the code cancels that flow', async () => {
+      const m = await t.member('owner');
+      const flow = await start(t, m, `${APP}/cancelled`);
+      const inFlight = await callbackWaitingOnAtlassian(flow, await consent(fake, flow));
+      expect((await t.http.delete('/api/integrations/jira/oauth/disconnect').set(m.headers)).status).toBe(200);
+      expect((await inFlight.response).headers.location).toBe(`${APP}/cancelled?jira=error&code=oauth_state_superseded`);
+      expect(await integrationRow(t, m.teamId)).toBeUndefined();
     });
   });
 
