@@ -38,8 +38,8 @@ function sandboxAccount(): FakeAccount {
 }
 
 /**
- * The sandbox's whole configuration: set here, not read from `.env`, so a developer's PostgreSQL,
- * identity provider or real Atlassian app never leak into it (empty means unset).
+ * What the sandbox sets over `.env` and the environment, so a developer's PostgreSQL, identity
+ * provider, Redis or real Atlassian app never leak into it (empty means unset).
  */
 function sandboxEnv(port: number, fake: FakeAtlassian): Record<string, string> {
   const origins = [`http://localhost:${port}`, `http://127.0.0.1:${port}`];

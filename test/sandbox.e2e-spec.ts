@@ -29,7 +29,7 @@ describe('sandbox', () => {
   }, 90_000);
 
   it('the production app has no demo page (it is mounted by the sandbox only)', async () => {
-    const t = await createTestApp({ env: { NODE_ENV: 'production', ALLOW_EMBEDDED_DATABASE: 'true' } });
+    const t = await createTestApp({ env: { NODE_ENV: 'production', ALLOW_EMBEDDED_DATABASE: 'true', LOG_LEVEL: 'silent' } });
     try {
       for (const path of ['/sandbox', '/sandbox/']) {
         const res = await t.http.get(path);
