@@ -64,6 +64,22 @@ export class JiraEnv {
   @Max(300_000)
   JIRA_RETRY_BUDGET_MS: number = 20_000;
 
+  /** Refreshes this process runs at once (its own bound, independent of the database pool). */
+  @IsInt()
+  @Min(1)
+  @Max(1000)
+  JIRA_REFRESH_CONCURRENCY: number = 50;
+
+  /**
+   * How often every instance sweeps for refreshes whose outcome is unknown (lease expired with a
+   * refresh in flight) and presents the same refresh token again. Must stay well inside
+   * Atlassian's 10-minute reuse leeway, hence at most 5 minutes.
+   */
+  @IsInt()
+  @Min(1)
+  @Max(300)
+  JIRA_REFRESH_RECOVERY_SECONDS: number = 60;
+
   /** Comma-separated origins (`https://app.example.com`) that `returnTo` may point at. */
   @IsOptional()
   @IsString()
@@ -85,6 +101,8 @@ export interface JiraSettings {
   refreshMaxAttempts: number;
   refreshBackoffMs: number;
   retryBudgetMs: number;
+  refreshConcurrency: number;
+  refreshRecoverySeconds: number;
   returnOrigins: string[];
 }
 
@@ -106,6 +124,8 @@ export function readJiraSettings(env: NodeJS.ProcessEnv = process.env): JiraSett
     refreshMaxAttempts: parsed.JIRA_REFRESH_MAX_ATTEMPTS,
     refreshBackoffMs: parsed.JIRA_REFRESH_BACKOFF_MS,
     retryBudgetMs: parsed.JIRA_RETRY_BUDGET_MS,
+    refreshConcurrency: parsed.JIRA_REFRESH_CONCURRENCY,
+    refreshRecoverySeconds: parsed.JIRA_REFRESH_RECOVERY_SECONDS,
     returnOrigins: parseOrigins('OAUTH_RETURN_ORIGINS', parsed.OAUTH_RETURN_ORIGINS),
   };
 }
