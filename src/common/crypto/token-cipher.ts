@@ -100,6 +100,11 @@ export class TokenCipher {
     }
   }
 
+  /** Whether `keyId` is the current key or one of the previous keys. */
+  hasKey(keyId: string): boolean {
+    return this.keys.has(keyId);
+  }
+
   /** True when the value was written with a key other than the current one. */
   isStale(envelope: string): boolean {
     return envelope.split(':')[1] !== this.currentKeyId;
