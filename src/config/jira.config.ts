@@ -40,7 +40,7 @@ export class JiraEnv {
   @Max(120_000)
   JIRA_HTTP_TIMEOUT_MS: number = 10_000;
 
-  /** How long a refresh waits for another process's row lock before failing (503). */
+  /** How long a caller waits (polling the row) for another process's refresh lease before failing (503). */
   @IsInt()
   @Min(100)
   @Max(300_000)
