@@ -76,6 +76,7 @@ interface UsableRow {
 export class JiraTokenManager {
   private readonly logger = new Logger(JiraTokenManager.name);
   private readonly inFlight = new Map<string, Promise<JiraCredentials>>();
+  private readonly reads = new Map<string, Promise<(UsableRow & { version: number }) | null>>();
   private readonly retry: RetryPolicy;
   private readonly limit: ConcurrencyLimit;
   readonly leases: RefreshLeaseStore;
@@ -99,9 +100,22 @@ export class JiraTokenManager {
     return (await this.getCredentials(teamId)).accessToken;
   }
 
-  /** Like getAccessToken, with the site's cloudId (what JiraClient needs). */
+  /**
+   * Like getAccessToken, with the site's cloudId (what JiraClient needs). A caller arriving while
+   * this process refreshes the team joins that refresh; concurrent callers share one read.
+   */
   async getCredentials(teamId: string): Promise<JiraCredentials> {
-    return this.usable(await this.readForUse(teamId)) ?? this.singleFlight(teamId);
+    const running = this.inFlight.get(teamId);
+    if (running) return running;
+    return this.usable(await this.sharedRead(teamId)) ?? this.singleFlight(teamId);
+  }
+
+  private sharedRead(teamId: string): ReturnType<JiraTokenManager['readForUse']> {
+    const pending = this.reads.get(teamId);
+    if (pending) return pending;
+    const read = this.readForUse(teamId).finally(() => this.reads.delete(teamId));
+    this.reads.set(teamId, read);
+    return read;
   }
 
   /**
@@ -232,13 +246,16 @@ export class JiraTokenManager {
     if (!tokens.refreshToken) this.logger.warn(`Atlassian returned no refresh token for team ${lease.teamId}; keeping the stored one`);
     const now = this.clock.now();
     const expiresAt = new Date(now.getTime() + tokens.expiresInSeconds * 1000);
-    const written = await this.dataSource.transaction((em) => this.leases.complete(em, lease, {
+    const sealed = {
       accessTokenEnvelope: sealToken(tokens.accessToken, 'access_token', lease.teamId),
       refreshTokenEnvelope: sealToken(tokens.refreshToken ?? presented, 'refresh_token', lease.teamId),
       expiresAt,
       scopes: tokens.scopes,
       now,
-    }));
+    };
+    // One statement when there is no status transition; otherwise the transaction the outbox joins.
+    const written = await this.leases.completeQuietly(lease, sealed) ? { previousErrorCode: null }
+      : await this.dataSource.transaction((em) => this.leases.complete(em, lease, sealed));
     if (!written) {
       // Our lease lapsed and the row moved on: which refresh token is current is now unknown.
       await this.leases.markOutcomeUnknown(lease.integrationId, this.clock.now());

@@ -43,6 +43,13 @@ const CONDITIONS: Record<ClaimReason['kind'], string> = {
   recovery: `${LIVE} AND refresh_token IS NOT NULL AND refresh_in_flight_version = token_version`,
 };
 
+/** The success write: new tokens and version, lease and in-flight marker and error cleared ($4..$8). */
+const COMPLETE_SET = `SET access_token = $4, refresh_token = $5, access_token_expires_at = $6, last_refreshed_at = $7,
+    scopes = CASE WHEN cardinality($8::text[]) > 0 THEN $8::text[] ELSE jira_integrations.scopes END,
+    token_version = jira_integrations.token_version + 1, last_error_code = NULL, last_error_at = NULL,
+    refresh_lease_owner = NULL, refresh_lease_expires_at = NULL,
+    refresh_in_flight_version = NULL, refresh_in_flight_since = NULL, updated_at = $7`;
+
 function reasonParams(reason: ClaimReason): unknown[] {
   if (reason.kind === 'expiring') return [reason.validUntil, reason.forceVersion ?? -1];
   if (reason.kind === 'idle') return [reason.cutoff];
@@ -111,6 +118,19 @@ export class RefreshLeaseStore {
   }
 
   /**
+   * The common case of complete(): a row with no error recorded, so no status transition and no
+   * transaction needed; one statement. False when it did not apply (then use complete()).
+   */
+  async completeQuietly(lease: RefreshLease, tokens: StoredTokens): Promise<boolean> {
+    const [, affected] = (await this.dataSource.query(
+      `UPDATE jira_integrations ${COMPLETE_SET}
+        WHERE id = $1 AND refresh_lease_owner = $2 AND token_version = $3 AND last_error_code IS NULL`,
+      this.completeParams(lease, tokens),
+    )) as [unknown, number];
+    return affected === 1;
+  }
+
+  /**
    * Stores access token, rotated refresh token and expiry in one conditional write inside `em`'s
    * (short) transaction, and ends the lease and the in-flight marker. Answers null when the lease
    * is no longer ours; otherwise the row's previous lastErrorCode (a "recovered" transition).
@@ -120,18 +140,17 @@ export class RefreshLeaseStore {
       `WITH prev AS (
          SELECT id, last_error_code FROM jira_integrations
           WHERE id = $1 AND refresh_lease_owner = $2 AND token_version = $3 FOR UPDATE)
-       UPDATE jira_integrations j
-          SET access_token = $4, refresh_token = $5, access_token_expires_at = $6, last_refreshed_at = $7,
-              scopes = CASE WHEN cardinality($8::text[]) > 0 THEN $8::text[] ELSE j.scopes END,
-              token_version = j.token_version + 1, last_error_code = NULL, last_error_at = NULL,
-              refresh_lease_owner = NULL, refresh_lease_expires_at = NULL,
-              refresh_in_flight_version = NULL, refresh_in_flight_since = NULL, updated_at = $7
-         FROM prev WHERE j.id = prev.id
+       UPDATE jira_integrations ${COMPLETE_SET}
+         FROM prev WHERE jira_integrations.id = prev.id
        RETURNING prev.last_error_code AS previous_error_code`,
-      [lease.integrationId, lease.owner, lease.version, tokens.accessTokenEnvelope, tokens.refreshTokenEnvelope,
-        tokens.expiresAt, tokens.now, tokens.scopes],
+      this.completeParams(lease, tokens),
     ));
     return rows[0] ? { previousErrorCode: rows[0].previous_error_code } : null;
+  }
+
+  private completeParams(lease: RefreshLease, tokens: StoredTokens): unknown[] {
+    return [lease.integrationId, lease.owner, lease.version, tokens.accessTokenEnvelope, tokens.refreshTokenEnvelope,
+      tokens.expiresAt, tokens.now, tokens.scopes];
   }
 
   /**
