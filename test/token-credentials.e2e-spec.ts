@@ -4,7 +4,7 @@ import { TokenCipher } from '../src/common/crypto/token-cipher.js';
 import { EncryptionService } from '../src/common/crypto/encryption.service.js';
 import { JiraKeepAliveJob } from '../src/integrations/jira/tokens/jira-keepalive.job.js';
 import { JiraTokenManager } from '../src/integrations/jira/tokens/jira-token-manager.service.js';
-import { unknownKeyIds } from '../src/integrations/jira/tokens/stored-key-check.js';
+import { StoredKeyCheck, unknownKeyIds } from '../src/integrations/jira/tokens/stored-key-check.js';
 import { FakeAtlassian } from './fake-atlassian/fake-atlassian.js';
 import { chainIntact, seedIntegration, storedIntegration, type SeededIntegration } from './helpers/jira-seed.js';
 import { createTestApp, type TestApp } from './helpers/test-app.js';
@@ -78,6 +78,11 @@ describe('unreadable stored credentials', () => {
     const foreignKeyId = await poison(s);
     expect(await unknownKeyIds(t.dataSource, t.app.get(EncryptionService))).toContain(foreignKeyId);
     expect(await unknownKeyIds(t.dataSource, t.app.get(EncryptionService))).not.toContain(t.app.get(EncryptionService).currentKeyId);
+    const check = (isProduction: boolean) =>
+      new StoredKeyCheck(t.dataSource, t.app.get(EncryptionService), { isProduction } as never).onApplicationBootstrap();
+    await expect(check(true)).rejects.toThrow(new RegExp(`key id\\(s\\) [^.]*${foreignKeyId}`));
+    await expect(check(false)).resolves.toBeUndefined();
+    expect(t.logs.lines.some((l) => l.includes(foreignKeyId) && l.includes('ENCRYPTION_PREVIOUS_KEYS'))).toBe(true);
   });
 
   it('a ciphertext copied into another team\'s row fails to decrypt there', async () => {

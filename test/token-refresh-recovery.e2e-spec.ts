@@ -1,4 +1,6 @@
+import { EventEmitter2 } from '@nestjs/event-emitter';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { JiraConnectionEvent } from '../src/integrations/jira/jira.events.js';
 import { JiraKeepAliveJob } from '../src/integrations/jira/tokens/jira-keepalive.job.js';
 import { JiraTokenManager } from '../src/integrations/jira/tokens/jira-token-manager.service.js';
 import { FakeAtlassian } from './fake-atlassian/fake-atlassian.js';
@@ -69,6 +71,8 @@ describe('interrupted refreshes are finished inside the reuse leeway, with no ca
   it('hot path: every answer lost after rotation, then no traffic', async () => {
     const s = await seedIntegration(t.dataSource, fake);
     const recoveredBefore = await recoveredCount();
+    const recoveredEvents: { teamId: string }[] = [];
+    t.app.get(EventEmitter2).on(JiraConnectionEvent.Recovered, (e: { teamId: string }) => recoveredEvents.push(e));
     const lost = loseRefreshAnswers(fake, 2); // both attempts of the caller rotate and lose their answer
     await expect(t.app.get(JiraTokenManager).getAccessToken(s.teamId)).rejects.toMatchObject({ code: 'atlassian_unavailable', status: 503 });
     expect(lost()).toBe(2);
@@ -79,6 +83,8 @@ describe('interrupted refreshes are finished inside the reuse leeway, with no ca
     expect(await eventually(() => chainIntact(t.dataSource, fake, s.teamId), LEEWAY_MS)).toBe(true);
     expect(await storedIntegration(t.dataSource, s.teamId)).toMatchObject({ refreshInFlightVersion: null, refreshLeaseOwner: null, lastErrorCode: null });
     expect(await recoveredCount()).toBe(recoveredBefore + 1);
+    // The previous lastError is cleared by that refresh: one "recovered" event, after its commit.
+    expect(recoveredEvents.filter((e) => e.teamId === s.teamId)).toEqual([{ teamId: s.teamId, integrationId: s.integrationId, cloudId: s.cloudId }]);
     await expectGrantAlive(s.teamId);
   });
 
