@@ -52,4 +52,17 @@ describe('environment validation', () => {
     expect(readJiraSettings({ JIRA_CLIENT_ID: 'id', JIRA_CLIENT_SECRET: 's', JIRA_REDIRECT_URI: 'https://x/cb' }).configured).toBe(true);
     expect(readJiraSettings({ JIRA_CLIENT_ID: 'id', JIRA_CLIENT_SECRET: 'changeme', JIRA_REDIRECT_URI: 'https://x/cb' }).configured).toBe(false);
   });
+
+  it('bounds the refresh settings and the pool size (issue 8)', () => {
+    const d = readJiraSettings({});
+    expect(d).toMatchObject({ refreshConcurrency: 50, refreshRecoverySeconds: 60 });
+    expect(readJiraSettings({ JIRA_REFRESH_RECOVERY_SECONDS: '1' }).refreshRecoverySeconds).toBe(1);
+    // Recovery must land well inside Atlassian's 10-minute reuse leeway.
+    expect(() => readJiraSettings({ JIRA_REFRESH_RECOVERY_SECONDS: '600' })).toThrow(/JIRA_REFRESH_RECOVERY_SECONDS/);
+    expect(() => readJiraSettings({ JIRA_REFRESH_RECOVERY_SECONDS: '0' })).toThrow(/JIRA_REFRESH_RECOVERY_SECONDS/);
+    expect(() => readJiraSettings({ JIRA_REFRESH_CONCURRENCY: '0' })).toThrow(/JIRA_REFRESH_CONCURRENCY/);
+    expect(readDatabaseSettings({ DATABASE_URL: 'postgres://u@h/db' }).poolSize).toBe(10);
+    expect(readDatabaseSettings({ DATABASE_URL: 'postgres://u@h/db', DATABASE_POOL_SIZE: '4' }).poolSize).toBe(4);
+    expect(() => readDatabaseSettings({ DATABASE_POOL_SIZE: '0' })).toThrow(/DATABASE_POOL_SIZE/);
+  });
 });

@@ -4,7 +4,7 @@ import { PGlite } from '@electric-sql/pglite';
 import { DataSource, type DataSourceOptions } from 'typeorm';
 import { migrations } from '../../migrations/index.js';
 import { readDatabaseSettings, type DatabaseSettings } from '../config/database.config.js';
-import { entities } from './entities.js';
+import { entities, subscribers } from './entities.js';
 import { pglitePoolFor } from './pglite-pool.js';
 
 interface OpenPglite {
@@ -132,6 +132,7 @@ export function createDataSource(settings: DatabaseSettings = readDatabaseSettin
   const common = {
     type: 'postgres' as const,
     entities,
+    subscribers,
     migrations,
     synchronize: false,
     migrationsTransactionMode: 'each' as const,
@@ -140,7 +141,7 @@ export function createDataSource(settings: DatabaseSettings = readDatabaseSettin
   };
   if (settings.kind === 'postgres') {
     return new AppDataSource(
-      { ...common, url: settings.url, extra: { max: 10, connectionTimeoutMillis: 10_000 } },
+      { ...common, url: settings.url, extra: { max: settings.poolSize ?? 10, connectionTimeoutMillis: 10_000 } },
       settings,
     );
   }

@@ -10,13 +10,16 @@ import { JiraKeepAliveJob } from './tokens/jira-keepalive.job.js';
 import { JiraOAuthController } from './connect/jira-oauth.controller.js';
 import { JiraOAuthService } from './connect/jira-oauth.service.js';
 import { JiraTokenManager } from './tokens/jira-token-manager.service.js';
+import { JiraRefreshRecoveryJob } from './tokens/jira-refresh-recovery.job.js';
+import { StoredKeyCheck } from './tokens/stored-key-check.js';
 import { OAuthStateStore } from './connect/oauth-state.store.js';
 
 /** The Jira Cloud integration: OAuth connect flow, token management and the Jira client. */
 @Module({
   imports: [HttpModule, TypeOrmModule.forFeature([JiraIntegration, JiraOAuthState])],
   controllers: [JiraOAuthController],
-  providers: [AtlassianGateway, JiraTokenManager, JiraClient, JiraKeepAliveJob, JiraOAuthService, JiraConnectionService, OAuthStateStore],
+  providers: [AtlassianGateway, JiraTokenManager, JiraClient, JiraKeepAliveJob, JiraOAuthService, JiraConnectionService, OAuthStateStore,
+    JiraRefreshRecoveryJob, StoredKeyCheck],
   exports: [AtlassianGateway, JiraTokenManager, JiraClient],
 })
 export class JiraIntegrationModule {}
