@@ -72,7 +72,20 @@ describe.skipIf(reason !== null)(`database frozen or stopped (private PostgreSQL
     timed(t.http.delete(DISCONNECT).set(m.headers), limit),
   ]);
   const health = () => timed(t.http.get('/health'), limit);
-  const statusIsOk = async () => (await t.http.get(STATUS).set(m.headers).timeout(limit)).status === 200;
+  let lastStatus = '';
+  const statusIsOk = async () => {
+    const { res, ms } = await timed(t.http.get(STATUS).set(m.headers), limit);
+    lastStatus = res ? `${res.status} ${res.text} after ${Math.round(ms)} ms` : `no answer after ${Math.round(ms)} ms`;
+    return res?.status === 200;
+  };
+  const recovered = async (what: string) => {
+    try {
+      await waitUntil(statusIsOk, 30_000, what);
+    } catch (err) {
+      const appLog = t.logs.lines.filter((l) => /"level":(40|50)/.test(l)).slice(-5).join('\n');
+      throw new Error(`${(err as Error).message}; last status answer: ${lastStatus}\napp warnings:\n${appLog}\nserver log:\n${cluster.logTail()}`);
+    }
+  };
 
   it('answers normally on the private cluster', async () => {
     expect((await t.http.get(STATUS).set(m.headers)).status).toBe(200);
@@ -92,7 +105,7 @@ describe.skipIf(reason !== null)(`database frozen or stopped (private PostgreSQL
     expect(probe.res?.status, '/health reports the database down').toBe(503);
     expect(probe.ms).toBeLessThan(BOUND_MS + SLACK_MS);
 
-    await waitUntil(statusIsOk, 30_000, 'status 200 after SIGCONT');
+    await recovered('status 200 after SIGCONT');
     expect((await t.http.post(AUTHORIZE).set(m.headers).send({})).status).toBe(200);
     expect((await t.http.get('/health')).status).toBe(200);
   }, 90_000);
@@ -108,7 +121,7 @@ describe.skipIf(reason !== null)(`database frozen or stopped (private PostgreSQL
     } finally {
       await cluster.resume();
     }
-    await waitUntil(statusIsOk, 30_000, 'status 200 after restart');
+    await recovered('status 200 after restart');
     expect((await t.http.get('/health')).status).toBe(200);
   }, 120_000);
 });

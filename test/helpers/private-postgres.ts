@@ -98,9 +98,12 @@ export class PrivatePostgres {
     await run(cmd, argv, { timeout: 120_000, cwd: this.dir });
   }
 
-  /** Starts the cluster (again) on its port; only TCP on 127.0.0.1, its socket in the temp dir. */
+  /**
+   * Starts the cluster (again) on its port; only TCP on 127.0.0.1, its socket in the temp dir.
+   * fsync=off is safe for these faults: stopping kills processes, not the OS, so commits survive.
+   */
   async resume(): Promise<void> {
-    const options = `-p ${this.port} -k ${this.dir} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=40`;
+    const options = `-p ${this.port} -k ${this.dir} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=40`;
     await this.pg('pg_ctl', ['-D', this.dataDir, '-l', join(this.dir, 'server.log'), '-o', options, '-w', '-t', '90', 'start']);
     await waitUntil(() => this.answers(), 30_000, `private PostgreSQL on port ${this.port}`);
   }
@@ -146,6 +149,15 @@ export class PrivatePostgres {
   async stop(): Promise<void> {
     this.thaw();
     if (this.postmasterPid()) await this.pg('pg_ctl', ['-D', this.dataDir, '-m', 'immediate', '-w', '-t', '60', 'stop']);
+  }
+
+  /** The end of the server log, for failure messages. */
+  logTail(lines = 15): string {
+    try {
+      return readFileSync(join(this.dir, 'server.log'), 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
+    } catch {
+      return '(no server log)';
+    }
   }
 
   /** Always safe to call, also after a failure: thaws, stops, removes the temp dir. */
