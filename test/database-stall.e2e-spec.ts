@@ -1,3 +1,4 @@
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDataSource } from '../src/database/data-source.js';
 import { FakeAtlassian } from './fake-atlassian/fake-atlassian.js';
@@ -80,7 +81,7 @@ describe.skipIf(reason !== null)(`database frozen or stopped (private PostgreSQL
   };
   const recovered = async (what: string) => {
     try {
-      await waitUntil(statusIsOk, 30_000, what);
+      await waitUntil(statusIsOk, 45_000, what);
     } catch (err) {
       const appLog = t.logs.lines.filter((l) => /"level":(40|50)/.test(l)).slice(-5).join('\n');
       throw new Error(`${(err as Error).message}; last status answer: ${lastStatus}\napp warnings:\n${appLog}\nserver log:\n${cluster.logTail()}`);
@@ -109,6 +110,37 @@ describe.skipIf(reason !== null)(`database frozen or stopped (private PostgreSQL
     expect((await t.http.post(AUTHORIZE).set(m.headers).send({})).status).toBe(200);
     expect((await t.http.get('/health')).status).toBe(200);
   }, 90_000);
+
+  it('a transaction cut off by a freeze is not handed to the next caller: its connection is dropped, its locks released', async () => {
+    const runner = t.dataSource.createQueryRunner();
+    await runner.connect();
+    await runner.startTransaction();
+    await runner.query('UPDATE teams SET name = name WHERE id = $1', [m.teamId]); // holds a row lock
+    cluster.freeze();
+    try {
+      await expect(runner.query('SELECT 1')).rejects.toThrow(/Query read timeout|Connection terminated/);
+      await runner.rollbackTransaction().catch(() => undefined); // never reaches the frozen server
+    } finally {
+      cluster.thaw();
+      await runner.release();
+    }
+    const admin = new pg.Client({ connectionString: cluster.url, connectionTimeoutMillis: 5000, query_timeout: 5000 });
+    await admin.connect();
+    try {
+      const openTransactions = async () => Number((await admin.query(
+        `SELECT count(*) AS n FROM pg_stat_activity WHERE pid <> pg_backend_pid() AND state LIKE 'idle in transaction%'`)).rows[0].n);
+      // Well before the pool's 10 s idle timeout, which would otherwise close the connection eventually.
+      await waitUntil(async () => (await openTransactions()) === 0, 3000, 'no session left idle in a transaction')
+        .catch(async (err) => {
+          throw new Error(`${(err as Error).message}: ${await openTransactions()} open`);
+        });
+    } finally {
+      await admin.end();
+    }
+    // The team row is writable again at once (no lock left behind), through the app's pool.
+    await t.dataSource.query('UPDATE teams SET name = name WHERE id = $1', [m.teamId]);
+    expect((await t.http.get(STATUS).set(m.headers)).status).toBe(200);
+  }, 60_000);
 
   it('stopped (pg_ctl stop -m immediate): 503 database_unavailable, never 500, /health 503; recovers after restart', async () => {
     await cluster.stop();
