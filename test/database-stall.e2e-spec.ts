@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDataSource } from '../src/database/data-source.js';
@@ -29,6 +30,7 @@ function expectDatabaseUnavailable({ res, ms }: TimedResponse, what: string): vo
 }
 
 const reason = privatePostgresUnavailableReason();
+const PG_PASSWORD = `pg-secret-${randomBytes(8).toString('hex')}`;
 
 /*
  * A private PostgreSQL cluster (never the machine's shared server), migrated, then frozen with
@@ -50,7 +52,8 @@ describe.skipIf(reason !== null)(`database frozen or stopped (private PostgreSQL
     t = await createTestApp({
       env: {
         ...fake.env(),
-        DATABASE_URL: cluster.url,
+        // Trust authentication ignores the password; it is there for the leak check.
+        DATABASE_URL: cluster.url.replace('postgres@', `postgres:${PG_PASSWORD}@`),
         DATABASE_CONNECT_TIMEOUT_MS: String(CONNECT_TIMEOUT_MS),
         DATABASE_STATEMENT_TIMEOUT_MS: String(STATEMENT_TIMEOUT_MS),
         REDIS_URL: undefined,
@@ -156,6 +159,11 @@ describe.skipIf(reason !== null)(`database frozen or stopped (private PostgreSQL
     await recovered('status 200 after restart');
     expect((await t.http.get('/health')).status).toBe(200);
   }, 120_000);
+
+  it('never logs the database password or a bearer token, through all of that', () => {
+    expect(t.logs.lines.length).toBeGreaterThan(0);
+    expect(t.logs.leaked([PG_PASSWORD, m.token])).toEqual([]);
+  });
 });
 
 /*

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FakeAtlassian } from './fake-atlassian/fake-atlassian.js';
 import { waitUntil } from './helpers/free-port.js';
@@ -21,9 +22,11 @@ describe.skipIf(skipReason !== null)(`rate limits when Redis stalls or dies${ski
   let redis: PrivateRedis;
   let fake: FakeAtlassian;
   let t: TestApp;
+  const password = `redis-secret-${randomBytes(8).toString('hex')}`;
+  const tokens = new Set<string>();
 
   beforeAll(async () => {
-    redis = await PrivateRedis.start();
+    redis = await PrivateRedis.start({ password });
     fake = await new FakeAtlassian().start();
     t = await createTestApp({
       env: { ...fake.env(), REDIS_URL: redis.url, JIRA_RATE_LIMIT_PER_USER: String(PER_USER), JIRA_RATE_LIMIT_WINDOW_SECONDS: '60' },
@@ -36,7 +39,10 @@ describe.skipIf(skipReason !== null)(`rate limits when Redis stalls or dies${ski
     await fake?.stop();
   });
 
-  const authorize = (m: TestMember) => timed(t.http.post(AUTHORIZE).set(m.headers).send({}), 10_000);
+  const authorize = (m: TestMember) => {
+    tokens.add(m.token);
+    return timed(t.http.post(AUTHORIZE).set(m.headers).send({}), 10_000);
+  };
   const logCount = (pattern: RegExp): number =>
     t.logs.lines.filter((l) => {
       try {
@@ -105,4 +111,9 @@ describe.skipIf(skipReason !== null)(`rate limits when Redis stalls or dies${ski
     await redis.resume();
     await waitUntil(countsAgain, 20_000, 'rate limits counted in Redis again after restart');
   }, 60_000);
+
+  it('never logs the Redis password or a bearer token, through all of that', () => {
+    expect(t.logs.lines.length).toBeGreaterThan(0);
+    expect(t.logs.leaked([password, ...tokens])).toEqual([]);
+  });
 });

@@ -17,17 +17,22 @@ export function redisServerBinary(): string | null {
 }
 
 /** true when something on `port` answers PING with PONG within `timeoutMs`. */
-export function redisAnswers(port: number, timeoutMs = 500): Promise<boolean> {
+export function redisAnswers(port: number, password?: string, timeoutMs = 500): Promise<boolean> {
   return new Promise((resolve) => {
     const socket = connect(port, '127.0.0.1');
+    let received = '';
     const done = (ok: boolean) => {
       clearTimeout(timer);
       socket.destroy();
       resolve(ok);
     };
     const timer = setTimeout(() => done(false), timeoutMs);
-    socket.once('connect', () => socket.write('PING\r\n'));
-    socket.once('data', (d) => done(d.toString().startsWith('+PONG')));
+    socket.once('connect', () => socket.write(`${password ? `AUTH ${password}\r\n` : ''}PING\r\n`));
+    socket.on('data', (d) => {
+      received += d.toString();
+      if (received.includes('+PONG')) done(true);
+      else if (received.includes('-')) done(false);
+    });
     socket.once('error', () => done(false));
   });
 }
@@ -41,16 +46,18 @@ export class PrivateRedis {
     readonly port: number,
     private readonly dir: string,
     private readonly binary: string,
+    private readonly password?: string,
   ) {}
 
   get url(): string {
-    return `redis://127.0.0.1:${this.port}`;
+    return `redis://${this.password ? `:${encodeURIComponent(this.password)}@` : ''}127.0.0.1:${this.port}`;
   }
 
-  static async start(): Promise<PrivateRedis> {
+  /** `password` turns on requirepass (the URL carries it), e.g. for leak checks. */
+  static async start(options: { password?: string } = {}): Promise<PrivateRedis> {
     const binary = redisServerBinary();
     if (!binary) throw new Error('redis-server not found on PATH');
-    const redis = new PrivateRedis(await freePort(), mkdtempSync(join(tmpdir(), 'jc-redis-')), binary);
+    const redis = new PrivateRedis(await freePort(), mkdtempSync(join(tmpdir(), 'jc-redis-')), binary, options.password);
     process.once('exit', redis.onExit);
     try {
       await redis.resume();
@@ -65,12 +72,13 @@ export class PrivateRedis {
   async resume(): Promise<void> {
     if (this.child) return;
     const child = spawn(this.binary, ['--port', String(this.port), '--bind', '127.0.0.1', '--dir', this.dir,
-      '--save', '', '--appendonly', 'no', '--protected-mode', 'yes', '--loglevel', 'warning'], { stdio: 'ignore' });
+      '--save', '', '--appendonly', 'no', '--protected-mode', 'yes', '--loglevel', 'warning',
+      ...(this.password ? ['--requirepass', this.password] : [])], { stdio: 'ignore' });
     this.child = child;
     child.once('exit', () => {
       if (this.child === child) this.child = null;
     });
-    await waitUntil(() => redisAnswers(this.port), 15_000, `redis-server on port ${this.port}`);
+    await waitUntil(() => redisAnswers(this.port, this.password), 15_000, `redis-server on port ${this.port}`);
   }
 
   /** SIGSTOP: connections stay open, nothing is answered. */
