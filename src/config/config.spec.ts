@@ -4,6 +4,7 @@ import { readAuthSettings } from './auth.config.js';
 import { readDatabaseSettings } from './database.config.js';
 import { readEncryptionSettings } from './encryption.config.js';
 import { readJiraSettings } from './jira.config.js';
+import { RedisEnv } from './redis.config.js';
 import { AppEnv } from './app.config.js';
 import { EnvValidationError, validateEnv } from './validate-env.js';
 
@@ -64,5 +65,18 @@ describe('environment validation', () => {
     expect(readDatabaseSettings({ DATABASE_URL: 'postgres://u@h/db' }).poolSize).toBe(10);
     expect(readDatabaseSettings({ DATABASE_URL: 'postgres://u@h/db', DATABASE_POOL_SIZE: '4' }).poolSize).toBe(4);
     expect(() => readDatabaseSettings({ DATABASE_POOL_SIZE: '0' })).toThrow(/DATABASE_POOL_SIZE/);
+  });
+
+  it('bounds every database and Redis wait, with defaults, refusing unbounded or silly values', () => {
+    expect(readDatabaseSettings({})).toMatchObject({ connectTimeoutMs: 5000, statementTimeoutMs: 10_000 });
+    expect(readDatabaseSettings({ DATABASE_CONNECT_TIMEOUT_MS: '1500', DATABASE_STATEMENT_TIMEOUT_MS: '2500' }))
+      .toMatchObject({ connectTimeoutMs: 1500, statementTimeoutMs: 2500 });
+    for (const bad of ['0', '-1', 'soon', '1.5']) {
+      expect(() => readDatabaseSettings({ DATABASE_CONNECT_TIMEOUT_MS: bad })).toThrow(/DATABASE_CONNECT_TIMEOUT_MS/);
+      expect(() => readDatabaseSettings({ DATABASE_STATEMENT_TIMEOUT_MS: bad })).toThrow(/DATABASE_STATEMENT_TIMEOUT_MS/);
+      expect(() => validateEnv(RedisEnv, { REDIS_COMMAND_TIMEOUT_MS: bad })).toThrow(/REDIS_COMMAND_TIMEOUT_MS/);
+    }
+    expect(() => validateEnv(RedisEnv, { REDIS_CONNECT_TIMEOUT_MS: '600000' })).toThrow(/REDIS_CONNECT_TIMEOUT_MS/);
+    expect(validateEnv(RedisEnv, {})).toMatchObject({ REDIS_COMMAND_TIMEOUT_MS: 1000, REDIS_CONNECT_TIMEOUT_MS: 1000 });
   });
 });
