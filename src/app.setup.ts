@@ -3,6 +3,8 @@ import type { NestExpressApplication } from '@nestjs/platform-express';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import cookieParser from 'cookie-parser';
 import { Logger } from 'nestjs-pino';
+import { JSON_BODY_LIMIT_BYTES } from './common/http/body-limits.js';
+import { rejectDeepBodies } from './common/http/body-depth.middleware.js';
 import { appConfig } from './config/app.config.js';
 import type { ConfigType } from '@nestjs/config';
 
@@ -11,10 +13,7 @@ export function configureApp(app: NestExpressApplication): NestExpressApplicatio
   const settings = app.get<ConfigType<typeof appConfig>>(appConfig.KEY);
   app.useLogger(app.get(Logger));
   app.disable('x-powered-by');
-  if (settings.trustProxy) {
-    const value = settings.trustProxy;
-    app.set('trust proxy', /^\d+$/.test(value) ? Number(value) : value === 'true' ? true : value);
-  }
+  if (settings.trustProxy !== false) app.set('trust proxy', settings.trustProxy);
   if (settings.corsOrigins.length > 0) {
     // The SPA calls authorize with credentials so the browser keeps the binding cookie.
     app.enableCors({
@@ -26,7 +25,8 @@ export function configureApp(app: NestExpressApplication): NestExpressApplicatio
       maxAge: 600,
     });
   }
-  app.useBodyParser('json', { limit: '32kb' });
+  app.useBodyParser('json', { limit: JSON_BODY_LIMIT_BYTES });
+  app.use(rejectDeepBodies);
   app.use(cookieParser());
   app.useGlobalPipes(
     new ValidationPipe({

@@ -2,6 +2,7 @@ import { type ArgumentsHost, Catch, type ExceptionFilter, HttpException, Logger 
 import { ThrottlerException } from '@nestjs/throttler';
 import type { Request, Response } from 'express';
 import { AppError, CommonErrorCode } from './app-error.js';
+import { JSON_BODY_LIMIT_BYTES } from './http/body-limits.js';
 
 export interface ProblemDocument {
   type: string;
@@ -35,6 +36,18 @@ interface BodyParserError {
   statusCode?: number;
   expose?: boolean;
 }
+
+/** Human texts for body-parser's error types (its own `type` strings mean nothing to API users). */
+const BODY_PARSER_TEXTS: Record<string, { title: string; detail: string }> = {
+  'entity.parse.failed': {
+    title: 'The request body is not valid JSON',
+    detail: 'Send a well-formed JSON document with Content-Type: application/json.',
+  },
+  'entity.too.large': {
+    title: 'The request body is too large',
+    detail: `Request bodies may be at most ${JSON_BODY_LIMIT_BYTES / 1024} kB (${JSON_BODY_LIMIT_BYTES} bytes): send less.`,
+  },
+};
 
 function isBodyParserError(e: unknown): e is BodyParserError {
   return typeof e === 'object' && e !== null && typeof (e as BodyParserError).type === 'string'
@@ -73,17 +86,14 @@ export function toProblem(thrown: unknown, instance?: string): { problem: Proble
   }
   if (isBodyParserError(exception)) {
     const status = exception.status ?? exception.statusCode ?? 400;
-    const malformed = exception.type === 'entity.parse.failed';
-    const code = malformed ? CommonErrorCode.MalformedJson : STATUS_CODES[status] ?? CommonErrorCode.ValidationFailed;
+    const code = exception.type === 'entity.parse.failed' ? CommonErrorCode.MalformedJson
+      : STATUS_CODES[status] ?? CommonErrorCode.ValidationFailed;
+    const { title, detail } = BODY_PARSER_TEXTS[exception.type] ?? {
+      title: 'The request body could not be read',
+      detail: 'Send a JSON document (UTF-8) with Content-Type: application/json.',
+    };
     return {
-      problem: {
-        type: TYPE_BASE + code,
-        title: malformed ? 'The request body is not valid JSON' : 'The request body could not be read',
-        status: status >= 400 && status < 500 ? status : 400,
-        detail: malformed ? 'Send a well-formed JSON document with Content-Type: application/json.' : exception.type,
-        instance,
-        code,
-      },
+      problem: { type: TYPE_BASE + code, title, status: status >= 400 && status < 500 ? status : 400, detail, instance, code },
     };
   }
   if (exception instanceof HttpException) {

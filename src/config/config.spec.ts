@@ -49,7 +49,7 @@ describe('environment validation', () => {
 
   it('knows when Jira is configured', () => {
     expect(readJiraSettings({}).configured).toBe(false);
-    expect(readJiraSettings({ JIRA_CLIENT_ID: 'id', JIRA_CLIENT_SECRET: 's', JIRA_REDIRECT_URI: 'https://x/cb' }).configured).toBe(true);
-    expect(readJiraSettings({ JIRA_CLIENT_ID: 'id', JIRA_CLIENT_SECRET: 'changeme', JIRA_REDIRECT_URI: 'https://x/cb' }).configured).toBe(false);
+    expect(readJiraSettings({ JIRA_CLIENT_ID: 'id', JIRA_CLIENT_SECRET: 's', JIRA_REDIRECT_URI: 'https://x/api/integrations/jira/oauth/callback' }).configured).toBe(true);
+    expect(readJiraSettings({ JIRA_CLIENT_ID: 'id', JIRA_CLIENT_SECRET: 'changeme', JIRA_REDIRECT_URI: 'https://x/api/integrations/jira/oauth/callback' }).configured).toBe(false);
   });
 });

@@ -9,4 +9,8 @@ export class RedisEnv {
   REDIS_URL?: string;
 }
 
-export const redisConfig = registerAs('redis', () => ({ url: validateEnv(RedisEnv).REDIS_URL }));
+export function readRedisSettings(env: NodeJS.ProcessEnv = process.env): { url?: string } {
+  return { url: validateEnv(RedisEnv, env).REDIS_URL };
+}
+
+export const redisConfig = registerAs('redis', () => readRedisSettings());
