@@ -2,7 +2,7 @@ import { Global, Module } from '@nestjs/common';
 import type { ConfigType } from '@nestjs/config';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { databaseConfig, type DatabaseSettings } from '../config/database.config.js';
-import { createDataSource } from './data-source.js';
+import { createDataSource, EmbeddedDatabaseLockedError } from './data-source.js';
 
 @Global()
 @Module({
@@ -10,7 +10,10 @@ import { createDataSource } from './data-source.js';
     TypeOrmModule.forRootAsync({
       // Options are built in createDataSource (shared with the CLI), from the validated config.
       inject: [databaseConfig.KEY],
-      useFactory: (settings: ConfigType<typeof databaseConfig>) => ({ settings }) as never,
+      // Retrying helps a PostgreSQL server that is still starting; another process holding the
+      // embedded database will not let go within seconds, so that fails at once, with one message.
+      useFactory: (settings: ConfigType<typeof databaseConfig>) =>
+        ({ settings, toRetry: (err: unknown) => !(err instanceof EmbeddedDatabaseLockedError) }) as never,
       dataSourceFactory: async (options) => {
         const ds = createDataSource((options as unknown as { settings: DatabaseSettings }).settings);
         await ds.initialize();

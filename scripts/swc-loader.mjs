@@ -1,7 +1,7 @@
 /*
  * Node module hooks that run the TypeScript sources directly (compiled by SWC, with decorator
- * metadata, exactly as Vitest does), so tests can start real child processes of the app without
- * a build step: `node --import ./test/helpers/swc-register.mjs some-worker.ts`.
+ * metadata, exactly as Vitest does), without a build step: the CLI, the watch-mode server and
+ * the tests' child processes never touch dist/. `node --import ./scripts/swc-register.mjs src/cli/main.ts`.
  */
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
