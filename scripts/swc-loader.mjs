@@ -2,29 +2,24 @@
  * Node module hooks that run the TypeScript sources directly (compiled by SWC, with decorator
  * metadata, exactly as Vitest does), without a build step: the CLI, the watch-mode server and
  * the tests' child processes never touch dist/. `node --import ./scripts/swc-register.mjs src/cli/main.ts`.
+ * Both hook flavours are exported: synchronous ones for module.registerHooks (Node 22.15+, where
+ * module.register is deprecated) and asynchronous ones for module.register (Node 20).
  */
-import { readFile } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import swc from '@swc/core';
 
 const relative = (specifier) => specifier.startsWith('.') || specifier.startsWith('/') || specifier.startsWith('file:');
 
 /** Sources import `./x.js` (NodeNext style); the file on disk is `./x.ts`. */
-export async function resolve(specifier, context, nextResolve) {
-  try {
-    return await nextResolve(specifier, context);
-  } catch (err) {
-    if (relative(specifier) && specifier.endsWith('.js') && context.parentURL?.endsWith('.ts')) {
-      return nextResolve(`${specifier.slice(0, -3)}.ts`, context);
-    }
-    throw err;
-  }
-}
+const tsSibling = (specifier, context) =>
+  relative(specifier) && specifier.endsWith('.js') && context.parentURL?.endsWith('.ts') ? `${specifier.slice(0, -3)}.ts` : undefined;
 
-export async function load(url, context, nextLoad) {
-  if (!url.startsWith('file:') || !url.endsWith('.ts')) return nextLoad(url, context);
+const isTypeScript = (url) => url.startsWith('file:') && url.endsWith('.ts');
+
+function compile(url) {
   const filename = fileURLToPath(url);
-  const { code } = await swc.transform(await readFile(filename, 'utf8'), {
+  const { code } = swc.transformSync(readFileSync(filename, 'utf8'), {
     filename,
     sourceMaps: 'inline',
     module: { type: 'es6' },
@@ -36,4 +31,32 @@ export async function load(url, context, nextLoad) {
     },
   });
   return { format: 'module', source: code, shortCircuit: true };
+}
+
+export function resolveSync(specifier, context, nextResolve) {
+  try {
+    return nextResolve(specifier, context);
+  } catch (err) {
+    const sibling = tsSibling(specifier, context);
+    if (sibling) return nextResolve(sibling, context);
+    throw err;
+  }
+}
+
+export function loadSync(url, context, nextLoad) {
+  return isTypeScript(url) ? compile(url) : nextLoad(url, context);
+}
+
+export async function resolve(specifier, context, nextResolve) {
+  try {
+    return await nextResolve(specifier, context);
+  } catch (err) {
+    const sibling = tsSibling(specifier, context);
+    if (sibling) return nextResolve(sibling, context);
+    throw err;
+  }
+}
+
+export async function load(url, context, nextLoad) {
+  return isTypeScript(url) ? compile(url) : nextLoad(url, context);
 }
