@@ -3,8 +3,9 @@ import type { NestExpressApplication } from '@nestjs/platform-express';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import cookieParser from 'cookie-parser';
 import { Logger } from 'nestjs-pino';
-import { JSON_BODY_LIMIT_BYTES } from './common/http/body-limits.js';
+import { bodyOfType, JSON_BODY_LIMIT_BYTES } from './common/http/body-limits.js';
 import { rejectDeepBodies } from './common/http/body-depth.middleware.js';
+import { addProblemCodeCatalogue } from './common/openapi/problem-catalogue.js';
 import { appConfig } from './config/app.config.js';
 import type { ConfigType } from '@nestjs/config';
 
@@ -25,7 +26,9 @@ export function configureApp(app: NestExpressApplication): NestExpressApplicatio
       maxAge: 600,
     });
   }
-  app.useBodyParser('json', { limit: JSON_BODY_LIMIT_BYTES });
+  app.useBodyParser('json', { limit: JSON_BODY_LIMIT_BYTES, type: bodyOfType('application/json') });
+  // Registered here so Nest does not add its default one, which would also parse GET bodies.
+  app.useBodyParser('urlencoded', { limit: JSON_BODY_LIMIT_BYTES, extended: false, type: bodyOfType('application/x-www-form-urlencoded') });
   app.use(rejectDeepBodies);
   app.use(cookieParser());
   app.useGlobalPipes(
@@ -40,12 +43,13 @@ export function configureApp(app: NestExpressApplication): NestExpressApplicatio
 
   const doc = new DocumentBuilder()
     .setTitle('jira-connect')
-    .setDescription('Connect a team\'s Jira Cloud site through Atlassian OAuth 2.0 (3LO). Errors are RFC 9457 problem JSON with a `code`.')
+    .setDescription('Connect a team\'s Jira Cloud site through Atlassian OAuth 2.0 (3LO). Errors are RFC 9457 problem JSON '
+      + '(`#/components/schemas/Problem`) with a `code`; each response lists its codes as an enum, and ProblemCode lists them all. '
+      + 'Team routes take the team in the `X-Team-Id` header.')
     .setVersion('0.1.0')
     .addBearerAuth()
-    .addGlobalParameters({ name: 'X-Team-Id', in: 'header', required: false, schema: { type: 'string', format: 'uuid' } })
     .build();
-  SwaggerModule.setup('api/docs', app, () => SwaggerModule.createDocument(app, doc), {
+  SwaggerModule.setup('api/docs', app, () => addProblemCodeCatalogue(SwaggerModule.createDocument(app, doc)), {
     jsonDocumentUrl: 'api/docs-json',
   });
   return app;

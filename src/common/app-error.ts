@@ -7,6 +7,7 @@ export enum CommonErrorCode {
   /** JSON nested deeper than MAX_BODY_DEPTH, refused before validation walks it. */
   BodyTooDeep = 'body_too_deep',
   PayloadTooLarge = 'payload_too_large',
+  UnsupportedMediaType = 'unsupported_media_type',
   Unauthenticated = 'unauthenticated',
   InvalidToken = 'invalid_token',
   /** A genuine token without `exp`, or living longer than AUTH_JWT_MAX_AGE_SECONDS. */

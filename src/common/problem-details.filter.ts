@@ -24,7 +24,7 @@ const STATUS_CODES: Partial<Record<number, string>> = {
   404: CommonErrorCode.NotFound,
   405: CommonErrorCode.MethodNotAllowed,
   413: CommonErrorCode.PayloadTooLarge,
-  415: 'unsupported_media_type',
+  415: CommonErrorCode.UnsupportedMediaType,
   503: 'service_unavailable',
   429: CommonErrorCode.RateLimited,
 };
@@ -86,8 +86,8 @@ export function toProblem(thrown: unknown, instance?: string): { problem: Proble
   }
   if (isBodyParserError(exception)) {
     const status = exception.status ?? exception.statusCode ?? 400;
-    const code = exception.type === 'entity.parse.failed' ? CommonErrorCode.MalformedJson
-      : STATUS_CODES[status] ?? CommonErrorCode.ValidationFailed;
+    // A body that cannot be read as JSON (bad syntax, aborted, bad length) is malformed_json.
+    const code = status === 413 || status === 415 ? STATUS_CODES[status]! : CommonErrorCode.MalformedJson;
     const { title, detail } = BODY_PARSER_TEXTS[exception.type] ?? {
       title: 'The request body could not be read',
       detail: 'Send a JSON document (UTF-8) with Content-Type: application/json.',
@@ -100,8 +100,10 @@ export function toProblem(thrown: unknown, instance?: string): { problem: Proble
     const status = exception.getStatus();
     const body = exception.getResponse();
     const message = typeof body === 'string' ? body : (body as { message?: unknown }).message;
-    const errors = Array.isArray(message) ? message.map(String) : undefined;
     const code = STATUS_CODES[status] ?? (status >= 500 ? CommonErrorCode.InternalError : 'http_' + status);
+    // validation_failed always lists its messages (ParseBoolPipe and friends send a single string).
+    const errors = Array.isArray(message) ? message.map(String)
+      : code === CommonErrorCode.ValidationFailed && typeof message === 'string' ? [message] : undefined;
     return {
       problem: {
         type: TYPE_BASE + code,
