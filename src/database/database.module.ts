@@ -4,6 +4,9 @@ import { TypeOrmModule } from '@nestjs/typeorm';
 import { databaseConfig, type DatabaseSettings } from '../config/database.config.js';
 import { createDataSource, EmbeddedDatabaseLockedError } from './data-source.js';
 
+/** TypeORM retries a failed connection (10 times, 3 s apart) only when waiting can help. */
+export const isWorthRetrying = (err: unknown): boolean => !(err instanceof EmbeddedDatabaseLockedError);
+
 @Global()
 @Module({
   imports: [
@@ -13,7 +16,7 @@ import { createDataSource, EmbeddedDatabaseLockedError } from './data-source.js'
       // Retrying helps a PostgreSQL server that is still starting; another process holding the
       // embedded database will not let go within seconds, so that fails at once, with one message.
       useFactory: (settings: ConfigType<typeof databaseConfig>) =>
-        ({ settings, toRetry: (err: unknown) => !(err instanceof EmbeddedDatabaseLockedError) }) as never,
+        ({ settings, toRetry: isWorthRetrying }) as never,
       dataSourceFactory: async (options) => {
         const ds = createDataSource((options as unknown as { settings: DatabaseSettings }).settings);
         await ds.initialize();
