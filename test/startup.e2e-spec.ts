@@ -122,7 +122,7 @@ describe('TRUST_PROXY', () => {
     } finally {
       await t.close();
     }
-  });
+  }, 120_000);
 });
 
 describe('database connection retries', () => {
