@@ -154,12 +154,13 @@ describe('admin API', () => {
     const bodies: string[] = [];
     let cursor: string | null = null;
     for (let pages = 0; pages < 50; pages++) {
-      const res = await t.http.get('/api/admin/integrations').query({ limit: 2, ...(cursor ? { cursor } : {}) }).set(admin);
+      const res: { status: number; text: string; body: { data: { teamId: string }[]; nextCursor: string | null } } =
+        await t.http.get('/api/admin/integrations').query({ limit: 2, ...(cursor ? { cursor } : {}) }).set(admin);
       expect(res.status, JSON.stringify(res.body)).toBe(200);
       bodies.push(res.text);
       expect(res.body.data.length).toBeLessThanOrEqual(2);
       seen.push(...res.body.data.map((i: { teamId: string }) => i.teamId));
-      cursor = res.body.nextCursor;
+      cursor = res.body.nextCursor as string | null;
       if (!cursor) break;
     }
     expect(seen).toHaveLength(all);

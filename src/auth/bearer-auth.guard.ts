@@ -28,7 +28,7 @@ export class BearerAuthGuard implements CanActivate {
       throw new AppError(CommonErrorCode.InvalidToken, HttpStatus.UNAUTHORIZED, 'Invalid or expired token',
         'Sign in again to get a fresh token.');
     }
-    req.user = { id: identity.userId };
+    req.user = { id: identity.userId, claims: identity.claims };
     return true;
   }
 }

@@ -7,5 +7,6 @@ import { jiraConfig } from './jira.config.js';
 import { notifyConfig } from './notify.config.js';
 import { rateLimitConfig } from './rate-limit.config.js';
 import { redisConfig } from './redis.config.js';
+import { teamAccessConfig } from './team-access.config.js';
 
-export const allConfigs = [appConfig, authConfig, databaseConfig, encryptionConfig, jiraConfig, rateLimitConfig, redisConfig, notifyConfig, adminConfig];
+export const allConfigs = [appConfig, authConfig, databaseConfig, encryptionConfig, jiraConfig, rateLimitConfig, redisConfig, notifyConfig, adminConfig, teamAccessConfig];
