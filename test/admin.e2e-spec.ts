@@ -190,4 +190,22 @@ describe('admin API', () => {
     expect(text).not.toMatch(/access_?token"|refresh_?token"/i);
     expect(t.logs.leaked([KEY, OTHER_KEY, ...fake.issuedSecrets()])).toEqual([]);
   });
+
+  it('is documented in OpenAPI under its own security scheme, and bad input is a 4xx problem, never a 5xx', async () => {
+    const doc = (await t.http.get('/api/docs-json')).body as { paths: Record<string, Record<string, { security?: unknown[] }>>; components: { securitySchemes: Record<string, unknown> } };
+    expect(Object.keys(doc.paths)).toEqual(expect.arrayContaining(['/api/admin/teams/{teamId}', '/api/admin/teams/{teamId}/members/{userId}', '/api/admin/integrations']));
+    expect(doc.paths['/api/admin/teams/{teamId}'].delete.security).toEqual([{ 'admin-key': [] }]);
+    expect(doc.components.securitySchemes['admin-key']).toBeDefined();
+
+    const paths = ['/api/admin/teams/%', '/api/admin/teams/%E0%A4%A', `/api/admin/teams/${'%20'.repeat(3)}`, '/api/admin/teams/a%00b/members/u',
+      '/api/admin/teams/t/members/%0A', '/api/admin/integrations?limit=abc', '/api/admin/integrations?status[]=connected', '/api/admin/integrations?cursor=%FF'];
+    for (const path of paths) {
+      for (const method of ['get', 'put', 'delete'] as const) {
+        const res = await t.http[method](path).set(admin).send(method === 'put' ? { role: ['admin'] } : undefined);
+        expect(res.status, `${method} ${path}`).toBeGreaterThanOrEqual(400);
+        expect(res.status, `${method} ${path}`).toBeLessThan(500);
+        expect(res.body.code, `${method} ${path}`).toEqual(expect.any(String));
+      }
+    }
+  });
 });
