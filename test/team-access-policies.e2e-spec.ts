@@ -65,7 +65,7 @@ describe('TEAM_ACCESS_POLICY', () => {
       const res = await t.http.get(STATUS).set(headers);
       expect(res.status, JSON.stringify(res.body)).toBe(200);
       expect((await t.http.post(AUTHORIZE).set(headers).send({})).body.code).toBe('insufficient_role');
-      expect((await t.dataSource.query('SELECT count(*)::int AS n FROM team_members'))[0].n).toBe(0);
+      expect((await t.dataSource.query(`SELECT count(*)::int AS n FROM team_members WHERE team_id = 'org_obj'`))[0].n).toBe(0);
     });
 
     it('array shape, and our own role names without mapping', async () => {
