@@ -180,6 +180,13 @@ describe('TEAM_ACCESS_POLICY', () => {
       await new Promise((r) => setTimeout(r, 2100));
       expect((await t.http.get(STATUS).set(member)).status).toBe(403);
       expect(product.count('org_cache', 'u_member')).toBe(2);
+
+      // Concurrent requests of one user share one question.
+      product.set('org_cache', 'u_burst', { role: 'member' });
+      const burst = await as('org_cache', 'u_burst');
+      const answers = await Promise.all([0, 1, 2, 3, 4].map(() => t.http.get(STATUS).set(burst)));
+      expect(answers.map((r) => r.status)).toEqual([200, 200, 200, 200, 200]);
+      expect(product.count('org_cache', 'u_burst')).toBe(1);
     });
 
     it('connects end to end; the callback asks the product again', async () => {

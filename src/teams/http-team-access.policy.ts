@@ -27,6 +27,7 @@ function unavailable(reason: string): AppError {
 export class HttpTeamAccessPolicy extends TeamAccessPolicy {
   private readonly logger = new Logger(HttpTeamAccessPolicy.name);
   private readonly cache = new Map<string, { role: TeamRole | null; expiresAt: number }>();
+  private readonly inFlight = new Map<string, Promise<TeamRole | null>>();
 
   constructor(
     @Inject(teamAccessConfig.KEY) private readonly settings: ConfigType<typeof teamAccessConfig>,
@@ -41,12 +42,18 @@ export class HttpTeamAccessPolicy extends TeamAccessPolicy {
     const now = this.clock.nowMs();
     if (cached && cached.expiresAt > now) return cached.role;
     this.cache.delete(key);
-    const role = await this.ask(teamId, userId);
-    if (this.settings.cacheMs > 0) {
-      if (this.cache.size >= CACHE_MAX_ENTRIES) this.cache.delete(this.cache.keys().next().value!);
-      this.cache.set(key, { role, expiresAt: now + this.settings.cacheMs });
-    }
-    return role;
+    // Parallel requests of one user (an SPA loading a page) share one question to the product.
+    const running = this.inFlight.get(key);
+    if (running) return running;
+    const asking = this.ask(teamId, userId).then((role) => {
+      if (this.settings.cacheMs > 0) {
+        if (this.cache.size >= CACHE_MAX_ENTRIES) this.cache.delete(this.cache.keys().next().value!);
+        this.cache.set(key, { role, expiresAt: this.clock.nowMs() + this.settings.cacheMs });
+      }
+      return role;
+    }).finally(() => this.inFlight.delete(key));
+    this.inFlight.set(key, asking);
+    return asking;
   }
 
   private async ask(teamId: string, userId: string): Promise<TeamRole | null> {
