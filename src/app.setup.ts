@@ -48,6 +48,7 @@ export function configureApp(app: NestExpressApplication): NestExpressApplicatio
       + 'Team routes take the team in the `X-Team-Id` header.')
     .setVersion('0.1.0')
     .addBearerAuth()
+    .addBearerAuth({ type: 'http', scheme: 'bearer', description: 'One of ADMIN_API_KEYS (admin API only)' }, 'admin-key')
     .build();
   SwaggerModule.setup('api/docs', app, () => addProblemCodeCatalogue(SwaggerModule.createDocument(app, doc)), {
     jsonDocumentUrl: 'api/docs-json',

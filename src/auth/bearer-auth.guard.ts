@@ -31,7 +31,7 @@ export class BearerAuthGuard implements CanActivate {
       throw new AppError(CommonErrorCode.InvalidToken, HttpStatus.UNAUTHORIZED, 'Invalid or expired token',
         'Sign in again to get a fresh token.');
     }
-    req.user = { id: result.identity.userId };
+    req.user = { id: result.identity.userId, claims: result.identity.claims };
     return true;
   }
 }

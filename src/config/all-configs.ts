@@ -1,3 +1,4 @@
+import { adminConfig } from './admin.config.js';
 import { appConfig } from './app.config.js';
 import { authConfig } from './auth.config.js';
 import { databaseConfig } from './database.config.js';
@@ -6,5 +7,6 @@ import { jiraConfig } from './jira.config.js';
 import { notifyConfig } from './notify.config.js';
 import { rateLimitConfig } from './rate-limit.config.js';
 import { redisConfig } from './redis.config.js';
+import { teamAccessConfig } from './team-access.config.js';
 
-export const allConfigs = [appConfig, authConfig, databaseConfig, encryptionConfig, jiraConfig, rateLimitConfig, redisConfig, notifyConfig];
+export const allConfigs = [appConfig, authConfig, databaseConfig, encryptionConfig, jiraConfig, rateLimitConfig, redisConfig, notifyConfig, adminConfig, teamAccessConfig];

@@ -6,6 +6,8 @@ export { jiraConfig } from './jira.config.js';
 export { rateLimitConfig } from './rate-limit.config.js';
 export { redisConfig } from './redis.config.js';
 export { notifyConfig } from './notify.config.js';
+export { adminConfig } from './admin.config.js';
+export { teamAccessConfig } from './team-access.config.js';
 
 /** Every namespace, loaded (and so validated) when ConfigModule starts. */
 export { allConfigs } from './all-configs.js';
