@@ -11,12 +11,15 @@ import { JiraOAuthController } from './connect/jira-oauth.controller.js';
 import { JiraOAuthService } from './connect/jira-oauth.service.js';
 import { JiraTokenManager } from './tokens/jira-token-manager.service.js';
 import { OAuthStateStore } from './connect/oauth-state.store.js';
+import { RateLimitGovernor } from './client/rate-limit-governor.js';
+import { rateLimitStateStoreProvider } from './client/rate-limit-state.js';
 
 /** The Jira Cloud integration: OAuth connect flow, token management and the Jira client. */
 @Module({
   imports: [HttpModule, TypeOrmModule.forFeature([JiraIntegration, JiraOAuthState])],
   controllers: [JiraOAuthController],
-  providers: [AtlassianGateway, JiraTokenManager, JiraClient, JiraKeepAliveJob, JiraOAuthService, JiraConnectionService, OAuthStateStore],
+  providers: [AtlassianGateway, JiraTokenManager, JiraClient, JiraKeepAliveJob, JiraOAuthService, JiraConnectionService, OAuthStateStore,
+    RateLimitGovernor, rateLimitStateStoreProvider],
   exports: [AtlassianGateway, JiraTokenManager, JiraClient],
 })
 export class JiraIntegrationModule {}

@@ -4,6 +4,7 @@ import type { DataSource } from 'typeorm';
 import { Clock } from '../../../common/clock.js';
 import type { JiraIntegrationStatus, JiraSite } from '../entities/jira-integration.entity.js';
 import { JiraClient } from '../client/jira-client.js';
+import { RateLimitGovernor, type RateLimitView } from '../client/rate-limit-governor.js';
 import { publicSite, type PublicSite } from './jira-oauth.service.js';
 import { JiraError, JiraErrorCode } from '../jira.errors.js';
 
@@ -21,6 +22,8 @@ export interface ConnectionView {
   lastError?: { code: string; at: Date | null };
   /** Only with `?verify=true`: did Jira accept the stored token just now? */
   verification?: { ok: boolean; code?: string; accountId?: string };
+  /** What Atlassian last said about this site's rate limits (present once a site is chosen). */
+  rateLimit?: RateLimitView;
 }
 
 /** Where a grant is revoked: Atlassian has no revocation endpoint for 3LO apps. */
@@ -67,6 +70,7 @@ export class JiraConnectionService {
     @InjectDataSource() private readonly dataSource: DataSource,
     private readonly clock: Clock,
     private readonly jira: JiraClient,
+    private readonly governor: RateLimitGovernor,
   ) {}
 
   /**
@@ -107,6 +111,7 @@ export class JiraConnectionService {
       accessTokenExpiresAt: date(row.access_token_expires_at),
       lastRefreshedAt: date(row.last_refreshed_at),
       ...(row.last_error_code ? { lastError: { code: row.last_error_code, at: date(row.last_error_at) } } : {}),
+      ...(row.cloud_id ? { rateLimit: await this.governor.view(row.cloud_id) } : {}),
     };
   }
 
