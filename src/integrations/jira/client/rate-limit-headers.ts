@@ -111,7 +111,8 @@ export function endpointFamily(method: string, path: string): string {
   const clean = path.split('?')[0].replace(/\/+$/, '');
   const generic = clean
     .split('/')
-    .map((seg) => (/^\d+$/.test(seg) || /^[A-Z][A-Z0-9_]+-\d+$/.test(seg) || /^[0-9a-f-]{20,}$/i.test(seg) ? '{id}' : seg))
+    // The API version (`/rest/api/3`) stays; numeric ids, issue keys and UUIDs become `{id}`.
+    .map((seg, i, all) => (all[i - 1] !== 'api' && (/^\d+$/.test(seg) || /^[A-Z][A-Z0-9_]+-\d+$/.test(seg) || /^[0-9a-f-]{20,}$/i.test(seg)) ? '{id}' : seg))
     .join('/');
   return `${method.toUpperCase()} ${generic}`;
 }
