@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { JiraIntegration } from '../src/integrations/jira/entities/jira-integration.entity.js';
 import { CONNECTIONS, hammer, ratios, type LoadResult } from './load.js';
 import { refreshStorm, STORM, type StormResult } from './storm.js';
+import { printRateLimitRuns, rateLimitBench, RL } from './rate-limits.js';
 import {
   createBenchDatabase, dropBenchDatabase, median, openDatabase, postgresReachable, seedTeam, sleep, startApp,
 } from './support.js';
@@ -139,6 +140,10 @@ async function main(): Promise<void> {
       + `${fmt(s.wallMs / s.idealMs, 2)} × ideal  ${verdict ? 'PASS' : 'FAIL'}`);
     if (!verdict) failures.push('refresh storm');
   }
+
+  console.log(`\n== Atlassian rate limits: 3 tenants (1 greedy with ${RL.greedyCallers} callers, 2 quiet with 1 each), ${RL.seconds} s per run, fake limits scaled to a ${RL.windowMs / 1000} s window`);
+  report.rateLimits = await rateLimitBench();
+  printRateLimitRuns(report.rateLimits as Awaited<ReturnType<typeof rateLimitBench>>);
 
   mkdirSync(join(here, '../../bench/.out'), { recursive: true });
   writeFileSync(join(here, '../../bench/.out/results.json'), JSON.stringify(report, null, 2));
