@@ -9,6 +9,7 @@ import { parseRetryAfter } from '../src/integrations/jira/atlassian/atlassian.ga
 import { JiraClient } from '../src/integrations/jira/client/jira-client.js';
 import { RateLimitGovernor } from '../src/integrations/jira/client/rate-limit-governor.js';
 import { atlassianUnavailable } from '../src/integrations/jira/tokens/jira-token.errors.js';
+import { MetricsService } from '../src/metrics/metrics.service.js';
 import { FakeAtlassian } from '../test/fake-atlassian/fake-atlassian.js';
 import { FakeRateLimits } from '../test/fake-atlassian/rate-limits.js';
 import { seedIntegration } from '../test/helpers/jira-seed.js';
@@ -49,6 +50,13 @@ export interface RateLimitRun {
   atlassian429s: number;
   per1000: number;
   reasons: Record<string, number>;
+  /** The governor's own counters (metrics): calls paced and refused, per tenant role. */
+  governed: Record<string, { paced: number; rejected: number }>;
+}
+
+/** Sums `metric{tenant="<cloudId>",...} n` lines of the Prometheus text per tenant. */
+function sumFor(text: string, metric: string, cloudId: string): number {
+  return text.split('\n').filter((l) => l.startsWith(`${metric}{tenant="${cloudId}"`)).reduce((n, l) => n + Number(l.split(' ').pop()), 0);
 }
 
 /** The client before the governor: sleeps Retry-After on each 429 (if it fits the budget), no shared state. */
@@ -116,6 +124,9 @@ async function run(governor: boolean, greedy: boolean): Promise<RateLimitRun> {
       caller(q2.teamId, RL.quietThinkMs, quiet),
       ...(greedy ? Array.from({ length: RL.greedyCallers }, () => caller(g.teamId, 0, greedyOut)) : []),
     ]);
+    const text = await app.get(MetricsService).render();
+    const governed = Object.fromEntries([['greedy', g], ['quiet', q1], ['quiet-b', q2]].map(([role, t]) => [role as string,
+      { paced: sumFor(text, 'jira_api_calls_paced_total', (t as typeof g).cloudId), rejected: sumFor(text, 'jira_api_calls_rejected_total', (t as typeof g).cloudId) }]));
     const rejected = rl.rejected();
     const reasons: Record<string, number> = {};
     for (const r of rejected) reasons[r.reason ?? 'none'] = (reasons[r.reason ?? 'none'] ?? 0) + 1;
@@ -127,6 +138,7 @@ async function run(governor: boolean, greedy: boolean): Promise<RateLimitRun> {
       atlassian429s: rejected.length,
       per1000: rl.log.length ? (rejected.length * 1000) / rl.log.length : 0,
       reasons,
+      governed,
     };
   } finally {
     await app.close();
@@ -150,7 +162,8 @@ export function printRateLimitRuns(runs: RateLimitRun[]): void {
     console.log(`${r.governor ? 'governor ' : 'no govern'} ${r.greedy ? 'greedy+quiet' : 'quiet only  '}  quiet ok ${r.quiet.ok}/${r.quiet.calls} `
       + `(${f(r.quiet.successRate * 100, 1)} %) p99 ${f(r.quiet.p99Ms, 0)} ms`
       + (r.greedyFigures ? `  greedy ok ${r.greedyFigures.ok}/${r.greedyFigures.calls}` : '')
-      + `  sent to Atlassian ${r.sentToAtlassian}, 429s ${r.atlassian429s} (${f(r.per1000, 1)} per 1,000) ${JSON.stringify(r.reasons)}`);
+      + `  sent to Atlassian ${r.sentToAtlassian}, 429s ${r.atlassian429s} (${f(r.per1000, 1)} per 1,000) ${JSON.stringify(r.reasons)}`
+      + (r.governor ? `  governor paced/refused ${JSON.stringify(r.governed)}` : ''));
   }
   for (const governor of [true, false]) {
     const alone = runs.find((r) => r.governor === governor && !r.greedy);

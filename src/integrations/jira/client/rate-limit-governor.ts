@@ -40,6 +40,9 @@ const SNAPSHOT_TTL_MS = 60_000;
 
 const APP = 'app';
 const tenantScope = (tenant: string): string => `tenant:${tenant}`;
+const burstScope = (call: GovernedCall): string => `burst:${call.tenant}:${endpointFamily(call.method, call.path)}`;
+/** The request-rate (burst) budget is per second; its reset is not sent on a 200. */
+const BURST_WINDOW_MS = 1000;
 
 const rateLimited = (waitMs: number, scope: string): JiraError =>
   new JiraError(JiraErrorCode.AtlassianRateLimited, HttpStatus.SERVICE_UNAVAILABLE, 'Atlassian is rate limiting this service',
@@ -61,7 +64,7 @@ function paceIntervalMs(s: RateLimitSnapshot | null, nowMs: number): number {
  * every response, keeps what they said per tenant and for the app, and decides when a call may go:
  * - after a 429, no call of the scope its `RateLimit-Reason` names (tenant quota, global pool,
  *   tenant+endpoint+method burst, one issue's writes) goes out before `Retry-After`/reset;
- * - near a limit, calls of the tenant (or of the whole app) are spaced so the rest lasts until reset;
+ * - near a limit (endpoint burst, tenant quota, app pool), calls are spaced so the rest lasts until reset;
  * - the app's points pool is counted per window, and one tenant may take at most
  *   `JIRA_TENANT_MAX_SHARE` of it while other tenants are calling too;
  * - a call that could not go out before its deadline fails at once with 503 atlassian_rate_limited.
@@ -123,6 +126,10 @@ export class RateLimitGovernor {
       updatedAtMs: now,
     };
     const writes: Promise<void>[] = [];
+    if (r.limit !== undefined && r.remaining !== undefined) {
+      const burst: RateLimitSnapshot = { remaining: r.remaining, limit: r.limit, resetAtMs: now + BURST_WINDOW_MS, nearLimit: false, updatedAtMs: now };
+      writes.push(this.store.saveSnapshot(burstScope(call), burst, BURST_WINDOW_MS));
+    }
     if (res.status === 429) {
       const scope = scopeOfReason(r.reason);
       const reason = r.reason ?? 'unspecified';
@@ -170,19 +177,23 @@ export class RateLimitGovernor {
     };
   }
 
+  /** Near a limit, takes the next slot of each near scope (endpoint burst, tenant quota, app pool) and waits for the latest. */
   private async pace(call: GovernedCall, deadlineMs: number): Promise<void> {
     const now = this.clock.nowMs();
-    const [t, a] = await Promise.all([this.store.loadSnapshot(tenantScope(call.tenant)), this.store.loadSnapshot(APP)]);
+    const scopes = [burstScope(call), tenantScope(call.tenant), APP];
+    const snaps = await Promise.all(scopes.map((scope) => this.store.loadSnapshot(scope)));
     let goAt = now;
-    for (const [scope, snap] of [[tenantScope(call.tenant), t], [APP, a]] as const) {
-      const interval = paceIntervalMs(snap, now);
+    let reason = '';
+    for (const [i, scope] of scopes.entries()) {
+      const interval = paceIntervalMs(snaps[i], now);
       if (interval <= 0) continue;
+      const why = `${scope.split(':')[0]}_near_limit`;
       const slot = await this.store.reserveSlot(`pace:${scope}`, interval, now, deadlineMs);
-      if (slot === null) this.reject(call, interval, scope === APP ? 'app_near_limit' : 'tenant_near_limit');
-      goAt = Math.max(goAt, slot);
+      if (slot === null) this.reject(call, interval, why);
+      if (slot > goAt) [goAt, reason] = [slot, why];
     }
     if (goAt > now) {
-      this.metrics.jiraCallPaced(call.tenant, a && paceIntervalMs(a, now) > 0 ? 'app_near_limit' : 'tenant_near_limit');
+      this.metrics.jiraCallPaced(call.tenant, reason);
       await sleep(goAt - now);
     }
   }
@@ -209,11 +220,11 @@ export class RateLimitGovernor {
       case 'app':
         return APP;
       case 'burst':
-        return `burst:${call.tenant}:${endpointFamily(call.method, call.path)}`;
+        return burstScope(call);
       case 'issue': {
         const issue = writtenIssue(call.method, call.path);
         // A per-issue 429 on a path we cannot attribute to an issue holds back its endpoint instead.
-        return issue ? `issue:${call.tenant}:${issue}` : `burst:${call.tenant}:${endpointFamily(call.method, call.path)}`;
+        return issue ? `issue:${call.tenant}:${issue}` : burstScope(call);
       }
       default:
         return tenantScope(call.tenant);
