@@ -101,6 +101,15 @@ describe('Jira rate-limit governor', () => {
     expect(metrics).toMatch(new RegExp(`jira_api_calls_paced_total\\{tenant="${a.cloudId}",reason="tenant_near_limit"\\} [1-9]`));
     expect(t.logs.lines.some((l) => l.includes('near the limit') && l.includes(a.cloudId))).toBe(true);
   });
+
+  it('never logs or exposes a token through its logs, metrics or the status', async () => {
+    const a = await seed();
+    const status = await t.http.get('/api/integrations/jira/oauth/status').set((await t.member('owner', a.teamId)).headers);
+    const surfaces = [JSON.stringify(status.body), (await t.http.get('/metrics')).text];
+    expect(fake.issuedSecrets().filter((secret) => surfaces.some((text) => text.includes(secret)))).toEqual([]);
+    expect(t.logs.lines.some((l) => l.includes('Jira answered 429'))).toBe(true);
+    expect(t.logs.leaked(fake.issuedSecrets())).toEqual([]);
+  });
 });
 
 describe('fair share of the app pool', () => {
