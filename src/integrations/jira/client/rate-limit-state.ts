@@ -158,7 +158,8 @@ export class RedisRateLimitStateStore implements RateLimitStateStore, OnApplicat
 
   block(key: string, untilMs: number, nowMs: number): Promise<void> {
     return this.guard(async () => {
-      await this.redis.eval(BLOCK, 1, this.prefix + `block:${key}`, String(untilMs), String(Math.max(1, untilMs - nowMs)));
+      // Whole milliseconds: Redis refuses a fractional PX.
+      await this.redis.eval(BLOCK, 1, this.prefix + `block:${key}`, String(Math.ceil(untilMs)), String(Math.max(1, Math.ceil(untilMs - nowMs))));
       // Also locally, so this instance honours the block even if Redis fails right after.
       await this.fallback.block(key, untilMs);
     }, () => this.fallback.block(key, untilMs));
@@ -168,14 +169,14 @@ export class RedisRateLimitStateStore implements RateLimitStateStore, OnApplicat
     return this.guard(async () => {
       const p = `${this.prefix}pool:${req.windowId}`;
       const r = Number(await this.redis.eval(ADMIT, 3, p, `${p}:${req.tenant}`, `${this.prefix}active`, req.tenant, String(req.nowMs),
-        String(req.activeMs), String(req.appCap), String(req.tenantCap), String(Math.max(1000, req.windowEndsMs - req.nowMs + 1000))));
+        String(Math.round(req.activeMs)), String(req.appCap), String(req.tenantCap), String(Math.max(1000, Math.ceil(req.windowEndsMs - req.nowMs + 1000)))));
       return r === 0 ? 'ok' : r === 1 ? 'app_pool' : 'fair_share';
     }, () => this.fallback.admit(req));
   }
 
   reserveSlot(key: string, intervalMs: number, nowMs: number, deadlineMs: number): Promise<number | null> {
     return this.guard(async () => {
-      const slot = Number(await this.redis.eval(SLOT, 1, this.prefix + `slot:${key}`, String(Math.round(intervalMs)), String(nowMs), String(deadlineMs)));
+      const slot = Number(await this.redis.eval(SLOT, 1, this.prefix + `slot:${key}`, String(Math.max(1, Math.round(intervalMs))), String(Math.round(nowMs)), String(Math.round(deadlineMs))));
       return slot < 0 ? null : slot;
     }, () => this.fallback.reserveSlot(key, intervalMs, nowMs, deadlineMs));
   }
