@@ -100,12 +100,12 @@ export class RateLimitGovernor {
         tenantCap: Math.max(1, Math.floor(this.settings.appPointsPerWindow * this.settings.tenantMaxShare)),
         activeMs: Math.min(60_000, this.settings.windowMs),
       });
-      if (admitted !== 'ok') {
-        if (windowEndsMs > deadlineMs) this.reject(call, windowEndsMs - now, admitted);
+      if (admitted.verdict !== 'ok') {
+        if (windowEndsMs > deadlineMs) this.reject(call, windowEndsMs - now, admitted.verdict);
         await sleep(Math.min(POOL_RECHECK_MS, windowEndsMs - now));
         continue;
       }
-      await this.pace(call, deadlineMs);
+      await this.pace(call, deadlineMs, admitted.activeTenants);
       return;
     }
   }
@@ -177,18 +177,23 @@ export class RateLimitGovernor {
     };
   }
 
-  /** Near a limit, takes the next slot of each near scope (endpoint burst, tenant quota, app pool) and waits for the latest. */
-  private async pace(call: GovernedCall, deadlineMs: number): Promise<void> {
+  /**
+   * Near a limit, takes the next slot of each near scope (endpoint burst, tenant quota, app pool)
+   * and waits for the latest. The app's pace is split between the tenants calling now: each has
+   * its own slots, `activeTenants` times further apart, so one tenant's many callers cannot queue
+   * ahead of another tenant's call.
+   */
+  private async pace(call: GovernedCall, deadlineMs: number, activeTenants: number): Promise<void> {
     const now = this.clock.nowMs();
     const scopes = [burstScope(call), tenantScope(call.tenant), APP];
     const snaps = await Promise.all(scopes.map((scope) => this.store.loadSnapshot(scope)));
     let goAt = now;
     let reason = '';
     for (const [i, scope] of scopes.entries()) {
-      const interval = paceIntervalMs(snaps[i], now);
+      const interval = paceIntervalMs(snaps[i], now) * (scope === APP ? Math.max(1, activeTenants) : 1);
       if (interval <= 0) continue;
       const why = `${scope.split(':')[0]}_near_limit`;
-      const slot = await this.store.reserveSlot(`pace:${scope}`, interval, now, deadlineMs);
+      const slot = await this.store.reserveSlot(scope === APP ? `pace:app:${call.tenant}` : `pace:${scope}`, interval, now, deadlineMs);
       if (slot === null) this.reject(call, interval, why);
       if (slot > goAt) [goAt, reason] = [slot, why];
     }

@@ -14,8 +14,8 @@ afterAll(async () => {
   await redis.quit();
 });
 
-const admit = (store: RateLimitStateStore, tenant: string, nowMs: number) =>
-  store.admit({ tenant, windowId: 1, windowEndsMs: nowMs + 10_000, appCap: 4, tenantCap: 2, nowMs, activeMs: 5000 });
+const admit = async (store: RateLimitStateStore, tenant: string, nowMs: number) =>
+  (await store.admit({ tenant, windowId: 1, windowEndsMs: nowMs + 10_000, appCap: 4, tenantCap: 2, nowMs, activeMs: 5000 })).verdict;
 
 describe.each([
   ['in memory', () => new InMemoryRateLimitStateStore()],
@@ -46,6 +46,10 @@ describe.each([
     expect(await admit(s, 'greedy', now)).toBe('ok');
     expect(await admit(s, 'greedy', now)).toBe('ok');
     expect(await admit(s, 'greedy', now)).toBe('fair_share');
+    expect(await s.admit({ tenant: 'third', windowId: 1, windowEndsMs: now + 10_000, appCap: 4, tenantCap: 2, nowMs: now, activeMs: 5000 }))
+      .toEqual({ verdict: 'ok', activeTenants: 3 });
+    // Tenants that have not asked within activeMs no longer count.
+    expect((await s.admit({ tenant: 'third', windowId: 2, windowEndsMs: now + 20_000, appCap: 4, tenantCap: 2, nowMs: now + 6000, activeMs: 5000 })).activeTenants).toBe(1);
   });
 
   it('hands out pacing slots one interval apart, none past the deadline', async () => {

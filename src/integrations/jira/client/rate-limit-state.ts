@@ -25,7 +25,11 @@ export interface AdmitRequest {
   activeMs: number;
 }
 
-export type AdmitResult = 'ok' | 'app_pool' | 'fair_share';
+export interface AdmitResult {
+  verdict: 'ok' | 'app_pool' | 'fair_share';
+  /** Tenants (this one included) that asked within `activeMs`. */
+  activeTenants: number;
+}
 
 /**
  * The governor's shared state. Every operation is one atomic step, so several instances on one
@@ -70,6 +74,12 @@ export class InMemoryRateLimitStateStore implements RateLimitStateStore {
 
   async admit(req: AdmitRequest): Promise<AdmitResult> {
     this.active.set(req.tenant, req.nowMs);
+    for (const [t, at] of this.active) if (at <= req.nowMs - req.activeMs) this.active.delete(t);
+    const verdict = this.countCall(req);
+    return { verdict, activeTenants: this.active.size };
+  }
+
+  private countCall(req: AdmitRequest): AdmitResult['verdict'] {
     const appKey = `pool:${req.windowId}`;
     const mineKey = `pool:${req.windowId}:${req.tenant}`;
     const count = (k: string): number => {
@@ -78,8 +88,7 @@ export class InMemoryRateLimitStateStore implements RateLimitStateStore {
     };
     if (count(appKey) >= req.appCap) return 'app_pool';
     if (count(mineKey) >= req.tenantCap) {
-      const others = [...this.active].some(([t, at]) => t !== req.tenant && at > req.nowMs - req.activeMs);
-      if (others) return 'fair_share';
+      if (this.active.size > 1) return 'fair_share';
     }
     for (const k of [appKey, mineKey]) this.counters.set(k, { n: count(k) + 1, expiresMs: req.windowEndsMs });
     if (this.counters.size > 10_000) for (const [k, c] of this.counters) if (c.expiresMs <= req.nowMs) this.counters.delete(k);
@@ -108,19 +117,20 @@ local cur = tonumber(redis.call('GET', KEYS[1]) or '0')
 if tonumber(ARGV[1]) > cur then redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2]) end
 return 1`;
 
-/* KEYS: app usage, tenant usage, active zset. ARGV: tenant, now, activeMs, appCap, tenantCap, ttlMs. */
+/* KEYS: app usage, tenant usage, active zset. ARGV: tenant, now, activeMs, appCap, tenantCap, ttlMs. Returns {verdict, active tenants}. */
 const ADMIT = `
 local now = tonumber(ARGV[2])
 redis.call('ZADD', KEYS[3], now, ARGV[1])
 redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', now - tonumber(ARGV[3]))
 redis.call('PEXPIRE', KEYS[3], ARGV[3])
-if tonumber(redis.call('GET', KEYS[1]) or '0') >= tonumber(ARGV[4]) then return 1 end
-if tonumber(redis.call('GET', KEYS[2]) or '0') >= tonumber(ARGV[5]) and redis.call('ZCARD', KEYS[3]) > 1 then return 2 end
+local active = redis.call('ZCARD', KEYS[3])
+if tonumber(redis.call('GET', KEYS[1]) or '0') >= tonumber(ARGV[4]) then return {1, active} end
+if tonumber(redis.call('GET', KEYS[2]) or '0') >= tonumber(ARGV[5]) and active > 1 then return {2, active} end
 redis.call('INCR', KEYS[1])
 redis.call('PEXPIRE', KEYS[1], ARGV[6])
 redis.call('INCR', KEYS[2])
 redis.call('PEXPIRE', KEYS[2], ARGV[6])
-return 0`;
+return {0, active}`;
 
 /* KEYS: slot. ARGV: interval, now, deadline. */
 const SLOT = `
@@ -168,9 +178,9 @@ export class RedisRateLimitStateStore implements RateLimitStateStore, OnApplicat
   admit(req: AdmitRequest): Promise<AdmitResult> {
     return this.guard(async () => {
       const p = `${this.prefix}pool:${req.windowId}`;
-      const r = Number(await this.redis.eval(ADMIT, 3, p, `${p}:${req.tenant}`, `${this.prefix}active`, req.tenant, String(req.nowMs),
-        String(Math.round(req.activeMs)), String(req.appCap), String(req.tenantCap), String(Math.max(1000, Math.ceil(req.windowEndsMs - req.nowMs + 1000)))));
-      return r === 0 ? 'ok' : r === 1 ? 'app_pool' : 'fair_share';
+      const [code, active] = (await this.redis.eval(ADMIT, 3, p, `${p}:${req.tenant}`, `${this.prefix}active`, req.tenant, String(req.nowMs),
+        String(Math.round(req.activeMs)), String(req.appCap), String(req.tenantCap), String(Math.max(1000, Math.ceil(req.windowEndsMs - req.nowMs + 1000))))) as [number, number];
+      return { verdict: code === 0 ? 'ok' : code === 1 ? 'app_pool' : 'fair_share', activeTenants: Number(active) };
     }, () => this.fallback.admit(req));
   }
 
