@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { JiraClient } from '../src/integrations/jira/client/jira-client.js';
-import { RATE_LIMIT_STATE_STORE, RedisRateLimitStateStore } from '../src/integrations/jira/client/rate-limit-state.js';
+import { InMemoryRateLimitStateStore, RATE_LIMIT_STATE_STORE, RedisRateLimitStateStore } from '../src/integrations/jira/client/rate-limit-state.js';
 import { FakeAtlassian } from './fake-atlassian/fake-atlassian.js';
 import { FakeRateLimits } from './fake-atlassian/rate-limits.js';
 import { seedIntegration } from './helpers/jira-seed.js';
@@ -46,6 +46,21 @@ describe('rate-limit state shared through Redis', () => {
     expect(await admin.keys(`${prefix}*`)).toEqual([]);
     await admin.quit();
     for (const c of clients) await c.quit().catch(() => undefined);
+  });
+
+  it('REDIS_URL selects the Redis store; without it the state is in memory', async () => {
+    const withRedis = await createTestApp({ env: { ...fake.env(), REDIS_URL } });
+    try {
+      expect(withRedis.app.get(RATE_LIMIT_STATE_STORE)).toBeInstanceOf(RedisRateLimitStateStore);
+    } finally {
+      await withRedis.close();
+    }
+    const withoutRedis = await createTestApp({ env: { ...fake.env(), REDIS_URL: undefined } });
+    try {
+      expect(withoutRedis.app.get(RATE_LIMIT_STATE_STORE)).toBeInstanceOf(InMemoryRateLimitStateStore);
+    } finally {
+      await withoutRedis.close();
+    }
   });
 
   it('a 429 seen by one instance holds back the other instance\'s calls of that tenant', async () => {
