@@ -5,8 +5,12 @@ import { databaseConfig } from './database.config.js';
 import { encryptionConfig } from './encryption.config.js';
 import { jiraConfig } from './jira.config.js';
 import { notifyConfig } from './notify.config.js';
+import { jiraRateLimitConfig } from './jira-rate-limit.config.js';
 import { rateLimitConfig } from './rate-limit.config.js';
 import { redisConfig } from './redis.config.js';
 import { teamAccessConfig } from './team-access.config.js';
 
-export const allConfigs = [appConfig, authConfig, databaseConfig, encryptionConfig, jiraConfig, rateLimitConfig, redisConfig, notifyConfig, adminConfig, teamAccessConfig];
+export const allConfigs = [
+  appConfig, authConfig, databaseConfig, encryptionConfig, jiraConfig, jiraRateLimitConfig, rateLimitConfig, redisConfig,
+  notifyConfig, adminConfig, teamAccessConfig,
+];

@@ -3,6 +3,7 @@ export { authConfig } from './auth.config.js';
 export { databaseConfig } from './database.config.js';
 export { encryptionConfig } from './encryption.config.js';
 export { jiraConfig } from './jira.config.js';
+export { jiraRateLimitConfig } from './jira-rate-limit.config.js';
 export { rateLimitConfig } from './rate-limit.config.js';
 export { redisConfig } from './redis.config.js';
 export { notifyConfig } from './notify.config.js';

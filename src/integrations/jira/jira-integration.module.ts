@@ -13,13 +13,15 @@ import { JiraTokenManager } from './tokens/jira-token-manager.service.js';
 import { JiraRefreshRecoveryJob } from './tokens/jira-refresh-recovery.job.js';
 import { StoredKeyCheck } from './tokens/stored-key-check.js';
 import { OAuthStateStore } from './connect/oauth-state.store.js';
+import { RateLimitGovernor } from './client/rate-limit-governor.js';
+import { rateLimitStateStoreProvider } from './client/rate-limit-state.js';
 
 /** The Jira Cloud integration: OAuth connect flow, token management and the Jira client. */
 @Module({
   imports: [HttpModule, TypeOrmModule.forFeature([JiraIntegration, JiraOAuthState])],
   controllers: [JiraOAuthController],
   providers: [AtlassianGateway, JiraTokenManager, JiraClient, JiraKeepAliveJob, JiraOAuthService, JiraConnectionService, OAuthStateStore,
-    JiraRefreshRecoveryJob, StoredKeyCheck],
+    JiraRefreshRecoveryJob, StoredKeyCheck, RateLimitGovernor, rateLimitStateStoreProvider],
   exports: [AtlassianGateway, JiraTokenManager, JiraClient],
 })
 export class JiraIntegrationModule {}
