@@ -1,7 +1,7 @@
-import { type ExecutionContext, Logger, Module } from '@nestjs/common';
+import { type ExecutionContext, Module } from '@nestjs/common';
 import type { ConfigType } from '@nestjs/config';
 import { ThrottlerModule, ThrottlerStorageService, type ThrottlerStorage } from '@nestjs/throttler';
-import { Redis } from 'ioredis';
+import { boundedRedisClient } from '../redis-client.js';
 import { rateLimitConfig } from '../../config/rate-limit.config.js';
 import { redisConfig } from '../../config/redis.config.js';
 import type { AuthenticatedRequest } from '../../auth/current-user.decorator.js';
@@ -9,32 +9,6 @@ import { PER_IP, PER_USER, VERIFY_PER_USER } from './rate-limit.guard.js';
 import { RedisThrottlerStorage } from './redis-throttler.storage.js';
 
 export const RATE_LIMIT_STORAGE = Symbol('RATE_LIMIT_STORAGE');
-
-/**
- * Every Redis wait is bounded: a command (also one queued while reconnecting) fails after
- * `commandTimeoutMs`, a connection attempt after `connectTimeoutMs`. ioredis keeps reconnecting
- * in the background; a lost connection is logged once, and again only after it was back.
- */
-export function boundedRedisClient(url: string, bounds: { commandTimeoutMs: number; connectTimeoutMs: number }): Redis {
-  const client = new Redis(url, {
-    commandTimeout: bounds.commandTimeoutMs,
-    connectTimeout: bounds.connectTimeoutMs,
-    maxRetriesPerRequest: 1,
-    enableOfflineQueue: true,
-  });
-  const logger = new Logger('RateLimitRedis');
-  let connected = true;
-  client.on('error', (err: Error) => {
-    if (!connected) return;
-    connected = false;
-    logger.warn({ err: { message: err.message } }, 'redis connection lost; reconnecting in the background');
-  });
-  client.on('ready', () => {
-    if (!connected) logger.log('redis connection restored');
-    connected = true;
-  });
-  return client;
-}
 
 /** Counters in Redis when REDIS_URL is set (shared by all instances), else in process memory. */
 @Module({

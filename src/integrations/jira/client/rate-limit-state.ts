@@ -1,6 +1,7 @@
 import { Logger, type OnApplicationShutdown } from '@nestjs/common';
 import type { ConfigType } from '@nestjs/config';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
+import { boundedRedisClient } from '../../../common/redis-client.js';
 import { jiraRateLimitConfig } from '../../../config/jira-rate-limit.config.js';
 import { redisConfig } from '../../../config/redis.config.js';
 
@@ -227,9 +228,9 @@ export const rateLimitStateStoreProvider = {
   inject: [redisConfig.KEY, jiraRateLimitConfig.KEY],
   useFactory: (redis: ConfigType<typeof redisConfig>, settings: ConfigType<typeof jiraRateLimitConfig>): RateLimitStateStore => {
     if (!redis.url) return new InMemoryRateLimitStateStore();
-    const client = new Redis(redis.url, { commandTimeout: settings.redisTimeoutMs, maxRetriesPerRequest: 1, connectTimeout: 2000 });
-    const logger = new Logger('JiraRateLimitRedis');
-    client.on('error', (err: Error) => logger.warn({ err: { message: err.message } }, 'redis connection error'));
+    // Bounded like the throttler's client, and a lost connection is logged once per outage, not per retry.
+    const client = boundedRedisClient(redis.url, { commandTimeoutMs: settings.redisTimeoutMs, connectTimeoutMs: redis.connectTimeoutMs },
+      'Jira rate-limit state');
     return new RedisRateLimitStateStore(client);
   },
 };
