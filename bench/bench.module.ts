@@ -6,6 +6,7 @@ import { JiraIntegrationModule } from '../src/integrations/jira/jira-integration
 import { JiraTokenManager } from '../src/integrations/jira/tokens/jira-token-manager.service.js';
 import { CurrentTeam, type TeamContext } from '../src/teams/team.decorators.js';
 import { TeamGuard } from '../src/teams/team.guard.js';
+import { countStatements } from '../test/helpers/statement-counter.js';
 
 /** One indexed SELECT: the same lookup the status route starts from, without any mapping. */
 const FLOOR_SQL = 'SELECT status FROM jira_integrations WHERE team_id = $1';
@@ -21,6 +22,8 @@ export class BenchController {
     @InjectDataSource() private readonly dataSource: DataSource,
     private readonly tokens: JiraTokenManager,
   ) {}
+
+  private counter?: ReturnType<typeof countStatements>;
 
   /** The fair floor for status: same bearer + TeamGuard (one membership SELECT), then one indexed SELECT. */
   @Get('floor')
@@ -47,7 +50,8 @@ export class BenchController {
 
   /**
    * Refresh storm: `callers` concurrent getAccessToken calls for every connected team, all at
-   * once. Answers counts and this process's elapsed time.
+   * once. Answers counts, this process's elapsed time, the SQL statements this process sent
+   * meanwhile (by kind) and the shared polling reads of waits on the other process's leases.
    */
   @Public()
   @Post('storm')
@@ -55,6 +59,9 @@ export class BenchController {
     const perTeam = Math.max(1, Number(callers) || 1);
     const teams: { team_id: string }[] = await this.dataSource.query(
       `SELECT team_id FROM jira_integrations WHERE status = 'connected'`);
+    const statements = (this.counter ??= countStatements(this.dataSource));
+    statements.reset();
+    const polls = this.tokens.watch.polls;
     const started = performance.now();
     const results = await Promise.allSettled(
       teams.flatMap(({ team_id }) => Array.from({ length: perTeam }, () => this.tokens.getAccessToken(team_id))));
@@ -66,7 +73,12 @@ export class BenchController {
         errors[code] = (errors[code] ?? 0) + 1;
       }
     }
-    return { data: { calls: results.length, ok: results.filter((r) => r.status === 'fulfilled').length, errors, elapsedMs } };
+    return {
+      data: {
+        calls: results.length, ok: results.filter((r) => r.status === 'fulfilled').length, errors, elapsedMs,
+        statements: Object.fromEntries(statements.byKind), polls: this.tokens.watch.polls - polls,
+      },
+    };
   }
 }
 

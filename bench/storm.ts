@@ -26,6 +26,11 @@ export interface StormResult {
   wallMs: number;
   idealMs: number;
   concurrency: number;
+  /** SQL statements both processes sent during the storm, by kind, and per team. */
+  statements: Record<string, number>;
+  statementsPerTeam: number;
+  /** Shared polling reads of waits on the other process's leases (both processes). */
+  polls: number;
 }
 
 /** A grant at the fake, the way a user's consent creates one: returns its first refresh token. */
@@ -80,7 +85,9 @@ export async function refreshStorm(entry: string): Promise<StormResult> {
     const answers = await Promise.all(apps.map(async (a) => {
       const res = await fetch(`${a.url}/bench/storm?callers=${perProcess}`, { method: 'POST' });
       if (res.status !== 201 && res.status !== 200) throw new Error(`storm answered ${res.status}: ${await res.text()}`);
-      return ((await res.json()) as { data: { calls: number; ok: number; errors: Record<string, number> } }).data;
+      return ((await res.json()) as {
+        data: { calls: number; ok: number; errors: Record<string, number>; statements: Record<string, number>; polls: number };
+      }).data;
     }));
     const wallMs = performance.now() - started;
 
@@ -93,6 +100,8 @@ export async function refreshStorm(entry: string): Promise<StormResult> {
     const errors: Record<string, number> = {};
     for (const a of answers) for (const [k, v] of Object.entries(a.errors)) errors[k] = (errors[k] ?? 0) + v;
     const concurrency = STORM.processes * STORM.refreshConcurrencyPerProcess;
+    const statements: Record<string, number> = {};
+    for (const a of answers) for (const [k, v] of Object.entries(a.statements)) statements[k] = (statements[k] ?? 0) + v;
     return {
       teams: STORM.teams,
       calls: answers.reduce((n, a) => n + a.calls, 0),
@@ -104,6 +113,9 @@ export async function refreshStorm(entry: string): Promise<StormResult> {
       wallMs,
       idealMs: (STORM.teams * STORM.tokenLatencyMs) / concurrency,
       concurrency,
+      statements,
+      statementsPerTeam: Object.values(statements).reduce((a, b) => a + b, 0) / STORM.teams,
+      polls: answers.reduce((n, a) => n + a.polls, 0),
     };
   } finally {
     await Promise.all(apps.map((a) => a.stop()));
