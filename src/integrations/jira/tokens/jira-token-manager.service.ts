@@ -172,9 +172,9 @@ export class JiraTokenManager {
       const fromClaim = row === undefined;
       if (row === undefined) {
         const validUntil = new Date(this.clock.nowMs() + TOKEN_MIN_VALIDITY_MS);
-        const attempt = await this.limit.run(async () => {
+        const attempt = await this.limit.run(async (release) => {
           const got = await this.leases.claimOrObserve(teamId, { kind: 'expiring', validUntil, forceVersion }, this.clock.now());
-          return 'lease' in got ? { outcome: await this.refreshWithRetries(got.lease) } : got;
+          return 'lease' in got ? { outcome: await this.refreshWithRetries(got.lease, release) } : got;
         });
         if ('outcome' in attempt) {
           if (attempt.outcome.kind === 'token' && attempt.outcome.credentials) return attempt.outcome.credentials;
@@ -198,15 +198,15 @@ export class JiraTokenManager {
 
   /** Claim (inside the concurrency bound), then refresh with retries. `skipped`: not claimed. */
   private leasedRefresh(teamId: string, reason: ClaimReason): Promise<RefreshOutcome> {
-    return this.limit.run(async () => {
+    return this.limit.run(async (release) => {
       const lease = await this.leases.claim(teamId, reason, this.clock.now());
       if (!lease) return { kind: 'skipped' } as const;
-      return this.refreshWithRetries(lease);
+      return this.refreshWithRetries(lease, release);
     });
   }
 
   /** Calls Atlassian with the leased row's refresh token; retries transient failures while the lease is ours. */
-  private async refreshWithRetries(lease: RefreshLease): Promise<RefreshOutcome> {
+  private async refreshWithRetries(lease: RefreshLease, releaseSlot: () => void): Promise<RefreshOutcome> {
     if (!lease.refreshTokenEnvelope) return this.reauthorizationRequired(lease);
     let refreshToken: string;
     try {
@@ -256,6 +256,7 @@ export class JiraTokenManager {
           + (outcomeKnown ? '' : '; outcome unknown, the recovery sweep will present the same token again'));
         throw atlassianUnavailable(err.httpStatus, Math.max(1, Math.ceil(delay / 1000)), err);
       }
+      releaseSlot(); // the slot bounds calls to Atlassian; the next claim need not wait for this write
       return this.store(lease, tokens, refreshToken);
     }
   }
