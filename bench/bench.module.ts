@@ -51,7 +51,8 @@ export class BenchController {
   /**
    * Refresh storm: `callers` concurrent getAccessToken calls for every connected team, all at
    * once. Answers counts, this process's elapsed time, the SQL statements this process sent
-   * meanwhile (by kind) and the shared polling reads of waits on the other process's leases.
+   * meanwhile (by kind), the shared polling reads of waits on the other process's leases, and the
+   * CPU time this process used (load-independent: how much work, not how long it waited).
    */
   @Public()
   @Post('storm')
@@ -62,10 +63,12 @@ export class BenchController {
     const statements = (this.counter ??= countStatements(this.dataSource));
     statements.reset();
     const polls = this.tokens.watch.polls;
+    const cpu = process.cpuUsage();
     const started = performance.now();
     const results = await Promise.allSettled(
       teams.flatMap(({ team_id }) => Array.from({ length: perTeam }, () => this.tokens.getAccessToken(team_id))));
     const elapsedMs = performance.now() - started;
+    const used = process.cpuUsage(cpu);
     const errors: Record<string, number> = {};
     for (const r of results) {
       if (r.status === 'rejected') {
@@ -77,6 +80,7 @@ export class BenchController {
       data: {
         calls: results.length, ok: results.filter((r) => r.status === 'fulfilled').length, errors, elapsedMs,
         statements: Object.fromEntries(statements.byKind), polls: this.tokens.watch.polls - polls,
+        cpuMs: (used.user + used.system) / 1000,
       },
     };
   }
