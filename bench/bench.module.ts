@@ -1,3 +1,6 @@
+import { writeFileSync } from 'node:fs';
+import { Session } from 'node:inspector/promises';
+import { join } from 'node:path';
 import { Controller, Get, Module, Post, Query, UseGuards } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import type { DataSource } from 'typeorm';
@@ -63,12 +66,14 @@ export class BenchController {
     const statements = (this.counter ??= countStatements(this.dataSource));
     statements.reset();
     const polls = this.tokens.watch.polls;
+    const profile = await startProfile();
     const cpu = process.cpuUsage();
     const started = performance.now();
     const results = await Promise.allSettled(
       teams.flatMap(({ team_id }) => Array.from({ length: perTeam }, () => this.tokens.getAccessToken(team_id))));
     const elapsedMs = performance.now() - started;
     const used = process.cpuUsage(cpu);
+    await profile?.();
     const errors: Record<string, number> = {};
     for (const r of results) {
       if (r.status === 'rejected') {
@@ -84,6 +89,24 @@ export class BenchController {
       },
     };
   }
+}
+
+/**
+ * With BENCH_PROFILE_DIR set, a CPU profile of this process over the storm only (start-up left
+ * out), written as storm-<pid>.cpuprofile; answers the function that stops and writes it.
+ */
+async function startProfile(): Promise<(() => Promise<void>) | undefined> {
+  const dir = process.env.BENCH_PROFILE_DIR;
+  if (!dir) return undefined;
+  const session = new Session();
+  session.connect();
+  await session.post('Profiler.enable');
+  await session.post('Profiler.start');
+  return async () => {
+    const { profile } = await session.post('Profiler.stop');
+    writeFileSync(join(dir, `storm-${process.pid}.cpuprofile`), JSON.stringify(profile));
+    session.disconnect();
+  };
 }
 
 @Module({ imports: [JiraIntegrationModule], controllers: [BenchController] })

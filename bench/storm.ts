@@ -99,7 +99,8 @@ export async function refreshStorm(entry: string): Promise<StormResult> {
     const before = fake.tokenRequests.length;
     fake.tokenLatencyMs = STORM.tokenLatencyMs;
     for (let p = 0; p < STORM.processes; p++) {
-      apps.push(await startApp(entry, { DATABASE_URL: url, ...fake.env(), JIRA_REFRESH_LOCK_TIMEOUT_MS: '120000', JIRA_RETRY_BUDGET_MS: '120000' }));
+      apps.push(await startApp(entry, { DATABASE_URL: url, ...fake.env(), JIRA_REFRESH_LOCK_TIMEOUT_MS: '120000', JIRA_RETRY_BUDGET_MS: '120000',
+        ...(process.env.BENCH_PROFILE_DIR ? { BENCH_PROFILE_DIR: process.env.BENCH_PROFILE_DIR } : {}) }));
     }
     const perProcess = STORM.callersPerTeam / STORM.processes;
     const pgBefore = await backendCpuMs(ds, dbName);
