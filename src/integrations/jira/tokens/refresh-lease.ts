@@ -131,10 +131,12 @@ export class RefreshLeaseStore {
    */
   async claimOrObserve(teamId: string, reason: ClaimReason, now: Date): Promise<{ lease: RefreshLease } | { row: ObservedRow | null }> {
     const rows = rowsOf<ObservedColumns & {
-      id: string; claimed: string | null; refresh_token: string | null; refresh_in_flight_since: Date | string | null;
+      id: string; claimed: string | null; claimed_version: number; claimed_cloud_id: string | null;
+      refresh_token: string | null; refresh_in_flight_since: Date | string | null;
     }>(await this.dataSource.query(
       `WITH claimed AS (${this.claimSql(reason)})
-       SELECT j.id, ${observedColumns('j')}, c.id AS claimed, c.refresh_token, c.refresh_in_flight_since
+       SELECT j.id, ${observedColumns('j')}, c.id AS claimed, c.token_version AS claimed_version,
+              c.cloud_id AS claimed_cloud_id, c.refresh_token, c.refresh_in_flight_since
          FROM jira_integrations j LEFT JOIN claimed c ON c.id = j.id
         WHERE j.team_id = $1`,
       this.claimParams(teamId, reason, now),
@@ -142,7 +144,13 @@ export class RefreshLeaseStore {
     const row = rows[0];
     if (!row) return { row: null };
     if (!row.claimed) return { row: observed(row) };
-    return { lease: this.lease({ ...row, refresh_in_flight_since: row.refresh_in_flight_since! }, now) };
+    // The claimed row's own values: after waiting on another writer's lock, the claim may have
+    // applied to a newer version than the statement's snapshot (the `j` columns) shows.
+    return {
+      lease: this.lease({
+        ...row, token_version: row.claimed_version, cloud_id: row.claimed_cloud_id, refresh_in_flight_since: row.refresh_in_flight_since!,
+      }, now),
+    };
   }
 
   /**
