@@ -1,3 +1,6 @@
+import { writeFileSync } from 'node:fs';
+import { Session } from 'node:inspector/promises';
+import { join } from 'node:path';
 import { Controller, Get, Module, Post, Query, UseGuards } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import type { DataSource } from 'typeorm';
@@ -6,6 +9,7 @@ import { JiraIntegrationModule } from '../src/integrations/jira/jira-integration
 import { JiraTokenManager } from '../src/integrations/jira/tokens/jira-token-manager.service.js';
 import { CurrentTeam, type TeamContext } from '../src/teams/team.decorators.js';
 import { TeamGuard } from '../src/teams/team.guard.js';
+import { countStatements } from '../test/helpers/statement-counter.js';
 
 /** One indexed SELECT: the same lookup the status route starts from, without any mapping. */
 const FLOOR_SQL = 'SELECT status FROM jira_integrations WHERE team_id = $1';
@@ -21,6 +25,8 @@ export class BenchController {
     @InjectDataSource() private readonly dataSource: DataSource,
     private readonly tokens: JiraTokenManager,
   ) {}
+
+  private counter?: ReturnType<typeof countStatements>;
 
   /** The fair floor for status: same bearer + TeamGuard (one membership SELECT), then one indexed SELECT. */
   @Get('floor')
@@ -47,7 +53,9 @@ export class BenchController {
 
   /**
    * Refresh storm: `callers` concurrent getAccessToken calls for every connected team, all at
-   * once. Answers counts and this process's elapsed time.
+   * once. Answers counts, this process's elapsed time, the SQL statements this process sent
+   * meanwhile (by kind), the shared polling reads of waits on the other process's leases, and the
+   * CPU time this process used (load-independent: how much work, not how long it waited).
    */
   @Public()
   @Post('storm')
@@ -55,10 +63,17 @@ export class BenchController {
     const perTeam = Math.max(1, Number(callers) || 1);
     const teams: { team_id: string }[] = await this.dataSource.query(
       `SELECT team_id FROM jira_integrations WHERE status = 'connected'`);
+    const statements = (this.counter ??= countStatements(this.dataSource));
+    statements.reset();
+    const polls = this.tokens.watch.polls;
+    const profile = await startProfile();
+    const cpu = process.cpuUsage();
     const started = performance.now();
     const results = await Promise.allSettled(
       teams.flatMap(({ team_id }) => Array.from({ length: perTeam }, () => this.tokens.getAccessToken(team_id))));
     const elapsedMs = performance.now() - started;
+    const used = process.cpuUsage(cpu);
+    await profile?.();
     const errors: Record<string, number> = {};
     for (const r of results) {
       if (r.status === 'rejected') {
@@ -66,8 +81,32 @@ export class BenchController {
         errors[code] = (errors[code] ?? 0) + 1;
       }
     }
-    return { data: { calls: results.length, ok: results.filter((r) => r.status === 'fulfilled').length, errors, elapsedMs } };
+    return {
+      data: {
+        calls: results.length, ok: results.filter((r) => r.status === 'fulfilled').length, errors, elapsedMs,
+        statements: Object.fromEntries(statements.byKind), polls: this.tokens.watch.polls - polls,
+        cpuMs: (used.user + used.system) / 1000,
+      },
+    };
   }
+}
+
+/**
+ * With BENCH_PROFILE_DIR set, a CPU profile of this process over the storm only (start-up left
+ * out), written as storm-<pid>.cpuprofile; answers the function that stops and writes it.
+ */
+async function startProfile(): Promise<(() => Promise<void>) | undefined> {
+  const dir = process.env.BENCH_PROFILE_DIR;
+  if (!dir) return undefined;
+  const session = new Session();
+  session.connect();
+  await session.post('Profiler.enable');
+  await session.post('Profiler.start');
+  return async () => {
+    const { profile } = await session.post('Profiler.stop');
+    writeFileSync(join(dir, `storm-${process.pid}.cpuprofile`), JSON.stringify(profile));
+    session.disconnect();
+  };
 }
 
 @Module({ imports: [JiraIntegrationModule], controllers: [BenchController] })

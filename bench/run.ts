@@ -142,7 +142,11 @@ async function main(): Promise<void> {
     console.log(`calls ${s.okCalls}/${s.calls} ok ${JSON.stringify(s.errors)}; refreshes ${s.successfulRefreshes} successful of ${s.refreshRequests} made `
       + `(want exactly ${s.teams}); lost refresh tokens ${s.lostRefreshTokens}`);
     console.log(`wall ${fmt(s.wallMs)} ms vs ideal ${fmt(s.idealMs)} ms (${s.teams} × ${STORM.tokenLatencyMs} ms / concurrency ${s.concurrency}): `
-      + `${fmt(s.wallMs / s.idealMs, 2)} × ideal  ${verdict ? 'PASS' : 'FAIL'}`);
+      + `${fmt(s.wallMs / s.idealMs, 2)} × ideal  ${verdict ? 'PASS' : 'FAIL'} (load average ${loadavg().map((l) => l.toFixed(1)).join(' ')})`);
+    console.log(`statements ${fmt(s.statementsPerTeam, 2)} per team ${JSON.stringify(s.statements)}; shared lease polls ${s.polls}`);
+    console.log(`CPU during the storm: app processes ${s.appCpuMs.map((c) => fmt(c)).join(' + ')} ms, bench process (fake Atlassian) ${fmt(s.fakeCpuMs)} ms, `
+      + `PostgreSQL backends ${fmt(s.postgresCpuMs)} ms; `
+      + `${fmt((s.appCpuMs.reduce((a, b) => a + b, 0) + s.fakeCpuMs + s.postgresCpuMs) / s.wallMs, 2)} cores busy on average over the wall time`);
     if (!verdict) failures.push('refresh storm');
   }
 

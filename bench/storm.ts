@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { readJiraSettings } from '../src/config/jira.config.js';
 import { JiraIntegration } from '../src/integrations/jira/entities/jira-integration.entity.js';
 import { FakeAtlassian } from '../test/fake-atlassian/fake-atlassian.js';
@@ -26,6 +27,31 @@ export interface StormResult {
   wallMs: number;
   idealMs: number;
   concurrency: number;
+  /** SQL statements both processes sent during the storm, by kind, and per team. */
+  statements: Record<string, number>;
+  statementsPerTeam: number;
+  /** Shared polling reads of waits on the other process's leases (both processes). */
+  polls: number;
+  /** CPU time used during the storm: by each app process, and by the bench process (the fake Atlassian). */
+  appCpuMs: number[];
+  /** CPU time of the PostgreSQL backends serving the app processes (0 when PostgreSQL is not local). */
+  postgresCpuMs: number;
+  fakeCpuMs: number;
+}
+
+/** CPU time (ms) used so far by each PostgreSQL backend serving `db`, by pid (Linux /proc; 100 ticks a second). */
+async function backendCpuMs(ds: { query(sql: string, params: unknown[]): Promise<unknown> }, db: string): Promise<Map<number, number>> {
+  const rows = (await ds.query('SELECT pid FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()', [db])) as { pid: number }[];
+  const cpu = new Map<number, number>();
+  for (const { pid } of rows) {
+    try {
+      const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+      cpu.set(pid, (Number(fields[11]) + Number(fields[12])) * 10); // utime, stime
+    } catch {
+      /* not on this machine's /proc (remote server) or already gone */
+    }
+  }
+  return cpu;
 }
 
 /** A grant at the fake, the way a user's consent creates one: returns its first refresh token. */
@@ -73,16 +99,24 @@ export async function refreshStorm(entry: string): Promise<StormResult> {
     const before = fake.tokenRequests.length;
     fake.tokenLatencyMs = STORM.tokenLatencyMs;
     for (let p = 0; p < STORM.processes; p++) {
-      apps.push(await startApp(entry, { DATABASE_URL: url, ...fake.env(), JIRA_REFRESH_LOCK_TIMEOUT_MS: '120000', JIRA_RETRY_BUDGET_MS: '120000' }));
+      apps.push(await startApp(entry, { DATABASE_URL: url, ...fake.env(), JIRA_REFRESH_LOCK_TIMEOUT_MS: '120000', JIRA_RETRY_BUDGET_MS: '120000',
+        ...(process.env.BENCH_PROFILE_DIR ? { BENCH_PROFILE_DIR: process.env.BENCH_PROFILE_DIR } : {}) }));
     }
     const perProcess = STORM.callersPerTeam / STORM.processes;
+    const pgBefore = await backendCpuMs(ds, dbName);
+    const cpu = process.cpuUsage();
     const started = performance.now();
     const answers = await Promise.all(apps.map(async (a) => {
       const res = await fetch(`${a.url}/bench/storm?callers=${perProcess}`, { method: 'POST' });
       if (res.status !== 201 && res.status !== 200) throw new Error(`storm answered ${res.status}: ${await res.text()}`);
-      return ((await res.json()) as { data: { calls: number; ok: number; errors: Record<string, number> } }).data;
+      return ((await res.json()) as {
+        data: { calls: number; ok: number; errors: Record<string, number>; statements: Record<string, number>; polls: number; cpuMs: number };
+      }).data;
     }));
     const wallMs = performance.now() - started;
+    const fakeCpu = process.cpuUsage(cpu);
+    let postgresCpuMs = 0;
+    for (const [pid, ms] of await backendCpuMs(ds, dbName)) postgresCpuMs += ms - (pgBefore.get(pid) ?? 0);
 
     const requests = fake.tokenRequests.slice(before).filter((r) => r.grant === 'refresh_token');
     // Lost refresh token: what the row holds is no longer the grant's current token (or the grant died).
@@ -93,6 +127,8 @@ export async function refreshStorm(entry: string): Promise<StormResult> {
     const errors: Record<string, number> = {};
     for (const a of answers) for (const [k, v] of Object.entries(a.errors)) errors[k] = (errors[k] ?? 0) + v;
     const concurrency = STORM.processes * STORM.refreshConcurrencyPerProcess;
+    const statements: Record<string, number> = {};
+    for (const a of answers) for (const [k, v] of Object.entries(a.statements)) statements[k] = (statements[k] ?? 0) + v;
     return {
       teams: STORM.teams,
       calls: answers.reduce((n, a) => n + a.calls, 0),
@@ -104,6 +140,12 @@ export async function refreshStorm(entry: string): Promise<StormResult> {
       wallMs,
       idealMs: (STORM.teams * STORM.tokenLatencyMs) / concurrency,
       concurrency,
+      statements,
+      statementsPerTeam: Object.values(statements).reduce((a, b) => a + b, 0) / STORM.teams,
+      polls: answers.reduce((n, a) => n + a.polls, 0),
+      appCpuMs: answers.map((a) => a.cpuMs),
+      postgresCpuMs,
+      fakeCpuMs: (fakeCpu.user + fakeCpu.system) / 1000,
     };
   } finally {
     await Promise.all(apps.map((a) => a.stop()));

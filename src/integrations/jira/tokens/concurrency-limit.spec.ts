@@ -24,3 +24,25 @@ describe('ConcurrencyLimit', () => {
     await expect(limit.run(async () => 'ok')).resolves.toBe('ok');
   });
 });
+
+describe('ConcurrencyLimit, released early', () => {
+  it('a task that gives its slot back lets the next one start while it finishes, and frees it only once', async () => {
+    const limit = new ConcurrencyLimit(1);
+    const order: string[] = [];
+    let finish!: () => void;
+    const first = limit.run(async (release) => {
+      order.push('first: call');
+      release();
+      release();
+      await new Promise<void>((r) => (finish = r));
+      order.push('first: stored');
+    });
+    const second = limit.run(async () => { order.push('second'); });
+    const third = limit.run(async () => { order.push('third'); });
+    await second;
+    await third;
+    finish();
+    await first;
+    expect(order).toEqual(['first: call', 'second', 'third', 'first: stored']);
+  });
+});

@@ -5,16 +5,23 @@ export class ConcurrencyLimit {
 
   constructor(private readonly limit: number) {}
 
-  async run<T>(task: () => Promise<T>): Promise<T> {
+  /** Runs `task` in a slot; the task may give its slot back early (`release`, idempotent). */
+  async run<T>(task: (release: () => void) => Promise<T>): Promise<T> {
     if (this.active >= this.limit) await new Promise<void>((resolve) => this.waiting.push(resolve));
     else this.active += 1;
-    try {
-      return await task();
-    } finally {
+    let held = true;
+    const release = () => {
+      if (!held) return;
+      held = false;
       const next = this.waiting.shift();
       // Hand the slot straight to the next waiter, so `active` never dips and lets a newcomer jump the queue.
       if (next) next();
       else this.active -= 1;
+    };
+    try {
+      return await task(release);
+    } finally {
+      release();
     }
   }
 }

@@ -18,7 +18,9 @@ import { ConcurrencyLimit } from './concurrency-limit.js';
 import {
   atlassianUnavailable, clientRejected, credentialsUnreadable, notConnected, reauthorizationRequired, refreshLockTimeout, siteNotChosen,
 } from './jira-token.errors.js';
-import { RefreshLeaseStore, type ClaimReason, type RefreshLease } from './refresh-lease.js';
+import { LeaseWatch } from './lease-watch.js';
+import { ReadBatch } from './read-batch.js';
+import { RefreshLeaseStore, type ClaimReason, type ObservedRow, type RefreshLease } from './refresh-lease.js';
 import { isUnreadable, openToken, sealToken } from './token-sealing.js';
 
 /** Emitted once when a connection flips to `reauthorization_required` (payload below). */
@@ -40,23 +42,10 @@ export const TOKEN_MIN_VALIDITY_MS = 60_000;
 /** A lease outlives the token call it covers by this much (the call itself is bounded by JIRA_HTTP_TIMEOUT_MS). */
 const LEASE_MARGIN_MS = 2_000;
 
-/** Pause before re-reading a row another process is refreshing: 20, 40, 80 … 200 ms, jittered ±50 %. */
-export function lockPollDelayMs(waits: number, random: () => number = Math.random): number {
-  const step = Math.min(200, 20 * 2 ** waits);
-  return Math.round(step * (0.5 + random()));
-}
-
 /** What one leased refresh came to. `lost`: the lease was taken over before we could finish. */
 export type RefreshOutcome =
   | { kind: 'token'; credentials: JiraCredentials | null }
   | { kind: 'skipped' | 'lost' };
-
-interface UsableRow {
-  status: string;
-  cloudId: string | null;
-  accessToken: string | null;
-  expiresAt: Date | null;
-}
 
 /**
  * Hands out Jira access tokens and refreshes them without ever losing a rotated refresh token,
@@ -68,8 +57,10 @@ interface UsableRow {
  * 3. store access token, rotated refresh token and expiry with one conditional UPDATE that only
  *    succeeds while the lease is still ours and the version unchanged.
  *
- * Callers in this process share one flight per team; other processes poll the row (bounded,
- * jittered) until the holder's token appears or its lease expires. When the outcome of a call is
+ * Callers in this process share one flight per team, waiting included: a flight that finds the
+ * lease held by another process waits for it in LeaseWatch (one polling read per tick for all the
+ * teams this process waits on, timed on the lease's expected end, outside the concurrency limit)
+ * until the holder's token appears or its lease lapses. When the outcome of a call is
  * unknown (timeout, lost connection, crash), the marker stays and JiraRefreshRecoveryJob presents
  * the same refresh token again inside Atlassian's reuse leeway. Only a definite invalid_grant on
  * the stored token wipes tokens.
@@ -78,10 +69,12 @@ interface UsableRow {
 export class JiraTokenManager {
   private readonly logger = new Logger(JiraTokenManager.name);
   private readonly inFlight = new Map<string, Promise<JiraCredentials>>();
-  private readonly reads = new Map<string, Promise<(UsableRow & { version: number }) | null>>();
+  private readonly reads = new Map<string, Promise<ObservedRow | null>>();
   private readonly retry: RetryPolicy;
   private readonly limit: ConcurrencyLimit;
   readonly leases: RefreshLeaseStore;
+  readonly watch: LeaseWatch;
+  private readonly batch: ReadBatch;
 
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
@@ -95,7 +88,10 @@ export class JiraTokenManager {
     this.retry = { maxAttempts: config.refreshMaxAttempts, baseDelayMs: config.refreshBackoffMs, budgetMs: config.retryBudgetMs };
     this.limit = new ConcurrencyLimit(config.refreshConcurrency);
     const owner = `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`;
-    this.leases = new RefreshLeaseStore(dataSource, owner, config.httpTimeoutMs + LEASE_MARGIN_MS);
+    const leaseMs = config.httpTimeoutMs + LEASE_MARGIN_MS;
+    this.leases = new RefreshLeaseStore(dataSource, owner, leaseMs);
+    this.batch = new ReadBatch((teamId) => this.leases.observe(teamId), (teamIds) => this.leases.observeMany(teamIds));
+    this.watch = new LeaseWatch((teamIds) => this.leases.observeMany(teamIds), () => this.clock.nowMs(), leaseMs);
   }
 
   /** A token valid for at least 60 s more; refreshes (once, shared) when the stored one is not. */
@@ -105,18 +101,20 @@ export class JiraTokenManager {
 
   /**
    * Like getAccessToken, with the site's cloudId (what JiraClient needs). A caller arriving while
-   * this process refreshes the team joins that refresh; concurrent callers share one read.
+   * this process refreshes the team joins that refresh; concurrent callers share one read, and
+   * reads of many teams asked for at once go out as one statement (ReadBatch).
    */
   async getCredentials(teamId: string): Promise<JiraCredentials> {
     const running = this.inFlight.get(teamId);
     if (running) return running;
-    return this.usable(await this.sharedRead(teamId)) ?? this.singleFlight(teamId);
+    const row = await this.sharedRead(teamId);
+    return (await this.credentialsOf(teamId, row)) ?? this.singleFlight(teamId, undefined, row);
   }
 
-  private sharedRead(teamId: string): ReturnType<JiraTokenManager['readForUse']> {
+  private sharedRead(teamId: string): Promise<ObservedRow | null> {
     const pending = this.reads.get(teamId);
     if (pending) return pending;
-    const read = this.readForUse(teamId).finally(() => this.reads.delete(teamId));
+    const read = this.batch.read(teamId).finally(() => this.reads.delete(teamId));
     this.reads.set(teamId, read);
     return read;
   }
@@ -131,10 +129,10 @@ export class JiraTokenManager {
       const shared = await running.catch(() => undefined);
       if (shared && shared.accessToken !== rejectedAccessToken) return shared;
     }
-    const row = await this.readForUse(teamId);
-    const current = this.usable(row);
+    const row = await this.leases.observe(teamId);
+    const current = await this.credentialsOf(teamId, row);
     if (current && current.accessToken !== rejectedAccessToken) return current;
-    return this.singleFlight(teamId, row?.version);
+    return this.singleFlight(teamId, row?.version, row);
   }
 
   /** The keep-alive's refresh of an idle row: never throws for one row's trouble. */
@@ -148,10 +146,10 @@ export class JiraTokenManager {
   }
 
   /** In-process single flight: one refresh per team at a time, every caller gets its result. */
-  private singleFlight(teamId: string, forceVersion?: number): Promise<JiraCredentials> {
+  private singleFlight(teamId: string, forceVersion?: number, seen?: ObservedRow | null): Promise<JiraCredentials> {
     const running = this.inFlight.get(teamId);
     if (running && forceVersion === undefined) return running;
-    const flight = this.refreshOrWait(teamId, forceVersion).finally(() => {
+    const flight = this.refreshOrWait(teamId, forceVersion, seen).finally(() => {
       if (this.inFlight.get(teamId) === flight) this.inFlight.delete(teamId);
     });
     this.inFlight.set(teamId, flight);
@@ -159,40 +157,56 @@ export class JiraTokenManager {
   }
 
   /**
-   * Claims the lease and refreshes; when another process holds it, polls the row (no connection
-   * held between polls) until its token appears or its lease lapses, bounded by
-   * JIRA_REFRESH_LOCK_TIMEOUT_MS (then 503 jira_refresh_lock_timeout).
+   * Claims the lease and refreshes (one statement that also reports the row when the claim fails);
+   * when another process holds the lease, waits in LeaseWatch (no connection, no concurrency slot
+   * held) until its token appears or the lease lapses, bounded by JIRA_REFRESH_LOCK_TIMEOUT_MS
+   * (then 503 jira_refresh_lock_timeout). `seen`: the row the caller just read, so a lease it
+   * shows is waited on without trying to claim it first.
    */
-  private async refreshOrWait(teamId: string, forceVersion?: number): Promise<JiraCredentials> {
+  private async refreshOrWait(teamId: string, forceVersion?: number, seen?: ObservedRow | null): Promise<JiraCredentials> {
     // A bound on waiting, so measured on the monotonic clock (the injected Clock may be frozen in tests).
     const deadline = performance.now() + this.config.refreshLockTimeoutMs;
-    for (let waits = 0; ; waits++) {
-      const validUntil = new Date(this.clock.nowMs() + TOKEN_MIN_VALIDITY_MS);
-      const outcome = await this.leasedRefresh(teamId, { kind: 'expiring', validUntil, forceVersion });
-      if (outcome.kind === 'token' && outcome.credentials) return outcome.credentials;
-      const row = await this.readForUse(teamId);
-      const fresh = this.usable(row);
-      if (fresh && (forceVersion === undefined || row!.version !== forceVersion)) return fresh;
+    // undefined: try to claim; otherwise the row as last seen (null: no integration).
+    let row: ObservedRow | null | undefined = seen && this.watch.leaseLive(seen) ? seen : undefined;
+    for (;;) {
+      const fromClaim = row === undefined;
+      if (row === undefined) {
+        const validUntil = new Date(this.clock.nowMs() + TOKEN_MIN_VALIDITY_MS);
+        const attempt = await this.limit.run(async (release) => {
+          const got = await this.leases.claimOrObserve(teamId, { kind: 'expiring', validUntil, forceVersion }, this.clock.now());
+          return 'lease' in got ? { outcome: await this.refreshWithRetries(got.lease, release) } : got;
+        });
+        if ('outcome' in attempt) {
+          if (attempt.outcome.kind === 'token' && attempt.outcome.credentials) return attempt.outcome.credentials;
+          row = await this.leases.observe(teamId); // lost the lease, or no site: look again
+        } else row = attempt.row;
+      }
+      const fresh = forceVersion !== undefined && row?.version === forceVersion ? null : await this.credentialsOf(teamId, row);
+      if (fresh) return fresh;
       const remaining = deadline - performance.now();
       if (remaining <= 0) {
         this.metrics.refreshCompleted('lock_timeout');
         throw refreshLockTimeout();
       }
-      await sleep(Math.min(remaining, lockPollDelayMs(waits)));
+      // Leased: wait for the holder. Stale, unleased and yet not claimed: the claim waited on
+      // another claim of the row and its report predates it; look again with the next shared poll.
+      // Otherwise (a lease just ended): claim at once.
+      if (this.watch.leaseLive(row) || fromClaim) row = await this.watch.wait(row!, deadline);
+      else row = undefined;
     }
   }
 
   /** Claim (inside the concurrency bound), then refresh with retries. `skipped`: not claimed. */
   private leasedRefresh(teamId: string, reason: ClaimReason): Promise<RefreshOutcome> {
-    return this.limit.run(async () => {
+    return this.limit.run(async (release) => {
       const lease = await this.leases.claim(teamId, reason, this.clock.now());
       if (!lease) return { kind: 'skipped' } as const;
-      return this.refreshWithRetries(lease);
+      return this.refreshWithRetries(lease, release);
     });
   }
 
   /** Calls Atlassian with the leased row's refresh token; retries transient failures while the lease is ours. */
-  private async refreshWithRetries(lease: RefreshLease): Promise<RefreshOutcome> {
+  private async refreshWithRetries(lease: RefreshLease, releaseSlot: () => void): Promise<RefreshOutcome> {
     if (!lease.refreshTokenEnvelope) return this.reauthorizationRequired(lease);
     let refreshToken: string;
     try {
@@ -208,9 +222,11 @@ export class JiraTokenManager {
     for (let attempt = 1; ; attempt++) {
       const done = this.metrics.tokenEndpointTimer('refresh_token');
       let tokens: TokenSet;
+      const callStarted = performance.now();
       try {
         tokens = await this.gateway.refresh(refreshToken);
         done('ok');
+        this.watch.recordTokenCallMs(performance.now() - callStarted);
       } catch (err) {
         if (!(err instanceof AtlassianTokenError)) {
           done('error');
@@ -240,6 +256,7 @@ export class JiraTokenManager {
           + (outcomeKnown ? '' : '; outcome unknown, the recovery sweep will present the same token again'));
         throw atlassianUnavailable(err.httpStatus, Math.max(1, Math.ceil(delay / 1000)), err);
       }
+      releaseSlot(); // the slot bounds calls to Atlassian; the next claim need not wait for this write
       return this.store(lease, tokens, refreshToken);
     }
   }
@@ -298,52 +315,30 @@ export class JiraTokenManager {
   }
 
   /**
-   * The hot path: one indexed SELECT of just what usable() reads (no entity hydration, no
-   * decryption of the refresh token: bench/RESULTS.md). An access token that cannot be decrypted
-   * is recorded on the row and answered with 503 jira_credentials_unreadable.
+   * The row's credentials if they are good for TOKEN_MIN_VALIDITY_MS more; null when a refresh is
+   * needed; throws when there is nothing to refresh (not connected, no site yet, reauthorization
+   * required). Decrypts only the access token (bench/RESULTS.md). An access token that cannot be
+   * decrypted is recorded on the row and answered with 503 jira_credentials_unreadable.
    */
-  private async readForUse(teamId: string): Promise<(UsableRow & { version: number }) | null> {
-    const rows: { status: string; cloud_id: string | null; access_token: string | null; expires_at: Date | string | null; token_version: number }[] =
-      await this.dataSource.query(
-        `SELECT status, cloud_id, access_token, access_token_expires_at AS expires_at, token_version
-           FROM jira_integrations WHERE team_id = $1`,
-        [teamId]);
-    const r = rows[0];
-    if (!r) return null;
-    let accessToken: string | null = null;
-    if (r.access_token !== null && r.status === 'connected') {
-      try {
-        accessToken = openToken(r.access_token, 'access_token', teamId);
-      } catch (err) {
-        if (!isUnreadable(err)) throw err;
-        await this.leases.recordError(teamId, JiraErrorCode.CredentialsUnreadable, this.clock.now());
-        throw credentialsUnreadable();
-      }
+  private async credentialsOf(teamId: string, row: ObservedRow | null): Promise<JiraCredentials | null> {
+    if (!row) throw notConnected();
+    if (row.status === 'reauthorization_required') throw reauthorizationRequired();
+    if (row.status !== 'connected' || !row.cloudId) throw siteNotChosen();
+    if (!row.accessTokenEnvelope || !row.expiresAt) return null;
+    let accessToken: string;
+    try {
+      accessToken = openToken(row.accessTokenEnvelope, 'access_token', teamId);
+    } catch (err) {
+      if (!isUnreadable(err)) throw err;
+      await this.leases.recordError(teamId, JiraErrorCode.CredentialsUnreadable, this.clock.now());
+      throw credentialsUnreadable();
     }
-    return {
-      status: r.status,
-      cloudId: r.cloud_id,
-      accessToken,
-      expiresAt: r.expires_at === null ? null : new Date(r.expires_at),
-      version: r.token_version,
-    };
+    if (row.expiresAt.getTime() - this.clock.nowMs() <= TOKEN_MIN_VALIDITY_MS) return null;
+    return { accessToken, cloudId: row.cloudId, expiresAt: row.expiresAt };
   }
 
   /** Notifications to the product (issue 9, src/notifications/): recorded in the refresh's own transaction. */
   private notifyInTransaction(em: EntityManager, type: string, lease: RefreshLease): Promise<string | null> {
     return this.outbox.enqueue(em, { type, teamId: lease.teamId, data: { cloudId: lease.cloudId } });
-  }
-
-  /**
-   * The stored credentials if they are good for TOKEN_MIN_VALIDITY_MS more; null when a refresh
-   * is needed; throws when there is nothing to refresh (not connected, no site yet, reauthorization required).
-   */
-  private usable(row: UsableRow | null): JiraCredentials | null {
-    if (!row) throw notConnected();
-    if (row.status === 'reauthorization_required') throw reauthorizationRequired();
-    if (row.status !== 'connected' || !row.cloudId) throw siteNotChosen();
-    if (!row.accessToken || !row.expiresAt) return null;
-    if (row.expiresAt.getTime() - this.clock.nowMs() <= TOKEN_MIN_VALIDITY_MS) return null;
-    return { accessToken: row.accessToken, cloudId: row.cloudId, expiresAt: row.expiresAt };
   }
 }

@@ -25,6 +25,37 @@ export interface RefreshLease {
   resumesUnknownOutcome: boolean;
 }
 
+/** What a reader needs of a row: to use its token, or to wait on (or take over) its lease. */
+export interface ObservedRow {
+  teamId: string;
+  status: string;
+  cloudId: string | null;
+  /** Ciphertext of the access token. */
+  accessTokenEnvelope: string | null;
+  expiresAt: Date | null;
+  version: number;
+  /** Expiry of the current refresh lease (whoever holds it); null when none. */
+  leaseExpiresAt: Date | null;
+}
+
+/** The columns of ObservedRow, for the reads and for the claim's report of a row it did not claim. */
+const observedColumns = (t: string): string => `${t}.team_id, ${t}.status, ${t}.cloud_id, ${t}.access_token,
+       ${t}.access_token_expires_at AS expires_at, ${t}.token_version, ${t}.refresh_lease_expires_at AS lease_expires_at`;
+
+interface ObservedColumns {
+  team_id: string; status: string; cloud_id: string | null; access_token: string | null;
+  expires_at: Date | string | null; token_version: number; lease_expires_at: Date | string | null;
+}
+
+const toDate = (v: Date | string | null): Date | null => (v === null ? null : new Date(v));
+
+function observed(r: ObservedColumns): ObservedRow {
+  return {
+    teamId: r.team_id, status: r.status, cloudId: r.cloud_id, accessTokenEnvelope: r.access_token,
+    expiresAt: toDate(r.expires_at), version: r.token_version, leaseExpiresAt: toDate(r.lease_expires_at),
+  };
+}
+
 /** The new tokens to store, already encrypted. */
 export interface StoredTokens {
   accessTokenEnvelope: string;
@@ -56,6 +87,11 @@ function reasonParams(reason: ClaimReason): unknown[] {
   return [];
 }
 
+interface ClaimedColumns {
+  id: string; team_id: string; token_version: number; cloud_id: string | null; refresh_token: string | null;
+  refresh_in_flight_since: Date | string;
+}
+
 /** node-postgres reports UPDATE as `[rows, count]`; PGlite's adapter, for a `WITH`, as rows. */
 export function rowsOf<T>(result: unknown): T[] {
   const r = result as unknown[];
@@ -75,27 +111,73 @@ export class RefreshLeaseStore {
     private readonly leaseMs: number,
   ) {}
 
+  /** The hot path's read: one indexed SELECT of just what a caller uses or waits on. */
+  async observe(teamId: string): Promise<ObservedRow | null> {
+    const rows = (await this.dataSource.query(`SELECT ${observedColumns('j')} FROM jira_integrations j WHERE team_id = $1`, [teamId])) as ObservedColumns[];
+    return rows[0] ? observed(rows[0]) : null;
+  }
+
+  /** The same for many teams in one statement: the shared poll of every lease this process waits on. */
+  async observeMany(teamIds: string[]): Promise<ObservedRow[]> {
+    const rows = (await this.dataSource.query(
+      `SELECT ${observedColumns('j')} FROM jira_integrations j WHERE team_id = ANY($1::text[])`, [teamIds])) as ObservedColumns[];
+    return rows.map(observed);
+  }
+
+  /**
+   * claim() and, in the same statement, the row as it stood: a caller that does not get the lease
+   * learns at once whether the token is already fresh or whose lease to wait on, and until when,
+   * without a second read. `row` is null when the team has no integration.
+   */
+  async claimOrObserve(teamId: string, reason: ClaimReason, now: Date): Promise<{ lease: RefreshLease } | { row: ObservedRow | null }> {
+    const rows = rowsOf<ObservedColumns & {
+      id: string; claimed: string | null; claimed_version: number; claimed_cloud_id: string | null;
+      refresh_token: string | null; refresh_in_flight_since: Date | string | null;
+    }>(await this.dataSource.query(
+      `WITH claimed AS (${this.claimSql(reason)})
+       SELECT j.id, ${observedColumns('j')}, c.id AS claimed, c.token_version AS claimed_version,
+              c.cloud_id AS claimed_cloud_id, c.refresh_token, c.refresh_in_flight_since
+         FROM jira_integrations j LEFT JOIN claimed c ON c.id = j.id
+        WHERE j.team_id = $1`,
+      this.claimParams(teamId, reason, now),
+    ));
+    const row = rows[0];
+    if (!row) return { row: null };
+    if (!row.claimed) return { row: observed(row) };
+    // The claimed row's own values: after waiting on another writer's lock, the claim may have
+    // applied to a newer version than the statement's snapshot (the `j` columns) shows.
+    return {
+      lease: this.lease({
+        ...row, token_version: row.claimed_version, cloud_id: row.claimed_cloud_id, refresh_in_flight_since: row.refresh_in_flight_since!,
+      }, now),
+    };
+  }
+
   /**
    * Claims the row when nobody holds a live lease and `reason` still holds, and records durably
    * that a refresh of the current token version is in flight (keeping the earlier start time
    * when a refresh of that same version was already in flight: the reuse leeway runs from it).
    */
   async claim(teamId: string, reason: ClaimReason, now: Date): Promise<RefreshLease | null> {
-    const rows = rowsOf<{
-      id: string; team_id: string; token_version: number; cloud_id: string | null; refresh_token: string | null;
-      refresh_in_flight_since: Date | string;
-    }>(await this.dataSource.query(
-      `UPDATE jira_integrations SET refresh_lease_owner = $2, refresh_lease_expires_at = $3,
+    const rows = rowsOf<ClaimedColumns>(await this.dataSource.query(this.claimSql(reason), this.claimParams(teamId, reason, now)));
+    return rows[0] ? this.lease(rows[0], now) : null;
+  }
+
+  private claimSql(reason: ClaimReason): string {
+    return `UPDATE jira_integrations SET refresh_lease_owner = $2, refresh_lease_expires_at = $3,
               refresh_in_flight_since = CASE WHEN refresh_in_flight_version = token_version
                                              THEN refresh_in_flight_since ELSE $4 END,
               refresh_in_flight_version = token_version
         WHERE team_id = $1 AND (refresh_lease_expires_at IS NULL OR refresh_lease_expires_at <= $4)
           AND ${CONDITIONS[reason.kind]}
-        RETURNING id, team_id, token_version, cloud_id, refresh_token, refresh_in_flight_since`,
-      [teamId, this.owner, new Date(now.getTime() + this.leaseMs), now, ...reasonParams(reason)],
-    ));
-    const row = rows[0];
-    if (!row) return null;
+        RETURNING id, team_id, token_version, cloud_id, refresh_token, refresh_in_flight_since`;
+  }
+
+  private claimParams(teamId: string, reason: ClaimReason, now: Date): unknown[] {
+    return [teamId, this.owner, new Date(now.getTime() + this.leaseMs), now, ...reasonParams(reason)];
+  }
+
+  private lease(row: ClaimedColumns, now: Date): RefreshLease {
     return {
       integrationId: row.id,
       teamId: row.team_id,

@@ -1,0 +1,78 @@
+import { describe, expect, it } from 'vitest';
+import { LeaseWatch } from './lease-watch.js';
+import { ReadBatch } from './read-batch.js';
+import type { ObservedRow } from './refresh-lease.js';
+
+const LEASE_MS = 12_000;
+const row = (teamId: string, version: number, leaseExpiresAt: Date | null): ObservedRow => ({
+  teamId, status: 'connected', cloudId: 'c', accessTokenEnvelope: 'x', expiresAt: new Date(), version, leaseExpiresAt,
+});
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** A table the "other process" changes; observeMany counts its statements. */
+function table(teams: number) {
+  const rows = new Map<string, ObservedRow>();
+  const leaseEnd = new Date(Date.now() + LEASE_MS); // claimed just now
+  for (let i = 0; i < teams; i++) rows.set(`t${i}`, row(`t${i}`, 1, leaseEnd));
+  const reads: string[][] = [];
+  const observeMany = async (ids: string[]) => {
+    reads.push(ids);
+    return ids.map((id) => rows.get(id)!).filter(Boolean);
+  };
+  return { rows, reads, observeMany };
+}
+
+describe('LeaseWatch', () => {
+  it('300 teams waiting on leases share their polls: a handful of reads, not one per team per tick', async () => {
+    const t = table(300);
+    const watch = new LeaseWatch(t.observeMany, Date.now, LEASE_MS);
+    const waits = [...t.rows.values()].map((r) => watch.wait(r, performance.now() + 10_000));
+    setTimeout(() => { for (const [id] of t.rows) t.rows.set(id, row(id, 2, null)); }, 150); // the holder stores
+    const seen = await Promise.all(waits);
+    expect(seen.every((r) => r?.version === 2)).toBe(true);
+    // Each read covers every waiting team (up to 500 per statement).
+    expect(t.reads.every((ids) => ids.length === 300)).toBe(true);
+    expect(watch.polls).toBe(t.reads.length);
+    expect(t.reads.length).toBeLessThanOrEqual(15); // ≥ 150 ms at ≥ 10 ms a tick, with a first poll not before ~100 ms
+  });
+
+  it('times its first poll on the lease\'s expected end, not at once', async () => {
+    const t = table(1);
+    const watch = new LeaseWatch(t.observeMany, Date.now, LEASE_MS);
+    watch.recordTokenCallMs(300); // usual token call: 0.8 × 100 + 0.2 × 300 = 140 ms
+    const done = watch.wait(t.rows.get('t0')!, performance.now() + 10_000);
+    await sleep(60);
+    expect(t.reads).toHaveLength(0); // timers fire late under load, never early
+    t.rows.set('t0', row('t0', 2, null));
+    expect((await done)?.version).toBe(2);
+    expect(t.reads.length).toBeGreaterThanOrEqual(1);
+  });
+
+  it('hands a lapsed lease back to the caller (to claim), and gives up at the deadline', async () => {
+    const t = table(2);
+    const watch = new LeaseWatch(t.observeMany, Date.now, LEASE_MS);
+    const lapsing = watch.wait(t.rows.get('t0')!, performance.now() + 10_000);
+    const stuck = watch.wait(t.rows.get('t1')!, performance.now() + 300);
+    t.rows.set('t0', row('t0', 1, new Date(Date.now() - 1)));
+    expect(await lapsing).toMatchObject({ version: 1 });
+    const started = performance.now();
+    expect(await stuck).toMatchObject({ version: 1, leaseExpiresAt: expect.any(Date) });
+    expect(performance.now() - started).toBeLessThan(5_000);
+  });
+});
+
+describe('ReadBatch', () => {
+  it('reads of many teams asked for in one turn go out as one statement; a lone read stays a single-row read', async () => {
+    const t = table(700);
+    const single: string[] = [];
+    const batch = new ReadBatch(async (id) => (single.push(id), t.rows.get(id) ?? null), t.observeMany);
+    const ids = [...t.rows.keys()];
+    const got = await Promise.all([...ids, ...ids, 'missing'].map((id) => batch.read(id)));
+    expect(got.slice(0, 1400).map((r) => r?.teamId)).toEqual([...ids, ...ids]);
+    expect(got[1400]).toBeNull();
+    expect(t.reads.map((r) => r.length)).toEqual([500, 201]);
+    expect(single).toEqual([]);
+    expect((await batch.read('t3'))?.teamId).toBe('t3');
+    expect(single).toEqual(['t3']);
+  });
+});

@@ -1,0 +1,104 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { JiraTokenManager } from '../src/integrations/jira/tokens/jira-token-manager.service.js';
+import { FakeAtlassian } from './fake-atlassian/fake-atlassian.js';
+import { chainIntact, seedIntegration, type SeededIntegration } from './helpers/jira-seed.js';
+import { countStatements, type StatementCounter } from './helpers/statement-counter.js';
+import { createTestApp, type TestApp } from './helpers/test-app.js';
+
+/*
+ * The refresh storm's structure, counted rather than timed (the machine's load makes wall-clock
+ * figures meaningless): how many SQL statements the token path issues per team when two
+ * instances (two apps, each with its own token manager, lease owner and pool) refresh the same
+ * expired teams, and how many a process waiting on the other's lease issues.
+ */
+
+const TEAMS = 24;
+const CALLERS_PER_APP = 5;
+
+describe('refresh storm structure: statements counted', () => {
+  let fake: FakeAtlassian;
+  let a: TestApp;
+  let b: TestApp;
+  let countA: StatementCounter;
+  let countB: StatementCounter;
+
+  beforeAll(async () => {
+    fake = await new FakeAtlassian().start();
+    // The recovery sweep and keep-alive stay quiet for the test's few seconds (their periods are long).
+    a = await createTestApp({ env: { ...fake.env() } });
+    b = await createTestApp({ env: { ...fake.env() } });
+    countA = countStatements(a.dataSource);
+    countB = countStatements(b.dataSource);
+  });
+  afterAll(async () => {
+    await a?.close();
+    await b?.close();
+    await fake?.stop();
+  });
+
+  const seedTeams = async (): Promise<SeededIntegration[]> => {
+    const seeded: SeededIntegration[] = [];
+    for (let i = 0; i < TEAMS; i++) seeded.push(await seedIntegration(a.dataSource, fake));
+    return seeded;
+  };
+  const callers = (app: TestApp, teams: SeededIntegration[]) =>
+    Promise.all(teams.flatMap((s) => Array.from({ length: CALLERS_PER_APP }, () => app.app.get(JiraTokenManager).getAccessToken(s.teamId))));
+
+  it('both instances, 5 callers each per team: one refresh per team and at most 4 statements per team in all', async () => {
+    const teams = await seedTeams();
+    const before = fake.refreshCount;
+    fake.tokenLatencyMs = 100;
+    countA.reset();
+    countB.reset();
+    try {
+      const [ra, rb] = await Promise.all([callers(a, teams), callers(b, teams)]);
+      const perTeam = (countA.total() + countB.total()) / TEAMS;
+      console.log(`storm of ${TEAMS} teams: ${perTeam.toFixed(2)} statements per team`, JSON.stringify([...countA.byKind, ...countB.byKind]));
+      expect(fake.refreshCount - before).toBe(TEAMS);
+      teams.forEach((s, i) => {
+        const got = new Set([...ra.slice(i * CALLERS_PER_APP, (i + 1) * CALLERS_PER_APP), ...rb.slice(i * CALLERS_PER_APP, (i + 1) * CALLERS_PER_APP)]);
+        expect(got.size).toBe(1);
+        expect(got.has(s.accessToken)).toBe(false);
+      });
+      for (const s of teams) expect(await chainIntact(a.dataSource, fake, s.teamId)).toBe(true);
+      // Per team: each instance tries the lease once (the claim reports the row when it fails) and
+      // the holder writes once (3); the reads of all teams asked for at once and the polls of all
+      // waits are shared statements. (Before: 12.4 per team: a read per team and instance, the
+      // waiting instance polling each team on its own with claim + read every 20 to 200 ms.)
+      expect(perTeam).toBeLessThanOrEqual(4);
+    } finally {
+      fake.tokenLatencyMs = 0;
+    }
+  }, 60_000);
+
+  it('an instance waiting on the other\'s leases never tries a lease it saw held, and its reads and polls are shared by all teams', async () => {
+    const teams = await seedTeams();
+    fake.tokenLatencyMs = 400;
+    try {
+      const holder = callers(a, teams);
+      // Every lease is a's before b asks (bounded wait).
+      for (let i = 0; i < 200; i++) {
+        const [{ n }] = (await a.dataSource.query(
+          `SELECT count(*)::int AS n FROM jira_integrations WHERE team_id = ANY($1) AND refresh_lease_owner IS NOT NULL`,
+          [teams.map((s) => s.teamId)])) as { n: number }[];
+        if (n === TEAMS) break;
+        await new Promise((r) => setTimeout(r, 10));
+      }
+      const before = fake.tokenRequests.length;
+      countB.reset();
+      const waited = await callers(b, teams);
+      const fromHolder = await holder;
+      console.log(`waiting instance, ${TEAMS} teams: ${countB.total()} statements`, JSON.stringify([...countB.byKind]));
+      expect(waited).toEqual(fromHolder);
+      expect(fake.tokenRequests.length - before).toBeLessThanOrEqual(TEAMS); // only a's, still in flight
+      // One read for all teams, which shows a's live leases, so no claim is tried; then the waits
+      // of all teams share one polling read per tick. 400 ms of waiting at the shortest tick
+      // (10 ms) is at most 40 reads, however many teams wait. (Before: 226 statements for 24
+      // teams, each team polling on its own through claim + read every 20 to 200 ms.)
+      expect([...countB.byKind.keys()].every((kind) => kind.startsWith('SELECT'))).toBe(true);
+      expect(countB.total()).toBeLessThanOrEqual(1 + 40);
+    } finally {
+      fake.tokenLatencyMs = 0;
+    }
+  }, 60_000);
+});
