@@ -5,6 +5,8 @@ import cookieParser from 'cookie-parser';
 import { Logger } from 'nestjs-pino';
 import { appConfig } from './config/app.config.js';
 import type { ConfigType } from '@nestjs/config';
+import { jiraWebhooksConfig } from './config/jira-webhooks.config.js';
+import { captureWebhookBody, JIRA_WEBHOOK_PATH } from './integrations/jira/webhooks/webhook-request.js';
 
 /** Everything main.ts applies to the app, shared with the e2e tests so they test the real thing. */
 export function configureApp(app: NestExpressApplication): NestExpressApplication {
@@ -26,6 +28,8 @@ export function configureApp(app: NestExpressApplication): NestExpressApplicatio
       maxAge: 600,
     });
   }
+  // Jira webhook bodies stay raw until their JWT is verified (and may exceed 32 kB).
+  app.use(JIRA_WEBHOOK_PATH, captureWebhookBody(app.get<ConfigType<typeof jiraWebhooksConfig>>(jiraWebhooksConfig.KEY).maxBodyBytes));
   app.useBodyParser('json', { limit: '32kb' });
   app.use(cookieParser());
   app.useGlobalPipes(

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { FakeJiraWebhooks } from './fake-webhooks.js';
 
 /*
  * A strict stand-in for auth.atlassian.com and api.atlassian.com, started by the tests on
@@ -102,6 +103,8 @@ export class FakeAtlassian {
 
   readonly tokenRequests: TokenRequestRecord[] = [];
   readonly apiRequests: { path: string; status: number }[] = [];
+  /** Jira's dynamic webhooks and signed deliveries (fake-webhooks.ts). */
+  readonly webhooks = new FakeJiraWebhooks(() => this.clientSecret);
   private readonly faults: TokenFault[] = [];
   private readonly apiFaults: { status: number; retryAfter?: string }[] = [];
   private readonly codes = new Map<string, { grant: Grant; redirectUri: string; expiresAt: number; used: boolean }>();
@@ -407,6 +410,11 @@ export class FakeAtlassian {
     if (!rec.grant.account.sites.some((s) => s.id === cloudId)) {
       record.status = 404;
       return json(res, 404, { errorMessages: ['Site not found for this token'] });
+    }
+    if (path.startsWith('/rest/api/3/webhook')) {
+      record.status = 200;
+      const site = rec.grant.account.sites.find((s) => s.id === cloudId)!;
+      return void this.webhooks.handle(req, res, cloudId, path, { id: rec.grant.id, get revoked() { return rec.grant.revoked; }, siteUrl: site.url });
     }
     if (path === '/rest/api/3/myself') {
       record.status = 200;

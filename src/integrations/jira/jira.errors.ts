@@ -25,6 +25,8 @@ export enum JiraErrorCode {
   AtlassianClientRejected = 'atlassian_client_rejected',
   RefreshLockTimeout = 'jira_refresh_lock_timeout',
   JiraRequestFailed = 'jira_request_failed',
+  WebhookUnauthorized = 'jira_webhook_unauthorized',
+  WebhookPayloadInvalid = 'jira_webhook_payload_invalid',
 }
 
 /** The one error class of the Jira feature; ProblemDetailsFilter turns it into HTTP. */

@@ -1,4 +1,5 @@
-import { HttpStatus, Injectable, Logger } from '@nestjs/common';
+import { HttpStatus, Injectable, Logger, Optional } from '@nestjs/common';
+import { EventEmitter2 } from '@nestjs/event-emitter';
 import { InjectDataSource } from '@nestjs/typeorm';
 import type { DataSource } from 'typeorm';
 import { Clock } from '../../../common/clock.js';
@@ -6,6 +7,8 @@ import type { JiraIntegrationStatus, JiraSite } from '../entities/jira-integrati
 import { JiraClient } from '../client/jira-client.js';
 import { publicSite, type PublicSite } from './jira-oauth.service.js';
 import { JiraError, JiraErrorCode } from '../jira.errors.js';
+import { JiraConnectionEvent, type JiraConnectionEventPayload } from '../jira.events.js';
+import { JiraWebhookLifecycle, type WebhookStatus } from '../webhooks/jira-webhook-lifecycle.service.js';
 
 export type ConnectionStatus = 'not_connected' | JiraIntegrationStatus;
 
@@ -19,6 +22,8 @@ export interface ConnectionView {
   accessTokenExpiresAt: Date | null;
   lastRefreshedAt: Date | null;
   lastError?: { code: string; at: Date | null };
+  /** Managed Jira webhooks of the team (see webhooks/). */
+  webhooks?: WebhookStatus;
   /** Only with `?verify=true`: did Jira accept the stored token just now? */
   verification?: { ok: boolean; code?: string; accountId?: string };
 }
@@ -37,6 +42,7 @@ export interface DisconnectView {
 }
 
 interface Row {
+  id: string;
   status: JiraIntegrationStatus;
   cloud_id: string | null;
   site_url: string | null;
@@ -67,6 +73,8 @@ export class JiraConnectionService {
     @InjectDataSource() private readonly dataSource: DataSource,
     private readonly clock: Clock,
     private readonly jira: JiraClient,
+    private readonly events: EventEmitter2,
+    @Optional() private readonly webhooks?: JiraWebhookLifecycle,
   ) {}
 
   /**
@@ -94,7 +102,7 @@ export class JiraConnectionService {
     const row = await this.read(teamId);
     if (!row) {
       return { status: 'not_connected', site: null, scopes: [], connectedBy: null, connectedAt: null,
-        accessTokenExpiresAt: null, lastRefreshedAt: null };
+        accessTokenExpiresAt: null, lastRefreshedAt: null, ...(this.webhooks ? { webhooks: await this.webhooks.statusOf(teamId) } : {}) };
     }
     return {
       status: row.status,
@@ -107,6 +115,7 @@ export class JiraConnectionService {
       accessTokenExpiresAt: date(row.access_token_expires_at),
       lastRefreshedAt: date(row.last_refreshed_at),
       ...(row.last_error_code ? { lastError: { code: row.last_error_code, at: date(row.last_error_at) } } : {}),
+      ...(this.webhooks ? { webhooks: await this.webhooks.statusOf(teamId) } : {}),
     };
   }
 
@@ -136,20 +145,27 @@ export class JiraConnectionService {
         'The integration changed meanwhile. Read the status again.');
     }
     this.logger.log({ teamId, cloudId: site.cloudId }, 'jira site selected');
+    this.emit(JiraConnectionEvent.SiteSelected, teamId, row.id, site.cloudId);
     return this.status(teamId);
   }
 
   /** Wipes the team's tokens and pending states. Idempotent. */
   async disconnect(teamId: string): Promise<DisconnectView> {
-    const affected = await this.dataSource.transaction(async (manager) => {
+    // While the token still works: bounded, best effort, never fails the disconnect.
+    await this.webhooks?.deregisterBeforeDisconnect(teamId).catch((err: unknown) =>
+      this.logger.warn(`webhook deregistration before disconnect failed: ${String(err)}`));
+    const deleted = await this.dataSource.transaction(async (manager) => {
       await manager.query('DELETE FROM jira_oauth_states WHERE team_id = $1', [teamId]);
-      const [, count] = (await manager.query('DELETE FROM jira_integrations WHERE team_id = $1', [teamId])) as [unknown, number];
-      return count;
+      const [rows] = (await manager.query('DELETE FROM jira_integrations WHERE team_id = $1 RETURNING id', [teamId])) as [{ id: string }[], number];
+      return rows;
     });
-    if (affected > 0) this.logger.log({ teamId }, 'jira disconnected');
+    if (deleted.length > 0) {
+      this.logger.log({ teamId }, 'jira disconnected');
+      this.emit(JiraConnectionEvent.Disconnected, teamId, deleted[0].id, null);
+    }
     return {
       status: 'not_connected',
-      wasConnected: affected > 0,
+      wasConnected: deleted.length > 0,
       removeAppAt: REMOVE_APP_AT,
       message: 'Jira tokens were deleted here. Atlassian offers no way for apps to revoke a grant: remove the app under '
         + `Connected apps at ${REMOVE_APP_AT.user} (your account), or a site admin can revoke it at ${REMOVE_APP_AT.admin} `
@@ -157,9 +173,14 @@ export class JiraConnectionService {
     };
   }
 
+  private emit(name: string, teamId: string, integrationId: string, cloudId: string | null): void {
+    const event: JiraConnectionEventPayload = { teamId, integrationId, cloudId };
+    this.events.emit(name, event);
+  }
+
   private async read(teamId: string): Promise<Row | null> {
     const rows = (await this.dataSource.query(
-      `SELECT status, cloud_id, site_url, site_name, available_sites, scopes, connected_by_user_id, atlassian_account_id,
+      `SELECT id, status, cloud_id, site_url, site_name, available_sites, scopes, connected_by_user_id, atlassian_account_id,
               atlassian_account_name, connected_at, access_token_expires_at, last_refreshed_at, last_error_code, last_error_at
          FROM jira_integrations WHERE team_id = $1`,
       [teamId],

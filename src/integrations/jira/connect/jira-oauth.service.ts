@@ -1,5 +1,6 @@
 import { HttpStatus, Inject, Injectable, Logger } from '@nestjs/common';
 import type { ConfigType } from '@nestjs/config';
+import { EventEmitter2 } from '@nestjs/event-emitter';
 import { InjectDataSource } from '@nestjs/typeorm';
 import type { DataSource } from 'typeorm';
 import { Clock } from '../../../common/clock.js';
@@ -10,6 +11,7 @@ import { TeamAccessPolicy } from '../../../teams/team-access.policy.js';
 import { AtlassianGateway, AtlassianTokenError, type AtlassianAccount, type TokenSet } from '../atlassian/atlassian.gateway.js';
 import type { JiraSite } from '../entities/jira-integration.entity.js';
 import { JiraError, JiraErrorCode } from '../jira.errors.js';
+import { JiraConnectionEvent, type JiraConnectionEventPayload } from '../jira.events.js';
 import { OAuthStateStore, type ConsumedState } from './oauth-state.store.js';
 import { normalizeSiteUrl, tryNormalizeSiteUrl } from './site-url.js';
 
@@ -68,6 +70,7 @@ export class JiraOAuthService {
     private readonly policy: TeamAccessPolicy,
     private readonly clock: Clock,
     private readonly metrics: MetricsService,
+    private readonly events: EventEmitter2,
   ) {}
 
   async authorize(teamId: string, userId: string, input: AuthorizeInput): Promise<AuthorizeResult> {
@@ -155,7 +158,11 @@ export class JiraOAuthService {
     }
     const account = await this.gateway.me(tokens.accessToken).catch((): AtlassianAccount | null => null);
     const chosen = this.chooseSite(sites, flow.siteHint);
-    await this.store(flow, tokens, sites, chosen, account);
+    const integrationId = await this.store(flow, tokens, sites, chosen, account);
+    if (chosen) {
+      const event: JiraConnectionEventPayload = { teamId: flow.teamId, integrationId, cloudId: chosen.cloudId };
+      this.events.emit(JiraConnectionEvent.Connected, event);
+    }
     return chosen
       ? { status: 'connected', site: publicSite(chosen) }
       : { status: 'pending_site_selection', site: null, availableSites: sites.map(publicSite) };
@@ -190,9 +197,9 @@ export class JiraOAuthService {
 
   /** One upsert on team_id: tokens (encrypted), expiry, scopes, site and who connected. */
   private async store(flow: ConsumedState, tokens: TokenSet, sites: JiraSite[], chosen: JiraSite | null,
-    account: AtlassianAccount | null): Promise<void> {
+    account: AtlassianAccount | null): Promise<string> {
     const now = this.clock.now();
-    await this.dataSource.query(
+    const [row] = (await this.dataSource.query(
       `INSERT INTO jira_integrations (team_id, status, cloud_id, site_url, site_name, available_sites, scopes,
          connected_by_user_id, atlassian_account_id, atlassian_account_name, access_token, refresh_token,
          access_token_expires_at, token_version, connected_at, last_refreshed_at, last_error_code, last_error_at,
@@ -205,7 +212,8 @@ export class JiraOAuthService {
          atlassian_account_name = EXCLUDED.atlassian_account_name, access_token = EXCLUDED.access_token,
          refresh_token = EXCLUDED.refresh_token, access_token_expires_at = EXCLUDED.access_token_expires_at,
          token_version = jira_integrations.token_version + 1, connected_at = EXCLUDED.connected_at,
-         last_refreshed_at = NULL, last_error_code = NULL, last_error_at = NULL, updated_at = EXCLUDED.updated_at`,
+         last_refreshed_at = NULL, last_error_code = NULL, last_error_at = NULL, updated_at = EXCLUDED.updated_at
+       RETURNING id`,
       [
         flow.teamId,
         chosen ? 'connected' : 'pending_site_selection',
@@ -222,7 +230,8 @@ export class JiraOAuthService {
         new Date(now.getTime() + tokens.expiresInSeconds * 1000),
         now,
       ],
-    );
+    )) as { id: string }[];
+    return row.id;
   }
 
   /** `returnTo` must be an absolute http(s) URL on an allow-listed origin (no open redirect). */
