@@ -50,18 +50,19 @@ export async function startWebhookWorker(env: Record<string, string>, bootTimeou
     });
   };
   const ready = await next('ready', bootTimeoutMs);
+  const kill = async () => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    await exited;
+  };
   return {
     child,
     port: ready.port!,
     next,
-    async kill() {
-      child.kill('SIGKILL');
-      await exited;
-    },
+    kill,
     async close() {
       child.send({ type: 'close' });
       await Promise.race([exited, new Promise((r) => setTimeout(r, 15_000))]);
-      if (child.exitCode === null) await this.kill();
+      await kill();
     },
   };
 }
