@@ -4,6 +4,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import type { DataSource } from 'typeorm';
 import { Clock } from '../../../common/clock.js';
 import { jiraWebhooksConfig } from '../../../config/jira-webhooks.config.js';
+import { type DeadLetter, listDeadLetters, requeueDeadLetter } from './dead-letters.js';
 import { JiraWebhookMetrics } from './jira-webhook.metrics.js';
 import { JiraWebhookRegistry } from './jira-webhook.registry.js';
 import type { JiraWebhookEvent } from './webhook-subscription.js';
@@ -23,16 +24,6 @@ interface EventRow {
   attempts: number;
   handled_by: string[] | string;
   received_at: Date;
-}
-
-export interface DeadLetter {
-  id: string;
-  teamId: string;
-  deliveryId: string;
-  webhookEvent: string;
-  attempts: number;
-  lastError: string | null;
-  receivedAt: Date;
 }
 
 const pgArray = (v: (string | number)[] | string): string[] =>
@@ -105,23 +96,16 @@ export class JiraWebhookDispatcher implements OnApplicationBootstrap, OnApplicat
     }
   }
 
-  async deadLetters(limit = 100): Promise<DeadLetter[]> {
-    const rows = (await this.dataSource.query(
-      `SELECT id, team_id, delivery_id, webhook_event, attempts, last_error, received_at FROM jira_webhook_events
-        WHERE status = 'dead' ORDER BY received_at DESC LIMIT $1`, [limit])) as
-      { id: string; team_id: string; delivery_id: string; webhook_event: string; attempts: number; last_error: string | null; received_at: Date }[];
-    return rows.map((r) => ({ id: r.id, teamId: r.team_id, deliveryId: r.delivery_id, webhookEvent: r.webhook_event,
-      attempts: r.attempts, lastError: r.last_error, receivedAt: new Date(r.received_at) }));
+  deadLetters(limit = 100): Promise<DeadLetter[]> {
+    return listDeadLetters(this.dataSource, limit);
   }
 
   /** Puts a dead letter back in the queue with a fresh set of attempts. */
   async retryDeadLetter(id: string): Promise<boolean> {
-    const [, count] = (await this.dataSource.query(
-      `UPDATE jira_webhook_events SET status = 'pending', attempts = 0, next_attempt_at = $2 WHERE id::text = $1 AND status = 'dead'`,
-      [id, this.clock.now()])) as [unknown, number];
+    const requeued = await requeueDeadLetter(this.dataSource, id, this.clock.now());
     await this.refreshDeadLetterGauge();
-    if (count > 0) this.kick();
-    return count > 0;
+    if (requeued) this.kick();
+    return requeued;
   }
 
   private async claim(): Promise<EventRow[]> {
