@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { JiraIntegration } from '../src/integrations/jira/entities/jira-integration.entity.js';
 import { CONNECTIONS, hammer, ratios, type LoadResult } from './load.js';
 import { refreshStorm, STORM, type StormResult } from './storm.js';
+import { webhookThroughput } from './webhooks.js';
 import {
   createBenchDatabase, dropBenchDatabase, median, openDatabase, postgresReachable, seedTeam, sleep, startApp,
 } from './support.js';
@@ -103,6 +104,31 @@ async function main(): Promise<void> {
   const report: Record<string, unknown> = { machine };
   /** Correctness failures (not slowness): they make the bench exit non-zero. */
   const failures: string[] = [];
+
+  // BENCH_ONLY=webhooks runs just the webhook part (the machine is shared; keep runs short).
+  const only = process.env.BENCH_ONLY;
+  console.log(`\n== Jira webhook deliveries acknowledged per second at ${CONNECTIONS} concurrent senders, as a ratio to the floor`);
+  const hookRuns = [];
+  for (const db of [pglite(), ...(havePg ? [postgres('hooks')] : [])]) {
+    const { env, cleanup } = await db.env();
+    try {
+      const h = await webhookThroughput(BENCH_MAIN, db.kind, env);
+      hookRuns.push(h);
+      console.log(`${h.kind.padEnd(8)} floor ${fmt(h.floor.rps).padStart(6)} req/s  webhooks ${fmt(h.webhooks.rps).padStart(6)} acks/s  ratio ${fmt(h.ratio, 2)}  `
+        + `p99 ${fmt(h.webhooks.p99Ms, 1)} ms  non-2xx ${h.webhooks.non2xx}  acknowledged ${h.acknowledged}  stored ${h.stored}  handled ${h.handled}  lost ${h.lost}`);
+      if (h.lost !== 0 || h.webhooks.non2xx > 0 || h.webhooks.errors > 0) failures.push(`${h.kind} webhooks: lost ${h.lost}, non-2xx ${h.webhooks.non2xx}`);
+    } finally {
+      await cleanup();
+    }
+  }
+  report.webhooks = hookRuns;
+  if (only === 'webhooks') {
+    mkdirSync(join(here, '../../bench/.out'), { recursive: true });
+    writeFileSync(join(here, '../../bench/.out/webhooks.json'), JSON.stringify(report, null, 2));
+    process.exitCode = failures.length ? 1 : 0;
+    if (failures.length) console.log(`\nFAILED: ${failures.join('; ')}`);
+    return;
+  }
 
   console.log(`\n== throughput and p99 at ${CONNECTIONS} connections, as ratios to the floor (target ≥ 0.80, zero non-2xx)`);
   const loads = [];
