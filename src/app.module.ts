@@ -13,6 +13,7 @@ import { DatabaseModule } from './database/database.module.js';
 import { HealthModule } from './health/health.module.js';
 import { JiraIntegrationModule } from './integrations/jira/jira-integration.module.js';
 import { MetricsModule } from './metrics/metrics.module.js';
+import { NotificationsModule } from './notifications/notifications.module.js';
 import { TeamsModule } from './teams/teams.module.js';
 
 @Module({
@@ -35,6 +36,7 @@ import { TeamsModule } from './teams/teams.module.js';
     EventEmitterModule.forRoot(),
     ScheduleModule.forRoot(),
     MetricsModule,
+    NotificationsModule,
     JiraIntegrationModule,
   ],
   providers: [{ provide: APP_FILTER, useClass: ProblemDetailsFilter }],

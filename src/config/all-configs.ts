@@ -4,7 +4,8 @@ import { databaseConfig } from './database.config.js';
 import { encryptionConfig } from './encryption.config.js';
 import { jiraConfig } from './jira.config.js';
 import { jiraWebhooksConfig } from './jira-webhooks.config.js';
+import { notifyConfig } from './notify.config.js';
 import { rateLimitConfig } from './rate-limit.config.js';
 import { redisConfig } from './redis.config.js';
 
-export const allConfigs = [appConfig, authConfig, databaseConfig, encryptionConfig, jiraConfig, jiraWebhooksConfig, rateLimitConfig, redisConfig];
+export const allConfigs = [appConfig, authConfig, databaseConfig, encryptionConfig, jiraConfig, jiraWebhooksConfig, rateLimitConfig, redisConfig, notifyConfig];

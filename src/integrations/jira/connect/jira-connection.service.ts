@@ -1,8 +1,10 @@
 import { HttpStatus, Injectable, Logger, Optional } from '@nestjs/common';
 import { EventEmitter2 } from '@nestjs/event-emitter';
 import { InjectDataSource } from '@nestjs/typeorm';
-import type { DataSource } from 'typeorm';
+import type { DataSource, EntityManager } from 'typeorm';
 import { Clock } from '../../../common/clock.js';
+import { NotificationOutbox } from '../../../notifications/notification-outbox.js';
+import { NotificationType } from '../../../notifications/notification-types.js';
 import type { JiraIntegrationStatus, JiraSite } from '../entities/jira-integration.entity.js';
 import { JiraClient } from '../client/jira-client.js';
 import { publicSite, type PublicSite } from './jira-oauth.service.js';
@@ -42,7 +44,6 @@ export interface DisconnectView {
 }
 
 interface Row {
-  id: string;
   status: JiraIntegrationStatus;
   cloud_id: string | null;
   site_url: string | null;
@@ -73,6 +74,7 @@ export class JiraConnectionService {
     @InjectDataSource() private readonly dataSource: DataSource,
     private readonly clock: Clock,
     private readonly jira: JiraClient,
+    private readonly outbox: NotificationOutbox,
     private readonly events: EventEmitter2,
     @Optional() private readonly webhooks?: JiraWebhookLifecycle,
   ) {}
@@ -135,17 +137,24 @@ export class JiraConnectionService {
       throw new JiraError(JiraErrorCode.SiteNotAccessible, HttpStatus.UNPROCESSABLE_ENTITY, 'Not one of the granted sites',
         'Choose a cloudId from availableSites in the status response.');
     }
-    const [, affected] = (await this.dataSource.query(
-      `UPDATE jira_integrations SET status = 'connected', cloud_id = $2, site_url = $3, site_name = $4, updated_at = $5
-        WHERE team_id = $1 AND status = 'pending_site_selection'`,
-      [teamId, site.cloudId, site.url, site.name, this.clock.now()],
-    )) as [unknown, number];
-    if (affected !== 1) {
+    const integrationId = await this.dataSource.transaction(async (em) => {
+      const [rows] = (await em.query(
+        `UPDATE jira_integrations SET status = 'connected', cloud_id = $2, site_url = $3, site_name = $4, updated_at = $5
+          WHERE team_id = $1 AND status = 'pending_site_selection' RETURNING id`,
+        [teamId, site.cloudId, site.url, site.name, this.clock.now()],
+      )) as [{ id: string }[], number];
+      if (rows.length !== 1) return null;
+      await this.outbox.enqueue(em, { type: NotificationType.SiteSelected, teamId,
+        data: { cloudId: site.cloudId, siteUrl: site.url, siteName: site.name } });
+      return rows[0].id;
+    });
+    if (integrationId === null) {
       throw new JiraError(JiraErrorCode.NoPendingSiteSelection, HttpStatus.CONFLICT, 'No site choice is pending',
         'The integration changed meanwhile. Read the status again.');
     }
     this.logger.log({ teamId, cloudId: site.cloudId }, 'jira site selected');
-    this.emit(JiraConnectionEvent.SiteSelected, teamId, row.id, site.cloudId);
+    const event: JiraConnectionEventPayload = { teamId, integrationId, cloudId: site.cloudId };
+    this.events.emit(JiraConnectionEvent.SiteSelected, event);
     return this.status(teamId);
   }
 
@@ -154,18 +163,14 @@ export class JiraConnectionService {
     // While the token still works: bounded, best effort, never fails the disconnect.
     await this.webhooks?.deregisterBeforeDisconnect(teamId).catch((err: unknown) =>
       this.logger.warn(`webhook deregistration before disconnect failed: ${String(err)}`));
-    const deleted = await this.dataSource.transaction(async (manager) => {
-      await manager.query('DELETE FROM jira_oauth_states WHERE team_id = $1', [teamId]);
-      const [rows] = (await manager.query('DELETE FROM jira_integrations WHERE team_id = $1 RETURNING id', [teamId])) as [{ id: string }[], number];
-      return rows;
-    });
-    if (deleted.length > 0) {
+    const removed = await this.dataSource.transaction((em) => removeIntegration(em, this.outbox, teamId, 'disconnected_by_user'));
+    if (removed) {
       this.logger.log({ teamId }, 'jira disconnected');
-      this.emit(JiraConnectionEvent.Disconnected, teamId, deleted[0].id, null);
+      this.events.emit(JiraConnectionEvent.Disconnected, removed);
     }
     return {
       status: 'not_connected',
-      wasConnected: deleted.length > 0,
+      wasConnected: removed !== null,
       removeAppAt: REMOVE_APP_AT,
       message: 'Jira tokens were deleted here. Atlassian offers no way for apps to revoke a grant: remove the app under '
         + `Connected apps at ${REMOVE_APP_AT.user} (your account), or a site admin can revoke it at ${REMOVE_APP_AT.admin} `
@@ -173,18 +178,28 @@ export class JiraConnectionService {
     };
   }
 
-  private emit(name: string, teamId: string, integrationId: string, cloudId: string | null): void {
-    const event: JiraConnectionEventPayload = { teamId, integrationId, cloudId };
-    this.events.emit(name, event);
-  }
-
   private async read(teamId: string): Promise<Row | null> {
     const rows = (await this.dataSource.query(
-      `SELECT id, status, cloud_id, site_url, site_name, available_sites, scopes, connected_by_user_id, atlassian_account_id,
+      `SELECT status, cloud_id, site_url, site_name, available_sites, scopes, connected_by_user_id, atlassian_account_id,
               atlassian_account_name, connected_at, access_token_expires_at, last_refreshed_at, last_error_code, last_error_at
          FROM jira_integrations WHERE team_id = $1`,
       [teamId],
     )) as Row[];
     return rows[0] ?? null;
   }
+}
+
+/**
+ * Deletes the team's integration and OAuth states in `em`'s transaction and, if there was an
+ * integration, records the `disconnected` notification there too. Returns the payload of the
+ * in-process Disconnected event, to emit after commit; null when there was nothing to delete.
+ */
+export async function removeIntegration(em: EntityManager, outbox: NotificationOutbox, teamId: string,
+  reason: 'disconnected_by_user' | 'team_deleted'): Promise<JiraConnectionEventPayload | null> {
+  await em.query('DELETE FROM jira_oauth_states WHERE team_id = $1', [teamId]);
+  const [rows] = (await em.query('DELETE FROM jira_integrations WHERE team_id = $1 RETURNING id, cloud_id', [teamId])) as
+    [{ id: string; cloud_id: string | null }[], number];
+  if (rows.length === 0) return null;
+  await outbox.enqueue(em, { type: NotificationType.Disconnected, teamId, data: { reason, cloudId: rows[0].cloud_id } });
+  return { teamId, integrationId: rows[0].id, cloudId: rows[0].cloud_id };
 }

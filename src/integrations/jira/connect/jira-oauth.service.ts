@@ -2,11 +2,13 @@ import { HttpStatus, Inject, Injectable, Logger } from '@nestjs/common';
 import type { ConfigType } from '@nestjs/config';
 import { EventEmitter2 } from '@nestjs/event-emitter';
 import { InjectDataSource } from '@nestjs/typeorm';
-import type { DataSource } from 'typeorm';
+import type { DataSource, EntityManager } from 'typeorm';
 import { Clock } from '../../../common/clock.js';
 import { EncryptionService } from '../../../common/crypto/encryption.service.js';
 import { jiraConfig } from '../../../config/jira.config.js';
 import { MetricsService } from '../../../metrics/metrics.service.js';
+import { NotificationOutbox } from '../../../notifications/notification-outbox.js';
+import { NotificationType } from '../../../notifications/notification-types.js';
 import { TeamAccessPolicy } from '../../../teams/team-access.policy.js';
 import { AtlassianGateway, AtlassianTokenError, type AtlassianAccount, type TokenSet } from '../atlassian/atlassian.gateway.js';
 import type { JiraSite } from '../entities/jira-integration.entity.js';
@@ -70,6 +72,7 @@ export class JiraOAuthService {
     private readonly policy: TeamAccessPolicy,
     private readonly clock: Clock,
     private readonly metrics: MetricsService,
+    private readonly outbox: NotificationOutbox,
     private readonly events: EventEmitter2,
   ) {}
 
@@ -158,11 +161,7 @@ export class JiraOAuthService {
     }
     const account = await this.gateway.me(tokens.accessToken).catch((): AtlassianAccount | null => null);
     const chosen = this.chooseSite(sites, flow.siteHint);
-    const integrationId = await this.store(flow, tokens, sites, chosen, account);
-    if (chosen) {
-      const event: JiraConnectionEventPayload = { teamId: flow.teamId, integrationId, cloudId: chosen.cloudId };
-      this.events.emit(JiraConnectionEvent.Connected, event);
-    }
+    await this.store(flow, tokens, sites, chosen, account);
     return chosen
       ? { status: 'connected', site: publicSite(chosen) }
       : { status: 'pending_site_selection', site: null, availableSites: sites.map(publicSite) };
@@ -195,11 +194,30 @@ export class JiraOAuthService {
     }
   }
 
-  /** One upsert on team_id: tokens (encrypted), expiry, scopes, site and who connected. */
+  /**
+   * One upsert on team_id: tokens (encrypted), expiry, scopes, site and who connected; with a site
+   * bound, the `connected` notification in the same transaction and the in-process event after it.
+   */
   private async store(flow: ConsumedState, tokens: TokenSet, sites: JiraSite[], chosen: JiraSite | null,
+    account: AtlassianAccount | null): Promise<void> {
+    const integrationId = await this.dataSource.transaction(async (em) => {
+      const id = await this.upsert(em, flow, tokens, sites, chosen, account);
+      if (chosen) {
+        await this.outbox.enqueue(em, { type: NotificationType.Connected, teamId: flow.teamId,
+          data: { cloudId: chosen.cloudId, siteUrl: chosen.url, siteName: chosen.name, connectedByUserId: flow.userId } });
+      }
+      return id;
+    });
+    if (chosen) {
+      const event: JiraConnectionEventPayload = { teamId: flow.teamId, integrationId, cloudId: chosen.cloudId };
+      this.events.emit(JiraConnectionEvent.Connected, event);
+    }
+  }
+
+  private async upsert(em: EntityManager, flow: ConsumedState, tokens: TokenSet, sites: JiraSite[], chosen: JiraSite | null,
     account: AtlassianAccount | null): Promise<string> {
     const now = this.clock.now();
-    const [row] = (await this.dataSource.query(
+    const [row] = (await em.query(
       `INSERT INTO jira_integrations (team_id, status, cloud_id, site_url, site_name, available_sites, scopes,
          connected_by_user_id, atlassian_account_id, atlassian_account_name, access_token, refresh_token,
          access_token_expires_at, token_version, connected_at, last_refreshed_at, last_error_code, last_error_at,
