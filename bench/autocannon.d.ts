@@ -11,7 +11,8 @@ declare module 'autocannon' {
       method?: string;
       body?: string;
       headers?: Record<string, string>;
-      setupRequest?: (req: { headers: Record<string, string>; body?: string }) => { headers: Record<string, string>; body?: string };
+      setupRequest?: (req: { headers: Record<string, string>; body?: string }, context: Record<string, string>) => { headers: Record<string, string>; body?: string };
+      onResponse?: (status: number, body: string, context: Record<string, string>) => void;
     }[];
   }
   export interface Histogram {
