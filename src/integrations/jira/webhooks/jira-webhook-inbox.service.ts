@@ -1,10 +1,12 @@
 import { createHash } from 'node:crypto';
-import { HttpStatus, Injectable } from '@nestjs/common';
+import { HttpStatus, Injectable, Optional } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import type { DataSource } from 'typeorm';
+import type { DataSource, EntityManager } from 'typeorm';
 import { Clock } from '../../../common/clock.js';
 import { JiraError, JiraErrorCode } from '../jira.errors.js';
+import { NotificationOutbox } from '../../../notifications/notification-outbox.js';
 import { JiraWebhookMetrics } from './jira-webhook.metrics.js';
+import { JiraWebhookRegistry } from './jira-webhook.registry.js';
 import { type StoredWebhook, webhooksOf } from './jira-webhook-lifecycle.service.js';
 
 export interface ReceiveResult {
@@ -19,6 +21,9 @@ export interface PayloadSite {
 
 const invalid = (detail: string): JiraError =>
   new JiraError(JiraErrorCode.WebhookPayloadInvalid, HttpStatus.BAD_REQUEST, 'Not a Jira webhook payload', detail);
+
+/** The notification type of a forwarded Jira event (NOTIFY_WEBHOOK_URL). */
+export const JIRA_WEBHOOK_NOTIFICATION = 'jira.webhook';
 
 const DELIVERY_ID = /^[A-Za-z0-9._:-]{1,200}$/;
 
@@ -53,7 +58,9 @@ export class JiraWebhookInbox {
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
     private readonly metrics: JiraWebhookMetrics,
+    private readonly registry: JiraWebhookRegistry,
     private readonly clock: Clock,
+    @Optional() private readonly outbox?: NotificationOutbox,
   ) {}
 
   async receive(raw: Buffer, headers: Record<string, string | string[] | undefined>): Promise<ReceiveResult> {
@@ -95,19 +102,38 @@ export class JiraWebhookInbox {
     for (const team of teams) {
       // Which subscriptions matched is fixed now, so a later re-registration cannot orphan the event.
       const keys = webhooksOf(team.webhooks).filter((w) => matched.includes(Number(w.id))).map((w) => w.key);
-      const rows = (await this.dataSource.query(
-        `WITH ins AS (
-           INSERT INTO jira_webhook_events (team_id, cloud_id, delivery_id, webhook_event, matched_webhook_ids, subscription_keys,
-             payload, next_attempt_at, jira_retry, received_at)
-           VALUES ($1, $2, $3, $4, $5::bigint[], $9::text[], $6::jsonb, $7, $8, $7)
-           ON CONFLICT (team_id, delivery_id) DO NOTHING RETURNING id),
-         seen AS (UPDATE jira_webhook_registrations SET last_delivery_at = $7 WHERE team_id = $1)
-         SELECT id FROM ins`,
-        [team.team_id, team.cloud_id, deliveryId, event, matched, raw.toString('utf8'), now,
-          Number.isSafeInteger(retryHeader) ? retryHeader : null, keys])) as { id: string }[];
-      inserted += rows.length;
+      const row = { teamId: team.team_id, cloudId: team.cloud_id, deliveryId, event, matched, keys, raw, now,
+        retry: Number.isSafeInteger(retryHeader) ? retryHeader : null };
+      if (this.outbox?.enabled && this.registry.forwards(keys)) {
+        // Standalone server: forwarded to the product's backend, in the same transaction as the insert.
+        inserted += await this.dataSource.transaction(async (em) => {
+          const id = await this.insert(em, row);
+          if (id) {
+            await this.outbox!.enqueue(em, { type: JIRA_WEBHOOK_NOTIFICATION, teamId: team.team_id,
+              data: { webhookIdentifier: deliveryId, webhookEvent: event, cloudId: team.cloud_id, matchedWebhookIds: matched, payload: body } });
+          }
+          return id ? 1 : 0;
+        });
+      } else {
+        inserted += (await this.insert(this.dataSource.manager, row)) ? 1 : 0;
+      }
     }
     return this.outcome(inserted > 0 ? 'accepted' : 'duplicate');
+  }
+
+  /** One statement: the event (once per team and delivery id) and the registration's last delivery time. */
+  private async insert(em: EntityManager, r: { teamId: string; cloudId: string; deliveryId: string; event: string; matched: number[];
+    keys: string[]; raw: Buffer; now: Date; retry: number | null }): Promise<string | null> {
+    const rows = (await em.query(
+      `WITH ins AS (
+         INSERT INTO jira_webhook_events (team_id, cloud_id, delivery_id, webhook_event, matched_webhook_ids, subscription_keys,
+           payload, next_attempt_at, jira_retry, received_at)
+         VALUES ($1, $2, $3, $4, $5::bigint[], $9::text[], $6::jsonb, $7, $8, $7)
+         ON CONFLICT (team_id, delivery_id) DO NOTHING RETURNING id),
+       seen AS (UPDATE jira_webhook_registrations SET last_delivery_at = $7 WHERE team_id = $1)
+       SELECT id FROM ins`,
+      [r.teamId, r.cloudId, r.deliveryId, r.event, r.matched, r.raw.toString('utf8'), r.now, r.retry, r.keys])) as { id: string }[];
+    return rows[0]?.id ?? null;
   }
 
   private outcome(status: ReceiveResult['status']): ReceiveResult {

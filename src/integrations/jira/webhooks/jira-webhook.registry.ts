@@ -37,6 +37,8 @@ export class JiraWebhookRegistry implements OnModuleInit {
   private readonly logger = new Logger(JiraWebhookRegistry.name);
   private readonly byKey = new Map<string, NormalizedSubscription>();
   private readonly handlerList: RegisteredHandler[] = [];
+  /** Keys declared by configuration or module options: their events are forwarded as notifications. */
+  private readonly forwarded = new Set<string>();
 
   constructor(
     private readonly discovery: DiscoveryService,
@@ -48,10 +50,10 @@ export class JiraWebhookRegistry implements OnModuleInit {
 
   onModuleInit(): void {
     if (this.config.events.length > 0) {
-      this.add({ events: this.config.events, jqlFilter: this.config.jql ?? '', fieldIdsFilter: this.config.fieldIds },
-        'JIRA_WEBHOOK_EVENTS/JIRA_WEBHOOK_JQL');
+      this.forwarded.add(this.add({ events: this.config.events, jqlFilter: this.config.jql ?? '', fieldIdsFilter: this.config.fieldIds },
+        'JIRA_WEBHOOK_EVENTS/JIRA_WEBHOOK_JQL').key);
     }
-    (this.options?.subscriptions ?? []).forEach((s, i) => this.add(s, `JiraWebhookOptions.subscriptions[${i}]`));
+    (this.options?.subscriptions ?? []).forEach((s, i) => this.forwarded.add(this.add(s, `JiraWebhookOptions.subscriptions[${i}]`).key));
     for (const wrapper of this.discovery.getProviders()) {
       const instance = wrapper.instance as Record<string, unknown> | undefined;
       if (!instance || typeof instance !== 'object' || !wrapper.isDependencyTreeStatic()) continue;
@@ -90,6 +92,11 @@ export class JiraWebhookRegistry implements OnModuleInit {
 
   get enabled(): boolean {
     return this.byKey.size > 0;
+  }
+
+  /** True when one of the keys comes from configuration/options (not only from handler methods). */
+  forwards(keys: string[]): boolean {
+    return keys.some((k) => this.forwarded.has(k));
   }
 
   handlersFor(keys: Set<string>): RegisteredHandler[] {
