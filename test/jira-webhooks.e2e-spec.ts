@@ -1,4 +1,6 @@
+import { EventEmitter2 } from '@nestjs/event-emitter';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { JiraConnectionEvent } from '../src/integrations/jira/jira.events.js';
 import { Clock } from '../src/common/clock.js';
 import { JiraWebhookDispatcher } from '../src/integrations/jira/webhooks/jira-webhook.dispatcher.js';
 import { JiraWebhookRenewalJob } from '../src/integrations/jira/webhooks/jira-webhook-renewal.job.js';
@@ -243,6 +245,19 @@ describe('managed Jira webhooks', () => {
     expect(out.status).toBe(200);
     expect(out.body.data.wasConnected).toBe(true);
     expect(await t.http.get('/metrics').then((r) => r.text)).toMatch(/jira_webhook_registrations_total\{outcome="delete_failed"\} 1/);
+    fake.account = FakeAtlassian.account('acme', 1);
+  });
+
+  it('forgets the registration on reauthorization (token gone) and on team deletion', async () => {
+    const m = await t.member('owner');
+    fake.account = FakeAtlassian.account('gone', 1);
+    await connect(t, fake, m);
+    await waitFor(async () => (await status(m)).webhooks.state === 'active', 'registration');
+    const emitter = t.app.get(EventEmitter2);
+    await emitter.emitAsync(JiraConnectionEvent.ReauthorizationRequired, { teamId: m.teamId, integrationId: null });
+    expect((await status(m)).webhooks.state).toBe('inactive');
+    await emitter.emitAsync(JiraConnectionEvent.TeamDeleted, { teamId: m.teamId, integrationId: null });
+    expect(await t.dataSource.query('SELECT * FROM jira_webhook_registrations WHERE team_id = $1', [m.teamId])).toEqual([]);
     fake.account = FakeAtlassian.account('acme', 1);
   });
 
