@@ -1,8 +1,7 @@
 import { HttpStatus, Inject, Injectable, Logger } from '@nestjs/common';
 import type { ConfigType } from '@nestjs/config';
 import { EventEmitter2 } from '@nestjs/event-emitter';
-import { InjectDataSource } from '@nestjs/typeorm';
-import type { DataSource, EntityManager } from 'typeorm';
+import type { EntityManager } from 'typeorm';
 import { Clock } from '../../../common/clock.js';
 import { EncryptionService } from '../../../common/crypto/encryption.service.js';
 import { jiraConfig } from '../../../config/jira.config.js';
@@ -40,10 +39,13 @@ export interface ConnectResult {
   availableSites?: PublicSite[];
 }
 
-/** What the callback did; the controller turns it into a redirect (with returnTo) or JSON. */
+/**
+ * What the callback did; the controller turns it into a redirect (with returnTo) or JSON, and
+ * clears the binding cookie only when the state was consumed or can never succeed (`clearCookie`).
+ */
 export type CallbackOutcome =
-  | { ok: true; returnTo: string | null; result: ConnectResult }
-  | { ok: false; returnTo: string | null; error: JiraError };
+  | { ok: true; returnTo: string | null; result: ConnectResult; clearCookie: true }
+  | { ok: false; returnTo: string | null; error: JiraError; clearCookie: boolean };
 
 export interface CallbackParams {
   state?: string;
@@ -65,7 +67,6 @@ export class JiraOAuthService {
 
   constructor(
     @Inject(jiraConfig.KEY) private readonly config: ConfigType<typeof jiraConfig>,
-    @InjectDataSource() private readonly dataSource: DataSource,
     private readonly gateway: AtlassianGateway,
     private readonly states: OAuthStateStore,
     private readonly cipher: EncryptionService,
@@ -104,29 +105,37 @@ export class JiraOAuthService {
     return { path: redirect.pathname, secure: redirect.protocol === 'https:' };
   }
 
-  /** Never throws for a consumed state: errors after that point travel back to `returnTo`. */
+  /**
+   * Never throws a JiraError: every failure travels back to the app. A known state's failure goes
+   * to its flow's returnTo; an unknown or absent state's to OAUTH_DEFAULT_RETURN_URL (or null:
+   * problem JSON). Every failure is logged with its problem code.
+   */
   async callback(params: CallbackParams, cookieValue: string | undefined): Promise<CallbackOutcome> {
     if (!params.state) {
-      throw new JiraError(JiraErrorCode.StateMissing, HttpStatus.BAD_REQUEST, 'OAuth state missing',
+      const error = new JiraError(JiraErrorCode.StateMissing, HttpStatus.BAD_REQUEST, 'OAuth state missing',
         'The callback has no state parameter. Start connecting Jira again from the app.');
-    }
-    let flow: ConsumedState;
-    try {
-      flow = await this.states.consume(params.state, cookieValue);
-    } catch (err) {
       this.metrics.oauthFlowCompleted('rejected_state');
-      throw err;
+      this.logger.warn({ problemCode: error.code }, 'jira authorization callback rejected');
+      return { ok: false, returnTo: this.config.defaultReturnUrl, error, clearCookie: false };
     }
+    const consumed = await this.states.consume(params.state, cookieValue);
+    if (!consumed.ok) {
+      this.metrics.oauthFlowCompleted('rejected_state');
+      this.logger.warn({ teamId: consumed.teamId ?? undefined, problemCode: consumed.error.code }, 'jira authorization callback rejected');
+      const returnTo = consumed.known ? consumed.returnTo : this.config.defaultReturnUrl;
+      return { ok: false, returnTo, error: consumed.error, clearCookie: consumed.final };
+    }
+    const flow = consumed.flow;
     try {
       const result = await this.finish(flow, params);
       this.metrics.oauthFlowCompleted(result.status);
       this.logger.log({ teamId: flow.teamId, status: result.status, cloudId: result.site?.cloudId }, 'jira authorization completed');
-      return { ok: true, returnTo: flow.returnTo, result };
+      return { ok: true, returnTo: flow.returnTo, result, clearCookie: true };
     } catch (err) {
       this.metrics.oauthFlowCompleted(err instanceof JiraError && err.code === JiraErrorCode.AccessDenied ? 'denied' : 'error');
       if (!(err instanceof JiraError)) throw err;
       this.logger.warn({ teamId: flow.teamId, problemCode: err.code }, 'jira authorization failed');
-      return { ok: false, returnTo: flow.returnTo, error: err };
+      return { ok: false, returnTo: flow.returnTo, error: err, clearCookie: true };
     }
   }
 
@@ -200,7 +209,8 @@ export class JiraOAuthService {
    */
   private async store(flow: ConsumedState, tokens: TokenSet, sites: JiraSite[], chosen: JiraSite | null,
     account: AtlassianAccount | null): Promise<void> {
-    const integrationId = await this.dataSource.transaction(async (em) => {
+    // Written only if no newer authorize superseded this flow meanwhile (see completeIfCurrent).
+    const integrationId = await this.states.completeIfCurrent(flow, async (em) => {
       const id = await this.upsert(em, flow, tokens, sites, chosen, account);
       if (chosen) {
         await this.outbox.enqueue(em, { type: NotificationType.Connected, teamId: flow.teamId,
