@@ -128,7 +128,8 @@ describe('managed Jira webhooks', () => {
     answers.push(await post({ ...d, headers: { ...d.headers, 'x-atlassian-webhook-retry': '1' } }));
     expect(answers.map((a) => a.status)).toEqual([200, 200, 200]);
     expect(answers.map((a) => a.body.data.status).sort()).toEqual(['accepted', 'duplicate', 'duplicate']);
-    await waitFor(() => probe.handledKeys().includes('ABC-3'), 'handled');
+    // The handler ran, and its outcome was recorded (the handler returns before the row is updated).
+    await waitFor(async () => (await eventRows('delivery_id = $1 AND status = $2', [d.deliveryId, 'done'])).length === 1, 'done');
     await t.app.get(JiraWebhookDispatcher).drain();
     expect(probe.handledKeys().filter((k) => k === 'ABC-3')).toHaveLength(1);
     const rows = await eventRows('delivery_id = $1', [d.deliveryId]);
@@ -192,8 +193,9 @@ describe('managed Jira webhooks', () => {
   it('retries a handler that fails twice, then it succeeds', async () => {
     probe.failTimes.set('ABC-7', 2);
     const d = await deliver('ABC-7');
-    await waitFor(() => probe.handledKeys().includes('ABC-7'), 'third attempt');
+    await waitFor(async () => (await eventRows('delivery_id = $1 AND status = $2', [d.deliveryId, 'done'])).length === 1, 'third attempt');
     expect(probe.attempts.get('ABC-7')).toBe(3);
+    expect(probe.handledKeys().filter((k) => k === 'ABC-7')).toHaveLength(1);
     const [row] = await eventRows('delivery_id = $1', [d.deliveryId]);
     expect(row).toMatchObject({ status: 'done', attempts: 3, last_error: null });
   });
