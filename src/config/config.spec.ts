@@ -3,7 +3,10 @@ import { describe, expect, it } from 'vitest';
 import { readAuthSettings } from './auth.config.js';
 import { readDatabaseSettings } from './database.config.js';
 import { readEncryptionSettings } from './encryption.config.js';
-import { readJiraSettings } from './jira.config.js';
+import { JIRA_CALLBACK_PATH, readJiraSettings } from './jira.config.js';
+import { RedisEnv } from './redis.config.js';
+import { parseTrustProxy } from './trust-proxy.js';
+import { JiraOAuthController } from '../integrations/jira/connect/jira-oauth.controller.js';
 import { AppEnv } from './app.config.js';
 import { EnvValidationError, validateEnv } from './validate-env.js';
 
@@ -49,7 +52,65 @@ describe('environment validation', () => {
 
   it('knows when Jira is configured', () => {
     expect(readJiraSettings({}).configured).toBe(false);
-    expect(readJiraSettings({ JIRA_CLIENT_ID: 'id', JIRA_CLIENT_SECRET: 's', JIRA_REDIRECT_URI: 'https://x/cb' }).configured).toBe(true);
-    expect(readJiraSettings({ JIRA_CLIENT_ID: 'id', JIRA_CLIENT_SECRET: 'changeme', JIRA_REDIRECT_URI: 'https://x/cb' }).configured).toBe(false);
+    expect(readJiraSettings({ JIRA_CLIENT_ID: 'id', JIRA_CLIENT_SECRET: 's', JIRA_REDIRECT_URI: 'https://x/api/integrations/jira/oauth/callback' }).configured).toBe(true);
+    expect(readJiraSettings({ JIRA_CLIENT_ID: 'id', JIRA_CLIENT_SECRET: 'changeme', JIRA_REDIRECT_URI: 'https://x/api/integrations/jira/oauth/callback' }).configured).toBe(false);
+  });
+
+  it('requires JIRA_REDIRECT_URI to end in the callback route, which is the controller\'s route', () => {
+    const controller = Reflect.getMetadata('path', JiraOAuthController) as string;
+    const method = Reflect.getMetadata('path', JiraOAuthController.prototype.callback) as string;
+    expect(`/${controller}/${method}`).toBe(JIRA_CALLBACK_PATH);
+    expect(readJiraSettings({ JIRA_REDIRECT_URI: `https://api.example.com${JIRA_CALLBACK_PATH}` }).redirectUri).toBeDefined();
+    expect(readJiraSettings({ JIRA_REDIRECT_URI: `https://example.com/connect${JIRA_CALLBACK_PATH}` }).redirectUri).toBeDefined();
+    for (const bad of ['https://api.example.com/callback', `https://api.example.com${JIRA_CALLBACK_PATH}?x=1`, `https://api.example.com${JIRA_CALLBACK_PATH}/`]) {
+      expect(() => readJiraSettings({ JIRA_REDIRECT_URI: bad }), bad).toThrow(/JIRA_REDIRECT_URI must end in/);
+    }
+  });
+
+  it('refuses the embedded database in production unless ALLOW_EMBEDDED_DATABASE=true', () => {
+    expect(() => readDatabaseSettings({ NODE_ENV: 'production' })).toThrow(/DATABASE_URL is required in production/);
+    expect(readDatabaseSettings({ NODE_ENV: 'production', ALLOW_EMBEDDED_DATABASE: 'true' }).kind).toBe('pglite');
+    expect(readDatabaseSettings({ NODE_ENV: 'production', DATABASE_URL: 'postgres://u@h/db' }).kind).toBe('postgres');
+    expect(() => readDatabaseSettings({ ALLOW_EMBEDDED_DATABASE: 'yes' })).toThrow(/ALLOW_EMBEDDED_DATABASE/);
+  });
+
+  it('reads TRUST_PROXY as Express expects it, and rejects anything else', () => {
+    expect(parseTrustProxy(undefined)).toBe(false);
+    expect(parseTrustProxy('false')).toBe(false);
+    expect(parseTrustProxy('true')).toBe(true);
+    expect(parseTrustProxy('2')).toBe(2);
+    expect(parseTrustProxy('loopback, 10.0.0.0/8, ::1')).toEqual(['loopback', '10.0.0.0/8', '::1']);
+    for (const bad of ['yes', '10.0.0.0/33', '300.1.1.1', 'loopback,']) expect(parseTrustProxy(bad), bad).toBeUndefined();
+    expect(() => validateEnv(AppEnv, { TRUST_PROXY: 'yes' })).toThrow(/TRUST_PROXY must be/);
+  });
+
+  it('reports one line per variable, however many constraints it breaks', () => {
+    expect(() => validateEnv(AppEnv, { PORT: 'eighty' })).toThrow(expect.objectContaining({ problems: ['PORT must be a whole number from 0 to 65535'] }));
+  });
+
+  it('bounds the refresh settings and the pool size (issue 8)', () => {
+    const d = readJiraSettings({});
+    expect(d).toMatchObject({ refreshConcurrency: 50, refreshRecoverySeconds: 60 });
+    expect(readJiraSettings({ JIRA_REFRESH_RECOVERY_SECONDS: '1' }).refreshRecoverySeconds).toBe(1);
+    // Recovery must land well inside Atlassian's 10-minute reuse leeway.
+    expect(() => readJiraSettings({ JIRA_REFRESH_RECOVERY_SECONDS: '600' })).toThrow(/JIRA_REFRESH_RECOVERY_SECONDS/);
+    expect(() => readJiraSettings({ JIRA_REFRESH_RECOVERY_SECONDS: '0' })).toThrow(/JIRA_REFRESH_RECOVERY_SECONDS/);
+    expect(() => readJiraSettings({ JIRA_REFRESH_CONCURRENCY: '0' })).toThrow(/JIRA_REFRESH_CONCURRENCY/);
+    expect(readDatabaseSettings({ DATABASE_URL: 'postgres://u@h/db' }).poolSize).toBe(10);
+    expect(readDatabaseSettings({ DATABASE_URL: 'postgres://u@h/db', DATABASE_POOL_SIZE: '4' }).poolSize).toBe(4);
+    expect(() => readDatabaseSettings({ DATABASE_POOL_SIZE: '0' })).toThrow(/DATABASE_POOL_SIZE/);
+  });
+
+  it('bounds every database and Redis wait, with defaults, refusing unbounded or silly values', () => {
+    expect(readDatabaseSettings({})).toMatchObject({ connectTimeoutMs: 5000, statementTimeoutMs: 10_000 });
+    expect(readDatabaseSettings({ DATABASE_CONNECT_TIMEOUT_MS: '1500', DATABASE_STATEMENT_TIMEOUT_MS: '2500' }))
+      .toMatchObject({ connectTimeoutMs: 1500, statementTimeoutMs: 2500 });
+    for (const bad of ['0', '-1', 'soon', '1.5']) {
+      expect(() => readDatabaseSettings({ DATABASE_CONNECT_TIMEOUT_MS: bad })).toThrow(/DATABASE_CONNECT_TIMEOUT_MS/);
+      expect(() => readDatabaseSettings({ DATABASE_STATEMENT_TIMEOUT_MS: bad })).toThrow(/DATABASE_STATEMENT_TIMEOUT_MS/);
+      expect(() => validateEnv(RedisEnv, { REDIS_COMMAND_TIMEOUT_MS: bad })).toThrow(/REDIS_COMMAND_TIMEOUT_MS/);
+    }
+    expect(() => validateEnv(RedisEnv, { REDIS_CONNECT_TIMEOUT_MS: '600000' })).toThrow(/REDIS_CONNECT_TIMEOUT_MS/);
+    expect(validateEnv(RedisEnv, {})).toMatchObject({ REDIS_COMMAND_TIMEOUT_MS: 1000, REDIS_CONNECT_TIMEOUT_MS: 1000 });
   });
 });

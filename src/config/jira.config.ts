@@ -4,6 +4,10 @@ import { EnvValidationError, isPlaceholder, parseOrigins, validateEnv } from './
 
 const HTTP_URL = { require_tld: false, protocols: ['http', 'https'], require_protocol: true };
 
+/** The callback route (JiraOAuthController); Atlassian sends the browser back here. */
+export const JIRA_CALLBACK_PATH = '/api/integrations/jira/oauth/callback';
+const ENDS_IN_CALLBACK = new RegExp(`^[^?#]*${JIRA_CALLBACK_PATH.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`);
+
 export class JiraEnv {
   @IsOptional()
   @IsString()
@@ -16,6 +20,10 @@ export class JiraEnv {
   /** Must equal the callback URL registered in the Atlassian developer console. */
   @IsOptional()
   @IsUrl(HTTP_URL, { message: 'JIRA_REDIRECT_URI must be an absolute http(s) URL' })
+  @Matches(ENDS_IN_CALLBACK, {
+    message: `JIRA_REDIRECT_URI must end in ${JIRA_CALLBACK_PATH} (the callback route), without a query string, `
+      + 'and be registered as the callback URL in the Atlassian developer console',
+  })
   JIRA_REDIRECT_URI?: string;
 
   @Matches(/(^|\s)offline_access(\s|$)/, {
@@ -40,7 +48,7 @@ export class JiraEnv {
   @Max(120_000)
   JIRA_HTTP_TIMEOUT_MS: number = 10_000;
 
-  /** How long a refresh waits for another process's row lock before failing (503). */
+  /** How long a caller waits (polling the row) for another process's refresh lease before failing (503). */
   @IsInt()
   @Min(100)
   @Max(300_000)
@@ -63,6 +71,22 @@ export class JiraEnv {
   @Min(0)
   @Max(300_000)
   JIRA_RETRY_BUDGET_MS: number = 20_000;
+
+  /** Refreshes this process runs at once (its own bound, independent of the database pool). */
+  @IsInt()
+  @Min(1)
+  @Max(1000)
+  JIRA_REFRESH_CONCURRENCY: number = 50;
+
+  /**
+   * How often every instance sweeps for refreshes whose outcome is unknown (lease expired with a
+   * refresh in flight) and presents the same refresh token again. Must stay well inside
+   * Atlassian's 10-minute reuse leeway, hence at most 5 minutes.
+   */
+  @IsInt()
+  @Min(1)
+  @Max(300)
+  JIRA_REFRESH_RECOVERY_SECONDS: number = 60;
 
   /** Comma-separated origins (`https://app.example.com`) that `returnTo` may point at. */
   @IsOptional()
@@ -90,6 +114,8 @@ export interface JiraSettings {
   refreshMaxAttempts: number;
   refreshBackoffMs: number;
   retryBudgetMs: number;
+  refreshConcurrency: number;
+  refreshRecoverySeconds: number;
   returnOrigins: string[];
   /** OAUTH_DEFAULT_RETURN_URL, or null: callbacks of unknown flows then answer problem JSON. */
   defaultReturnUrl: string | null;
@@ -114,6 +140,8 @@ export function readJiraSettings(env: NodeJS.ProcessEnv = process.env): JiraSett
     refreshMaxAttempts: parsed.JIRA_REFRESH_MAX_ATTEMPTS,
     refreshBackoffMs: parsed.JIRA_REFRESH_BACKOFF_MS,
     retryBudgetMs: parsed.JIRA_RETRY_BUDGET_MS,
+    refreshConcurrency: parsed.JIRA_REFRESH_CONCURRENCY,
+    refreshRecoverySeconds: parsed.JIRA_REFRESH_RECOVERY_SECONDS,
     returnOrigins,
     defaultReturnUrl: parsed.OAUTH_DEFAULT_RETURN_URL ? checkDefaultReturnUrl(parsed.OAUTH_DEFAULT_RETURN_URL, returnOrigins) : null,
   };

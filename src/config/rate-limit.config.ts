@@ -22,11 +22,13 @@ export class RateLimitEnv {
   JIRA_RATE_LIMIT_CALLBACK_PER_IP: number = 30;
 }
 
-export const rateLimitConfig = registerAs('rateLimit', () => {
-  const env = validateEnv(RateLimitEnv);
+export function readRateLimitSettings(processEnv: NodeJS.ProcessEnv = process.env) {
+  const env = validateEnv(RateLimitEnv, processEnv);
   return {
     windowMs: env.JIRA_RATE_LIMIT_WINDOW_SECONDS * 1000,
     perUser: env.JIRA_RATE_LIMIT_PER_USER,
     callbackPerIp: env.JIRA_RATE_LIMIT_CALLBACK_PER_IP,
   };
-});
+}
+
+export const rateLimitConfig = registerAs('rateLimit', () => readRateLimitSettings());

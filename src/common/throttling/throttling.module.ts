@@ -10,6 +10,32 @@ import { RedisThrottlerStorage } from './redis-throttler.storage.js';
 
 export const RATE_LIMIT_STORAGE = Symbol('RATE_LIMIT_STORAGE');
 
+/**
+ * Every Redis wait is bounded: a command (also one queued while reconnecting) fails after
+ * `commandTimeoutMs`, a connection attempt after `connectTimeoutMs`. ioredis keeps reconnecting
+ * in the background; a lost connection is logged once, and again only after it was back.
+ */
+export function boundedRedisClient(url: string, bounds: { commandTimeoutMs: number; connectTimeoutMs: number }): Redis {
+  const client = new Redis(url, {
+    commandTimeout: bounds.commandTimeoutMs,
+    connectTimeout: bounds.connectTimeoutMs,
+    maxRetriesPerRequest: 1,
+    enableOfflineQueue: true,
+  });
+  const logger = new Logger('RateLimitRedis');
+  let connected = true;
+  client.on('error', (err: Error) => {
+    if (!connected) return;
+    connected = false;
+    logger.warn({ err: { message: err.message } }, 'redis connection lost; reconnecting in the background');
+  });
+  client.on('ready', () => {
+    if (!connected) logger.log('redis connection restored');
+    connected = true;
+  });
+  return client;
+}
+
 /** Counters in Redis when REDIS_URL is set (shared by all instances), else in process memory. */
 @Module({
   providers: [
@@ -18,10 +44,7 @@ export const RATE_LIMIT_STORAGE = Symbol('RATE_LIMIT_STORAGE');
       inject: [redisConfig.KEY],
       useFactory: (redis: ConfigType<typeof redisConfig>): ThrottlerStorage => {
         if (!redis.url) return new ThrottlerStorageService();
-        const client = new Redis(redis.url, { maxRetriesPerRequest: 1, connectTimeout: 2000, enableOfflineQueue: true });
-        const logger = new Logger('RateLimitRedis');
-        client.on('error', (err: Error) => logger.warn({ err: { message: err.message } }, 'redis connection error'));
-        return new RedisThrottlerStorage(client);
+        return new RedisThrottlerStorage(boundedRedisClient(redis.url, redis));
       },
     },
   ],

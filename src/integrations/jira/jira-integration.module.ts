@@ -11,6 +11,8 @@ import { JiraKeepAliveJob } from './tokens/jira-keepalive.job.js';
 import { JiraOAuthController } from './connect/jira-oauth.controller.js';
 import { JiraOAuthService } from './connect/jira-oauth.service.js';
 import { JiraTokenManager } from './tokens/jira-token-manager.service.js';
+import { JiraRefreshRecoveryJob } from './tokens/jira-refresh-recovery.job.js';
+import { StoredKeyCheck } from './tokens/stored-key-check.js';
 import { OAuthStateStore } from './connect/oauth-state.store.js';
 import { JiraWebhookController } from './webhooks/jira-webhook.controller.js';
 import { JiraWebhookDispatcher } from './webhooks/jira-webhook.dispatcher.js';
@@ -28,7 +30,7 @@ const WEBHOOK_PROVIDERS = [JiraWebhookRegistry, JiraWebhookMetrics, JiraWebhookL
   imports: [HttpModule, DiscoveryModule, TypeOrmModule.forFeature([JiraIntegration, JiraOAuthState])],
   controllers: [JiraOAuthController, JiraWebhookController],
   providers: [AtlassianGateway, JiraTokenManager, JiraClient, JiraKeepAliveJob, JiraOAuthService, JiraConnectionService, OAuthStateStore,
-    ...WEBHOOK_PROVIDERS],
+    JiraRefreshRecoveryJob, StoredKeyCheck, ...WEBHOOK_PROVIDERS],
   exports: [AtlassianGateway, JiraTokenManager, JiraClient, JiraWebhookDispatcher, JiraWebhookLifecycle],
 })
 export class JiraIntegrationModule {}
