@@ -8,6 +8,7 @@ import { CONNECTIONS, hammer, ratios, type LoadResult } from './load.js';
 import { refreshStorm, STORM, type StormResult } from './storm.js';
 import { SLOW, slowAtlassian, type SlowAtlassianResult } from './slow-atlassian.js';
 import { printRateLimitRuns, rateLimitBench, RL } from './rate-limits.js';
+import { webhookThroughput } from './webhooks.js';
 import {
   createBenchDatabase, dropBenchDatabase, median, openDatabase, postgresReachable, seedTeam, sleep, startApp,
 } from './support.js';
@@ -95,7 +96,7 @@ async function throughput(db: Db): Promise<{ kind: string; results: LoadResult[]
 
 const fmt = (n: number, digits = 0) => n.toFixed(digits);
 
-/** BENCH_ONLY=storm,slow runs just those sections (throughput, startup, storm, slow); default: all. */
+/** BENCH_ONLY=storm,slow runs just those sections (throughput, startup, storm, slow, webhooks); default: all. */
 const only = (process.env.BENCH_ONLY ?? '').split(',').map((s) => s.trim()).filter(Boolean);
 const runs = (section: string): boolean => only.length === 0 || only.includes(section);
 
@@ -109,6 +110,22 @@ async function main(): Promise<void> {
   const report: Record<string, unknown> = { machine };
   /** Correctness failures (not slowness): they make the bench exit non-zero. */
   const failures: string[] = [];
+
+  if (runs('webhooks')) console.log(`\n== Jira webhook deliveries acknowledged per second at ${CONNECTIONS} concurrent senders, as a ratio to the floor`);
+  const hookRuns = [];
+  for (const db of runs('webhooks') ? [pglite(), ...(havePg ? [postgres('hooks')] : [])] : []) {
+    const { env, cleanup } = await db.env();
+    try {
+      const h = await webhookThroughput(BENCH_MAIN, db.kind, env);
+      hookRuns.push(h);
+      console.log(`${h.kind.padEnd(8)} floor ${fmt(h.floor.rps).padStart(6)} req/s  webhooks ${fmt(h.webhooks.rps).padStart(6)} acks/s  ratio ${fmt(h.ratio, 2)}  `
+        + `p99 ${fmt(h.webhooks.p99Ms, 1)} ms  non-2xx ${h.webhooks.non2xx}  acknowledged ${h.acknowledged}  stored ${h.stored}  handled ${h.handled}  lost ${h.lost}`);
+      if (h.lost !== 0 || h.webhooks.non2xx > 0 || h.webhooks.errors > 0) failures.push(`${h.kind} webhooks: lost ${h.lost}, non-2xx ${h.webhooks.non2xx}`);
+    } finally {
+      await cleanup();
+    }
+  }
+  report.webhooks = hookRuns;
 
   if (runs('throughput')) console.log(`\n== throughput and p99 at ${CONNECTIONS} connections, as ratios to the floor (target ≥ 0.80, zero non-2xx)`);
   const loads = [];

@@ -3,6 +3,7 @@ import { RefreshLease1765000000000 } from './1765000000000-RefreshLease.js';
 import { OpaqueIds1766000000000 } from './1766000000000-OpaqueIds.js';
 import { NotificationOutbox1766000000001 } from './1766000000001-NotificationOutbox.js';
 import { OAuthStateSuperseded1767000000000 } from './1767000000000-OAuthStateSuperseded.js';
+import { JiraWebhooks1768000000000 } from './1768000000000-JiraWebhooks.js';
 
 /** Listed explicitly (not globbed) so the same list works from tsc output, SWC and the CLI. */
 export const migrations = [
@@ -11,4 +12,5 @@ export const migrations = [
   OpaqueIds1766000000000,
   NotificationOutbox1766000000001,
   OAuthStateSuperseded1767000000000,
+  JiraWebhooks1768000000000,
 ];

@@ -8,6 +8,8 @@ import { rejectDeepBodies } from './common/http/body-depth.middleware.js';
 import { addProblemCodeCatalogue } from './common/openapi/problem-catalogue.js';
 import { appConfig } from './config/app.config.js';
 import type { ConfigType } from '@nestjs/config';
+import { jiraWebhooksConfig } from './config/jira-webhooks.config.js';
+import { captureWebhookBody, JIRA_WEBHOOK_PATH } from './integrations/jira/webhooks/webhook-request.js';
 
 /** Everything main.ts applies to the app, shared with the e2e tests so they test the real thing. */
 export function configureApp(app: NestExpressApplication): NestExpressApplication {
@@ -26,6 +28,8 @@ export function configureApp(app: NestExpressApplication): NestExpressApplicatio
       maxAge: 600,
     });
   }
+  // Jira webhook bodies stay raw until their JWT is verified (and may exceed the API's limit).
+  app.use(JIRA_WEBHOOK_PATH, captureWebhookBody(app.get<ConfigType<typeof jiraWebhooksConfig>>(jiraWebhooksConfig.KEY).maxBodyBytes));
   app.useBodyParser('json', { limit: JSON_BODY_LIMIT_BYTES, type: bodyOfType('application/json') });
   // Registered here so Nest does not add its default one, which would also parse GET bodies.
   app.useBodyParser('urlencoded', { limit: JSON_BODY_LIMIT_BYTES, extended: false, type: bodyOfType('application/x-www-form-urlencoded') });

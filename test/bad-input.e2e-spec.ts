@@ -33,6 +33,7 @@ const ENDPOINTS: Endpoint[] = [
   { name: 'status', method: 'get', path: `${BASE}/oauth/status` },
   { name: 'site', method: 'put', path: `${BASE}/site` },
   { name: 'disconnect', method: 'delete', path: `${BASE}/oauth/disconnect` },
+  { name: 'webhooks', method: 'post', path: `${BASE}/webhooks` },
 ];
 
 /** Printable ASCII: anything else cannot be put in an HTTP header by the client at all. */

@@ -1,12 +1,15 @@
-import { Body, Controller, Delete, Get, Param, Put, Query, UseGuards } from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, HttpStatus, Param, Post, Put, Query, UseGuards } from '@nestjs/common';
+import { ModuleRef } from '@nestjs/core';
 import { ApiBearerAuth, ApiNotFoundResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { AdminKeyGuard } from '../auth/admin-key.guard.js';
 import { Public } from '../auth/public.decorator.js';
 import { ApiProblems, ProblemSets } from '../common/api-problems.decorator.js';
+import { AppError } from '../common/app-error.js';
 import { OpaqueIdPipe } from '../common/opaque-id.pipe.js';
+import { JiraWebhookDispatcher } from '../integrations/jira/webhooks/jira-webhook.dispatcher.js';
 import { AdminService } from './admin.service.js';
 import {
-  AdminIntegrationPageDto, ListIntegrationsQueryDto, MemberRemovalResponseDto, MembershipResponseDto, PutMemberDto, TeamDeletionResponseDto,
+  AdminIntegrationPageDto, DeadLetterRetryResponseDto, DeadLettersQueryDto, DeadLettersResponseDto, ListIntegrationsQueryDto, MemberRemovalResponseDto, MembershipResponseDto, PutMemberDto, TeamDeletionResponseDto,
 } from './dto/admin.dto.js';
 
 // 404 not_found: no ADMIN_API_KEYS configured, so the admin API does not exist.
@@ -24,7 +27,12 @@ const ID_PROBLEMS = { ...ADMIN_AUTH_PROBLEMS, 400: ['invalid_id', 'validation_fa
 @Public()
 @UseGuards(AdminKeyGuard)
 export class AdminController {
-  constructor(private readonly admin: AdminService) {}
+  constructor(private readonly admin: AdminService, private readonly modules: ModuleRef) {}
+
+  /** The Jira module's dispatcher, looked up across modules (the admin API does not import the Jira module). */
+  private get webhooks(): JiraWebhookDispatcher {
+    return this.modules.get(JiraWebhookDispatcher, { strict: false });
+  }
 
   @Delete('teams/:teamId')
   @ApiOperation({
@@ -67,5 +75,29 @@ export class AdminController {
   async listIntegrations(@Query() query: ListIntegrationsQueryDto) {
     const page = await this.admin.listIntegrations(query.status, query.cursor, query.limit ?? 50);
     return { data: page.items, nextCursor: page.nextCursor };
+  }
+
+  @Get('webhooks/dead-letters')
+  @ApiOperation({
+    summary: 'Jira webhook events whose handlers kept failing',
+    description: 'Newest first. Each was tried JIRA_WEBHOOK_MAX_ATTEMPTS times; fix the cause, then retry it.',
+  })
+  @ApiOkResponse({ type: DeadLettersResponseDto })
+  @ApiProblems({ ...ADMIN_AUTH_PROBLEMS, 400: ['validation_failed'] })
+  async listDeadLetters(@Query() query: DeadLettersQueryDto) {
+    return { data: await this.webhooks.deadLetters(query.limit ?? 100) };
+  }
+
+  @Post('webhooks/dead-letters/:id/retry')
+  @HttpCode(HttpStatus.OK)
+  @ApiOperation({ summary: 'Queue a dead-lettered Jira webhook event again', description: 'With a fresh set of attempts.' })
+  @ApiOkResponse({ type: DeadLetterRetryResponseDto })
+  @ApiProblems({ ...ADMIN_AUTH_PROBLEMS, 404: ['not_found', 'dead_letter_not_found'] }, ProblemSets.jsonBody)
+  async retryDeadLetter(@Param('id', OpaqueIdPipe) id: string) {
+    if (!(await this.webhooks.retryDeadLetter(id))) {
+      throw new AppError('dead_letter_not_found', HttpStatus.NOT_FOUND, 'No such dead letter',
+        'No dead-lettered webhook event has this id (it may have been retried already). List them with GET /api/admin/webhooks/dead-letters.');
+    }
+    return { data: { requeued: true } };
   }
 }

@@ -12,13 +12,18 @@ import { TEAM_ROLES, type TeamRole } from '../teams/entities/team-member.entity.
 import { ensureMembership } from '../teams/teams.service.js';
 import { rotateEncryptionKeys } from './key-rotation.js';
 import { signHs256Token } from '../auth/sign-token.js';
+import { listDeadLetters, requeueDeadLetter } from '../integrations/jira/webhooks/dead-letters.js';
 
 const USAGE = `Usage:
   npm run cli -- dev:token --email <email> --team <team name> [--role owner|admin|member] [--ttl <seconds, default AUTH_JWT_MAX_AGE_SECONDS>]
       Creates the user, team and membership if missing; prints the team id and a bearer token.
       Development only: refused when NODE_ENV=production.
   npm run cli -- keys:rotate
-      Re-encrypts every stored token with ENCRYPTION_KEY (old keys in ENCRYPTION_PREVIOUS_KEYS).`;
+      Re-encrypts every stored token with ENCRYPTION_KEY (old keys in ENCRYPTION_PREVIOUS_KEYS).
+  npm run cli -- webhooks:dead-letters [--limit <n>]
+      Lists Jira webhook events whose handlers kept failing (newest first, JSON).
+  npm run cli -- webhooks:retry <event id>
+      Puts one dead-lettered event back in the queue with a fresh set of attempts.`;
 
 class UsageError extends Error {}
 
@@ -66,6 +71,21 @@ async function keysRotate(): Promise<void> {
   console.log(`keys:rotate: ${result.rotated} value(s) re-encrypted with key ${cipher.currentKeyId}; ${result.current} already current.`);
 }
 
+async function webhookDeadLetters(args: string[]): Promise<void> {
+  const { values } = parseArgs({ args, options: { limit: { type: 'string', default: '100' } }, strict: true });
+  const limit = Number(values.limit);
+  if (!Number.isInteger(limit) || limit < 1 || limit > 10_000) throw new UsageError('--limit must be a whole number between 1 and 10000');
+  console.log(JSON.stringify(await withDatabase((ds) => listDeadLetters(ds, limit)), null, 2));
+}
+
+async function webhookRetry(args: string[]): Promise<void> {
+  const [id] = args;
+  if (!id) throw new UsageError('webhooks:retry needs the event id (see webhooks:dead-letters)');
+  const requeued = await withDatabase((ds) => requeueDeadLetter(ds, id, new Date()));
+  if (!requeued) throw new UsageError(`No dead-lettered event with id ${id}`);
+  console.log(`webhooks:retry: ${id} is queued again; a running server dispatches it within JIRA_WEBHOOK_POLL_MS.`);
+}
+
 async function main(argv: string[]): Promise<void> {
   const [command, ...rest] = argv;
   switch (command) {
@@ -73,6 +93,10 @@ async function main(argv: string[]): Promise<void> {
       return devToken(rest);
     case 'keys:rotate':
       return keysRotate();
+    case 'webhooks:dead-letters':
+      return webhookDeadLetters(rest);
+    case 'webhooks:retry':
+      return webhookRetry(rest);
     case undefined:
     case '--help':
     case 'help':

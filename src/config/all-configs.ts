@@ -4,6 +4,7 @@ import { authConfig } from './auth.config.js';
 import { databaseConfig } from './database.config.js';
 import { encryptionConfig } from './encryption.config.js';
 import { jiraConfig } from './jira.config.js';
+import { jiraWebhooksConfig } from './jira-webhooks.config.js';
 import { notifyConfig } from './notify.config.js';
 import { jiraRateLimitConfig } from './jira-rate-limit.config.js';
 import { rateLimitConfig } from './rate-limit.config.js';
@@ -11,6 +12,6 @@ import { redisConfig } from './redis.config.js';
 import { teamAccessConfig } from './team-access.config.js';
 
 export const allConfigs = [
-  appConfig, authConfig, databaseConfig, encryptionConfig, jiraConfig, jiraRateLimitConfig, rateLimitConfig, redisConfig,
+  appConfig, authConfig, databaseConfig, encryptionConfig, jiraConfig, jiraRateLimitConfig, jiraWebhooksConfig, rateLimitConfig, redisConfig,
   notifyConfig, adminConfig, teamAccessConfig,
 ];

@@ -3,6 +3,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { type ConsentDecision, readConsentDecision, sendConsentPage } from './consent-page.js';
 import type { FakeRateLimits } from './rate-limits.js';
+import { FakeJiraWebhooks } from './fake-webhooks.js';
 
 /*
  * A strict stand-in for auth.atlassian.com and api.atlassian.com, started by the tests on
@@ -115,6 +116,8 @@ export class FakeAtlassian {
   readonly apiRequests: { path: string; status: number }[] = [];
   /** When set, Jira calls are counted against Atlassian's rate limits (see rate-limits.ts). */
   rateLimits: FakeRateLimits | null = null;
+  /** Jira's dynamic webhooks and signed deliveries (fake-webhooks.ts). */
+  readonly webhooks = new FakeJiraWebhooks(() => this.clientSecret);
   private readonly faults: TokenFault[] = [];
   private readonly apiFaults: { status: number; retryAfter?: string }[] = [];
   private readonly codes = new Map<string, { grant: Grant; redirectUri: string; expiresAt: number; used: boolean }>();
@@ -436,6 +439,11 @@ export class FakeAtlassian {
       return json(res, 429, { errorMessages: ['Rate limit exceeded.'] }, limited.headers);
     }
     for (const [k, v] of Object.entries(limited?.headers ?? {})) res.setHeader(k, v);
+    if (path.startsWith('/rest/api/3/webhook')) {
+      record.status = 200;
+      const site = rec.grant.account.sites.find((s) => s.id === cloudId)!;
+      return void this.webhooks.handle(req, res, cloudId, path, { id: rec.grant.id, get revoked() { return rec.grant.revoked; }, siteUrl: site.url });
+    }
     if (path === '/rest/api/3/myself') {
       record.status = 200;
       const a = rec.grant.account;

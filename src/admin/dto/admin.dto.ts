@@ -84,3 +84,35 @@ class MemberRemovalDto {
 export class MemberRemovalResponseDto {
   @ApiProperty({ type: MemberRemovalDto }) data: MemberRemovalDto;
 }
+
+export class DeadLettersQueryDto {
+  @ApiPropertyOptional({ minimum: 1, maximum: 500, default: 100 })
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(500)
+  limit?: number;
+}
+
+class DeadLetterDto {
+  @ApiProperty({ description: 'Our id of the stored event (for retry).' }) id: string;
+  @ApiProperty() teamId: string;
+  @ApiProperty({ description: "Jira's X-Atlassian-Webhook-Identifier." }) deliveryId: string;
+  @ApiProperty({ example: 'jira:issue_updated' }) webhookEvent: string;
+  @ApiProperty() attempts: number;
+  @ApiProperty({ nullable: true, type: String, description: 'The last handler error message.' }) lastError: string | null;
+  @ApiProperty({ type: String, format: 'date-time' }) receivedAt: Date;
+}
+
+export class DeadLettersResponseDto {
+  @ApiProperty({ type: [DeadLetterDto] }) data: DeadLetterDto[];
+}
+
+class DeadLetterRetryDto {
+  @ApiProperty({ description: 'True: queued again with a fresh set of attempts.' }) requeued: boolean;
+}
+
+export class DeadLetterRetryResponseDto {
+  @ApiProperty({ type: DeadLetterRetryDto }) data: DeadLetterRetryDto;
+}

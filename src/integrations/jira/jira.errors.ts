@@ -30,6 +30,8 @@ export enum JiraErrorCode {
   CredentialsUnreadable = 'jira_credentials_unreadable',
   /** Jira keeps answering 401 to a token just refreshed: the grant lacks a scope the call needs. */
   ScopeInsufficient = 'jira_scope_insufficient',
+  WebhookUnauthorized = 'jira_webhook_unauthorized',
+  WebhookPayloadInvalid = 'jira_webhook_payload_invalid',
 }
 
 /** The one error class of the Jira feature; ProblemDetailsFilter turns it into HTTP. */

@@ -1,4 +1,4 @@
-import { HttpStatus, Injectable, Logger } from '@nestjs/common';
+import { HttpStatus, Injectable, Logger, Optional } from '@nestjs/common';
 import { EventEmitter2 } from '@nestjs/event-emitter';
 import { InjectDataSource } from '@nestjs/typeorm';
 import type { DataSource, EntityManager } from 'typeorm';
@@ -12,6 +12,7 @@ import { publicSite, type PublicSite } from './jira-oauth.service.js';
 import { JiraError, JiraErrorCode } from '../jira.errors.js';
 import { JiraConnectionEvent, type JiraConnectionEventPayload } from '../jira.events.js';
 import { isUnreadable, openToken } from '../tokens/token-sealing.js';
+import { JiraWebhookLifecycle, type WebhookStatus } from '../webhooks/jira-webhook-lifecycle.service.js';
 
 export type ConnectionStatus = 'not_connected' | JiraIntegrationStatus;
 
@@ -25,6 +26,8 @@ export interface ConnectionView {
   accessTokenExpiresAt: Date | null;
   lastRefreshedAt: Date | null;
   lastError?: { code: string; at: Date | null };
+  /** Managed Jira webhooks of the team (see webhooks/). */
+  webhooks?: WebhookStatus;
   /** Only with `?verify=true`: did Jira accept the stored token just now? */
   verification?: { ok: boolean; code?: string; accountId?: string };
   /** What Atlassian last said about this site's rate limits (present once a site is chosen). */
@@ -92,6 +95,7 @@ export class JiraConnectionService {
     private readonly outbox: NotificationOutbox,
     private readonly events: EventEmitter2,
     private readonly governor: RateLimitGovernor,
+    @Optional() private readonly webhooks?: JiraWebhookLifecycle,
   ) {}
 
   /**
@@ -119,7 +123,7 @@ export class JiraConnectionService {
     const row = await this.read(teamId);
     if (!row) {
       return { status: 'not_connected', site: null, scopes: [], connectedBy: null, connectedAt: null,
-        accessTokenExpiresAt: null, lastRefreshedAt: null };
+        accessTokenExpiresAt: null, lastRefreshedAt: null, ...(this.webhooks ? { webhooks: await this.webhooks.statusOf(teamId) } : {}) };
     }
     return {
       status: row.status,
@@ -134,6 +138,7 @@ export class JiraConnectionService {
       ...(!tokensReadable(teamId, row) ? { lastError: { code: JiraErrorCode.CredentialsUnreadable, at: date(row.last_error_at) } }
         : row.last_error_code ? { lastError: { code: row.last_error_code, at: date(row.last_error_at) } } : {}),
       ...(row.cloud_id ? { rateLimit: await this.governor.view(row.cloud_id) } : {}),
+      ...(this.webhooks ? { webhooks: await this.webhooks.statusOf(teamId) } : {}),
     };
   }
 
@@ -176,6 +181,9 @@ export class JiraConnectionService {
 
   /** Wipes the team's tokens and pending states. Idempotent. */
   async disconnect(teamId: string): Promise<DisconnectView> {
+    // While the token still works: bounded, best effort, never fails the disconnect.
+    await this.webhooks?.deregisterBeforeDisconnect(teamId).catch((err: unknown) =>
+      this.logger.warn(`webhook deregistration before disconnect failed: ${String(err)}`));
     const removed = await this.dataSource.transaction((em) => removeIntegration(em, this.outbox, teamId, 'disconnected_by_user'));
     if (removed) {
       this.logger.log({ teamId }, 'jira disconnected');

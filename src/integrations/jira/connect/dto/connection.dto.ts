@@ -88,6 +88,17 @@ export class RateLimitDto {
   app: AppRateLimitDto;
 }
 
+export class WebhooksStatusDto {
+  @ApiProperty({ enum: ['disabled', 'not_registered', 'pending', 'active', 'failed', 'inactive', 'expired'] })
+  state: string;
+
+  @ApiProperty({ nullable: true, type: String, format: 'date-time', description: 'When Jira drops the webhooks unless refreshed.' })
+  expiresAt: string | null;
+
+  @ApiProperty({ nullable: true, type: String, format: 'date-time' })
+  lastDeliveryAt: string | null;
+}
+
 export class ConnectionDto {
   @ApiProperty({ enum: ['not_connected', 'pending_site_selection', 'connected', 'reauthorization_required'] })
   status: string;
@@ -115,6 +126,9 @@ export class ConnectionDto {
 
   @ApiPropertyOptional({ type: LastErrorDto })
   lastError?: LastErrorDto;
+
+  @ApiPropertyOptional({ type: WebhooksStatusDto, description: 'Managed Jira webhooks of the team.' })
+  webhooks?: WebhooksStatusDto;
 
   @ApiPropertyOptional({ type: VerificationDto, description: 'Only with ?verify=true.' })
   verification?: VerificationDto;

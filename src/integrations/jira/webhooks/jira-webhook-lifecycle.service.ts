@@ -1,0 +1,236 @@
+import { Injectable, Logger } from '@nestjs/common';
+import { OnEvent } from '@nestjs/event-emitter';
+import { InjectDataSource } from '@nestjs/typeorm';
+import type { DataSource } from 'typeorm';
+import { Clock } from '../../../common/clock.js';
+import { JiraClient } from '../client/jira-client.js';
+import { JiraConnectionEvent, type JiraConnectionEventPayload } from '../jira.events.js';
+import { JiraError } from '../jira.errors.js';
+import { deleteWebhooks, listWebhooks, refreshWebhooks, registerWebhooks } from './jira-webhook.api.js';
+import { JiraWebhookMetrics } from './jira-webhook.metrics.js';
+import { JiraWebhookRegistry } from './jira-webhook.registry.js';
+
+/** A registration failing is retried this soon rather than at the next daily check. */
+const RETRY_AFTER_FAILURE_MS = 15 * 60_000;
+/** One instance renews a team at a time; a lease left by a dead instance expires after this. */
+export const REGISTRATION_LEASE_MS = 2 * 60_000;
+/** Disconnect waits at most this long for Jira to delete the webhooks. */
+const DEREGISTER_TIMEOUT_MS = 5_000;
+
+export type WebhookState = 'disabled' | 'not_registered' | 'pending' | 'active' | 'failed' | 'inactive' | 'expired';
+
+export interface WebhookStatus {
+  state: WebhookState;
+  expiresAt: Date | null;
+  lastDeliveryAt: Date | null;
+}
+
+export interface StoredWebhook {
+  key: string;
+  id: number;
+}
+
+interface RegistrationRow {
+  team_id: string;
+  cloud_id: string;
+  state: Exclude<WebhookState, 'disabled' | 'not_registered' | 'expired'>;
+  webhooks: StoredWebhook[] | string;
+  expires_at: Date | null;
+  last_delivery_at: Date | null;
+}
+
+export const webhooksOf = (v: RegistrationRow['webhooks']): StoredWebhook[] => (typeof v === 'string' ? (JSON.parse(v) as StoredWebhook[]) : v);
+const errorCode = (err: unknown): string =>
+  err instanceof JiraError ? (err.extensions.jiraStatus ? `${err.code}:${String(err.extensions.jiraStatus)}` : err.code) : 'internal_error';
+
+/**
+ * Owns every team's Jira webhooks: registered when the connection reaches `connected` (callback,
+ * site selection, reconnect), verified and refreshed by JiraWebhookRenewalJob, re-registered when
+ * Jira no longer lists them, deleted on disconnect (before the tokens are wiped). Reauthorization
+ * and team deletion only forget them locally: the token is already gone by then.
+ */
+@Injectable()
+export class JiraWebhookLifecycle {
+  private readonly logger = new Logger(JiraWebhookLifecycle.name);
+
+  constructor(
+    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly jira: JiraClient,
+    private readonly registry: JiraWebhookRegistry,
+    private readonly metrics: JiraWebhookMetrics,
+    private readonly clock: Clock,
+  ) {}
+
+  @OnEvent(JiraConnectionEvent.Connected, { async: true, promisify: true, suppressErrors: true })
+  @OnEvent(JiraConnectionEvent.SiteSelected, { async: true, promisify: true, suppressErrors: true })
+  async onConnected(event: JiraConnectionEventPayload): Promise<void> {
+    if (!this.registry.enabled) return;
+    await this.ensureNow(event.teamId).catch((err: unknown) => this.logger.error(`webhook registration for ${event.teamId} failed: ${String(err)}`));
+  }
+
+  @OnEvent(JiraConnectionEvent.ReauthorizationRequired, { async: true, promisify: true, suppressErrors: true })
+  async onReauthorizationRequired(event: JiraConnectionEventPayload): Promise<void> {
+    // The grant is dead and its token wiped: Jira stops delivering; nothing can be deleted.
+    await this.dataSource.query(
+      `UPDATE jira_webhook_registrations SET state = 'inactive', last_error_code = 'jira_reauthorization_required',
+         last_error_at = $2, updated_at = $2 WHERE team_id = $1`, [event.teamId, this.clock.now()]);
+  }
+
+  @OnEvent(JiraConnectionEvent.TeamDeleted, { async: true, promisify: true, suppressErrors: true })
+  async onTeamDeleted(event: JiraConnectionEventPayload): Promise<void> {
+    await this.dataSource.query('DELETE FROM jira_webhook_registrations WHERE team_id = $1', [event.teamId]);
+    await this.dataSource.query(`DELETE FROM jira_webhook_events WHERE team_id = $1 AND status = 'pending'`, [event.teamId]);
+  }
+
+  /** Claims the team's row (creating it) and registers/refreshes now. False when another instance holds it. */
+  async ensureNow(teamId: string): Promise<boolean> {
+    const now = this.clock.now();
+    await this.dataSource.query(
+      `INSERT INTO jira_webhook_registrations (team_id, cloud_id, site_url, state, next_check_at, created_at, updated_at)
+       SELECT i.team_id::text, i.cloud_id, i.site_url, 'pending', $2, $2, $2 FROM jira_integrations i
+        WHERE i.team_id::text = $1 AND i.cloud_id IS NOT NULL
+       ON CONFLICT (team_id) DO NOTHING`, [teamId, now]);
+    const [claimed] = (await this.dataSource.query(
+      `UPDATE jira_webhook_registrations SET lease_until = $2 WHERE team_id = $1 AND (lease_until IS NULL OR lease_until <= $3)
+       RETURNING team_id`, [teamId, new Date(now.getTime() + REGISTRATION_LEASE_MS), now])) as [unknown[], number];
+    if (claimed.length === 0) return false;
+    await this.ensureClaimed(teamId);
+    return true;
+  }
+
+  /**
+   * With the team's lease held: list the app's webhooks at Jira, keep ours that are still there,
+   * register the missing ones, delete ours no subscription wants any more, refresh all of them,
+   * and store the result (releasing the lease).
+   */
+  async ensureClaimed(teamId: string): Promise<void> {
+    const now = this.clock.now();
+    const integration = ((await this.dataSource.query(
+      `SELECT status, cloud_id, site_url FROM jira_integrations WHERE team_id::text = $1`, [teamId])) as
+      { status: string; cloud_id: string | null; site_url: string | null }[])[0];
+    const row = await this.read(teamId);
+    if (!integration || integration.status !== 'connected' || !integration.cloud_id || !this.registry.enabled) {
+      if (!integration) await this.dataSource.query('DELETE FROM jira_webhook_registrations WHERE team_id = $1', [teamId]);
+      else await this.store(teamId, { state: 'inactive', nextCheckAt: new Date(now.getTime() + this.checkIntervalMs) });
+      return;
+    }
+    const sameSite = row?.cloud_id === integration.cloud_id;
+    const stored = sameSite && row ? webhooksOf(row.webhooks) : [];
+    const client = this.jira.forTeam(teamId);
+    try {
+      const listed = new Set((await listWebhooks(client)).map((w) => w.id));
+      const wanted = new Map(this.registry.subscriptions.map((s) => [s.key, s]));
+      const keep = stored.filter((w) => wanted.has(w.key) && listed.has(w.id));
+      const unwanted = stored.filter((w) => !wanted.has(w.key) && listed.has(w.id)).map((w) => w.id);
+      const missing = [...wanted.values()].filter((s) => !keep.some((k) => k.key === s.key));
+      const lost = missing.filter((s) => stored.some((w) => w.key === s.key)).length;
+      const errors: string[] = [];
+      if (missing.length > 0) {
+        const results = await registerWebhooks(client, this.registry.url!, missing);
+        results.forEach((r, i) => {
+          if ('id' in r) keep.push({ key: missing[i].key, id: r.id });
+          else errors.push(...r.errors);
+        });
+        this.metrics.registration('registered', results.filter((r) => 'id' in r).length);
+        this.metrics.registration('failed', results.filter((r) => 'errors' in r).length);
+      }
+      if (unwanted.length > 0) await deleteWebhooks(client, unwanted).then(() => this.metrics.registration('deleted', unwanted.length));
+      const expiresAt = keep.length > 0 ? await refreshWebhooks(client, keep.map((k) => k.id)) : null;
+      if (stored.length > 0) this.metrics.renewal(lost > 0 ? 'reregistered' : 'refreshed');
+      if (lost > 0) this.logger.warn({ teamId, lost }, 'Jira no longer listed some webhooks; registered them again');
+      await this.store(teamId, {
+        state: errors.length > 0 ? 'failed' : 'active',
+        cloudId: integration.cloud_id,
+        siteUrl: integration.site_url,
+        webhooks: keep,
+        expiresAt,
+        refreshedAt: now,
+        error: errors.length > 0 ? 'jira_webhook_registration_rejected' : null,
+        nextCheckAt: new Date(now.getTime() + (errors.length > 0 ? RETRY_AFTER_FAILURE_MS : this.checkIntervalMs)),
+      });
+      if (errors.length > 0) this.logger.error({ teamId, errors }, 'Jira refused webhook registrations');
+    } catch (err) {
+      if (stored.length > 0) this.metrics.renewal('failed');
+      this.logger.warn({ teamId, problemCode: errorCode(err) }, 'jira webhook registration/renewal failed');
+      await this.store(teamId, {
+        state: row?.state === 'active' && sameSite ? 'active' : 'failed',
+        error: errorCode(err),
+        nextCheckAt: new Date(now.getTime() + RETRY_AFTER_FAILURE_MS),
+      });
+    }
+  }
+
+  /**
+   * Called by disconnect BEFORE the tokens are wiped: deletes the team's webhooks at Jira, best
+   * effort and bounded (never blocks or fails the disconnect), then forgets the registration.
+   */
+  async deregisterBeforeDisconnect(teamId: string): Promise<void> {
+    const row = await this.read(teamId);
+    const ids = row ? webhooksOf(row.webhooks).map((w) => w.id) : [];
+    if (ids.length > 0) {
+      let timer: NodeJS.Timeout | undefined;
+      const timeout = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error('timeout')), DEREGISTER_TIMEOUT_MS);
+      });
+      try {
+        await Promise.race([deleteWebhooks(this.jira.forTeam(teamId), ids), timeout]);
+        this.metrics.registration('deleted', ids.length);
+      } catch (err) {
+        this.metrics.registration('delete_failed', ids.length);
+        this.logger.warn({ teamId, problemCode: errorCode(err) }, 'could not delete Jira webhooks on disconnect; they expire within 30 days');
+      } finally {
+        clearTimeout(timer);
+      }
+    }
+    await this.dataSource.query('DELETE FROM jira_webhook_registrations WHERE team_id = $1', [teamId]);
+  }
+
+  /** `webhooks` in the connection status. */
+  async statusOf(teamId: string): Promise<WebhookStatus> {
+    if (!this.registry.enabled) return { state: 'disabled', expiresAt: null, lastDeliveryAt: null };
+    const row = await this.read(teamId);
+    if (!row) return { state: 'not_registered', expiresAt: null, lastDeliveryAt: null };
+    const expiresAt = row.expires_at ? new Date(row.expires_at) : null;
+    const expired = row.state === 'active' && expiresAt !== null && expiresAt.getTime() <= this.clock.nowMs();
+    return { state: expired ? 'expired' : row.state, expiresAt, lastDeliveryAt: row.last_delivery_at ? new Date(row.last_delivery_at) : null };
+  }
+
+  private get checkIntervalMs(): number {
+    return this.registry.checkIntervalMs;
+  }
+
+  private async read(teamId: string): Promise<RegistrationRow | null> {
+    const rows = (await this.dataSource.query(
+      'SELECT team_id, cloud_id, state, webhooks, expires_at, last_delivery_at FROM jira_webhook_registrations WHERE team_id = $1',
+      [teamId])) as RegistrationRow[];
+    return rows[0] ?? null;
+  }
+
+  /** Writes the outcome and releases the lease. Fields left undefined keep their value. */
+  private async store(teamId: string, v: {
+    state: RegistrationRow['state'];
+    cloudId?: string;
+    siteUrl?: string | null;
+    webhooks?: StoredWebhook[];
+    expiresAt?: Date | null;
+    refreshedAt?: Date;
+    error?: string | null;
+    nextCheckAt: Date;
+  }): Promise<void> {
+    const now = this.clock.now();
+    await this.dataSource.query(
+      `UPDATE jira_webhook_registrations SET state = $2,
+         cloud_id = COALESCE($3, cloud_id), site_url = CASE WHEN $3::text IS NULL THEN site_url ELSE $4 END,
+         webhooks = COALESCE($5::jsonb, webhooks), webhook_ids = COALESCE($6::bigint[], webhook_ids),
+         expires_at = CASE WHEN $5::jsonb IS NULL THEN expires_at ELSE $7 END,
+         last_refreshed_at = COALESCE($8, last_refreshed_at),
+         last_error_code = CASE WHEN $9::text = '' THEN last_error_code ELSE NULLIF($9, '-') END,
+         last_error_at = CASE WHEN $9::text = '' THEN last_error_at WHEN $9 = '-' THEN NULL ELSE $10 END,
+         next_check_at = $11, lease_until = NULL, updated_at = $10
+       WHERE team_id = $1`,
+      [teamId, v.state, v.cloudId ?? null, v.siteUrl ?? null, v.webhooks ? JSON.stringify(v.webhooks) : null,
+        v.webhooks ? v.webhooks.map((w) => w.id) : null, v.expiresAt ?? null, v.refreshedAt ?? null,
+        v.error === undefined ? '' : v.error === null ? '-' : v.error, now, v.nextCheckAt],
+    );
+  }
+}

@@ -1,0 +1,81 @@
+import { Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import type { DataSource } from 'typeorm';
+import { Clock } from '../../../common/clock.js';
+import { JiraWebhookLifecycle, REGISTRATION_LEASE_MS } from './jira-webhook-lifecycle.service.js';
+import { JiraWebhookRegistry } from './jira-webhook.registry.js';
+
+/** Refresh whatever expires within this, whatever the check interval says (Jira: 30-day life). */
+const RENEW_WITHIN_MS = 7 * 24 * 3_600_000;
+const MAX_PER_RUN = 500;
+
+export interface RenewalReport {
+  teams: string[];
+}
+
+/**
+ * On every instance, every JIRA_WEBHOOK_JOB_INTERVAL_SECONDS: adds a registration row for every
+ * connected team that has none (a connect whose registration was lost to a crash), then claims
+ * the rows that are due (next check passed, or expiry within 7 days) one at a time with a lease
+ * taken under `FOR UPDATE SKIP LOCKED`, and lets the lifecycle verify, re-register and refresh
+ * them. The lease (not a transaction) is held during the Jira calls, so no database connection is
+ * pinned while Atlassian answers, and a crashed instance's claim lapses after two minutes.
+ */
+@Injectable()
+export class JiraWebhookRenewalJob implements OnApplicationBootstrap, OnApplicationShutdown {
+  private readonly logger = new Logger(JiraWebhookRenewalJob.name);
+  private timer?: NodeJS.Timeout;
+  private running?: Promise<unknown>;
+
+  constructor(
+    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly lifecycle: JiraWebhookLifecycle,
+    private readonly registry: JiraWebhookRegistry,
+    private readonly clock: Clock,
+  ) {}
+
+  onApplicationBootstrap(): void {
+    const every = this.registry.jobIntervalMs;
+    if (!this.registry.enabled || every <= 0) return;
+    this.timer = setInterval(() => {
+      if (this.running) return;
+      this.running = this.runOnce()
+        .catch((err: unknown) => this.logger.error(`webhook renewal run failed: ${(err as Error).message}`))
+        .finally(() => (this.running = undefined));
+    }, every);
+    this.timer.unref();
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    clearInterval(this.timer);
+    await this.running;
+  }
+
+  async runOnce(): Promise<RenewalReport> {
+    const report: RenewalReport = { teams: [] };
+    if (!this.registry.enabled) return report;
+    const now = this.clock.now();
+    await this.dataSource.query(
+      `INSERT INTO jira_webhook_registrations (team_id, cloud_id, site_url, state, next_check_at, created_at, updated_at)
+       SELECT i.team_id::text, i.cloud_id, i.site_url, 'pending', $1, $1, $1 FROM jira_integrations i
+        WHERE i.status = 'connected' AND i.cloud_id IS NOT NULL
+       ON CONFLICT (team_id) DO NOTHING`, [now]);
+    while (report.teams.length < MAX_PER_RUN) {
+      const at = this.clock.now();
+      const [rows] = (await this.dataSource.query(
+        `UPDATE jira_webhook_registrations SET lease_until = $2
+          WHERE team_id = (
+            SELECT team_id FROM jira_webhook_registrations
+             WHERE (next_check_at <= $1 OR (state = 'active' AND expires_at <= $3))
+               AND (lease_until IS NULL OR lease_until <= $1) AND NOT (team_id = ANY($4::text[]))
+             ORDER BY next_check_at LIMIT 1 FOR UPDATE SKIP LOCKED)
+          RETURNING team_id`,
+        [at, new Date(at.getTime() + REGISTRATION_LEASE_MS), new Date(at.getTime() + RENEW_WITHIN_MS), report.teams],
+      )) as [{ team_id: string }[], number];
+      if (rows.length === 0) break;
+      report.teams.push(rows[0].team_id);
+      await this.lifecycle.ensureClaimed(rows[0].team_id);
+    }
+    return report;
+  }
+}

@@ -1,0 +1,85 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { FakeAtlassian } from './fake-atlassian/fake-atlassian.js';
+import { NotificationReceiver } from './helpers/notification-receiver.js';
+import { connect } from './helpers/oauth-flow.js';
+import { createTestApp, type TestApp } from './helpers/test-app.js';
+import { waitFor } from './helpers/webhook-probe.js';
+
+const PATH = '/api/integrations/jira/webhooks';
+
+/*
+ * The standalone server: subscriptions from JIRA_WEBHOOK_EVENTS / JIRA_WEBHOOK_JQL, no handler
+ * code; every received event is forwarded to the product's backend as a signed, durable
+ * notification (NOTIFY_WEBHOOK_URL), recorded in the same transaction as the inbox row.
+ */
+describe('standalone server: configured subscriptions, events forwarded as notifications', () => {
+  const fake = new FakeAtlassian();
+  const receiver = new NotificationReceiver();
+  let t: TestApp;
+
+  beforeAll(async () => {
+    await fake.start();
+    await receiver.start();
+    t = await createTestApp({
+      env: {
+        ...fake.env(),
+        JIRA_WEBHOOK_URL: 'https://hooks.example.test/api/integrations/jira/webhooks',
+        JIRA_WEBHOOK_EVENTS: 'jira:issue_created, comment_created',
+        JIRA_WEBHOOK_JQL: 'project IN (ABC, DEF)',
+        JIRA_WEBHOOK_JOB_INTERVAL_SECONDS: '0',
+        JIRA_WEBHOOK_POLL_MS: '50',
+        NOTIFY_WEBHOOK_URL: receiver.url,
+        NOTIFY_WEBHOOK_SECRET: 'whsec_test_0123456789abcdefghijklmnopqrstuvwxyz',
+        NOTIFY_POLL_INTERVAL_MS: '50',
+      },
+    });
+  });
+  afterAll(async () => {
+    await t?.close();
+    await receiver.stop();
+    await fake.stop();
+  });
+
+  it('registers the configured events and forwards each delivery once, with the team and Jira\'s identifier', async () => {
+    const m = await t.member('owner');
+    const { res } = await connect(t, fake, m);
+    const cloudId = res.body.data.site.cloudId as string;
+    const [hook] = await waitFor(() => (fake.webhooks.live(cloudId).length === 1 ? fake.webhooks.live(cloudId) : null), 'registration');
+    expect(hook).toMatchObject({ events: ['comment_created', 'jira:issue_created'], jqlFilter: 'project IN (ABC, DEF)' });
+    await waitFor(async () => (await t.dataSource.query(`SELECT 1 FROM jira_webhook_registrations WHERE state = 'active'`)).length === 1, 'active');
+
+    const d = (await fake.webhooks.delivery(cloudId, 'comment_created', { issueKey: 'DEF-5', data: { comment: { id: '1', body: 'hi' } } }))!;
+    for (let i = 0; i < 3; i++) expect((await t.http.post(PATH).set(d.headers).send(d.body)).status).toBe(200);
+    const forwarded = await waitFor(() => {
+      const hits = receiver.received.filter((r) => r.body.type === 'jira.webhook' && r.status === 200);
+      return hits.length > 0 ? hits : null;
+    }, 'notification');
+    expect(forwarded[0].body).toMatchObject({
+      type: 'jira.webhook',
+      teamId: m.teamId,
+      data: { webhookIdentifier: d.deliveryId, webhookEvent: 'comment_created', cloudId, matchedWebhookIds: [hook.id] },
+    });
+    expect((forwarded[0].body.data.payload as { comment: { body: string } }).comment.body).toBe('hi');
+    const outbox = (await t.dataSource.query(`SELECT count(*)::int AS n FROM notification_outbox WHERE type = 'jira.webhook'`)) as { n: number }[];
+    expect(outbox[0].n).toBe(1);
+  });
+});
+
+describe('standalone server without JIRA_WEBHOOK_EVENTS', () => {
+  it('registers nothing and says so in the status', async () => {
+    const fake = await new FakeAtlassian().start();
+    const t = await createTestApp({ env: { ...fake.env(), JIRA_WEBHOOK_EVENTS: undefined, JIRA_WEBHOOK_URL: undefined } });
+    try {
+      const m = await t.member('owner');
+      const { res } = await connect(t, fake, m);
+      expect(res.body.data.status).toBe('connected');
+      const status = await t.http.get('/api/integrations/jira/oauth/status').set(m.headers);
+      expect(status.body.data.webhooks).toEqual({ state: 'disabled', expiresAt: null, lastDeliveryAt: null });
+      await new Promise((r) => setTimeout(r, 300));
+      expect(fake.webhooks.ops).toEqual([]);
+    } finally {
+      await t.close();
+      await fake.stop();
+    }
+  });
+});
