@@ -65,7 +65,9 @@ describe('refresh storm structure: statements counted', () => {
       // the holder writes once (3); the reads of all teams asked for at once and the polls of all
       // waits are shared statements. (Before: 12.4 per team: a read per team and instance, the
       // waiting instance polling each team on its own with claim + read every 20 to 200 ms.)
-      expect(perTeam).toBeLessThanOrEqual(4);
+      // The shared polls are timed, so a loaded machine adds a few: 5 leaves room for that and
+      // still fails the per-team polling this replaced.
+      expect(perTeam).toBeLessThanOrEqual(5);
     } finally {
       fake.tokenLatencyMs = 0;
     }
