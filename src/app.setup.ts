@@ -1,8 +1,8 @@
-import { ValidationPipe } from '@nestjs/common';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import cookieParser from 'cookie-parser';
 import { Logger } from 'nestjs-pino';
+import { createValidationPipe } from './common/validation-pipe.js';
 import { appConfig } from './config/app.config.js';
 import type { ConfigType } from '@nestjs/config';
 
@@ -28,14 +28,7 @@ export function configureApp(app: NestExpressApplication): NestExpressApplicatio
   }
   app.useBodyParser('json', { limit: '32kb' });
   app.use(cookieParser());
-  app.useGlobalPipes(
-    new ValidationPipe({
-      whitelist: true,
-      forbidNonWhitelisted: true,
-      transform: true,
-      stopAtFirstError: false,
-    }),
-  );
+  app.useGlobalPipes(createValidationPipe());
   app.enableShutdownHooks();
 
   const doc = new DocumentBuilder()

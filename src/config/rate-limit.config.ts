@@ -22,11 +22,19 @@ export class RateLimitEnv {
   JIRA_RATE_LIMIT_CALLBACK_PER_IP: number = 30;
 }
 
-export const rateLimitConfig = registerAs('rateLimit', () => {
-  const env = validateEnv(RateLimitEnv);
+export interface RateLimitSettings {
+  windowMs: number;
+  perUser: number;
+  callbackPerIp: number;
+}
+
+export function readRateLimitSettings(env: NodeJS.ProcessEnv = process.env): RateLimitSettings {
+  const parsed = validateEnv(RateLimitEnv, env);
   return {
-    windowMs: env.JIRA_RATE_LIMIT_WINDOW_SECONDS * 1000,
-    perUser: env.JIRA_RATE_LIMIT_PER_USER,
-    callbackPerIp: env.JIRA_RATE_LIMIT_CALLBACK_PER_IP,
+    windowMs: parsed.JIRA_RATE_LIMIT_WINDOW_SECONDS * 1000,
+    perUser: parsed.JIRA_RATE_LIMIT_PER_USER,
+    callbackPerIp: parsed.JIRA_RATE_LIMIT_CALLBACK_PER_IP,
   };
-});
+}
+
+export const rateLimitConfig = registerAs('rateLimit', () => readRateLimitSettings());

@@ -1,5 +1,7 @@
 import { HttpModule } from '@nestjs/axios';
-import { Module } from '@nestjs/common';
+import { ConfigurableModuleBuilder, Logger, Module, type OnApplicationBootstrap } from '@nestjs/common';
+import { ModuleRef } from '@nestjs/core';
+import { SchedulerRegistry } from '@nestjs/schedule';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { AtlassianGateway } from './atlassian/atlassian.gateway.js';
 import { JiraIntegration } from './entities/jira-integration.entity.js';
@@ -7,16 +9,67 @@ import { JiraOAuthState } from './entities/jira-oauth-state.entity.js';
 import { JiraClient } from './client/jira-client.js';
 import { JiraConnectionService } from './connect/jira-connection.service.js';
 import { JiraKeepAliveJob } from './tokens/jira-keepalive.job.js';
-import { JiraOAuthController } from './connect/jira-oauth.controller.js';
 import { JiraOAuthService } from './connect/jira-oauth.service.js';
 import { JiraTokenManager } from './tokens/jira-token-manager.service.js';
 import { OAuthStateStore } from './connect/oauth-state.store.js';
+import {
+  DEFAULT_ROUTE_PREFIX,
+  JIRA_MODULE_OPTIONS,
+  type JiraIntegrationModuleExtras,
+  type JiraIntegrationModuleOptions,
+} from './jira-integration.options.js';
+import { mountControllers } from './module/routes.js';
+import { optionProviders } from './module/option-providers.js';
+import { MetricsService } from '../../metrics/metrics.service.js';
 
-/** The Jira Cloud integration: OAuth connect flow, token management and the Jira client. */
-@Module({
-  imports: [HttpModule, TypeOrmModule.forFeature([JiraIntegration, JiraOAuthState])],
-  controllers: [JiraOAuthController],
-  providers: [AtlassianGateway, JiraTokenManager, JiraClient, JiraKeepAliveJob, JiraOAuthService, JiraConnectionService, OAuthStateStore],
-  exports: [AtlassianGateway, JiraTokenManager, JiraClient],
+/** The module's TypeORM entities; a host lists them in its DataSource (or uses autoLoadEntities). */
+export const jiraConnectEntities = [JiraIntegration, JiraOAuthState];
+
+const builder = new ConfigurableModuleBuilder<JiraIntegrationModuleOptions>({
+  optionsInjectionToken: JIRA_MODULE_OPTIONS,
 })
-export class JiraIntegrationModule {}
+  .setClassMethodName('forRoot')
+  .setExtras<JiraIntegrationModuleExtras>({ routePrefix: DEFAULT_ROUTE_PREFIX }, (definition, extras) => ({
+    ...definition,
+    // Routes are mapped before any options factory runs, so the prefix is a static extra.
+    controllers: mountControllers(extras.routePrefix ?? DEFAULT_ROUTE_PREFIX),
+  }))
+  .build();
+const { ConfigurableModuleClass } = builder;
+
+/** What `forRoot` takes (options plus `routePrefix`). */
+export type JiraIntegrationModuleForRootOptions = typeof builder.OPTIONS_TYPE;
+/** What `forRootAsync` takes: `{ useFactory, inject, imports, routePrefix }`. */
+export type JiraIntegrationModuleAsyncOptions = typeof builder.ASYNC_OPTIONS_TYPE;
+
+/**
+ * The Jira Cloud integration: OAuth connect flow, token management and the Jira client.
+ * `JiraIntegrationModule.forRoot(options)` / `forRootAsync({ useFactory, inject, imports })`
+ * (options: jira-integration.options.ts). Controllers are mounted under the route prefix by
+ * module/routes.ts; everything the services inject from outside comes from module/option-providers.ts.
+ * Needs from the host: a default TypeORM DataSource, EventEmitterModule.forRoot(), and
+ * ScheduleModule.forRoot() for the hourly jobs (README: Using the module inside your NestJS app).
+ */
+@Module({
+  imports: [HttpModule, TypeOrmModule.forFeature(jiraConnectEntities)],
+  providers: [
+    ...optionProviders,
+    AtlassianGateway, JiraTokenManager, JiraClient, JiraKeepAliveJob, JiraOAuthService, JiraConnectionService, OAuthStateStore,
+  ],
+  exports: [AtlassianGateway, JiraTokenManager, JiraClient, MetricsService],
+})
+export class JiraIntegrationModule extends ConfigurableModuleClass implements OnApplicationBootstrap {
+  private readonly logger = new Logger('JiraIntegrationModule');
+
+  constructor(private readonly moduleRef: ModuleRef) {
+    super();
+  }
+
+  onApplicationBootstrap(): void {
+    try {
+      this.moduleRef.get(SchedulerRegistry, { strict: false });
+    } catch {
+      this.logger.warn('ScheduleModule.forRoot() is not imported: the hourly token keep-alive and OAuth state purge will not run.');
+    }
+  }
+}

@@ -1,0 +1,161 @@
+import type { Type } from '@nestjs/common';
+import type { ThrottlerStorage } from '@nestjs/throttler';
+import type { Request } from 'express';
+import { decodeKey, type EncryptionSettings } from '../../config/encryption.config.js';
+import { readJiraSettings, type JiraSettings } from '../../config/jira.config.js';
+import { readRateLimitSettings, type RateLimitSettings } from '../../config/rate-limit.config.js';
+import { EnvValidationError } from '../../config/validate-env.js';
+import type { MetricsService } from '../../metrics/metrics.service.js';
+import type { TeamAccessPolicy } from '../../teams/team-access.policy.js';
+
+/** Where the connect-flow routes live unless `routePrefix` says otherwise. */
+export const DEFAULT_ROUTE_PREFIX = 'api/integrations/jira';
+
+/** The Atlassian OAuth 2.0 (3LO) app, as registered in the developer console. */
+export interface AtlassianAppOptions {
+  /** Without clientId, clientSecret and redirectUri, `authorize` answers 503 `jira_not_configured`. */
+  clientId?: string;
+  clientSecret?: string;
+  /** Must equal the callback URL registered at Atlassian: `https://<host>/<routePrefix>/oauth/callback`. */
+  redirectUri?: string;
+  /** Must include `offline_access`. Default `read:jira-user read:jira-work offline_access`. */
+  scopes?: readonly string[];
+  /** Default `https://auth.atlassian.com`. */
+  authBaseUrl?: string;
+  /** Default `https://api.atlassian.com`. */
+  apiBaseUrl?: string;
+  /** Timeout of every call to Atlassian, default 10000. */
+  httpTimeoutMs?: number;
+}
+
+/** Token upkeep; every field has the default of its JIRA_* variable (README, Configuration). */
+export interface JiraTokenOptions {
+  keepAliveDays?: number;
+  refreshLockTimeoutMs?: number;
+  refreshMaxAttempts?: number;
+  refreshBackoffMs?: number;
+  retryBudgetMs?: number;
+}
+
+export interface JiraRateLimitOptions {
+  /** Default 60. */
+  windowSeconds?: number;
+  /** authorize / site / disconnect / status?verify=true per user per window, default 20. */
+  perUser?: number;
+  /** Callback requests per client IP per window, default 30. */
+  callbackPerIp?: number;
+  /** Share counters across instances through this Redis; unset keeps them in process memory. */
+  redisUrl?: string;
+  /** Or bring your own @nestjs/throttler storage (wins over redisUrl). */
+  storage?: ThrottlerStorage;
+}
+
+/** A 32-byte key: a Buffer, or base64 text (`openssl rand -base64 32`). */
+export type EncryptionKey = Buffer | string;
+
+export interface JiraIntegrationModuleOptions {
+  atlassian: AtlassianAppOptions;
+  /** Encrypts tokens at rest. Keep retired keys in `previousKeys` until `keys:rotate` has run. */
+  encryption: { currentKey: EncryptionKey; previousKeys?: readonly EncryptionKey[] };
+  /**
+   * Who may do what in a team: a class (instantiated inside the module; it may inject the
+   * DataSource and other global providers) or an instance (e.g. from `forRootAsync`'s `inject`).
+   * Default: the `team_members` table.
+   */
+  teamAccessPolicy?: Type<TeamAccessPolicy> | TeamAccessPolicy;
+  /**
+   * The signed-in user's id for a request. Default: `req.user.id`, as set by your authentication
+   * guard or middleware. A number is used as its decimal string. Return null when nobody is signed in.
+   */
+  currentUser?: (req: Request) => string | number | null | undefined;
+  /** Origins (`https://app.example.com`) that `returnTo` may point at. */
+  returnOrigins?: readonly string[];
+  tokens?: JiraTokenOptions;
+  rateLimit?: JiraRateLimitOptions;
+  /** Where the module records its Prometheus metrics; default a MetricsService of its own (exported). */
+  metrics?: MetricsService;
+  /**
+   * Advanced: JiraSettings fields (src/config/jira.config.ts) merged over the ones derived above.
+   * The standalone server passes its whole validated `jira` namespace, so every JIRA_* variable,
+   * including ones added later, reaches the module unchanged.
+   */
+  jiraSettings?: Partial<JiraSettings>;
+}
+
+export interface JiraIntegrationModuleExtras {
+  /** Path of the module's routes, without leading or trailing slash. Default `api/integrations/jira`. */
+  routePrefix?: string;
+}
+
+/** Injection token of the options (the module's ConfigurableModuleBuilder uses it). */
+export const JIRA_MODULE_OPTIONS = 'JIRA_INTEGRATION_MODULE_OPTIONS';
+
+const optional = (value: number | string | undefined): string | undefined => (value === undefined ? undefined : String(value));
+
+/** Bad options stop start-up with the option's name, as a bad environment variable does. */
+function asOptionError(err: unknown): never {
+  if (err instanceof EnvValidationError) {
+    throw new EnvValidationError(err.problems.map((p) => `JiraIntegrationModule options: ${p}`));
+  }
+  throw err;
+}
+
+/**
+ * The settings the services read (`@Inject(jiraConfig.KEY)`), from the module options, through
+ * the same validation and defaults as the JIRA_* variables.
+ */
+export function jiraSettingsFrom(options: JiraIntegrationModuleOptions): JiraSettings {
+  const { atlassian: a, tokens: t = {} } = options;
+  let derived: JiraSettings;
+  try {
+    derived = readJiraSettings({
+      JIRA_CLIENT_ID: a.clientId,
+      JIRA_CLIENT_SECRET: a.clientSecret,
+      JIRA_REDIRECT_URI: a.redirectUri,
+      JIRA_SCOPES: a.scopes?.join(' '),
+      JIRA_AUTH_BASE_URL: a.authBaseUrl,
+      JIRA_API_BASE_URL: a.apiBaseUrl,
+      JIRA_HTTP_TIMEOUT_MS: optional(a.httpTimeoutMs),
+      JIRA_KEEPALIVE_DAYS: optional(t.keepAliveDays),
+      JIRA_REFRESH_LOCK_TIMEOUT_MS: optional(t.refreshLockTimeoutMs),
+      JIRA_REFRESH_MAX_ATTEMPTS: optional(t.refreshMaxAttempts),
+      JIRA_REFRESH_BACKOFF_MS: optional(t.refreshBackoffMs),
+      JIRA_RETRY_BUDGET_MS: optional(t.retryBudgetMs),
+      OAUTH_RETURN_ORIGINS: options.returnOrigins?.join(','),
+    });
+  } catch (err) {
+    asOptionError(err);
+  }
+  return { ...derived, ...options.jiraSettings };
+}
+
+const toKey = (key: EncryptionKey, name: string): Buffer => {
+  if (!Buffer.isBuffer(key)) return decodeKey(key, name);
+  if (key.length !== 32) throw new EnvValidationError([`${name} must be exactly 32 bytes`]);
+  return key;
+};
+
+export function encryptionSettingsFrom(options: JiraIntegrationModuleOptions): EncryptionSettings {
+  try {
+    if (!options.encryption?.currentKey) throw new EnvValidationError(['encryption.currentKey is required (32 bytes, base64)']);
+    return {
+      currentKey: toKey(options.encryption.currentKey, 'encryption.currentKey'),
+      previousKeys: (options.encryption.previousKeys ?? []).map((k) => toKey(k, 'encryption.previousKeys')),
+    };
+  } catch (err) {
+    asOptionError(err);
+  }
+}
+
+export function rateLimitSettingsFrom(options: JiraIntegrationModuleOptions): RateLimitSettings {
+  const r = options.rateLimit ?? {};
+  try {
+    return readRateLimitSettings({
+      JIRA_RATE_LIMIT_WINDOW_SECONDS: optional(r.windowSeconds),
+      JIRA_RATE_LIMIT_PER_USER: optional(r.perUser),
+      JIRA_RATE_LIMIT_CALLBACK_PER_IP: optional(r.callbackPerIp),
+    });
+  } catch (err) {
+    asOptionError(err);
+  }
+}

@@ -1,0 +1,66 @@
+import { Logger, type Provider } from '@nestjs/common';
+import { ModuleRef } from '@nestjs/core';
+import { getOptionsToken, getStorageToken, ThrottlerStorageService, type ThrottlerModuleOptions, type ThrottlerStorage } from '@nestjs/throttler';
+import { Redis } from 'ioredis';
+import { Clock } from '../../../common/clock.js';
+import { EncryptionService } from '../../../common/crypto/encryption.service.js';
+import { throttlersFor } from '../../../common/throttling/throttlers.js';
+import { RedisThrottlerStorage } from '../../../common/throttling/redis-throttler.storage.js';
+import { encryptionConfig } from '../../../config/encryption.config.js';
+import { jiraConfig } from '../../../config/jira.config.js';
+import { rateLimitConfig, type RateLimitSettings } from '../../../config/rate-limit.config.js';
+import { MetricsService } from '../../../metrics/metrics.service.js';
+import { TableTeamAccessPolicy, TeamAccessPolicy } from '../../../teams/team-access.policy.js';
+import { TeamGuard } from '../../../teams/team.guard.js';
+import {
+  encryptionSettingsFrom,
+  JIRA_MODULE_OPTIONS,
+  jiraSettingsFrom,
+  rateLimitSettingsFrom,
+  type JiraIntegrationModuleOptions,
+} from '../jira-integration.options.js';
+import { RequestUserGuard } from './request-user.guard.js';
+
+type Options = JiraIntegrationModuleOptions;
+
+function rateLimitStorage(options: Options): ThrottlerStorage {
+  const { storage, redisUrl } = options.rateLimit ?? {};
+  if (storage) return storage;
+  if (!redisUrl) return new ThrottlerStorageService();
+  const client = new Redis(redisUrl, { maxRetriesPerRequest: 1, connectTimeout: 2000, enableOfflineQueue: true });
+  const logger = new Logger('RateLimitRedis');
+  client.on('error', (err: Error) => logger.warn({ err: { message: err.message } }, 'redis connection error'));
+  return new RedisThrottlerStorage(client);
+}
+
+/**
+ * What the module's services inject, built from the module options and provided INSIDE the
+ * module: the config namespace tokens the services already read (`jiraConfig.KEY`, ...), the
+ * cipher, clock, metrics, team policy and the rate limiter. Local providers win over a host's
+ * global ones, so the module needs none of this app's ConfigModule, AuthModule or DatabaseModule,
+ * and a host's own ThrottlerModule or ConfigModule is left alone.
+ */
+export const optionProviders: Provider[] = [
+  { provide: jiraConfig.KEY, inject: [JIRA_MODULE_OPTIONS], useFactory: jiraSettingsFrom },
+  { provide: encryptionConfig.KEY, inject: [JIRA_MODULE_OPTIONS], useFactory: encryptionSettingsFrom },
+  { provide: rateLimitConfig.KEY, inject: [JIRA_MODULE_OPTIONS], useFactory: rateLimitSettingsFrom },
+  EncryptionService,
+  Clock,
+  { provide: MetricsService, inject: [JIRA_MODULE_OPTIONS], useFactory: (o: Options) => o.metrics ?? new MetricsService() },
+  {
+    provide: TeamAccessPolicy,
+    inject: [JIRA_MODULE_OPTIONS, ModuleRef],
+    useFactory: (o: Options, moduleRef: ModuleRef): TeamAccessPolicy | Promise<TeamAccessPolicy> => {
+      const policy = o.teamAccessPolicy ?? TableTeamAccessPolicy;
+      return typeof policy === 'function' ? moduleRef.create(policy) : policy;
+    },
+  },
+  TeamGuard,
+  RequestUserGuard,
+  {
+    provide: getOptionsToken(),
+    inject: [JIRA_MODULE_OPTIONS, rateLimitConfig.KEY],
+    useFactory: (o: Options, limits: RateLimitSettings): ThrottlerModuleOptions => ({ storage: rateLimitStorage(o), throttlers: throttlersFor(limits) }),
+  },
+  { provide: getStorageToken(), inject: [getOptionsToken()], useFactory: (o: { storage: ThrottlerStorage }) => o.storage },
+];

@@ -1,0 +1,44 @@
+import { Module } from '@nestjs/common';
+import type { ConfigType } from '@nestjs/config';
+import { encryptionConfig } from './config/encryption.config.js';
+import { jiraConfig } from './config/jira.config.js';
+import { rateLimitConfig } from './config/rate-limit.config.js';
+import { redisConfig } from './config/redis.config.js';
+import type { JiraIntegrationModuleOptions } from './integrations/jira/jira-integration.options.js';
+import { MetricsService } from './metrics/metrics.service.js';
+import { TeamAccessPolicy } from './teams/team-access.policy.js';
+
+export const STANDALONE_JIRA_OPTIONS = 'STANDALONE_JIRA_OPTIONS';
+
+/**
+ * The standalone server's options for JiraIntegrationModule, from its validated config
+ * namespaces, its TeamsModule policy and its /metrics registry. A module of its own because
+ * JiraIntegrationModule provides these very tokens inside itself (from the options), so its
+ * forRootAsync factory would see its own providers rather than the app's.
+ */
+@Module({
+  providers: [
+    {
+      provide: STANDALONE_JIRA_OPTIONS,
+      inject: [jiraConfig.KEY, encryptionConfig.KEY, rateLimitConfig.KEY, redisConfig.KEY, TeamAccessPolicy, MetricsService],
+      useFactory: (
+        jira: ConfigType<typeof jiraConfig>,
+        encryption: ConfigType<typeof encryptionConfig>,
+        limits: ConfigType<typeof rateLimitConfig>,
+        redis: ConfigType<typeof redisConfig>,
+        teamAccessPolicy: TeamAccessPolicy,
+        metrics: MetricsService,
+      ): JiraIntegrationModuleOptions => ({
+        atlassian: jira,
+        // Every JIRA_* setting, including ones the options above do not name.
+        jiraSettings: jira,
+        encryption,
+        teamAccessPolicy,
+        rateLimit: { windowSeconds: limits.windowMs / 1000, perUser: limits.perUser, callbackPerIp: limits.callbackPerIp, redisUrl: redis.url },
+        metrics,
+      }),
+    },
+  ],
+  exports: [STANDALONE_JIRA_OPTIONS],
+})
+export class StandaloneJiraOptionsModule {}
