@@ -4,6 +4,7 @@ import type { Request, Response } from 'express';
 import { type AuthenticatedUser, CurrentUser } from '../../../auth/current-user.decorator.js';
 import { Public } from '../../../auth/public.decorator.js';
 import { ApiProblems } from '../../../common/api-problems.decorator.js';
+import { readCookie } from '../../../common/cookies.js';
 import { ProblemDetailsFilter } from '../../../common/problem-details.filter.js';
 import { createValidationPipe } from '../../../common/validation-pipe.js';
 import { RateLimitGuard, RateLimitPerIp, RateLimitPerUser, RateLimitVerifyPerUser } from '../../../common/throttling/rate-limit.guard.js';
@@ -101,7 +102,7 @@ export class JiraOAuthController {
     let cookie: string | undefined;
     if (state) {
       const name = bindingCookieName(state);
-      cookie = one((req.cookies as Record<string, unknown> | undefined)?.[name]);
+      cookie = one(readCookie(req, name));
       const { path, secure } = this.oauth.cookieScope();
       res.clearCookie(name, { httpOnly: true, sameSite: 'lax', path, secure });
     }
