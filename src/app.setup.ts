@@ -36,7 +36,7 @@ export function configureApp(app: NestExpressApplication): NestExpressApplicatio
     .setDescription('Connect a team\'s Jira Cloud site through Atlassian OAuth 2.0 (3LO). Errors are RFC 9457 problem JSON with a `code`.')
     .setVersion('0.1.0')
     .addBearerAuth()
-    .addGlobalParameters({ name: 'X-Team-Id', in: 'header', required: false, schema: { type: 'string', format: 'uuid' } })
+    .addGlobalParameters({ name: 'X-Team-Id', in: 'header', required: false, schema: { type: 'string', minLength: 1, maxLength: 255 } })
     .build();
   SwaggerModule.setup('api/docs', app, () => SwaggerModule.createDocument(app, doc), {
     jsonDocumentUrl: 'api/docs-json',

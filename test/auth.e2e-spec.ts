@@ -77,12 +77,13 @@ describe('bearer tokens from an identity provider (JWKS, RS256)', () => {
     expect(res.body.data).toEqual({ id: TEAM, role: 'admin' }); // from the swapped-in TeamAccessPolicy
   });
 
-  it('rejects a wrong issuer, a wrong audience, a missing or non-uuid subject', async () => {
+  it('rejects a wrong issuer, a wrong audience, a missing subject or one that is no id', async () => {
     for (const claims of [
       { sub: USER, iss: 'https://evil.example.test', aud: 'jira-connect' },
       { sub: USER, iss: 'https://idp.example.test', aud: 'other-app' },
       { iss: 'https://idp.example.test', aud: 'jira-connect' },
-      { sub: 'alice', iss: 'https://idp.example.test', aud: 'jira-connect' },
+      { sub: 'x'.repeat(256), iss: 'https://idp.example.test', aud: 'jira-connect' },
+      { sub: 'new\nline', iss: 'https://idp.example.test', aud: 'jira-connect' },
     ]) {
       const res = await call(await sign(claims));
       expect(res.status, JSON.stringify(claims)).toBe(401);

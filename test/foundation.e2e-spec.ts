@@ -78,7 +78,8 @@ describe('foundation', () => {
     const missing = await t.http.get('/api/probe').set({ authorization: `Bearer ${a.token}` });
     expect(missing.status).toBe(400);
     expect(missing.body.code).toBe('team_header_missing');
-    const malformed = await t.http.get('/api/probe').set({ authorization: `Bearer ${a.token}`, 'x-team-id': 'nope' });
+    const malformed = await t.http.get('/api/probe').set({ authorization: `Bearer ${a.token}`, 'x-team-id': 'x'.repeat(256) });
+    expect(malformed.status).toBe(400);
     expect(malformed.body.code).toBe('team_header_invalid');
     const own = await t.http.get('/api/probe').set(a.headers);
     expect(own.status).toBe(200);

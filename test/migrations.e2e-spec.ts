@@ -40,4 +40,46 @@ describe('migrations', () => {
       'team_members_team_id_fkey:c',
     ]));
   });
+
+  const columnType = async (table: string, column: string): Promise<string> =>
+    (await ds.query(`SELECT data_type FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = $1 AND column_name = $2`, [table, column]))[0].data_type;
+
+  it('OpaqueIds keeps every row and foreign key, and reverts only while every id is a UUID', async () => {
+    await ds.undoLastMigration();
+    expect(await columnType('teams', 'id')).toBe('uuid');
+    const [team] = await ds.query(`INSERT INTO teams (name) VALUES ('t') RETURNING id`);
+    const [user] = await ds.query(`INSERT INTO users (email) VALUES ('u@example.test') RETURNING id`);
+    await ds.query(`INSERT INTO team_members (team_id, user_id, role) VALUES ($1, $2, 'owner')`, [team.id, user.id]);
+    await ds.query(`INSERT INTO jira_integrations (team_id, status, connected_by_user_id) VALUES ($1, 'pending_site_selection', $2)`, [team.id, user.id]);
+    await ds.query(`INSERT INTO jira_oauth_states (state_hash, team_id, user_id, binding_hash, expires_at) VALUES ('h', $1, $2, 'b', now())`, [team.id, user.id]);
+
+    await ds.runMigrations();
+    for (const [t, c] of [['teams', 'id'], ['users', 'id'], ['team_members', 'team_id'], ['team_members', 'user_id'], ['jira_integrations', 'team_id'],
+      ['jira_integrations', 'connected_by_user_id'], ['jira_oauth_states', 'team_id'], ['jira_oauth_states', 'user_id']]) {
+      expect(await columnType(t, c), `${t}.${c}`).toBe('text');
+    }
+    // Integration ids are ours and stay uuid.
+    expect(await columnType('jira_integrations', 'id')).toBe('uuid');
+    expect((await ds.query('SELECT team_id, connected_by_user_id FROM jira_integrations'))[0]).toEqual({ team_id: team.id, connected_by_user_id: user.id });
+    expect((await ds.query('SELECT count(*)::int AS n FROM team_members'))[0].n).toBe(1);
+
+    // Opaque ids fit, foreign keys still hold and still cascade.
+    await ds.query(`INSERT INTO teams (id, name) VALUES ('42', 'n'), ('org_2x', 'o')`);
+    await ds.query(`INSERT INTO users (id) VALUES ('auth0|abc')`);
+    await ds.query(`INSERT INTO team_members (team_id, user_id, role) VALUES ('42', 'auth0|abc', 'admin')`);
+    await expect(ds.query(`INSERT INTO team_members (team_id, user_id, role) VALUES ('nope', 'auth0|abc', 'admin')`)).rejects.toThrow(/foreign key/);
+    await expect(ds.query(`INSERT INTO teams (id, name) VALUES ($1, 'x')`, ['x'.repeat(256)])).rejects.toThrow(/teams_id_length/);
+    await ds.query(`DELETE FROM teams WHERE id = $1`, [team.id]);
+    expect((await ds.query('SELECT count(*)::int AS n FROM jira_integrations'))[0].n).toBe(0);
+    expect((await ds.query('SELECT count(*)::int AS n FROM jira_oauth_states'))[0].n).toBe(0);
+
+    await expect(ds.undoLastMigration()).rejects.toThrow(/not UUIDs/);
+    expect(await columnType('teams', 'id')).toBe('text');
+    await ds.query(`DELETE FROM teams WHERE id IN ('42', 'org_2x')`);
+    await ds.query(`DELETE FROM users WHERE id = 'auth0|abc'`);
+    await ds.undoLastMigration();
+    expect(await columnType('team_members', 'user_id')).toBe('uuid');
+    expect((await ds.query(`SELECT email FROM users WHERE id = $1`, [user.id]))[0].email).toBe('u@example.test');
+    await ds.runMigrations();
+  });
 });

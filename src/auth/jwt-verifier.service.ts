@@ -4,7 +4,7 @@ import type { ConfigType } from '@nestjs/config';
 import { createRemoteJWKSet, jwtVerify, type JWTPayload, type JWTVerifyGetKey } from 'jose';
 import { authConfig } from '../config/auth.config.js';
 import { signHs256Token } from './sign-token.js';
-import { isUuid } from '../common/uuid.js';
+import { parseOpaqueId } from '../common/opaque-id.js';
 
 export interface VerifiedIdentity {
   userId: string;
@@ -35,8 +35,9 @@ export class JwtVerifier {
       const { payload } = this.jwks
         ? await jwtVerify(token, this.jwks, { ...options, algorithms: ['RS256', 'ES256'] })
         : await jwtVerify(token, this.secret!, { ...options, algorithms: ['HS256'] });
-      if (typeof payload.sub !== 'string' || !isUuid(payload.sub)) return null;
-      return { userId: payload.sub.toLowerCase(), claims: payload };
+      const userId = parseOpaqueId(payload.sub);
+      if (userId === null) return null;
+      return { userId, claims: payload };
     } catch {
       return null;
     }

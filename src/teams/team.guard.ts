@@ -4,7 +4,7 @@ import { AppError, CommonErrorCode } from '../common/app-error.js';
 import type { TeamRole } from './entities/team-member.entity.js';
 import { TEAM_ROLES_KEY, type TeamRequest } from './team.decorators.js';
 import { TeamAccessPolicy } from './team-access.policy.js';
-import { isUuid } from '../common/uuid.js';
+import { OPAQUE_ID_RULE, parseOpaqueId } from '../common/opaque-id.js';
 
 export const TEAM_HEADER = 'x-team-id';
 
@@ -27,11 +27,11 @@ export class TeamGuard implements CanActivate {
       throw new AppError(CommonErrorCode.TeamHeaderMissing, HttpStatus.BAD_REQUEST, 'Team not specified',
         'Send the team id in the X-Team-Id header.');
     }
-    if (typeof raw !== 'string' || !isUuid(raw.trim())) {
+    const teamId = parseOpaqueId(raw);
+    if (teamId === null) {
       throw new AppError(CommonErrorCode.TeamHeaderInvalid, HttpStatus.BAD_REQUEST, 'Invalid team id',
-        'X-Team-Id must be a single team UUID.');
+        `X-Team-Id must be a single team id: ${OPAQUE_ID_RULE}.`);
     }
-    const teamId = raw.trim().toLowerCase();
     const userId = req.user?.id;
     if (!userId) {
       throw new AppError(CommonErrorCode.Unauthenticated, HttpStatus.UNAUTHORIZED, 'Authentication required');

@@ -5,10 +5,10 @@ export type TeamRole = (typeof TEAM_ROLES)[number];
 
 @Entity({ name: 'team_members' })
 export class TeamMember {
-  @PrimaryColumn({ name: 'team_id', type: 'uuid' })
+  @PrimaryColumn({ name: 'team_id', type: 'text' })
   teamId: string;
 
-  @PrimaryColumn({ name: 'user_id', type: 'uuid' })
+  @PrimaryColumn({ name: 'user_id', type: 'text' })
   userId: string;
 
   @Column({ type: 'text' })

@@ -1,8 +1,9 @@
-import { Column, CreateDateColumn, Entity, PrimaryGeneratedColumn } from 'typeorm';
+import { Column, CreateDateColumn, Entity, PrimaryColumn } from 'typeorm';
 
 @Entity({ name: 'teams' })
 export class Team {
-  @PrimaryGeneratedColumn('uuid')
+  /** The product's opaque id (see src/common/opaque-id.ts); a random UUID when none is given. */
+  @PrimaryColumn({ type: 'text', default: () => 'gen_random_uuid()::text' })
   id: string;
 
   @Column({ type: 'text' })

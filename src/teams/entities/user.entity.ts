@@ -1,12 +1,14 @@
-import { Column, CreateDateColumn, Entity, PrimaryGeneratedColumn } from 'typeorm';
+import { Column, CreateDateColumn, Entity, PrimaryColumn } from 'typeorm';
 
 @Entity({ name: 'users' })
 export class User {
-  @PrimaryGeneratedColumn('uuid')
+  /** The product's opaque id (see src/common/opaque-id.ts); a random UUID when none is given. */
+  @PrimaryColumn({ type: 'text', default: () => 'gen_random_uuid()::text' })
   id: string;
 
-  @Column({ type: 'text', unique: true })
-  email: string;
+  /** Null for users the admin API created from the product's id alone. */
+  @Column({ type: 'text', unique: true, nullable: true })
+  email: string | null;
 
   @CreateDateColumn({ name: 'created_at', type: 'timestamptz' })
   createdAt: Date;

@@ -20,7 +20,7 @@ export class JiraIntegration {
   @PrimaryGeneratedColumn('uuid')
   id: string;
 
-  @Column({ name: 'team_id', type: 'uuid', unique: true })
+  @Column({ name: 'team_id', type: 'text', unique: true })
   teamId: string;
 
   @Column({ type: 'text' })
@@ -42,7 +42,7 @@ export class JiraIntegration {
   @Column({ type: 'text', array: true, default: () => "'{}'" })
   scopes: string[];
 
-  @Column({ name: 'connected_by_user_id', type: 'uuid', nullable: true })
+  @Column({ name: 'connected_by_user_id', type: 'text', nullable: true })
   connectedByUserId: string | null;
 
   @Column({ name: 'atlassian_account_id', type: 'text', nullable: true })

@@ -13,10 +13,10 @@ export class JiraOAuthState {
   @Column({ name: 'state_hash', type: 'text', unique: true })
   stateHash: string;
 
-  @Column({ name: 'team_id', type: 'uuid' })
+  @Column({ name: 'team_id', type: 'text' })
   teamId: string;
 
-  @Column({ name: 'user_id', type: 'uuid' })
+  @Column({ name: 'user_id', type: 'text' })
   userId: string;
 
   @Column({ name: 'binding_hash', type: 'text' })

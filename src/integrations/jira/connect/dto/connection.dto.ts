@@ -14,7 +14,7 @@ export class SiteDto {
 }
 
 export class ConnectedByDto {
-  @ApiProperty({ nullable: true, type: String, format: 'uuid' })
+  @ApiProperty({ nullable: true, type: String, description: "The product's user id (opaque)." })
   userId: string | null;
 
   @ApiProperty({ nullable: true, type: String, description: 'From Atlassian /me, when the read:me scope was granted.' })
