@@ -4,6 +4,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { createHash, randomBytes } from 'node:crypto';
 import type { DataSource } from 'typeorm';
 import { Clock } from '../../../common/clock.js';
+import { ensureTeamAndUserRows } from '../../../teams/directory-rows.js';
 import { JiraError, JiraErrorCode } from '../jira.errors.js';
 
 /** How long a user has between `authorize` and the callback. */
@@ -63,6 +64,7 @@ export class OAuthStateStore {
     await this.dataSource.query('DELETE FROM jira_oauth_states WHERE team_id = $1 AND expires_at < $2', [
       input.teamId, new Date(now.getTime() - STATE_RETENTION_MS),
     ]);
+    await ensureTeamAndUserRows(this.dataSource, input.teamId, input.userId);
     await this.dataSource.query(
       `INSERT INTO jira_oauth_states (state_hash, team_id, user_id, binding_hash, site_hint, return_to, expires_at, created_at)
        VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
