@@ -1,11 +1,11 @@
-import { Injectable, Module, type INestApplication } from '@nestjs/common';
+import { Injectable, Logger, Module, type INestApplication } from '@nestjs/common';
 import { EventEmitterModule } from '@nestjs/event-emitter';
 import { Test } from '@nestjs/testing';
 import { InjectDataSource, TypeOrmModule } from '@nestjs/typeorm';
 import type { Request } from 'express';
 import request from 'supertest';
 import type { DataSource } from 'typeorm';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { readDatabaseSettings } from '../src/config/database.config.js';
 import { createDataSource } from '../src/database/data-source.js';
 import {
@@ -61,6 +61,7 @@ describe('JiraIntegrationModule.forRoot in a bare host', () => {
   let app: INestApplication;
   let http: ReturnType<typeof request>;
   const as = { 'x-user': USER, 'x-team-id': TEAM };
+  const warn = vi.spyOn(Logger.prototype, 'warn');
 
   beforeAll(async () => {
     await fake.start();
@@ -76,6 +77,11 @@ describe('JiraIntegrationModule.forRoot in a bare host', () => {
   afterAll(async () => {
     await app?.close();
     await fake.stop();
+  });
+
+  it('warns at start that the hourly jobs need ScheduleModule.forRoot()', () => {
+    expect(warn.mock.calls.map((c) => String(c[0]))).toContainEqual(expect.stringMatching(/ScheduleModule\.forRoot\(\) is not imported/));
+    warn.mockRestore();
   });
 
   it('refuses a request without a user, or from another team, with problem JSON', async () => {

@@ -86,6 +86,10 @@ describe('examples/host-app: the module inside a host NestJS app', () => {
     problem(await http.get(`${PREFIX}/oauth/status`).set(as('mallory')), 403, 'not_team_member');
     problem(await http.post(`${PREFIX}/oauth/authorize`).set(as('victor')).send({}), 403, 'insufficient_role'); // viewer = member
     problem(await http.post(`${PREFIX}/oauth/authorize`).set(as('alice')).send({ bogus: 1 }), 400, 'validation_failed');
+    // Not JSON at all: the body parser refuses it before any route, so the host's filter answers.
+    const garbled = await http.post(`${PREFIX}/oauth/authorize`).set(as('alice')).set('content-type', 'application/json').send('{');
+    expect(garbled.status).toBe(400);
+    expect(garbled.body.error.status).toBe(400);
     const status = await http.get(`${PREFIX}/oauth/status`).set(as('victor'));
     expect(status.status).toBe(200);
     expect(status.body.data.status).toBe('not_connected');
