@@ -14,6 +14,7 @@ import { JiraIntegrationModule } from './integrations/jira/jira-integration.modu
 import type { JiraIntegrationModuleOptions } from './integrations/jira/jira-integration.options.js';
 import { StandaloneJiraOptionsModule, STANDALONE_JIRA_OPTIONS } from './jira-options.module.js';
 import { MetricsModule } from './metrics/metrics.module.js';
+import { NotificationsModule } from './notifications/notifications.module.js';
 import { TeamsModule } from './teams/teams.module.js';
 
 /** The standalone server is one user of the module, fed from its config namespaces. */
@@ -42,6 +43,7 @@ const jiraIntegration = JiraIntegrationModule.forRootAsync({
     EventEmitterModule.forRoot(),
     ScheduleModule.forRoot(),
     MetricsModule,
+    NotificationsModule,
     jiraIntegration,
   ],
   providers: [{ provide: APP_FILTER, useClass: ProblemDetailsFilter }],

@@ -6,13 +6,14 @@ import { rateLimitConfig } from './config/rate-limit.config.js';
 import { redisConfig } from './config/redis.config.js';
 import type { JiraIntegrationModuleOptions } from './integrations/jira/jira-integration.options.js';
 import { MetricsService } from './metrics/metrics.service.js';
+import { NotificationOutbox } from './notifications/notification-outbox.js';
 import { TeamAccessPolicy } from './teams/team-access.policy.js';
 
 export const STANDALONE_JIRA_OPTIONS = 'STANDALONE_JIRA_OPTIONS';
 
 /**
  * The standalone server's options for JiraIntegrationModule, from its validated config
- * namespaces, its TeamsModule policy and its /metrics registry. A module of its own because
+ * namespaces, its TeamsModule policy, its /metrics registry and its notification outbox. A module of its own because
  * JiraIntegrationModule provides these very tokens inside itself (from the options), so its
  * forRootAsync factory would see its own providers rather than the app's.
  */
@@ -20,7 +21,7 @@ export const STANDALONE_JIRA_OPTIONS = 'STANDALONE_JIRA_OPTIONS';
   providers: [
     {
       provide: STANDALONE_JIRA_OPTIONS,
-      inject: [jiraConfig.KEY, encryptionConfig.KEY, rateLimitConfig.KEY, redisConfig.KEY, TeamAccessPolicy, MetricsService],
+      inject: [jiraConfig.KEY, encryptionConfig.KEY, rateLimitConfig.KEY, redisConfig.KEY, TeamAccessPolicy, MetricsService, NotificationOutbox],
       useFactory: (
         jira: ConfigType<typeof jiraConfig>,
         encryption: ConfigType<typeof encryptionConfig>,
@@ -28,6 +29,7 @@ export const STANDALONE_JIRA_OPTIONS = 'STANDALONE_JIRA_OPTIONS';
         redis: ConfigType<typeof redisConfig>,
         teamAccessPolicy: TeamAccessPolicy,
         metrics: MetricsService,
+        notificationOutbox: NotificationOutbox,
       ): JiraIntegrationModuleOptions => ({
         atlassian: jira,
         // Every JIRA_* setting, including ones the options above do not name.
@@ -36,6 +38,8 @@ export const STANDALONE_JIRA_OPTIONS = 'STANDALONE_JIRA_OPTIONS';
         teamAccessPolicy,
         rateLimit: { windowSeconds: limits.windowMs / 1000, perUser: limits.perUser, callbackPerIp: limits.callbackPerIp, redisUrl: redis.url },
         metrics,
+        // NotificationsModule (global) has the worker that sends it.
+        notificationOutbox,
       }),
     },
   ],

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readDatabaseSettings } from '../src/config/database.config.js';
 import { createDataSource, type AppDataSource } from '../src/database/data-source.js';
 
-const TABLES = ['jira_integrations', 'jira_oauth_states', 'team_members', 'teams', 'users'];
+const TABLES = ['jira_integrations', 'jira_oauth_states', 'notification_outbox', 'team_members', 'teams', 'users'];
 
 describe('migrations', () => {
   let ds: AppDataSource;
@@ -44,8 +44,14 @@ describe('migrations', () => {
   const columnType = async (table: string, column: string): Promise<string> =>
     (await ds.query(`SELECT data_type FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = $1 AND column_name = $2`, [table, column]))[0].data_type;
 
-  it('OpaqueIds keeps every row and foreign key, and reverts only while every id is a UUID', async () => {
+  /** Reverts the migrations after `name`, then `name` itself. */
+  const revert = async (name: string): Promise<void> => {
+    while ((await ds.query('SELECT name FROM migrations ORDER BY id DESC LIMIT 1'))[0]?.name !== name) await ds.undoLastMigration();
     await ds.undoLastMigration();
+  };
+
+  it('OpaqueIds keeps every row and foreign key, and reverts only while every id is a UUID', async () => {
+    await revert('OpaqueIds1766000000000');
     expect(await columnType('teams', 'id')).toBe('uuid');
     const [team] = await ds.query(`INSERT INTO teams (name) VALUES ('t') RETURNING id`);
     const [user] = await ds.query(`INSERT INTO users (email) VALUES ('u@example.test') RETURNING id`);
@@ -73,11 +79,11 @@ describe('migrations', () => {
     expect((await ds.query('SELECT count(*)::int AS n FROM jira_integrations'))[0].n).toBe(0);
     expect((await ds.query('SELECT count(*)::int AS n FROM jira_oauth_states'))[0].n).toBe(0);
 
-    await expect(ds.undoLastMigration()).rejects.toThrow(/not UUIDs/);
+    await expect(revert('OpaqueIds1766000000000')).rejects.toThrow(/not UUIDs/);
     expect(await columnType('teams', 'id')).toBe('text');
     await ds.query(`DELETE FROM teams WHERE id IN ('42', 'org_2x')`);
     await ds.query(`DELETE FROM users WHERE id = 'auth0|abc'`);
-    await ds.undoLastMigration();
+    await revert('OpaqueIds1766000000000');
     expect(await columnType('team_members', 'user_id')).toBe('uuid');
     expect((await ds.query(`SELECT email FROM users WHERE id = $1`, [user.id]))[0].email).toBe('u@example.test');
     await ds.runMigrations();

@@ -5,6 +5,7 @@ export { encryptionConfig } from './encryption.config.js';
 export { jiraConfig } from './jira.config.js';
 export { rateLimitConfig } from './rate-limit.config.js';
 export { redisConfig } from './redis.config.js';
+export { notifyConfig } from './notify.config.js';
 
 /** Every namespace, loaded (and so validated) when ConfigModule starts. */
 export { allConfigs } from './all-configs.js';

@@ -1,6 +1,6 @@
 import { registerAs } from '@nestjs/config';
 import { IsInt, IsOptional, IsString, IsUrl, Matches, Max, Min } from 'class-validator';
-import { isPlaceholder, parseOrigins, validateEnv } from './validate-env.js';
+import { EnvValidationError, isPlaceholder, parseOrigins, validateEnv } from './validate-env.js';
 
 const HTTP_URL = { require_tld: false, protocols: ['http', 'https'], require_protocol: true };
 
@@ -68,6 +68,11 @@ export class JiraEnv {
   @IsOptional()
   @IsString()
   OAUTH_RETURN_ORIGINS?: string;
+
+  /** Where a callback with an unknown or absent state sends the browser (on an allowed origin). */
+  @IsOptional()
+  @IsUrl(HTTP_URL, { message: 'OAUTH_DEFAULT_RETURN_URL must be an absolute http(s) URL' })
+  OAUTH_DEFAULT_RETURN_URL?: string;
 }
 
 export interface JiraSettings {
@@ -86,12 +91,15 @@ export interface JiraSettings {
   refreshBackoffMs: number;
   retryBudgetMs: number;
   returnOrigins: string[];
+  /** OAUTH_DEFAULT_RETURN_URL, or null: callbacks of unknown flows then answer problem JSON. */
+  defaultReturnUrl: string | null;
 }
 
 export function readJiraSettings(env: NodeJS.ProcessEnv = process.env): JiraSettings {
   const parsed = validateEnv(JiraEnv, env);
   const secret = isPlaceholder(parsed.JIRA_CLIENT_SECRET) ? undefined : parsed.JIRA_CLIENT_SECRET;
   const clientId = isPlaceholder(parsed.JIRA_CLIENT_ID) ? undefined : parsed.JIRA_CLIENT_ID;
+  const returnOrigins = parseOrigins('OAUTH_RETURN_ORIGINS', parsed.OAUTH_RETURN_ORIGINS);
   return {
     clientId,
     clientSecret: secret,
@@ -106,8 +114,19 @@ export function readJiraSettings(env: NodeJS.ProcessEnv = process.env): JiraSett
     refreshMaxAttempts: parsed.JIRA_REFRESH_MAX_ATTEMPTS,
     refreshBackoffMs: parsed.JIRA_REFRESH_BACKOFF_MS,
     retryBudgetMs: parsed.JIRA_RETRY_BUDGET_MS,
-    returnOrigins: parseOrigins('OAUTH_RETURN_ORIGINS', parsed.OAUTH_RETURN_ORIGINS),
+    returnOrigins,
+    defaultReturnUrl: parsed.OAUTH_DEFAULT_RETURN_URL ? checkDefaultReturnUrl(parsed.OAUTH_DEFAULT_RETURN_URL, returnOrigins) : null,
   };
+}
+
+/** The same rule as a flow's returnTo: no open redirect, even from configuration. */
+function checkDefaultReturnUrl(value: string, returnOrigins: string[]): string {
+  const url = new URL(value);
+  if (!returnOrigins.includes(url.origin) || url.username || url.password) {
+    throw new EnvValidationError([`OAUTH_DEFAULT_RETURN_URL must be on one of the origins in OAUTH_RETURN_ORIGINS (got ${url.origin})`]);
+  }
+  url.hash = '';
+  return url.toString();
 }
 
 export const jiraConfig = registerAs('jira', () => readJiraSettings());

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { type ConsentDecision, readConsentDecision, sendConsentPage } from './consent-page.js';
 
 /*
  * A strict stand-in for auth.atlassian.com and api.atlassian.com, started by the tests on
@@ -68,6 +69,8 @@ export interface FakeAtlassianOptions {
   codeTtlMs?: number;
   /** Delay between issuing refreshed tokens (rotation done) and sending them: a crash window. */
   refreshResponseDelayMs?: number;
+  /** Show a consent page (Accept / Decline) at /authorize instead of approving at once. */
+  consentPage?: boolean;
 }
 
 export interface TokenRequestRecord {
@@ -94,6 +97,7 @@ export class FakeAtlassian {
   tokenLatencyMs: number;
   codeTtlMs: number;
   refreshResponseDelayMs: number;
+  readonly consentPage: boolean;
 
   /** The account the next /authorize consents as. */
   account: FakeAccount;
@@ -119,6 +123,7 @@ export class FakeAtlassian {
     this.tokenLatencyMs = options.tokenLatencyMs ?? 0;
     this.codeTtlMs = options.codeTtlMs ?? 10 * 60_000;
     this.refreshResponseDelayMs = options.refreshResponseDelayMs ?? 0;
+    this.consentPage = options.consentPage ?? false;
     this.account = FakeAtlassian.account('acme', 1);
   }
 
@@ -241,6 +246,11 @@ export class FakeAtlassian {
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', this.baseUrl);
     if (req.method === 'GET' && url.pathname === '/authorize') return this.authorize(url, res);
+    if (req.method === 'POST' && url.pathname === '/authorize' && this.consentPage) {
+      const decision = await readConsentDecision(req);
+      if (!decision) return json(res, 400, { error: 'invalid_request', invalid: ['decision'] });
+      return this.authorize(url, res, decision);
+    }
     if (req.method === 'POST' && url.pathname === '/oauth/token') return this.token(req, res);
     if (req.method === 'GET' && url.pathname === '/oauth/token/accessible-resources') {
       const rec = this.bearer(req);
@@ -259,7 +269,7 @@ export class FakeAtlassian {
     json(res, 404, { error: 'not_found' });
   }
 
-  private authorize(url: URL, res: ServerResponse): void {
+  private authorize(url: URL, res: ServerResponse, decision?: ConsentDecision): void {
     const p = url.searchParams;
     const problems: string[] = [];
     if (p.get('client_id') !== this.clientId) problems.push('client_id');
@@ -269,10 +279,12 @@ export class FakeAtlassian {
     if (!p.get('state')) problems.push('state');
     if (!p.get('scope')) problems.push('scope');
     if (problems.length) return json(res, 400, { error: 'invalid_request', invalid: problems });
+    if (this.consentPage && !decision) return sendConsentPage(res, url, this.account, this.clientId);
     const redirect = new URL(this.redirectUri);
     redirect.searchParams.set('state', p.get('state')!);
-    if (this.denyWith) {
-      redirect.searchParams.set('error', this.denyWith);
+    const denyWith = decision === 'decline' ? 'access_denied' : this.denyWith;
+    if (denyWith) {
+      redirect.searchParams.set('error', denyWith);
       redirect.searchParams.set('error_description', 'The user did not authorize the app');
     } else {
       const grant: Grant = { id: opaque('grant'), account: this.account, scopes: p.get('scope')!.split(' '), revoked: false, current: null };

@@ -20,6 +20,8 @@ export interface HostSettings {
   atlassian: { clientId: string; clientSecret: string; redirectUri: string; authBaseUrl?: string; apiBaseUrl?: string };
   /** 32 bytes, base64. */
   encryptionKey: string;
+  /** Where the module POSTs signed connection events (optional). */
+  notifications?: { webhookUrl: string; secret: string; pollIntervalMs?: number };
 }
 
 /** The host's memberships and policy, shared by its own routes and the Jira module. */
@@ -58,6 +60,7 @@ export class HostAppModule {
             atlassian: settings.atlassian,
             encryption: { currentKey: settings.encryptionKey },
             teamAccessPolicy: policy,
+            notifications: settings.notifications,
           }),
         }),
       ],

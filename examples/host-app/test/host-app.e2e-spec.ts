@@ -5,7 +5,9 @@ import request from 'supertest';
 import { DataSource } from 'typeorm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pglitePoolFor } from '../../../src/database/pglite-pool.js';
+import { verifyNotification } from '../../../src/notifications/notification-signature.js';
 import { FakeAtlassian } from '../../../test/fake-atlassian/fake-atlassian.js';
+import { NotificationReceiver } from '../../../test/helpers/notification-receiver.js';
 import { sha256 } from '../src/api-key.guard.js';
 import { HostAppModule } from '../src/host-app.module.js';
 
@@ -23,6 +25,8 @@ const as = (who: keyof typeof KEYS, team: string | null = TEAM): Record<string, 
 
 describe('examples/host-app: the module inside a host NestJS app', () => {
   const fake = new FakeAtlassian({ redirectUri: `http://127.0.0.1${PREFIX}/oauth/callback` });
+  const receiver = new NotificationReceiver();
+  const SECRET = 'host-notification-secret-0123456789abcdef';
   let app: INestApplication;
   let http: ReturnType<typeof request>;
   let ds: DataSource;
@@ -31,12 +35,14 @@ describe('examples/host-app: the module inside a host NestJS app', () => {
 
   beforeAll(async () => {
     await fake.start();
+    await receiver.start();
     const database = process.env.DATABASE_URL ? { url: process.env.DATABASE_URL } : { driver: pglitePoolFor((pglite = new PGlite())) };
     const moduleRef = await Test.createTestingModule({
       imports: [HostAppModule.register({
         database,
         atlassian: { clientId: fake.clientId, clientSecret: fake.clientSecret, redirectUri: fake.redirectUri, authBaseUrl: fake.url, apiBaseUrl: fake.url },
         encryptionKey: process.env.ENCRYPTION_KEY!,
+        notifications: { webhookUrl: receiver.url, secret: SECRET, pollIntervalMs: 50 },
       })],
     }).compile();
     // The host's own bootstrap: no configureApp, no cookie-parser, no global ValidationPipe.
@@ -54,6 +60,7 @@ describe('examples/host-app: the module inside a host NestJS app', () => {
     await app?.close();
     await pglite?.close();
     await fake.stop();
+    await receiver.stop();
   });
 
   it('runs our migrations and its own through its one DataSource', async () => {
@@ -116,6 +123,13 @@ describe('examples/host-app: the module inside a host NestJS app', () => {
     const me = await http.get(`/teams/${TEAM}/jira/myself`).set(as('alice', null));
     expect(me.status, JSON.stringify(me.body)).toBe(200);
     expect(me.body).toEqual({ accountId: fake.account.accountId });
+
+    // The module's own outbox and worker told the host's backend, signed.
+    await receiver.waitFor(() => receiver.ofTeam(TEAM).some((n) => n.body.type === 'connected'), 'connected notification');
+    const connected = receiver.ofTeam(TEAM).find((n) => n.body.type === 'connected')!;
+    expect(connected.body.data).toMatchObject({ connectedByUserId: String(ids.alice) });
+    expect(verifyNotification(SECRET, connected.raw, connected.headers['x-jira-connect-timestamp'] as string,
+      connected.headers['x-jira-connect-signature'] as string)).toBe(true);
   });
 
   it('disconnects, and never stores a token in the clear', async () => {

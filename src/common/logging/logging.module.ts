@@ -60,6 +60,11 @@ export const AppLoggerModule = LoggerModule.forRootAsync({
         }),
         res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
       },
+      // A failed OAuth callback may answer 302 (back to the app): its line still says why.
+      customProps: (_req: IncomingMessage, res: { statusCode: number }) => {
+        const problemCode = (res as { locals?: { problemCode?: unknown } }).locals?.problemCode;
+        return typeof problemCode === 'string' ? { problemCode } : {};
+      },
       customLogLevel: (_req: IncomingMessage, res: { statusCode: number }, err?: Error) =>
         err || res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'warn' : 'info',
     };

@@ -3,9 +3,11 @@ import type { ThrottlerStorage } from '@nestjs/throttler';
 import type { Request } from 'express';
 import { decodeKey, type EncryptionSettings } from '../../config/encryption.config.js';
 import { readJiraSettings, type JiraSettings } from '../../config/jira.config.js';
+import { readNotifySettings, type NotifySettings } from '../../config/notify.config.js';
 import { readRateLimitSettings, type RateLimitSettings } from '../../config/rate-limit.config.js';
 import { EnvValidationError } from '../../config/validate-env.js';
 import type { MetricsService } from '../../metrics/metrics.service.js';
+import type { NotificationOutbox } from '../../notifications/notification-outbox.js';
 import type { TeamAccessPolicy } from '../../teams/team-access.policy.js';
 
 /** Where the connect-flow routes live unless `routePrefix` says otherwise. */
@@ -50,6 +52,20 @@ export interface JiraRateLimitOptions {
   storage?: ThrottlerStorage;
 }
 
+/** Signed, durable notifications of connection changes to your backend (README: Notifications). */
+export interface JiraNotificationOptions {
+  /** Where they are POSTed; unset = none are recorded or sent. */
+  webhookUrl?: string;
+  /** HMAC-SHA256 key of the signature (at least 32 characters); required with webhookUrl. */
+  secret?: string;
+  /** As the NOTIFY_* variables: 10000, 1000, 10000, 3600000, 72. */
+  timeoutMs?: number;
+  pollIntervalMs?: number;
+  retryBaseMs?: number;
+  retryMaxMs?: number;
+  retryForHours?: number;
+}
+
 /** A 32-byte key: a Buffer, or base64 text (`openssl rand -base64 32`). */
 export type EncryptionKey = Buffer | string;
 
@@ -72,6 +88,12 @@ export interface JiraIntegrationModuleOptions {
   returnOrigins?: readonly string[];
   tokens?: JiraTokenOptions;
   rateLimit?: JiraRateLimitOptions;
+  notifications?: JiraNotificationOptions;
+  /**
+   * Advanced: an outbox that already has its worker (the standalone server's NotificationsModule);
+   * the module then runs no worker of its own and ignores `notifications`.
+   */
+  notificationOutbox?: NotificationOutbox;
   /** Where the module records its Prometheus metrics; default a MetricsService of its own (exported). */
   metrics?: MetricsService;
   /**
@@ -154,6 +176,23 @@ export function rateLimitSettingsFrom(options: JiraIntegrationModuleOptions): Ra
       JIRA_RATE_LIMIT_WINDOW_SECONDS: optional(r.windowSeconds),
       JIRA_RATE_LIMIT_PER_USER: optional(r.perUser),
       JIRA_RATE_LIMIT_CALLBACK_PER_IP: optional(r.callbackPerIp),
+    });
+  } catch (err) {
+    asOptionError(err);
+  }
+}
+
+export function notifySettingsFrom(options: JiraIntegrationModuleOptions): NotifySettings {
+  const n = options.notifications ?? {};
+  try {
+    return readNotifySettings({
+      NOTIFY_WEBHOOK_URL: n.webhookUrl,
+      NOTIFY_WEBHOOK_SECRET: n.secret,
+      NOTIFY_TIMEOUT_MS: optional(n.timeoutMs),
+      NOTIFY_POLL_INTERVAL_MS: optional(n.pollIntervalMs),
+      NOTIFY_RETRY_BASE_MS: optional(n.retryBaseMs),
+      NOTIFY_RETRY_MAX_MS: optional(n.retryMaxMs),
+      NOTIFY_RETRY_FOR_HOURS: optional(n.retryForHours),
     });
   } catch (err) {
     asOptionError(err);

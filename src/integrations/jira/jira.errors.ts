@@ -10,6 +10,7 @@ export enum JiraErrorCode {
   StateInvalid = 'oauth_state_invalid',
   StateExpired = 'oauth_state_expired',
   StateReplayed = 'oauth_state_replayed',
+  StateSuperseded = 'oauth_state_superseded',
   BindingMismatch = 'oauth_binding_mismatch',
   BindingMissing = 'oauth_binding_missing',
   AccessDenied = 'oauth_access_denied',

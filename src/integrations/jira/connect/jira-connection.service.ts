@@ -1,11 +1,15 @@
 import { HttpStatus, Injectable, Logger } from '@nestjs/common';
+import { EventEmitter2 } from '@nestjs/event-emitter';
 import { InjectDataSource } from '@nestjs/typeorm';
-import type { DataSource } from 'typeorm';
+import type { DataSource, EntityManager } from 'typeorm';
 import { Clock } from '../../../common/clock.js';
+import { NotificationOutbox } from '../../../notifications/notification-outbox.js';
+import { NotificationType } from '../../../notifications/notification-types.js';
 import type { JiraIntegrationStatus, JiraSite } from '../entities/jira-integration.entity.js';
 import { JiraClient } from '../client/jira-client.js';
 import { publicSite, type PublicSite } from './jira-oauth.service.js';
 import { JiraError, JiraErrorCode } from '../jira.errors.js';
+import { JiraConnectionEvent, type JiraConnectionEventPayload } from '../jira.events.js';
 
 export type ConnectionStatus = 'not_connected' | JiraIntegrationStatus;
 
@@ -67,6 +71,8 @@ export class JiraConnectionService {
     @InjectDataSource() private readonly dataSource: DataSource,
     private readonly clock: Clock,
     private readonly jira: JiraClient,
+    private readonly outbox: NotificationOutbox,
+    private readonly events: EventEmitter2,
   ) {}
 
   /**
@@ -126,30 +132,37 @@ export class JiraConnectionService {
       throw new JiraError(JiraErrorCode.SiteNotAccessible, HttpStatus.UNPROCESSABLE_ENTITY, 'Not one of the granted sites',
         'Choose a cloudId from availableSites in the status response.');
     }
-    const [, affected] = (await this.dataSource.query(
-      `UPDATE jira_integrations SET status = 'connected', cloud_id = $2, site_url = $3, site_name = $4, updated_at = $5
-        WHERE team_id = $1 AND status = 'pending_site_selection'`,
-      [teamId, site.cloudId, site.url, site.name, this.clock.now()],
-    )) as [unknown, number];
-    if (affected !== 1) {
+    const integrationId = await this.dataSource.transaction(async (em) => {
+      const [rows] = (await em.query(
+        `UPDATE jira_integrations SET status = 'connected', cloud_id = $2, site_url = $3, site_name = $4, updated_at = $5
+          WHERE team_id = $1 AND status = 'pending_site_selection' RETURNING id`,
+        [teamId, site.cloudId, site.url, site.name, this.clock.now()],
+      )) as [{ id: string }[], number];
+      if (rows.length !== 1) return null;
+      await this.outbox.enqueue(em, { type: NotificationType.SiteSelected, teamId,
+        data: { cloudId: site.cloudId, siteUrl: site.url, siteName: site.name } });
+      return rows[0].id;
+    });
+    if (integrationId === null) {
       throw new JiraError(JiraErrorCode.NoPendingSiteSelection, HttpStatus.CONFLICT, 'No site choice is pending',
         'The integration changed meanwhile. Read the status again.');
     }
     this.logger.log({ teamId, cloudId: site.cloudId }, 'jira site selected');
+    const event: JiraConnectionEventPayload = { teamId, integrationId, cloudId: site.cloudId };
+    this.events.emit(JiraConnectionEvent.SiteSelected, event);
     return this.status(teamId);
   }
 
   /** Wipes the team's tokens and pending states. Idempotent. */
   async disconnect(teamId: string): Promise<DisconnectView> {
-    const affected = await this.dataSource.transaction(async (manager) => {
-      await manager.query('DELETE FROM jira_oauth_states WHERE team_id = $1', [teamId]);
-      const [, count] = (await manager.query('DELETE FROM jira_integrations WHERE team_id = $1', [teamId])) as [unknown, number];
-      return count;
-    });
-    if (affected > 0) this.logger.log({ teamId }, 'jira disconnected');
+    const removed = await this.dataSource.transaction((em) => removeIntegration(em, this.outbox, teamId, 'disconnected_by_user'));
+    if (removed) {
+      this.logger.log({ teamId }, 'jira disconnected');
+      this.events.emit(JiraConnectionEvent.Disconnected, removed);
+    }
     return {
       status: 'not_connected',
-      wasConnected: affected > 0,
+      wasConnected: removed !== null,
       removeAppAt: REMOVE_APP_AT,
       message: 'Jira tokens were deleted here. Atlassian offers no way for apps to revoke a grant: remove the app under '
         + `Connected apps at ${REMOVE_APP_AT.user} (your account), or a site admin can revoke it at ${REMOVE_APP_AT.admin} `
@@ -166,4 +179,19 @@ export class JiraConnectionService {
     )) as Row[];
     return rows[0] ?? null;
   }
+}
+
+/**
+ * Deletes the team's integration and OAuth states in `em`'s transaction and, if there was an
+ * integration, records the `disconnected` notification there too. Returns the payload of the
+ * in-process Disconnected event, to emit after commit; null when there was nothing to delete.
+ */
+export async function removeIntegration(em: EntityManager, outbox: NotificationOutbox, teamId: string,
+  reason: 'disconnected_by_user' | 'team_deleted'): Promise<JiraConnectionEventPayload | null> {
+  await em.query('DELETE FROM jira_oauth_states WHERE team_id = $1', [teamId]);
+  const [rows] = (await em.query('DELETE FROM jira_integrations WHERE team_id = $1 RETURNING id, cloud_id', [teamId])) as
+    [{ id: string; cloud_id: string | null }[], number];
+  if (rows.length === 0) return null;
+  await outbox.enqueue(em, { type: NotificationType.Disconnected, teamId, data: { reason, cloudId: rows[0].cloud_id } });
+  return { teamId, integrationId: rows[0].id, cloudId: rows[0].cloud_id };
 }

@@ -78,7 +78,9 @@ export class JiraOAuthController {
     summary: 'Atlassian redirects the browser here',
     description: 'Checks the state (known, unexpired, unused, same browser), exchanges the code, reads '
       + 'accessible-resources and /me, and binds a site. With returnTo: 302 to returnTo?jira=connected|'
-      + 'pending_site_selection|error&code=...; without: JSON. Unknown query parameters (e.g. iss) are ignored.',
+      + 'pending_site_selection|error&code=...; without: JSON. A failure with a known state (even expired, used, '
+      + 'superseded or without its cookie) goes to that flow\'s returnTo; with an unknown or absent state to '
+      + 'OAUTH_DEFAULT_RETURN_URL when set. Unknown query parameters (e.g. iss) are ignored.',
   })
   @ApiQuery({ name: 'state', required: true })
   @ApiQuery({ name: 'code', required: false })
@@ -90,6 +92,7 @@ export class JiraOAuthController {
     400: ['oauth_state_missing', 'oauth_state_invalid', 'oauth_state_expired', 'oauth_state_replayed',
       'oauth_authorization_failed', 'oauth_code_exchange_failed'],
     403: ['oauth_binding_missing', 'oauth_binding_mismatch', 'oauth_access_denied', 'oauth_authorization_failed'],
+    409: ['oauth_state_superseded'],
     422: ['jira_no_accessible_sites'],
     429: ['rate_limited'],
     502: ['atlassian_unavailable', 'atlassian_client_rejected', 'oauth_authorization_failed'],
@@ -99,14 +102,17 @@ export class JiraOAuthController {
     // The URL carries the code: never leak it to returnTo through Referer.
     res.setHeader('Referrer-Policy', 'no-referrer');
     const state = one(query.state);
-    let cookie: string | undefined;
-    if (state) {
-      const name = bindingCookieName(state);
-      cookie = one(readCookie(req, name));
-      const { path, secure } = this.oauth.cookieScope();
-      res.clearCookie(name, { httpOnly: true, sameSite: 'lax', path, secure });
-    }
+    const cookieName = state ? bindingCookieName(state) : undefined;
+    const cookie = cookieName ? one(readCookie(req, cookieName)) : undefined;
     const outcome = await this.oauth.callback({ state, code: one(query.code), error: one(query.error) }, cookie);
+    // Cleared only once the state is used up or can never succeed: a cookie-less or foreign-cookie
+    // callback leaves the rightful browser's cookie alone.
+    if (cookieName && outcome.clearCookie) {
+      const { path, secure } = this.oauth.cookieScope();
+      res.clearCookie(cookieName, { httpOnly: true, sameSite: 'lax', path, secure });
+    }
+    // The request log line carries the problem code (see AppLoggerModule).
+    if (!outcome.ok) res.locals.problemCode = outcome.error.code;
     if (outcome.returnTo) {
       const target = new URL(outcome.returnTo);
       target.searchParams.set('jira', outcome.ok ? outcome.result.status : 'error');

@@ -1,15 +1,18 @@
 import { HttpStatus, Inject, Injectable, Logger } from '@nestjs/common';
 import type { ConfigType } from '@nestjs/config';
-import { InjectDataSource } from '@nestjs/typeorm';
-import type { DataSource } from 'typeorm';
+import { EventEmitter2 } from '@nestjs/event-emitter';
+import type { EntityManager } from 'typeorm';
 import { Clock } from '../../../common/clock.js';
 import { EncryptionService } from '../../../common/crypto/encryption.service.js';
 import { jiraConfig } from '../../../config/jira.config.js';
 import { MetricsService } from '../../../metrics/metrics.service.js';
+import { NotificationOutbox } from '../../../notifications/notification-outbox.js';
+import { NotificationType } from '../../../notifications/notification-types.js';
 import { TeamAccessPolicy } from '../../../teams/team-access.policy.js';
 import { AtlassianGateway, AtlassianTokenError, type AtlassianAccount, type TokenSet } from '../atlassian/atlassian.gateway.js';
 import type { JiraSite } from '../entities/jira-integration.entity.js';
 import { JiraError, JiraErrorCode } from '../jira.errors.js';
+import { JiraConnectionEvent, type JiraConnectionEventPayload } from '../jira.events.js';
 import { OAuthStateStore, type ConsumedState } from './oauth-state.store.js';
 import { normalizeSiteUrl, tryNormalizeSiteUrl } from './site-url.js';
 
@@ -36,10 +39,13 @@ export interface ConnectResult {
   availableSites?: PublicSite[];
 }
 
-/** What the callback did; the controller turns it into a redirect (with returnTo) or JSON. */
+/**
+ * What the callback did; the controller turns it into a redirect (with returnTo) or JSON, and
+ * clears the binding cookie only when the state was consumed or can never succeed (`clearCookie`).
+ */
 export type CallbackOutcome =
-  | { ok: true; returnTo: string | null; result: ConnectResult }
-  | { ok: false; returnTo: string | null; error: JiraError };
+  | { ok: true; returnTo: string | null; result: ConnectResult; clearCookie: true }
+  | { ok: false; returnTo: string | null; error: JiraError; clearCookie: boolean };
 
 export interface CallbackParams {
   state?: string;
@@ -61,13 +67,14 @@ export class JiraOAuthService {
 
   constructor(
     @Inject(jiraConfig.KEY) private readonly config: ConfigType<typeof jiraConfig>,
-    @InjectDataSource() private readonly dataSource: DataSource,
     private readonly gateway: AtlassianGateway,
     private readonly states: OAuthStateStore,
     private readonly cipher: EncryptionService,
     private readonly policy: TeamAccessPolicy,
     private readonly clock: Clock,
     private readonly metrics: MetricsService,
+    private readonly outbox: NotificationOutbox,
+    private readonly events: EventEmitter2,
   ) {}
 
   async authorize(teamId: string, userId: string, input: AuthorizeInput): Promise<AuthorizeResult> {
@@ -98,29 +105,37 @@ export class JiraOAuthService {
     return { path: redirect.pathname, secure: redirect.protocol === 'https:' };
   }
 
-  /** Never throws for a consumed state: errors after that point travel back to `returnTo`. */
+  /**
+   * Never throws a JiraError: every failure travels back to the app. A known state's failure goes
+   * to its flow's returnTo; an unknown or absent state's to OAUTH_DEFAULT_RETURN_URL (or null:
+   * problem JSON). Every failure is logged with its problem code.
+   */
   async callback(params: CallbackParams, cookieValue: string | undefined): Promise<CallbackOutcome> {
     if (!params.state) {
-      throw new JiraError(JiraErrorCode.StateMissing, HttpStatus.BAD_REQUEST, 'OAuth state missing',
+      const error = new JiraError(JiraErrorCode.StateMissing, HttpStatus.BAD_REQUEST, 'OAuth state missing',
         'The callback has no state parameter. Start connecting Jira again from the app.');
-    }
-    let flow: ConsumedState;
-    try {
-      flow = await this.states.consume(params.state, cookieValue);
-    } catch (err) {
       this.metrics.oauthFlowCompleted('rejected_state');
-      throw err;
+      this.logger.warn({ problemCode: error.code }, 'jira authorization callback rejected');
+      return { ok: false, returnTo: this.config.defaultReturnUrl, error, clearCookie: false };
     }
+    const consumed = await this.states.consume(params.state, cookieValue);
+    if (!consumed.ok) {
+      this.metrics.oauthFlowCompleted('rejected_state');
+      this.logger.warn({ teamId: consumed.teamId ?? undefined, problemCode: consumed.error.code }, 'jira authorization callback rejected');
+      const returnTo = consumed.known ? consumed.returnTo : this.config.defaultReturnUrl;
+      return { ok: false, returnTo, error: consumed.error, clearCookie: consumed.final };
+    }
+    const flow = consumed.flow;
     try {
       const result = await this.finish(flow, params);
       this.metrics.oauthFlowCompleted(result.status);
       this.logger.log({ teamId: flow.teamId, status: result.status, cloudId: result.site?.cloudId }, 'jira authorization completed');
-      return { ok: true, returnTo: flow.returnTo, result };
+      return { ok: true, returnTo: flow.returnTo, result, clearCookie: true };
     } catch (err) {
       this.metrics.oauthFlowCompleted(err instanceof JiraError && err.code === JiraErrorCode.AccessDenied ? 'denied' : 'error');
       if (!(err instanceof JiraError)) throw err;
       this.logger.warn({ teamId: flow.teamId, problemCode: err.code }, 'jira authorization failed');
-      return { ok: false, returnTo: flow.returnTo, error: err };
+      return { ok: false, returnTo: flow.returnTo, error: err, clearCookie: true };
     }
   }
 
@@ -188,11 +203,31 @@ export class JiraOAuthService {
     }
   }
 
-  /** One upsert on team_id: tokens (encrypted), expiry, scopes, site and who connected. */
+  /**
+   * One upsert on team_id: tokens (encrypted), expiry, scopes, site and who connected; with a site
+   * bound, the `connected` notification in the same transaction and the in-process event after it.
+   */
   private async store(flow: ConsumedState, tokens: TokenSet, sites: JiraSite[], chosen: JiraSite | null,
     account: AtlassianAccount | null): Promise<void> {
+    // Written only if no newer authorize superseded this flow meanwhile (see completeIfCurrent).
+    const integrationId = await this.states.completeIfCurrent(flow, async (em) => {
+      const id = await this.upsert(em, flow, tokens, sites, chosen, account);
+      if (chosen) {
+        await this.outbox.enqueue(em, { type: NotificationType.Connected, teamId: flow.teamId,
+          data: { cloudId: chosen.cloudId, siteUrl: chosen.url, siteName: chosen.name, connectedByUserId: flow.userId } });
+      }
+      return id;
+    });
+    if (chosen) {
+      const event: JiraConnectionEventPayload = { teamId: flow.teamId, integrationId, cloudId: chosen.cloudId };
+      this.events.emit(JiraConnectionEvent.Connected, event);
+    }
+  }
+
+  private async upsert(em: EntityManager, flow: ConsumedState, tokens: TokenSet, sites: JiraSite[], chosen: JiraSite | null,
+    account: AtlassianAccount | null): Promise<string> {
     const now = this.clock.now();
-    await this.dataSource.query(
+    const [row] = (await em.query(
       `INSERT INTO jira_integrations (team_id, status, cloud_id, site_url, site_name, available_sites, scopes,
          connected_by_user_id, atlassian_account_id, atlassian_account_name, access_token, refresh_token,
          access_token_expires_at, token_version, connected_at, last_refreshed_at, last_error_code, last_error_at,
@@ -205,7 +240,8 @@ export class JiraOAuthService {
          atlassian_account_name = EXCLUDED.atlassian_account_name, access_token = EXCLUDED.access_token,
          refresh_token = EXCLUDED.refresh_token, access_token_expires_at = EXCLUDED.access_token_expires_at,
          token_version = jira_integrations.token_version + 1, connected_at = EXCLUDED.connected_at,
-         last_refreshed_at = NULL, last_error_code = NULL, last_error_at = NULL, updated_at = EXCLUDED.updated_at`,
+         last_refreshed_at = NULL, last_error_code = NULL, last_error_at = NULL, updated_at = EXCLUDED.updated_at
+       RETURNING id`,
       [
         flow.teamId,
         chosen ? 'connected' : 'pending_site_selection',
@@ -222,7 +258,8 @@ export class JiraOAuthService {
         new Date(now.getTime() + tokens.expiresInSeconds * 1000),
         now,
       ],
-    );
+    )) as { id: string }[];
+    return row.id;
   }
 
   /** `returnTo` must be an absolute http(s) URL on an allow-listed origin (no open redirect). */

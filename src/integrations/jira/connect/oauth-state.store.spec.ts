@@ -20,9 +20,14 @@ describe('OAuthStateStore', () => {
     expect(raw).toContain(sha256(issued.state));
     expect(raw).not.toContain(issued.state);
     expect(raw).not.toContain(issued.cookieValue);
-    await expect(store.consume(issued.state, 'another-browser')).rejects.toMatchObject({ code: 'oauth_binding_mismatch' });
-    await expect(store.consume(issued.state, issued.cookieValue)).resolves.toMatchObject({ teamId: m.teamId, userId: m.userId });
-    await expect(store.consume(issued.state, issued.cookieValue)).rejects.toMatchObject({ code: 'oauth_state_replayed' });
+    await expect(store.consume(issued.state, 'another-browser'))
+      .resolves.toMatchObject({ ok: false, known: true, final: false, error: { code: 'oauth_binding_mismatch' } });
+    await expect(store.consume(issued.state, issued.cookieValue))
+      .resolves.toMatchObject({ ok: true, flow: { teamId: m.teamId, userId: m.userId } });
+    await expect(store.consume(issued.state, issued.cookieValue))
+      .resolves.toMatchObject({ ok: false, known: true, final: true, error: { code: 'oauth_state_replayed' } });
+    await expect(store.consume('never-issued', issued.cookieValue))
+      .resolves.toMatchObject({ ok: false, known: false, final: true, returnTo: null, error: { code: 'oauth_state_invalid' } });
   });
 
   it('purges states past their retention and keeps the rest', async () => {

@@ -2,7 +2,7 @@ import { HttpStatus, Injectable, Logger } from '@nestjs/common';
 import { Cron, CronExpression } from '@nestjs/schedule';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { createHash, randomBytes } from 'node:crypto';
-import type { DataSource } from 'typeorm';
+import type { DataSource, EntityManager } from 'typeorm';
 import { Clock } from '../../../common/clock.js';
 import { ensureTeamAndUserRows } from '../../../teams/directory-rows.js';
 import { JiraError, JiraErrorCode } from '../jira.errors.js';
@@ -25,10 +25,31 @@ export interface IssuedState {
 }
 
 export interface ConsumedState {
+  /** The state row's id (not secret), to check at the end that the flow is still current. */
+  flowId: string;
   teamId: string;
   userId: string;
   siteHint: string | null;
   returnTo: string | null;
+}
+
+/** Why a callback's state was refused, and where its browser should be sent. */
+export interface StateRejection {
+  ok: false;
+  error: JiraError;
+  /** The state exists (even used, expired or superseded): its flow's returnTo applies. */
+  known: boolean;
+  returnTo: string | null;
+  teamId: string | null;
+  /** The state can never succeed any more, so its binding cookie may be cleared. */
+  final: boolean;
+}
+
+export type ConsumeResult = { ok: true; flow: ConsumedState } | StateRejection;
+
+/** Serializes authorize (supersede) and callback completion per team, on any instance. */
+async function lockTeamFlows(m: EntityManager, teamId: string): Promise<void> {
+  await m.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [`jira_oauth_flow:${teamId}`]);
 }
 
 /**
@@ -41,6 +62,9 @@ export function bindingCookieName(state: string): string {
 
 const fail = (code: JiraErrorCode, status: HttpStatus, title: string, detail: string): JiraError =>
   new JiraError(code, status, title, detail);
+
+const superseded = (): JiraError => fail(JiraErrorCode.StateSuperseded, HttpStatus.CONFLICT, 'Replaced by a newer attempt',
+  'Someone started connecting Jira for this team again after this attempt, so this one was cancelled. Check the connection status.');
 
 /**
  * OAuth `state` values: 256 random bits, stored only as SHA-256 hashes, bound to the initiating
@@ -55,22 +79,44 @@ export class OAuthStateStore {
     private readonly clock: Clock,
   ) {}
 
+  /**
+   * Issues a new state and supersedes every earlier flow of the team (pending or still finishing
+   * its callback), under the team's flow lock, so at most one flow per team can still succeed.
+   */
   async issue(input: { teamId: string; userId: string; siteHint: string | null; returnTo: string | null }): Promise<IssuedState> {
     const state = randomBytes(32).toString('base64url');
     const cookieValue = randomBytes(32).toString('base64url');
     const now = this.clock.now();
     const expiresAt = new Date(now.getTime() + STATE_TTL_MS);
-    // Housekeeping for this team only, so one query never scans everyone's rows.
-    await this.dataSource.query('DELETE FROM jira_oauth_states WHERE team_id = $1 AND expires_at < $2', [
-      input.teamId, new Date(now.getTime() - STATE_RETENTION_MS),
-    ]);
-    await ensureTeamAndUserRows(this.dataSource, input.teamId, input.userId);
-    await this.dataSource.query(
-      `INSERT INTO jira_oauth_states (state_hash, team_id, user_id, binding_hash, site_hint, return_to, expires_at, created_at)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
-      [sha256(state), input.teamId, input.userId, sha256(cookieValue), input.siteHint, input.returnTo, expiresAt, now],
-    );
+    await this.dataSource.transaction(async (m) => {
+      await lockTeamFlows(m, input.teamId);
+      // Housekeeping for this team only, so one query never scans everyone's rows.
+      await m.query('DELETE FROM jira_oauth_states WHERE team_id = $1 AND expires_at < $2', [
+        input.teamId, new Date(now.getTime() - STATE_RETENTION_MS),
+      ]);
+      await m.query('UPDATE jira_oauth_states SET superseded_at = $2 WHERE team_id = $1 AND superseded_at IS NULL', [input.teamId, now]);
+      await ensureTeamAndUserRows(m, input.teamId, input.userId);
+      await m.query(
+        `INSERT INTO jira_oauth_states (state_hash, team_id, user_id, binding_hash, site_hint, return_to, expires_at, created_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+        [sha256(state), input.teamId, input.userId, sha256(cookieValue), input.siteHint, input.returnTo, expiresAt, now],
+      );
+    });
     return { state, cookieName: bindingCookieName(state), cookieValue, expiresAt };
+  }
+
+  /**
+   * Runs `write` (the callback's final upsert) only if the flow was not superseded meanwhile, under
+   * the team's flow lock: of two callbacks finishing at once for one team, at most one reports
+   * success. A flow whose row is gone (the team disconnected meanwhile) counts as superseded.
+   */
+  async completeIfCurrent<T>(flow: ConsumedState, write: (manager: EntityManager) => Promise<T>): Promise<T> {
+    return this.dataSource.transaction(async (m) => {
+      await lockTeamFlows(m, flow.teamId);
+      const rows = (await m.query('SELECT superseded_at FROM jira_oauth_states WHERE id = $1', [flow.flowId])) as { superseded_at: Date | null }[];
+      if (!rows[0] || rows[0].superseded_at) throw superseded();
+      return write(m);
+    });
   }
 
   /**
@@ -86,50 +132,56 @@ export class OAuthStateStore {
   }
 
   /**
-   * Consumes the state in one conditional UPDATE (exists, unexpired, unused, and bound to this
-   * browser), so two concurrent callbacks cannot both win. A callback whose binding cookie is
-   * missing or foreign does not consume the state: a stolen callback URL replayed elsewhere must
-   * not burn the victim's flow. Every rejection throws a distinct code and changes nothing.
+   * Consumes the state in one conditional UPDATE (exists, unexpired, unused, not superseded, and
+   * bound to this browser), so two concurrent callbacks cannot both win. A callback whose binding
+   * cookie is missing or foreign does not consume the state: a stolen callback URL replayed
+   * elsewhere must not burn the victim's flow. A rejection changes nothing and says whether the
+   * state is known (its flow's returnTo) and whether it can never succeed any more (`final`).
    */
-  async consume(state: string, cookieValue: string | undefined): Promise<ConsumedState> {
+  async consume(state: string, cookieValue: string | undefined): Promise<ConsumeResult> {
     const stateHash = sha256(state);
     const now = this.clock.now();
     if (cookieValue) {
       const [rows] = (await this.dataSource.query(
         `UPDATE jira_oauth_states SET consumed_at = $3
-          WHERE state_hash = $1 AND binding_hash = $2 AND consumed_at IS NULL AND expires_at > $3
-          RETURNING team_id, user_id, site_hint, return_to`,
+          WHERE state_hash = $1 AND binding_hash = $2 AND consumed_at IS NULL AND superseded_at IS NULL AND expires_at > $3
+          RETURNING id, team_id, user_id, site_hint, return_to`,
         [stateHash, sha256(cookieValue), now],
-      )) as [{ team_id: string; user_id: string; site_hint: string | null; return_to: string | null }[], number];
+      )) as [{ id: string; team_id: string; user_id: string; site_hint: string | null; return_to: string | null }[], number];
       const row = rows[0];
-      if (row) return { teamId: row.team_id, userId: row.user_id, siteHint: row.site_hint, returnTo: row.return_to };
+      if (row) {
+        return { ok: true, flow: { flowId: row.id, teamId: row.team_id, userId: row.user_id, siteHint: row.site_hint, returnTo: row.return_to } };
+      }
     }
-    throw await this.whyRejected(stateHash, cookieValue, now);
+    return this.whyRejected(stateHash, cookieValue, now);
   }
 
-  private async whyRejected(stateHash: string, cookieValue: string | undefined, now: Date): Promise<JiraError> {
+  private async whyRejected(stateHash: string, cookieValue: string | undefined, now: Date): Promise<StateRejection> {
     const rows = (await this.dataSource.query(
-      'SELECT binding_hash, consumed_at, expires_at FROM jira_oauth_states WHERE state_hash = $1',
+      'SELECT team_id, return_to, binding_hash, consumed_at, superseded_at, expires_at FROM jira_oauth_states WHERE state_hash = $1',
       [stateHash],
-    )) as { binding_hash: string; consumed_at: Date | null; expires_at: Date | string }[];
+    )) as { team_id: string; return_to: string | null; binding_hash: string; consumed_at: Date | null; superseded_at: Date | null; expires_at: Date | string }[];
     const row = rows[0];
     if (!row) {
-      return fail(JiraErrorCode.StateInvalid, HttpStatus.BAD_REQUEST, 'Unknown OAuth state',
-        'This link was not issued by us or is too old. Start connecting Jira again from the app.');
+      return { ok: false, known: false, final: true, teamId: null, returnTo: null, error: fail(JiraErrorCode.StateInvalid, HttpStatus.BAD_REQUEST,
+        'Unknown OAuth state', 'This link was not issued by us or is too old. Start connecting Jira again from the app.') };
     }
+    const known = { ok: false as const, known: true, teamId: row.team_id, returnTo: row.return_to };
     if (row.consumed_at) {
-      return fail(JiraErrorCode.StateReplayed, HttpStatus.BAD_REQUEST, 'OAuth state already used',
-        'This authorization was already completed. Check the connection status, or start again from the app.');
+      return { ...known, final: true, error: fail(JiraErrorCode.StateReplayed, HttpStatus.BAD_REQUEST, 'OAuth state already used',
+        'This authorization was already completed. Check the connection status, or start again from the app.') };
     }
+    if (row.superseded_at) return { ...known, final: true, error: superseded() };
     if (new Date(row.expires_at).getTime() <= now.getTime()) {
-      return fail(JiraErrorCode.StateExpired, HttpStatus.BAD_REQUEST, 'OAuth state expired',
-        'More than 10 minutes passed since you started connecting Jira. Start again from the app.');
+      return { ...known, final: true, error: fail(JiraErrorCode.StateExpired, HttpStatus.BAD_REQUEST, 'OAuth state expired',
+        'More than 10 minutes passed since you started connecting Jira. Start again from the app.') };
     }
+    // Not final: the browser holding the right cookie can still finish this flow.
     if (!cookieValue) {
-      return fail(JiraErrorCode.BindingMissing, HttpStatus.FORBIDDEN, 'Browser binding cookie missing',
-        'Finish connecting Jira in the same browser you started in (with cookies enabled), or start again.');
+      return { ...known, final: false, error: fail(JiraErrorCode.BindingMissing, HttpStatus.FORBIDDEN, 'Browser binding cookie missing',
+        'Finish connecting Jira in the same browser you started in (with cookies enabled), or start again.') };
     }
-    return fail(JiraErrorCode.BindingMismatch, HttpStatus.FORBIDDEN, 'Started in another browser',
-      'This authorization was started in a different browser. Start connecting Jira again from this one.');
+    return { ...known, final: false, error: fail(JiraErrorCode.BindingMismatch, HttpStatus.FORBIDDEN, 'Started in another browser',
+      'This authorization was started in a different browser. Start connecting Jira again from this one.') };
   }
 }

@@ -1,27 +1,36 @@
 import { Logger, type Provider } from '@nestjs/common';
 import { ModuleRef } from '@nestjs/core';
 import { getOptionsToken, getStorageToken, ThrottlerStorageService, type ThrottlerModuleOptions, type ThrottlerStorage } from '@nestjs/throttler';
+import { getDataSourceToken } from '@nestjs/typeorm';
 import { Redis } from 'ioredis';
+import type { DataSource } from 'typeorm';
 import { Clock } from '../../../common/clock.js';
 import { EncryptionService } from '../../../common/crypto/encryption.service.js';
 import { throttlersFor } from '../../../common/throttling/throttlers.js';
 import { RedisThrottlerStorage } from '../../../common/throttling/redis-throttler.storage.js';
 import { encryptionConfig } from '../../../config/encryption.config.js';
 import { jiraConfig } from '../../../config/jira.config.js';
+import { notifyConfig, type NotifySettings } from '../../../config/notify.config.js';
 import { rateLimitConfig, type RateLimitSettings } from '../../../config/rate-limit.config.js';
 import { MetricsService } from '../../../metrics/metrics.service.js';
+import { NotificationMetrics } from '../../../notifications/notification-metrics.js';
+import { NotificationOutbox } from '../../../notifications/notification-outbox.js';
+import { NotificationWorker } from '../../../notifications/notification.worker.js';
 import { TableTeamAccessPolicy, TeamAccessPolicy } from '../../../teams/team-access.policy.js';
 import { TeamGuard } from '../../../teams/team.guard.js';
 import {
   encryptionSettingsFrom,
   JIRA_MODULE_OPTIONS,
   jiraSettingsFrom,
+  notifySettingsFrom,
   rateLimitSettingsFrom,
   type JiraIntegrationModuleOptions,
 } from '../jira-integration.options.js';
 import { RequestUserGuard } from './request-user.guard.js';
 
 type Options = JiraIntegrationModuleOptions;
+
+const MODULE_NOTIFICATION_WORKER = Symbol('JiraIntegrationModule.NotificationWorker');
 
 function rateLimitStorage(options: Options): ThrottlerStorage {
   const { storage, redisUrl } = options.rateLimit ?? {};
@@ -36,7 +45,7 @@ function rateLimitStorage(options: Options): ThrottlerStorage {
 /**
  * What the module's services inject, built from the module options and provided INSIDE the
  * module: the config namespace tokens the services already read (`jiraConfig.KEY`, ...), the
- * cipher, clock, metrics, team policy and the rate limiter. Local providers win over a host's
+ * cipher, clock, metrics, team policy, notification outbox and the rate limiter. Local providers win over a host's
  * global ones, so the module needs none of this app's ConfigModule, AuthModule or DatabaseModule,
  * and a host's own ThrottlerModule or ConfigModule is left alone.
  */
@@ -57,6 +66,20 @@ export const optionProviders: Provider[] = [
   },
   TeamGuard,
   RequestUserGuard,
+  { provide: notifyConfig.KEY, inject: [JIRA_MODULE_OPTIONS], useFactory: notifySettingsFrom },
+  {
+    provide: NotificationOutbox,
+    inject: [JIRA_MODULE_OPTIONS, notifyConfig.KEY, Clock],
+    useFactory: (o: Options, settings: NotifySettings, clock: Clock) => o.notificationOutbox ?? new NotificationOutbox(settings, clock),
+  },
+  {
+    // Only when the module has its own outbox: a given one already has its worker. A token of its
+    // own, so a host's (or the standalone server's) NotificationWorker stays the one `get` finds.
+    provide: MODULE_NOTIFICATION_WORKER,
+    inject: [JIRA_MODULE_OPTIONS, notifyConfig.KEY, getDataSourceToken(), Clock, MetricsService],
+    useFactory: (o: Options, settings: NotifySettings, dataSource: DataSource, clock: Clock, metrics: MetricsService) =>
+      o.notificationOutbox ? null : new NotificationWorker(settings, dataSource, clock, new NotificationMetrics(metrics)),
+  },
   {
     provide: getOptionsToken(),
     inject: [JIRA_MODULE_OPTIONS, rateLimitConfig.KEY],

@@ -7,6 +7,8 @@ import { Clock } from '../../../common/clock.js';
 import { columnCipher } from '../../../common/crypto/encrypted-column.transformer.js';
 import { jiraConfig } from '../../../config/jira.config.js';
 import { MetricsService } from '../../../metrics/metrics.service.js';
+import { NotificationOutbox } from '../../../notifications/notification-outbox.js';
+import { NotificationType } from '../../../notifications/notification-types.js';
 import { AtlassianGateway, AtlassianTokenError, type TokenSet } from '../atlassian/atlassian.gateway.js';
 import { JiraIntegration } from '../entities/jira-integration.entity.js';
 import { JiraErrorCode } from '../jira.errors.js';
@@ -74,6 +76,7 @@ export class JiraTokenManager {
     private readonly events: EventEmitter2,
     private readonly metrics: MetricsService,
     @Inject(jiraConfig.KEY) private readonly config: ConfigType<typeof jiraConfig>,
+    private readonly outbox: NotificationOutbox,
   ) {
     this.retry = { maxAttempts: config.refreshMaxAttempts, baseDelayMs: config.refreshBackoffMs, budgetMs: config.retryBudgetMs };
   }
@@ -227,6 +230,7 @@ export class JiraTokenManager {
       lastErrorAt: null,
     });
     if (written.affected !== 1) throw new Error('jira_integrations row changed while locked for refresh');
+    if (row.lastErrorCode) await this.notifyInTransaction(em, NotificationType.Recovered, row);
     return { kind: 'token', refreshed: true, credentials: { accessToken: tokens.accessToken, cloudId: row.cloudId!, expiresAt } };
   }
 
@@ -261,7 +265,13 @@ export class JiraTokenManager {
       lastErrorCode: JiraErrorCode.ReauthorizationRequired,
       lastErrorAt: this.clock.now(),
     });
+    if (written.affected === 1) await this.notifyInTransaction(em, NotificationType.ReauthorizationRequired, row);
     return { kind: 'reauthorization_required', transitioned: written.affected === 1, teamId: row.teamId, integrationId: row.id };
+  }
+
+  /** Notifications to the product (issue 9, src/notifications/): recorded in the refresh's own transaction. */
+  private notifyInTransaction(em: EntityManager, type: string, row: JiraIntegration): Promise<string | null> {
+    return this.outbox.enqueue(em, { type, teamId: row.teamId, data: { cloudId: row.cloudId } });
   }
 
   /**

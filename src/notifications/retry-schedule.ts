@@ -1,0 +1,23 @@
+export interface RetrySchedule {
+  baseMs: number;
+  maxMs: number;
+  /** Give up (status `failed`) once this long has passed since the event. */
+  retryForMs: number;
+}
+
+/**
+ * Delay before attempt `attempt + 1`, after `attempt` failures: base × 2^(attempt−1), capped at
+ * maxMs, jittered ±50 % so a receiver that was down is not hit by every instance at once.
+ */
+export function nextRetryDelayMs(schedule: RetrySchedule, attempt: number, random: () => number = Math.random): number {
+  const step = Math.min(schedule.maxMs, schedule.baseMs * 2 ** Math.min(Math.max(attempt - 1, 0), 40));
+  return Math.max(1, Math.round(step * (0.5 + random())));
+}
+
+/** The next attempt's time, or null when the event is too old to retry. */
+export function nextAttemptAt(schedule: RetrySchedule, attempt: number, occurredAtMs: number, nowMs: number,
+  random: () => number = Math.random): Date | null {
+  if (nowMs - occurredAtMs >= schedule.retryForMs) return null;
+  // The last retry lands at the end of the window rather than being dropped before it.
+  return new Date(Math.min(nowMs + nextRetryDelayMs(schedule, attempt, random), occurredAtMs + schedule.retryForMs));
+}
