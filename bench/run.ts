@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { JiraIntegration } from '../src/integrations/jira/entities/jira-integration.entity.js';
 import { CONNECTIONS, hammer, ratios, type LoadResult } from './load.js';
 import { refreshStorm, STORM, type StormResult } from './storm.js';
+import { SLOW, slowAtlassian, type SlowAtlassianResult } from './slow-atlassian.js';
 import {
   createBenchDatabase, dropBenchDatabase, median, openDatabase, postgresReachable, seedTeam, sleep, startApp,
 } from './support.js';
@@ -93,6 +94,10 @@ async function throughput(db: Db): Promise<{ kind: string; results: LoadResult[]
 
 const fmt = (n: number, digits = 0) => n.toFixed(digits);
 
+/** BENCH_ONLY=storm,slow runs just those sections (throughput, startup, storm, slow); default: all. */
+const only = (process.env.BENCH_ONLY ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+const runs = (section: string): boolean => only.length === 0 || only.includes(section);
+
 async function main(): Promise<void> {
   const began = performance.now();
   const machine = { cpus: cpus().length, cpu: cpus()[0]?.model ?? 'unknown', memGiB: Math.round(totalmem() / 2 ** 30), node: process.version };
@@ -104,9 +109,9 @@ async function main(): Promise<void> {
   /** Correctness failures (not slowness): they make the bench exit non-zero. */
   const failures: string[] = [];
 
-  console.log(`\n== throughput and p99 at ${CONNECTIONS} connections, as ratios to the floor (target ≥ 0.80, zero non-2xx)`);
+  if (runs('throughput')) console.log(`\n== throughput and p99 at ${CONNECTIONS} connections, as ratios to the floor (target ≥ 0.80, zero non-2xx)`);
   const loads = [];
-  for (const db of dbs) {
+  for (const db of runs('throughput') ? dbs : []) {
     const { kind, results } = await throughput(db);
     loads.push({ kind, results });
     const floor = results[0];
@@ -119,16 +124,16 @@ async function main(): Promise<void> {
   }
   report.throughput = loads;
 
-  console.log(`\n== start-up (to the first 200 from /health) and idle RSS of \`npm start\` (node dist/src/main.js)`);
+  if (runs('startup')) console.log(`\n== start-up (to the first 200 from /health) and idle RSS of \`npm start\` (node dist/src/main.js)`);
   const starts = [];
-  for (const db of [pglite(), ...(havePg ? [postgres('start')] : [])]) {
+  for (const db of runs('startup') ? [pglite(), ...(havePg ? [postgres('start')] : [])] : []) {
     const s = await startup(db);
     starts.push(s);
     console.log(`${s.kind.padEnd(8)} first start ${fmt(s.firstStartMs)} ms, later starts ${fmt(s.startMs)} ms (median of ${STARTS - 1}), idle RSS ${fmt(s.idleRssMb, 1)} MiB`);
   }
   report.startup = starts;
 
-  if (havePg) {
+  if (havePg && runs('storm')) {
     console.log(`\n== refresh storm: ${STORM.teams} teams expiring at once, ${STORM.callersPerTeam} callers per team, ${STORM.processes} processes, ${STORM.tokenLatencyMs} ms token latency`);
     const s: StormResult = await refreshStorm(BENCH_MAIN);
     report.storm = s;
@@ -138,6 +143,22 @@ async function main(): Promise<void> {
     console.log(`wall ${fmt(s.wallMs)} ms vs ideal ${fmt(s.idealMs)} ms (${s.teams} × ${STORM.tokenLatencyMs} ms / concurrency ${s.concurrency}): `
       + `${fmt(s.wallMs / s.idealMs, 2)} × ideal  ${verdict ? 'PASS' : 'FAIL'}`);
     if (!verdict) failures.push('refresh storm');
+  }
+
+  if (havePg && runs('slow')) {
+    console.log(`\n== slow Atlassian: ${SLOW.teams} teams refreshing against a ${SLOW.tokenLatencyMs / 1000} s token endpoint while another team's status is measured`);
+    const r: SlowAtlassianResult = await slowAtlassian(BENCH_MAIN);
+    report.slowAtlassian = r;
+    const ratio = r.statusDuringP99Ms / Math.max(r.floorP99Ms, 0.001);
+    const verdict = r.status5xx === 0 && r.statusErrors === 0 && r.healthNon200 === 0 && r.successfulRefreshes === r.teams
+      && r.refreshRequests === r.teams && r.lostRefreshTokens === 0 && r.refreshOk === r.refreshCalls;
+    console.log(`status p99 during the refreshes ${fmt(r.statusDuringP99Ms, 1)} ms (${fmt(r.statusDuringRps)} req/s) vs floor p99 ${fmt(r.floorP99Ms, 1)} ms `
+      + `(status p99 with no refresh ${fmt(r.statusQuietP99Ms, 1)} ms): ${fmt(ratio, 2)} × floor (target ≤ 2); status 5xx ${r.status5xx}, other errors ${r.statusErrors}`);
+    console.log(`same window: floor p99 while refreshing ${fmt(r.floorDuringP99Ms, 1)} ms, status/floor ${fmt(r.statusDuringP99Ms / Math.max(r.floorDuringP99Ms, 0.001), 2)}; `
+      + `status quiet/floor quiet ${fmt(r.statusQuietP99Ms / Math.max(r.floorP99Ms, 0.001), 2)}`);
+    console.log(`/health: ${r.healthChecks - r.healthNon200}/${r.healthChecks} answered 200; refresh calls ${r.refreshOk}/${r.refreshCalls} ok ${JSON.stringify(r.refreshErrors)}; `
+      + `refreshes ${r.successfulRefreshes} successful of ${r.refreshRequests} (want exactly ${r.teams}); lost refresh tokens ${r.lostRefreshTokens}  ${verdict ? 'PASS' : 'FAIL'}`);
+    if (!verdict) failures.push('slow Atlassian');
   }
 
   mkdirSync(join(here, '../../bench/.out'), { recursive: true });

@@ -1,3 +1,4 @@
+import { readJiraSettings } from '../src/config/jira.config.js';
 import { JiraIntegration } from '../src/integrations/jira/entities/jira-integration.entity.js';
 import { FakeAtlassian } from '../test/fake-atlassian/fake-atlassian.js';
 import { createBenchDatabase, dropBenchDatabase, openDatabase, startApp, type AppProcess } from './support.js';
@@ -7,8 +8,11 @@ export const STORM = {
   callersPerTeam: 10,
   processes: 2,
   tokenLatencyMs: 50,
-  /** Each process's PostgreSQL pool (src/database/data-source.ts): a refresh holds one connection. */
-  poolPerProcess: 10,
+  /**
+   * Refreshes in flight per process: JIRA_REFRESH_CONCURRENCY's default. No refresh holds a
+   * database connection across the token call any more, so the pool no longer bounds it.
+   */
+  refreshConcurrencyPerProcess: Number(readJiraSettings({}).refreshConcurrency),
 };
 
 export interface StormResult {
@@ -88,7 +92,7 @@ export async function refreshStorm(entry: string): Promise<StormResult> {
     await ds.destroy();
     const errors: Record<string, number> = {};
     for (const a of answers) for (const [k, v] of Object.entries(a.errors)) errors[k] = (errors[k] ?? 0) + v;
-    const concurrency = STORM.processes * STORM.poolPerProcess;
+    const concurrency = STORM.processes * STORM.refreshConcurrencyPerProcess;
     return {
       teams: STORM.teams,
       calls: answers.reduce((n, a) => n + a.calls, 0),

@@ -1,4 +1,5 @@
 import { InitialSchema1764000000000 } from './1764000000000-InitialSchema.js';
+import { RefreshLease1765000000000 } from './1765000000000-RefreshLease.js';
 import { OpaqueIds1766000000000 } from './1766000000000-OpaqueIds.js';
 import { NotificationOutbox1766000000001 } from './1766000000001-NotificationOutbox.js';
 import { OAuthStateSuperseded1767000000000 } from './1767000000000-OAuthStateSuperseded.js';
@@ -6,6 +7,7 @@ import { OAuthStateSuperseded1767000000000 } from './1767000000000-OAuthStateSup
 /** Listed explicitly (not globbed) so the same list works from tsc output, SWC and the CLI. */
 export const migrations = [
   InitialSchema1764000000000,
+  RefreshLease1765000000000,
   OpaqueIds1766000000000,
   NotificationOutbox1766000000001,
   OAuthStateSuperseded1767000000000,

@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
 import type { ConfigType } from '@nestjs/config';
+import { appConfig } from './config/app.config.js';
 import { encryptionConfig } from './config/encryption.config.js';
 import { jiraConfig } from './config/jira.config.js';
 import { rateLimitConfig } from './config/rate-limit.config.js';
@@ -21,8 +22,9 @@ export const STANDALONE_JIRA_OPTIONS = 'STANDALONE_JIRA_OPTIONS';
   providers: [
     {
       provide: STANDALONE_JIRA_OPTIONS,
-      inject: [jiraConfig.KEY, encryptionConfig.KEY, rateLimitConfig.KEY, redisConfig.KEY, TeamAccessPolicy, MetricsService, NotificationOutbox],
+      inject: [appConfig.KEY, jiraConfig.KEY, encryptionConfig.KEY, rateLimitConfig.KEY, redisConfig.KEY, TeamAccessPolicy, MetricsService, NotificationOutbox],
       useFactory: (
+        app: ConfigType<typeof appConfig>,
         jira: ConfigType<typeof jiraConfig>,
         encryption: ConfigType<typeof encryptionConfig>,
         limits: ConfigType<typeof rateLimitConfig>,
@@ -35,8 +37,12 @@ export const STANDALONE_JIRA_OPTIONS = 'STANDALONE_JIRA_OPTIONS';
         // Every JIRA_* setting, including ones the options above do not name.
         jiraSettings: jira,
         encryption,
+        production: app.isProduction,
         teamAccessPolicy,
-        rateLimit: { windowSeconds: limits.windowMs / 1000, perUser: limits.perUser, callbackPerIp: limits.callbackPerIp, redisUrl: redis.url },
+        rateLimit: {
+          windowSeconds: limits.windowMs / 1000, perUser: limits.perUser, callbackPerIp: limits.callbackPerIp,
+          redisUrl: redis.url, redisCommandTimeoutMs: redis.commandTimeoutMs, redisConnectTimeoutMs: redis.connectTimeoutMs,
+        },
         metrics,
         // NotificationsModule (global) has the worker that sends it.
         notificationOutbox,

@@ -95,8 +95,8 @@ describe('Jira OAuth connect flow', () => {
     expect(status.body.data.availableSites).toBeUndefined();
     const row = await integrationRow(t, m.teamId);
     expect(row).toMatchObject({ status: 'connected', cloud_id: site.id, connected_by_user_id: m.userId, token_version: 1 });
-    expect(String(row!.access_token)).toMatch(/^v1:/);
-    expect(String(row!.refresh_token)).toMatch(/^v1:/);
+    expect(String(row!.access_token)).toMatch(/^v2:/);
+    expect(String(row!.refresh_token)).toMatch(/^v2:/);
     const metrics = await t.http.get('/metrics');
     expect(metrics.text).toMatch(/jira_oauth_flows_total\{outcome="connected"\} [1-9]/);
   });

@@ -63,20 +63,23 @@ describe('keep-alive job', () => {
     expect((await a.app.get(JiraKeepAliveJob).runOnce()).claimed).toEqual([]);
   });
 
-  it('a transient failure leaves the row for the next run; a dead grant becomes reauthorization_required', async () => {
+  it('a transient failure is retried within the run; a dead grant becomes reauthorization_required', async () => {
     await reset();
     const flaky = await seedIntegration(a.dataSource, fake, { lastRefreshedAgoMs: 40 * DAY });
     const events: unknown[] = [];
     a.app.get(EventEmitter2).on(JIRA_REAUTHORIZATION_REQUIRED, (e: unknown) => events.push(e));
+    const mark = fake.tokenRequests.length;
     fake.failNextTokenRequests({ status: 503 });
     const first = await a.app.get(JiraKeepAliveJob).runOnce();
-    expect(first).toMatchObject({ claimed: [flaky.integrationId], refreshed: 0, failed: 1 });
-    expect(await storedIntegration(a.dataSource, flaky.teamId)).toMatchObject({ status: 'connected', refreshToken: flaky.refreshToken });
+    expect(first).toMatchObject({ claimed: [flaky.integrationId], refreshed: 1, failed: 0 });
+    expect(fake.tokenRequests.slice(mark).map((r) => r.status)).toEqual([503, 200]);
+    expect(await chainIntact(a.dataSource, fake, flaky.teamId)).toBe(true);
 
+    const dead = await seedIntegration(a.dataSource, fake, { lastRefreshedAgoMs: 40 * DAY });
     fake.revokeAllGrants();
     const second = await a.app.get(JiraKeepAliveJob).runOnce();
-    expect(second).toMatchObject({ claimed: [flaky.integrationId], failed: 1 });
-    expect(await storedIntegration(a.dataSource, flaky.teamId)).toMatchObject({ status: 'reauthorization_required', refreshToken: null });
-    expect(events).toEqual([{ teamId: flaky.teamId, integrationId: flaky.integrationId }]);
+    expect(second).toMatchObject({ claimed: [dead.integrationId], failed: 1 });
+    expect(await storedIntegration(a.dataSource, dead.teamId)).toMatchObject({ status: 'reauthorization_required', refreshToken: null });
+    expect(events).toEqual([{ teamId: dead.teamId, integrationId: dead.integrationId }]);
   });
 });

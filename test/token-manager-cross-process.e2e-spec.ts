@@ -7,10 +7,14 @@ import { usingPostgres } from './helpers/test-db.js';
 import { startTokenWorker, type TokenWorker } from './helpers/token-workers.js';
 
 /*
- * Separate OS processes sharing one PostgreSQL database and one (strict) Atlassian: the row lock
- * is the only thing they share, so this is where "once per expiry across all processes" is proven.
+ * Separate OS processes sharing one PostgreSQL database and one (strict) Atlassian: the row's
+ * refresh lease is the only thing they share, so this is where "once per expiry across all
+ * processes" and "a crashed refresh is finished by another instance" are proven.
  * PGlite is a single in-process database, hence PostgreSQL only.
  */
+/** The fake's reuse leeway in the crash test (Atlassian: 10 minutes). */
+const LEEWAY_MS = 12_000;
+
 describe.skipIf(!usingPostgres())('token refresh across processes (PostgreSQL)', () => {
   let fake: FakeAtlassian;
   let t: TestApp;
@@ -18,7 +22,7 @@ describe.skipIf(!usingPostgres())('token refresh across processes (PostgreSQL)',
 
   beforeAll(async () => {
     fake = await new FakeAtlassian().start();
-    t = await createTestApp({ env: fake.env() });
+    t = await createTestApp({ env: { ...fake.env(), JIRA_REFRESH_RECOVERY_SECONDS: '1' } });
   });
   afterAll(async () => {
     for (const w of workers) w.kill();
@@ -26,8 +30,8 @@ describe.skipIf(!usingPostgres())('token refresh across processes (PostgreSQL)',
     await fake?.stop();
   });
 
-  const spawn = async (teamId: string, calls: number) => {
-    const w = await startTokenWorker({ ...fake.env(), WORKER_TEAM_ID: teamId, WORKER_CALLS: String(calls) });
+  const spawn = async (teamId: string, calls: number, env: Record<string, string> = {}) => {
+    const w = await startTokenWorker({ ...fake.env(), ...env, WORKER_TEAM_ID: teamId, WORKER_CALLS: String(calls) });
     workers.push(w);
     return w;
   };
@@ -53,10 +57,12 @@ describe.skipIf(!usingPostgres())('token refresh across processes (PostgreSQL)',
     }
   }, 120_000);
 
-  it('a process killed mid-refresh (Atlassian rotated, nothing committed): the next call recovers', async () => {
+  it('SIGKILL of the refreshing process after Atlassian rotated, no traffic afterwards: another instance finishes it inside the leeway', async () => {
     const s = await seedIntegration(t.dataSource, fake);
-    const w = await spawn(s.teamId, 1);
+    // The worker's lease lasts its HTTP timeout + 2 s; the test app sweeps every second.
+    const w = await spawn(s.teamId, 1, { JIRA_HTTP_TIMEOUT_MS: '2000' });
     const before = fake.refreshCount;
+    fake.reuseWindowMs = LEEWAY_MS;
     fake.refreshResponseDelayMs = 30_000; // Atlassian rotates at once, answers much later
     try {
       const outcome = w.go().catch((err: Error) => err);
@@ -66,14 +72,20 @@ describe.skipIf(!usingPostgres())('token refresh across processes (PostgreSQL)',
     } finally {
       fake.refreshResponseDelayMs = 0;
     }
-    // Atlassian has moved on; the row still holds the rotated-away refresh token.
+    // Atlassian has moved on; the row still holds the rotated-away refresh token, marked in flight.
     expect(fake.currentRefreshTokenOf(s.refreshToken)).not.toBe(s.refreshToken);
-    expect((await storedIntegration(t.dataSource, s.teamId)).refreshToken).toBe(s.refreshToken);
-    // The dead process's lock went with its connection; the reuse window lets the old token refresh.
-    const started = Date.now();
-    const token = await t.app.get(JiraTokenManager).getAccessToken(s.teamId);
-    expect(Date.now() - started).toBeLessThan(5000);
-    expect(token).not.toBe(s.accessToken);
+    const row = await storedIntegration(t.dataSource, s.teamId);
+    expect(row).toMatchObject({ refreshToken: s.refreshToken, refreshInFlightVersion: row.tokenVersion });
+    expect(row.refreshLeaseOwner).toMatch(/:\d+:/);
+    // Nobody calls. The dead worker's lease lapses and the other instance's sweep presents the same token again.
+    const deadline = Date.now() + LEEWAY_MS;
+    while (Date.now() < deadline && !(await chainIntact(t.dataSource, fake, s.teamId))) await new Promise((r) => setTimeout(r, 100));
+    expect(await chainIntact(t.dataSource, fake, s.teamId)).toBe(true);
+    expect((await t.http.get('/metrics')).text).toMatch(/jira_token_refresh_total\{outcome="recovered"\} [1-9]/);
+    // After the leeway, the grant still works.
+    await new Promise((r) => setTimeout(r, LEEWAY_MS));
+    await t.dataSource.query(`UPDATE jira_integrations SET access_token_expires_at = now() - interval '1 minute' WHERE team_id = $1`, [s.teamId]);
+    await expect(t.app.get(JiraTokenManager).getAccessToken(s.teamId)).resolves.toEqual(expect.any(String));
     expect(await chainIntact(t.dataSource, fake, s.teamId)).toBe(true);
     expect((await storedIntegration(t.dataSource, s.teamId)).status).toBe('connected');
   }, 120_000);

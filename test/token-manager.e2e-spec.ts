@@ -1,5 +1,4 @@
 import { EventEmitter2 } from '@nestjs/event-emitter';
-import pg from 'pg';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { JiraClient } from '../src/integrations/jira/client/jira-client.js';
 import {
@@ -8,7 +7,6 @@ import {
 import { FakeAtlassian } from './fake-atlassian/fake-atlassian.js';
 import { chainIntact, seedIntegration, storedIntegration } from './helpers/jira-seed.js';
 import { createTestApp, type TestApp } from './helpers/test-app.js';
-import { usingPostgres } from './helpers/test-db.js';
 
 describe('JiraTokenManager and JiraClient', () => {
   let fake: FakeAtlassian;
@@ -182,24 +180,32 @@ describe('JiraTokenManager and JiraClient', () => {
     await expect(tokens.getAccessToken(m.teamId)).rejects.toMatchObject({ code: 'jira_not_connected' });
   });
 
-  it.skipIf(!usingPostgres())('a lock wait is bounded: fails cleanly with 503 while another process holds the row', async () => {
+  it('waiting for another process\'s lease is bounded: 503 jira_refresh_lock_timeout, then the lapsed lease is taken over', async () => {
     const s = await seedIntegration(t.dataSource, fake);
-    const other = new pg.Client({ connectionString: process.env.DATABASE_URL });
-    await other.connect();
+    await t.dataSource.query(`UPDATE jira_integrations SET refresh_lease_owner = 'other-process', refresh_lease_expires_at = now() + interval '3 seconds',
+      refresh_in_flight_version = token_version, refresh_in_flight_since = now() WHERE team_id = $1`, [s.teamId]);
+    const mark = fake.tokenRequests.length;
+    const started = Date.now();
+    await expect(tokens.getAccessToken(s.teamId)).rejects.toMatchObject({ code: 'jira_refresh_lock_timeout', status: 503, retryAfter: 1 });
+    expect(Date.now() - started).toBeLessThan(2500);
+    expect(requestsSince(mark)).toHaveLength(0);
+    await new Promise((r) => setTimeout(r, 3000));
+    await expect(tokens.getAccessToken(s.teamId)).resolves.toEqual(expect.any(String));
+    expect(await storedIntegration(t.dataSource, s.teamId)).toMatchObject({ refreshLeaseOwner: null, refreshInFlightVersion: null });
+    expect(await chainIntact(t.dataSource, fake, s.teamId)).toBe(true);
+  });
+
+  it('clamps a wild expires_in (1e13) instead of storing an Invalid Date', async () => {
+    const s = await seedIntegration(t.dataSource, fake);
+    fake.expiresInSeconds = 1e13;
     try {
-      await other.query('BEGIN');
-      await other.query('SELECT 1 FROM jira_integrations WHERE team_id = $1 FOR UPDATE', [s.teamId]);
-      const mark = fake.tokenRequests.length;
-      const started = Date.now();
-      await expect(tokens.getAccessToken(s.teamId)).rejects.toMatchObject({ code: 'jira_refresh_lock_timeout', status: 503, retryAfter: 1 });
-      expect(Date.now() - started).toBeLessThan(3000);
-      expect(requestsSince(mark)).toHaveLength(0);
-      await other.query('ROLLBACK');
-      await expect(tokens.getAccessToken(s.teamId)).resolves.toEqual(expect.any(String));
-      expect(await chainIntact(t.dataSource, fake, s.teamId)).toBe(true);
+      await tokens.getAccessToken(s.teamId);
     } finally {
-      await other.end();
+      fake.expiresInSeconds = 3600;
     }
+    const expiry = (await storedIntegration(t.dataSource, s.teamId)).accessTokenExpiresAt!.getTime();
+    expect(expiry).toBeLessThanOrEqual(Date.now() + 24 * 3600_000);
+    expect(expiry).toBeGreaterThan(Date.now() + 3600_000);
   });
 
   describe('JiraClient.forTeam', () => {
@@ -221,12 +227,41 @@ describe('JiraTokenManager and JiraClient', () => {
       expect(await chainIntact(t.dataSource, fake, s.teamId)).toBe(true);
     });
 
-    it('a second 401 is not refreshed again: the caller gets a jira_request_failed', async () => {
+    it('a 401 that persists with the fresh token is a scope problem, not another rotation', async () => {
       const s = await seedIntegration(t.dataSource, fake, { expiresInMs: 30 * 60_000 });
       fake.failNextApiRequests({ status: 401 }, { status: 401 });
       const mark = fake.tokenRequests.length;
-      await expect(t.app.get(JiraClient).forTeam(s.teamId).myself()).rejects.toMatchObject({ code: 'jira_request_failed', extensions: { jiraStatus: 401 } });
+      await expect(t.app.get(JiraClient).forTeam(s.teamId).myself()).rejects.toMatchObject({ code: 'jira_scope_insufficient', status: 502 });
       expect(requestsSince(mark)).toHaveLength(1);
+    });
+
+    it('many concurrent 401s on one access token force a single refresh', async () => {
+      const s = await seedIntegration(t.dataSource, fake, { expiresInMs: 30 * 60_000 });
+      fake.expireAccessToken(s.accessToken);
+      const mark = fake.tokenRequests.length;
+      const client = t.app.get(JiraClient).forTeam(s.teamId);
+      const results = await Promise.all(Array.from({ length: 10 }, () => client.myself()));
+      expect(results.every((r) => r.accountId === fake.account.accountId)).toBe(true);
+      expect(requestsSince(mark)).toHaveLength(1);
+      expect(await chainIntact(t.dataSource, fake, s.teamId)).toBe(true);
+    });
+
+    it.each([403, 404])('a %i while the stored expiry says the token may have expired: refresh once, retry the same site', async (status) => {
+      const s = await seedIntegration(t.dataSource, fake, { expiresInMs: 90_000 });
+      fake.failNextApiRequests({ status });
+      const mark = fake.tokenRequests.length;
+      const apiMark = fake.apiRequests.length;
+      await expect(t.app.get(JiraClient).forTeam(s.teamId).myself()).resolves.toMatchObject({ accountId: fake.account.accountId });
+      expect(requestsSince(mark)).toHaveLength(1);
+      expect(fake.apiRequests.slice(apiMark).map((r) => r.status)).toEqual([status, 200]);
+    });
+
+    it.each([403, 404])('a %i with a token far from expiry is a real answer: no refresh', async (status) => {
+      const s = await seedIntegration(t.dataSource, fake, { expiresInMs: 30 * 60_000 });
+      fake.failNextApiRequests({ status });
+      const mark = fake.tokenRequests.length;
+      await expect(t.app.get(JiraClient).forTeam(s.teamId).myself()).rejects.toMatchObject({ code: 'jira_request_failed', extensions: { jiraStatus: status } });
+      expect(requestsSince(mark)).toHaveLength(0);
     });
 
     it('honors Retry-After on 429', async () => {

@@ -52,7 +52,7 @@ describe('encrypted columns and keys:rotate', () => {
     const raw = await rawValues();
     expect(raw.length).toBe(9);
     for (const value of raw) {
-      expect(value.startsWith('v1:')).toBe(true);
+      expect(value).toMatch(/^v[12]:/);
       expect(plaintexts.some((p) => value.includes(p))).toBe(false);
     }
     const loaded = await ds.getRepository(JiraIntegration).find();
@@ -78,5 +78,21 @@ describe('encrypted columns and keys:rotate', () => {
 
     const again = await rotateEncryptionKeys(ds, new TokenCipher(newKey));
     expect(again).toEqual({ rotated: 0, current: 9 });
+  });
+
+  it('moves legacy column-only ciphertexts of jira_integrations to the team-bound form, under the same key', async () => {
+    const cipher = new TokenCipher(newKey);
+    installColumnCipher(cipher);
+    const [team] = await ds.query(`INSERT INTO teams (name) VALUES ('legacy') RETURNING id`);
+    const at = `at-${randomBytes(16).toString('hex')}`;
+    // As written before tokens were bound to their team: AAD = column name only.
+    await ds.query(`INSERT INTO jira_integrations (team_id, status, cloud_id, access_token) VALUES ($1, 'connected', 'c', $2)`,
+      [team.id, cipher.encrypt(at, 'access_token')]);
+    expect((await ds.getRepository(JiraIntegration).findOneByOrFail({ teamId: team.id })).accessToken).toBe(at); // still reads
+    expect(await rotateEncryptionKeys(ds, cipher)).toEqual({ rotated: 1, current: 9 });
+    const [{ access_token: stored }] = await ds.query('SELECT access_token FROM jira_integrations WHERE team_id = $1', [team.id]);
+    expect(stored).toMatch(/^v2:/);
+    expect(cipher.decryptForTeam(stored, 'access_token', team.id)).toBe(at);
+    expect(() => cipher.decryptForTeam(stored, 'access_token', `${team.id}x`)).toThrow(/could not be decrypted/);
   });
 });

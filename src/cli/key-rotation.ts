@@ -1,11 +1,14 @@
 import type { DataSource } from 'typeorm';
 import type { TokenCipher } from '../common/crypto/token-cipher.js';
 
-/** Every encrypted column in the schema: table, primary key, columns (the AAD is the column name). */
-export const ENCRYPTED_COLUMNS = [
-  { table: 'jira_integrations', key: 'id', columns: ['access_token', 'refresh_token'] },
+/**
+ * Every encrypted column in the schema: table, primary key, columns, and the column naming the
+ * owning team when the AAD binds the value to its team (legacy column-only values are rewritten).
+ */
+export const ENCRYPTED_COLUMNS: readonly { table: string; key: string; columns: readonly string[]; team?: string }[] = [
+  { table: 'jira_integrations', key: 'id', columns: ['access_token', 'refresh_token'], team: 'team_id' },
   { table: 'jira_oauth_states', key: 'id', columns: ['code_verifier'] },
-] as const;
+];
 
 export interface RotationResult {
   /** Values rewritten with the current key. */
@@ -22,12 +25,12 @@ export interface RotationResult {
  */
 export async function rotateEncryptionKeys(ds: DataSource, cipher: TokenCipher, batchSize = 200): Promise<RotationResult> {
   const result: RotationResult = { rotated: 0, current: 0 };
-  for (const { table, key, columns } of ENCRYPTED_COLUMNS) {
+  for (const { table, key, columns, team } of ENCRYPTED_COLUMNS) {
     let after: string | null = null;
     for (;;) {
       const done: boolean = await ds.transaction(async (m) => {
         const rows = (await m.query(
-          `SELECT ${key} AS id, ${columns.join(', ')} FROM ${table}
+          `SELECT ${key} AS id, ${team ? `${team} AS owner_team, ` : ''}${columns.join(', ')} FROM ${table}
            WHERE ($1::uuid IS NULL OR ${key} > $1::uuid) ORDER BY ${key} LIMIT ${batchSize} FOR UPDATE`,
           [after],
         )) as Record<string, string | null>[];
@@ -37,11 +40,14 @@ export async function rotateEncryptionKeys(ds: DataSource, cipher: TokenCipher, 
           for (const column of columns) {
             const stored = row[column];
             if (stored === null) continue;
-            if (!cipher.isStale(stored)) {
+            const teamId = team ? String(row.owner_team) : undefined;
+            if (!cipher.isStale(stored) && !(teamId && cipher.isLegacy(stored))) {
               result.current += 1;
               continue;
             }
-            values.push(cipher.encrypt(cipher.decrypt(stored, column), column));
+            values.push(teamId
+              ? cipher.encryptForTeam(cipher.decryptForTeam(stored, column, teamId), column, teamId)
+              : cipher.encrypt(cipher.decrypt(stored, column), column));
             updates.push(`${column} = $${values.length + 1}`);
           }
           if (updates.length > 0) {

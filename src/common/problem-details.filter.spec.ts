@@ -1,5 +1,6 @@
 import { BadRequestException, HttpException, HttpStatus } from '@nestjs/common';
 import { ThrottlerException } from '@nestjs/throttler';
+import { QueryFailedError } from 'typeorm';
 import { describe, expect, it } from 'vitest';
 import { AppError } from './app-error.js';
 import { toProblem } from './problem-details.filter.js';
@@ -30,6 +31,34 @@ describe('toProblem', () => {
 
   it('maps the throttler to 429 rate_limited', () => {
     expect(toProblem(new ThrottlerException()).problem).toMatchObject({ status: 429, code: 'rate_limited' });
+  });
+
+  it('maps driver and pool errors of an unavailable database to 503 database_unavailable with Retry-After', () => {
+    const sqlState = (code: string) => new QueryFailedError('SELECT 1', [], Object.assign(new Error('db says no'), { code }));
+    const refused = Object.assign(new AggregateError([Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED' })], ''), { code: 'ECONNREFUSED' });
+    const unavailable = [
+      sqlState('57014'), // statement_timeout
+      sqlState('57P01'), // terminating connection due to administrator command
+      sqlState('08006'),
+      sqlState('53300'),
+      refused,
+      new Error('timeout exceeded when trying to connect'),
+      new Error('Connection terminated due to connection timeout'),
+      new QueryFailedError('SELECT 1', [], new Error('Connection terminated unexpectedly')),
+      new QueryFailedError('SELECT 1', [], new Error('Query read timeout')),
+    ];
+    for (const err of unavailable) {
+      const { problem, retryAfter } = toProblem(err, '/x');
+      expect(problem, String(err)).toMatchObject({ status: 503, code: 'database_unavailable' });
+      expect(retryAfter).toBeGreaterThan(0);
+      expect(JSON.stringify(problem)).not.toMatch(/127\.0\.0\.1|SELECT/);
+    }
+  });
+
+  it('keeps other database errors, and other services\' socket errors, as 500', () => {
+    const unique = new QueryFailedError('INSERT', [], Object.assign(new Error('duplicate key'), { code: '23505' }));
+    const axiosRefused = Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED', isAxiosError: true });
+    for (const err of [unique, axiosRefused]) expect(toProblem(err).problem).toMatchObject({ status: 500, code: 'internal_error' });
   });
 
   it('answers unknown errors with a bare 500 that reveals nothing', () => {

@@ -1,6 +1,7 @@
 import { type ArgumentsHost, Catch, type ExceptionFilter, HttpException, Logger } from '@nestjs/common';
 import { ThrottlerException } from '@nestjs/throttler';
 import type { Request, Response } from 'express';
+import { databaseUnavailable, isDatabaseUnavailable } from '../database/database-unavailable.js';
 import { AppError, CommonErrorCode } from './app-error.js';
 
 export interface ProblemDocument {
@@ -44,7 +45,9 @@ function isBodyParserError(e: unknown): e is BodyParserError {
 /** Builds the RFC 9457 document for any thrown value; unknown errors become a bare 500. */
 export function toProblem(thrown: unknown, instance?: string): { problem: ProblemDocument; retryAfter?: number } {
   // Nest wraps body-parser failures in an HttpException; classify them by the original error.
-  const exception = thrown instanceof HttpException && isBodyParserError(thrown.cause) ? thrown.cause : thrown;
+  const unwrapped = thrown instanceof HttpException && isBodyParserError(thrown.cause) ? thrown.cause : thrown;
+  // A stopped, frozen or overloaded database is a 503 to retry, not a bug (driver and pool errors).
+  const exception = isDatabaseUnavailable(unwrapped) ? databaseUnavailable(unwrapped) : unwrapped;
   if (exception instanceof AppError) {
     return {
       problem: {

@@ -4,6 +4,7 @@ import { readAuthSettings } from './auth.config.js';
 import { readDatabaseSettings } from './database.config.js';
 import { readEncryptionSettings } from './encryption.config.js';
 import { readJiraSettings } from './jira.config.js';
+import { RedisEnv } from './redis.config.js';
 import { AppEnv } from './app.config.js';
 import { EnvValidationError, validateEnv } from './validate-env.js';
 
@@ -51,5 +52,31 @@ describe('environment validation', () => {
     expect(readJiraSettings({}).configured).toBe(false);
     expect(readJiraSettings({ JIRA_CLIENT_ID: 'id', JIRA_CLIENT_SECRET: 's', JIRA_REDIRECT_URI: 'https://x/cb' }).configured).toBe(true);
     expect(readJiraSettings({ JIRA_CLIENT_ID: 'id', JIRA_CLIENT_SECRET: 'changeme', JIRA_REDIRECT_URI: 'https://x/cb' }).configured).toBe(false);
+  });
+
+  it('bounds the refresh settings and the pool size (issue 8)', () => {
+    const d = readJiraSettings({});
+    expect(d).toMatchObject({ refreshConcurrency: 50, refreshRecoverySeconds: 60 });
+    expect(readJiraSettings({ JIRA_REFRESH_RECOVERY_SECONDS: '1' }).refreshRecoverySeconds).toBe(1);
+    // Recovery must land well inside Atlassian's 10-minute reuse leeway.
+    expect(() => readJiraSettings({ JIRA_REFRESH_RECOVERY_SECONDS: '600' })).toThrow(/JIRA_REFRESH_RECOVERY_SECONDS/);
+    expect(() => readJiraSettings({ JIRA_REFRESH_RECOVERY_SECONDS: '0' })).toThrow(/JIRA_REFRESH_RECOVERY_SECONDS/);
+    expect(() => readJiraSettings({ JIRA_REFRESH_CONCURRENCY: '0' })).toThrow(/JIRA_REFRESH_CONCURRENCY/);
+    expect(readDatabaseSettings({ DATABASE_URL: 'postgres://u@h/db' }).poolSize).toBe(10);
+    expect(readDatabaseSettings({ DATABASE_URL: 'postgres://u@h/db', DATABASE_POOL_SIZE: '4' }).poolSize).toBe(4);
+    expect(() => readDatabaseSettings({ DATABASE_POOL_SIZE: '0' })).toThrow(/DATABASE_POOL_SIZE/);
+  });
+
+  it('bounds every database and Redis wait, with defaults, refusing unbounded or silly values', () => {
+    expect(readDatabaseSettings({})).toMatchObject({ connectTimeoutMs: 5000, statementTimeoutMs: 10_000 });
+    expect(readDatabaseSettings({ DATABASE_CONNECT_TIMEOUT_MS: '1500', DATABASE_STATEMENT_TIMEOUT_MS: '2500' }))
+      .toMatchObject({ connectTimeoutMs: 1500, statementTimeoutMs: 2500 });
+    for (const bad of ['0', '-1', 'soon', '1.5']) {
+      expect(() => readDatabaseSettings({ DATABASE_CONNECT_TIMEOUT_MS: bad })).toThrow(/DATABASE_CONNECT_TIMEOUT_MS/);
+      expect(() => readDatabaseSettings({ DATABASE_STATEMENT_TIMEOUT_MS: bad })).toThrow(/DATABASE_STATEMENT_TIMEOUT_MS/);
+      expect(() => validateEnv(RedisEnv, { REDIS_COMMAND_TIMEOUT_MS: bad })).toThrow(/REDIS_COMMAND_TIMEOUT_MS/);
+    }
+    expect(() => validateEnv(RedisEnv, { REDIS_CONNECT_TIMEOUT_MS: '600000' })).toThrow(/REDIS_CONNECT_TIMEOUT_MS/);
+    expect(validateEnv(RedisEnv, {})).toMatchObject({ REDIS_COMMAND_TIMEOUT_MS: 1000, REDIS_CONNECT_TIMEOUT_MS: 1000 });
   });
 });

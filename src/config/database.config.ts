@@ -1,5 +1,5 @@
 import { registerAs } from '@nestjs/config';
-import { IsOptional, Matches } from 'class-validator';
+import { IsInt, IsOptional, Matches, Max, Min } from 'class-validator';
 import { RuntimeEnv } from './runtime.env.js';
 import { validateEnv } from './validate-env.js';
 
@@ -10,6 +10,24 @@ export class DatabaseEnv extends RuntimeEnv {
     message: 'DATABASE_URL must be a postgres:// or postgresql:// connection URL',
   })
   DATABASE_URL?: string;
+
+  /** PostgreSQL connections per process (no lock or connection is held across Atlassian calls). */
+  @IsInt()
+  @Min(1)
+  @Max(200)
+  DATABASE_POOL_SIZE: number = 10;
+
+  /** Waiting for a pooled connection (PostgreSQL: also opening one; embedded: the single session). */
+  @IsInt()
+  @Min(100)
+  @Max(120_000)
+  DATABASE_CONNECT_TIMEOUT_MS: number = 5000;
+
+  /** PostgreSQL statement_timeout; the client also gives a statement up one second later (frozen server). */
+  @IsInt()
+  @Min(100)
+  @Max(600_000)
+  DATABASE_STATEMENT_TIMEOUT_MS: number = 10_000;
 }
 
 export interface DatabaseSettings {
@@ -18,13 +36,18 @@ export interface DatabaseSettings {
   url?: string;
   /** PGlite data directory; `memory://` keeps everything in memory. */
   dataDir: string;
+  poolSize?: number;
+  /** Bounds on every database wait (defaults in src/database/bounded-pool.ts when absent). */
+  connectTimeoutMs?: number;
+  statementTimeoutMs?: number;
 }
 
 export function readDatabaseSettings(env: NodeJS.ProcessEnv = process.env): DatabaseSettings {
   const parsed = validateEnv(DatabaseEnv, env);
+  const bounds = { connectTimeoutMs: parsed.DATABASE_CONNECT_TIMEOUT_MS, statementTimeoutMs: parsed.DATABASE_STATEMENT_TIMEOUT_MS };
   return parsed.DATABASE_URL
-    ? { kind: 'postgres', url: parsed.DATABASE_URL, dataDir: parsed.DATA_DIR }
-    : { kind: 'pglite', dataDir: parsed.DATA_DIR };
+    ? { kind: 'postgres', url: parsed.DATABASE_URL, dataDir: parsed.DATA_DIR, poolSize: parsed.DATABASE_POOL_SIZE, ...bounds }
+    : { kind: 'pglite', dataDir: parsed.DATA_DIR, ...bounds };
 }
 
 export const databaseConfig = registerAs('database', () => readDatabaseSettings());

@@ -40,7 +40,7 @@ export class JiraEnv {
   @Max(120_000)
   JIRA_HTTP_TIMEOUT_MS: number = 10_000;
 
-  /** How long a refresh waits for another process's row lock before failing (503). */
+  /** How long a caller waits (polling the row) for another process's refresh lease before failing (503). */
   @IsInt()
   @Min(100)
   @Max(300_000)
@@ -63,6 +63,22 @@ export class JiraEnv {
   @Min(0)
   @Max(300_000)
   JIRA_RETRY_BUDGET_MS: number = 20_000;
+
+  /** Refreshes this process runs at once (its own bound, independent of the database pool). */
+  @IsInt()
+  @Min(1)
+  @Max(1000)
+  JIRA_REFRESH_CONCURRENCY: number = 50;
+
+  /**
+   * How often every instance sweeps for refreshes whose outcome is unknown (lease expired with a
+   * refresh in flight) and presents the same refresh token again. Must stay well inside
+   * Atlassian's 10-minute reuse leeway, hence at most 5 minutes.
+   */
+  @IsInt()
+  @Min(1)
+  @Max(300)
+  JIRA_REFRESH_RECOVERY_SECONDS: number = 60;
 
   /** Comma-separated origins (`https://app.example.com`) that `returnTo` may point at. */
   @IsOptional()
@@ -90,6 +106,8 @@ export interface JiraSettings {
   refreshMaxAttempts: number;
   refreshBackoffMs: number;
   retryBudgetMs: number;
+  refreshConcurrency: number;
+  refreshRecoverySeconds: number;
   returnOrigins: string[];
   /** OAUTH_DEFAULT_RETURN_URL, or null: callbacks of unknown flows then answer problem JSON. */
   defaultReturnUrl: string | null;
@@ -114,6 +132,8 @@ export function readJiraSettings(env: NodeJS.ProcessEnv = process.env): JiraSett
     refreshMaxAttempts: parsed.JIRA_REFRESH_MAX_ATTEMPTS,
     refreshBackoffMs: parsed.JIRA_REFRESH_BACKOFF_MS,
     retryBudgetMs: parsed.JIRA_RETRY_BUDGET_MS,
+    refreshConcurrency: parsed.JIRA_REFRESH_CONCURRENCY,
+    refreshRecoverySeconds: parsed.JIRA_REFRESH_RECOVERY_SECONDS,
     returnOrigins,
     defaultReturnUrl: parsed.OAUTH_DEFAULT_RETURN_URL ? checkDefaultReturnUrl(parsed.OAUTH_DEFAULT_RETURN_URL, returnOrigins) : null,
   };

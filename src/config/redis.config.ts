@@ -1,5 +1,5 @@
 import { registerAs } from '@nestjs/config';
-import { IsOptional, Matches } from 'class-validator';
+import { IsInt, IsOptional, Matches, Max, Min } from 'class-validator';
 import { validateEnv } from './validate-env.js';
 
 export class RedisEnv {
@@ -7,6 +7,21 @@ export class RedisEnv {
   @IsOptional()
   @Matches(/^rediss?:\/\/\S+$/, { message: 'REDIS_URL must be a redis:// or rediss:// URL' })
   REDIS_URL?: string;
+
+  /** A Redis command not answered within this fails (the rate limiter then lets the request through). */
+  @IsInt()
+  @Min(50)
+  @Max(10_000)
+  REDIS_COMMAND_TIMEOUT_MS: number = 1000;
+
+  /** TCP connect to Redis, per attempt (ioredis keeps reconnecting in the background). */
+  @IsInt()
+  @Min(50)
+  @Max(30_000)
+  REDIS_CONNECT_TIMEOUT_MS: number = 1000;
 }
 
-export const redisConfig = registerAs('redis', () => ({ url: validateEnv(RedisEnv).REDIS_URL }));
+export const redisConfig = registerAs('redis', () => {
+  const env = validateEnv(RedisEnv);
+  return { url: env.REDIS_URL, commandTimeoutMs: env.REDIS_COMMAND_TIMEOUT_MS, connectTimeoutMs: env.REDIS_CONNECT_TIMEOUT_MS };
+});

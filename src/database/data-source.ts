@@ -4,7 +4,8 @@ import { PGlite } from '@electric-sql/pglite';
 import { DataSource, type DataSourceOptions } from 'typeorm';
 import { migrations } from '../../migrations/index.js';
 import { readDatabaseSettings, type DatabaseSettings } from '../config/database.config.js';
-import { entities } from './entities.js';
+import { boundedPoolOptions, DEFAULT_CONNECT_TIMEOUT_MS } from './bounded-pool.js';
+import { entities, subscribers } from './entities.js';
 import { pglitePoolFor } from './pglite-pool.js';
 
 interface OpenPglite {
@@ -132,6 +133,7 @@ export function createDataSource(settings: DatabaseSettings = readDatabaseSettin
   const common = {
     type: 'postgres' as const,
     entities,
+    subscribers,
     migrations,
     synchronize: false,
     migrationsTransactionMode: 'each' as const,
@@ -140,10 +142,12 @@ export function createDataSource(settings: DatabaseSettings = readDatabaseSettin
   };
   if (settings.kind === 'postgres') {
     return new AppDataSource(
-      { ...common, url: settings.url, extra: { max: 10, connectionTimeoutMillis: 10_000 } },
+      { ...common, url: settings.url, extra: { max: settings.poolSize ?? 10, ...boundedPoolOptions(settings) } },
       settings,
     );
   }
   const { driver, release } = openPglite(settings.dataDir);
-  return new AppDataSource({ ...common, driver }, settings, release);
+  // The single session is the pool: a query queued behind it gives up after the connect timeout.
+  const extra = { connectionTimeoutMillis: settings.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS };
+  return new AppDataSource({ ...common, driver, extra }, settings, release);
 }

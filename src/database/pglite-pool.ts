@@ -60,19 +60,31 @@ class PGliteClient extends EventEmitter {
  * Consequence for callers: inside a transaction use only that transaction's manager, never a
  * second connection (on a real pool that is merely wasteful; here it would wait forever).
  */
-export function pglitePoolFor(db: PGlite): { Pool: new () => EventEmitter } {
+export function pglitePoolFor(db: PGlite): { Pool: new (options?: { connectionTimeoutMillis?: number }) => EventEmitter } {
   const client = new PGliteClient(db);
   const waiters: (() => void)[] = [];
   let busy = false;
 
-  const acquire = (): Promise<void> =>
+  /** Resolves true once the session is ours, false if `timeoutMs` passed first (0: no bound). */
+  const acquire = (timeoutMs: number): Promise<boolean> =>
     new Promise((resolve) => {
       if (!busy) {
         busy = true;
-        resolve();
-      } else {
-        waiters.push(resolve);
+        resolve(true);
+        return;
       }
+      const waiter = () => {
+        clearTimeout(timer);
+        resolve(true);
+      };
+      const timer = timeoutMs > 0
+        ? setTimeout(() => {
+          // Leave the queue, so the session is never handed to a caller that gave up.
+          waiters.splice(waiters.indexOf(waiter), 1);
+          resolve(false);
+        }, timeoutMs)
+        : undefined;
+      waiters.push(waiter);
     });
   const releaseSession = (): void => {
     const next = waiters.shift();
@@ -82,13 +94,25 @@ export function pglitePoolFor(db: PGlite): { Pool: new () => EventEmitter } {
 
   class PGlitePool extends EventEmitter {
     private ended = false;
+    private readonly acquireTimeoutMs: number;
+
+    /** TypeORM passes node-postgres pool options; `connectionTimeoutMillis` bounds the wait for the session. */
+    constructor(options: { connectionTimeoutMillis?: number } = {}) {
+      super();
+      this.acquireTimeoutMs = options.connectionTimeoutMillis ?? 0;
+    }
 
     connect(callback: ConnectCallback): void {
       if (this.ended) {
         callback(new Error('PGlite pool has been closed'), null, () => undefined);
         return;
       }
-      void acquire().then(() => {
+      void acquire(this.acquireTimeoutMs).then((acquired) => {
+        if (!acquired) {
+          // node-postgres' message for the same situation, so both engines are classified alike.
+          callback(new Error('timeout exceeded when trying to connect'), null, () => undefined);
+          return;
+        }
         let released = false;
         const release: Release = () => {
           if (released) return;

@@ -6,7 +6,10 @@ export type RefreshOutcome =
   | 'invalid_grant'
   | 'client_rejected'
   | 'transient_failure'
-  | 'lock_timeout';
+  | 'lock_timeout'
+  /** An interrupted refresh (outcome unknown) finished by presenting the same token again. */
+  | 'recovered'
+  | 'credentials_unreadable';
 
 export type TokenGrantType = 'authorization_code' | 'refresh_token';
 

@@ -104,6 +104,12 @@ export class FakeAtlassian {
   /** When set, /authorize redirects back with `error=<value>` instead of a code. */
   denyWith: string | null = null;
 
+  /**
+   * Runs once a refresh has rotated the grant, before the answer goes out; answering true means it
+   * took over the response (see token-faults.ts: lose or delay the answer).
+   */
+  afterRotation?: (req: IncomingMessage, res: ServerResponse, record: TokenRequestRecord, body: Record<string, unknown>) => Promise<boolean>;
+
   readonly tokenRequests: TokenRequestRecord[] = [];
   readonly apiRequests: { path: string; status: number }[] = [];
   private readonly faults: TokenFault[] = [];
@@ -362,6 +368,7 @@ export class FakeAtlassian {
         rec.rotatedAt = Date.now();
       }
       const issued = this.issue(rec.grant);
+      if (this.afterRotation && (await this.afterRotation(req, res, record, issued))) return;
       if (this.refreshResponseDelayMs > 0) {
         // Rotated (and counted) now; the client only learns the new tokens later.
         record.status = 200;

@@ -69,4 +69,33 @@ describe('TokenCipher', () => {
   it('rejects keys that are not 32 bytes', () => {
     expect(() => new TokenCipher(randomBytes(16))).toThrow(/32 bytes/);
   });
+
+  describe('bound to a team (v2)', () => {
+    it('round-trips in its own team and fails in another team or column', () => {
+      const c = new TokenCipher(key());
+      const env = c.encryptForTeam('secret', 'refresh_token', 'team-a');
+      expect(env).toMatch(/^v2:/);
+      expect(c.decryptForTeam(env, 'refresh_token', 'team-a')).toBe('secret');
+      expect(() => c.decryptForTeam(env, 'refresh_token', 'team-b')).toThrow(DecryptionError);
+      expect(() => c.decryptForTeam(env, 'access_token', 'team-a')).toThrow(DecryptionError);
+      expect(() => c.decrypt(env, 'refresh_token')).toThrow(DecryptionError);
+    });
+
+    it('still opens legacy column-only envelopes, which keys:rotate reports as legacy', () => {
+      const c = new TokenCipher(key());
+      const legacy = c.encrypt('secret', 'access_token');
+      expect(c.decryptForTeam(legacy, 'access_token', 'any-team')).toBe('secret');
+      expect(c.isLegacy(legacy)).toBe(true);
+      expect(c.isLegacy(c.encryptForTeam('secret', 'access_token', 't'))).toBe(false);
+    });
+
+    it('names the key id of an envelope and knows which keys it holds', () => {
+      const current = key();
+      const previous = key();
+      const c = new TokenCipher(current, [previous]);
+      expect(TokenCipher.keyIdOf(c.encryptForTeam('x', 'access_token', 't'))).toBe(keyIdOf(current));
+      expect(c.hasKey(keyIdOf(previous))).toBe(true);
+      expect(c.hasKey(keyIdOf(key()))).toBe(false);
+    });
+  });
 });

@@ -28,14 +28,23 @@ end
 return {hits, windowMs, 0, 0}
 `;
 
+/** While Redis is down, one request per interval tries it again; the others skip it at once. */
+const PROBE_INTERVAL_MS = 1000;
+/** Bound on QUIT at shutdown: a stalled Redis must not hold the process open. */
+const QUIT_TIMEOUT_MS = 1000;
+
 /**
  * ThrottlerStorage on Redis, so every instance counts against the same limits
- * (@nest-lab/throttler-storage-redis does not support Nest 12). If Redis is unreachable the
- * request is let through with a warning: rate limiting protects the service but must not take
- * the OAuth flow down with it.
+ * (@nest-lab/throttler-storage-redis does not support Nest 12). If Redis is unreachable or
+ * stalled (commands time out, see REDIS_COMMAND_TIMEOUT_MS) the request is let through: rate
+ * limiting protects the service but must not take the OAuth flow down with it. The outage is
+ * logged once when it starts and once when Redis answers again; meanwhile requests skip Redis
+ * without waiting, and one request per second probes it.
  */
 export class RedisThrottlerStorage implements ThrottlerStorage, OnApplicationShutdown {
   private readonly logger = new Logger(RedisThrottlerStorage.name);
+  /** Set while Redis is considered down: when that started, and when the next probe may go. */
+  private outage: { since: number; probeAt: number } | null = null;
 
   constructor(
     private readonly redis: Redis,
@@ -43,11 +52,20 @@ export class RedisThrottlerStorage implements ThrottlerStorage, OnApplicationShu
   ) {}
 
   async increment(key: string, ttl: number, limit: number, blockDuration: number, throttlerName: string): Promise<ThrottlerStorageRecord> {
+    const notLimited = { totalHits: 0, timeToExpire: Math.ceil(ttl / 1000), isBlocked: false, timeToBlockExpire: 0 };
+    if (this.outage) {
+      if (Date.now() < this.outage.probeAt) return notLimited;
+      this.outage.probeAt = Date.now() + PROBE_INTERVAL_MS; // this request is the probe
+    }
     const base = `${this.prefix}${throttlerName}:${key}`;
     try {
       const [hits, windowMs, blocked, blockMs] = (await this.redis.eval(
         INCREMENT, 2, `${base}:hits`, `${base}:block`, String(ttl), String(limit), String(Math.max(1, blockDuration)),
       )) as [number, number, number, number];
+      if (this.outage) {
+        this.logger.log({ downMs: Date.now() - this.outage.since }, 'rate-limit storage recovered; requests are limited again');
+        this.outage = null;
+      }
       return {
         totalHits: hits,
         timeToExpire: Math.ceil(windowMs / 1000),
@@ -55,12 +73,18 @@ export class RedisThrottlerStorage implements ThrottlerStorage, OnApplicationShu
         timeToBlockExpire: Math.ceil(blockMs / 1000),
       };
     } catch (err) {
-      this.logger.warn({ err: { message: (err as Error).message } }, 'rate-limit storage unavailable; request not limited');
-      return { totalHits: 0, timeToExpire: Math.ceil(ttl / 1000), isBlocked: false, timeToBlockExpire: 0 };
+      if (!this.outage) {
+        this.logger.warn({ err: { message: (err as Error).message } },
+          'rate-limit storage unavailable; requests are not limited until Redis answers again');
+        this.outage = { since: Date.now(), probeAt: Date.now() + PROBE_INTERVAL_MS };
+      }
+      return notLimited;
     }
   }
 
   async onApplicationShutdown(): Promise<void> {
-    await this.redis.quit().catch(() => this.redis.disconnect());
+    const quit = this.redis.quit().then(() => true, () => false);
+    const timeout = new Promise<boolean>((resolve) => setTimeout(resolve, QUIT_TIMEOUT_MS, false).unref());
+    if (!(await Promise.race([quit, timeout]))) this.redis.disconnect();
   }
 }

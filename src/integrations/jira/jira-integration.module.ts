@@ -6,11 +6,13 @@ import { TypeOrmModule } from '@nestjs/typeorm';
 import { AtlassianGateway } from './atlassian/atlassian.gateway.js';
 import { JiraIntegration } from './entities/jira-integration.entity.js';
 import { JiraOAuthState } from './entities/jira-oauth-state.entity.js';
+import { JiraIntegrationTokensSubscriber } from './entities/jira-integration-tokens.subscriber.js';
 import { JiraClient } from './client/jira-client.js';
 import { JiraConnectionService } from './connect/jira-connection.service.js';
 import { JiraKeepAliveJob } from './tokens/jira-keepalive.job.js';
 import { JiraOAuthService } from './connect/jira-oauth.service.js';
 import { JiraTokenManager } from './tokens/jira-token-manager.service.js';
+import { JiraRefreshRecoveryJob } from './tokens/jira-refresh-recovery.job.js';
 import { OAuthStateStore } from './connect/oauth-state.store.js';
 import {
   DEFAULT_ROUTE_PREFIX,
@@ -24,6 +26,8 @@ import { MetricsService } from '../../metrics/metrics.service.js';
 
 /** The module's TypeORM entities; a host lists them in its DataSource (or uses autoLoadEntities). */
 export const jiraConnectEntities = [JiraIntegration, JiraOAuthState];
+/** Entity subscribers a host lists in its DataSource `subscribers` (tokens are sealed to their team there). */
+export const jiraConnectSubscribers = [JiraIntegrationTokensSubscriber];
 
 const builder = new ConfigurableModuleBuilder<JiraIntegrationModuleOptions>({
   optionsInjectionToken: JIRA_MODULE_OPTIONS,
@@ -55,6 +59,7 @@ export type JiraIntegrationModuleAsyncOptions = typeof builder.ASYNC_OPTIONS_TYP
   providers: [
     ...optionProviders,
     AtlassianGateway, JiraTokenManager, JiraClient, JiraKeepAliveJob, JiraOAuthService, JiraConnectionService, OAuthStateStore,
+    JiraRefreshRecoveryJob, // StoredKeyCheck: in module/option-providers.ts (built from the options)
   ],
   exports: [AtlassianGateway, JiraTokenManager, JiraClient, MetricsService],
 })

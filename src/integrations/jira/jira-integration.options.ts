@@ -48,6 +48,9 @@ export interface JiraRateLimitOptions {
   callbackPerIp?: number;
   /** Share counters across instances through this Redis; unset keeps them in process memory. */
   redisUrl?: string;
+  /** Bounds of every Redis wait, as REDIS_COMMAND_TIMEOUT_MS / REDIS_CONNECT_TIMEOUT_MS: 1000, 1000. */
+  redisCommandTimeoutMs?: number;
+  redisConnectTimeoutMs?: number;
   /** Or bring your own @nestjs/throttler storage (wins over redisUrl). */
   storage?: ThrottlerStorage;
 }
@@ -94,6 +97,11 @@ export interface JiraIntegrationModuleOptions {
    * the module then runs no worker of its own and ignores `notifications`.
    */
   notificationOutbox?: NotificationOutbox;
+  /**
+   * Production refuses to start when stored credentials are under a key it does not have; other
+   * environments warn. Default: NODE_ENV is `production`.
+   */
+  production?: boolean;
   /** Where the module records its Prometheus metrics; default a MetricsService of its own (exported). */
   metrics?: MetricsService;
   /**

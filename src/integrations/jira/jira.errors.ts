@@ -26,6 +26,10 @@ export enum JiraErrorCode {
   AtlassianClientRejected = 'atlassian_client_rejected',
   RefreshLockTimeout = 'jira_refresh_lock_timeout',
   JiraRequestFailed = 'jira_request_failed',
+  /** Stored tokens cannot be decrypted (wrong ENCRYPTION_KEY, a missing previous key, or tampering). */
+  CredentialsUnreadable = 'jira_credentials_unreadable',
+  /** Jira keeps answering 401 to a token just refreshed: the grant lacks a scope the call needs. */
+  ScopeInsufficient = 'jira_scope_insufficient',
 }
 
 /** The one error class of the Jira feature; ProblemDetailsFilter turns it into HTTP. */

@@ -61,6 +61,14 @@ export interface JiraResponse<T = unknown> {
   data: T;
 }
 
+/** Bounds for `expires_in`: Atlassian issues 1-hour tokens; a wild value must never become an Invalid Date. */
+export const EXPIRES_IN_BOUNDS = { min: 60, max: 24 * 3600, fallback: 3600 } as const;
+
+export function clampExpiresIn(value: number): number {
+  if (!Number.isFinite(value) || value <= 0) return EXPIRES_IN_BOUNDS.fallback;
+  return Math.min(EXPIRES_IN_BOUNDS.max, Math.max(EXPIRES_IN_BOUNDS.min, Math.floor(value)));
+}
+
 /** `Retry-After` as seconds: either delta-seconds or an HTTP date. */
 export function parseRetryAfter(value: unknown, nowMs = Date.now()): number | undefined {
   if (typeof value !== 'string' || value.trim() === '') return undefined;
@@ -220,7 +228,7 @@ export class AtlassianGateway {
       return {
         accessToken: data.access_token,
         refreshToken: typeof data.refresh_token === 'string' ? data.refresh_token : undefined,
-        expiresInSeconds: Number.isFinite(expiresIn) && expiresIn > 0 ? expiresIn : 3600,
+        expiresInSeconds: clampExpiresIn(expiresIn),
         scopes: typeof data.scope === 'string' ? data.scope.split(/\s+/).filter(Boolean) : [],
       };
     }

@@ -5,8 +5,8 @@ import { Clock } from '../../../common/clock.js';
 import { jiraConfig } from '../../../config/jira.config.js';
 import { AtlassianApiError, AtlassianGateway, parseRetryAfter, type JiraResponse } from '../atlassian/atlassian.gateway.js';
 import { JiraError, JiraErrorCode } from '../jira.errors.js';
-import { atlassianUnavailable } from '../tokens/jira-token.errors.js';
-import { JiraTokenManager } from '../tokens/jira-token-manager.service.js';
+import { atlassianUnavailable, scopeInsufficient } from '../tokens/jira-token.errors.js';
+import { JiraTokenManager, type JiraCredentials } from '../tokens/jira-token-manager.service.js';
 import { sleep } from '../atlassian/retry-policy.js';
 
 export interface JiraRequestOptions {
@@ -18,6 +18,12 @@ export interface JiraRequestOptions {
 const MAX_RATE_LIMIT_RETRIES = 2;
 /** When a 429 carries no Retry-After. */
 const DEFAULT_RETRY_AFTER_S = 1;
+/**
+ * Atlassian's gateway answers an expired token with 403 (v1 paths) or 404 (v2 paths), not 401
+ * (n8n#37776). Such an answer counts as "maybe expired" only while the stored expiry is this
+ * close (clock skew between us and Atlassian); otherwise it is a real 403/404.
+ */
+const EXPIRY_SKEW_MS = 120_000;
 
 /** Jira Cloud REST for one team, through `api.atlassian.com/ex/jira/{cloudId}`. */
 export class TeamJiraClient {
@@ -30,21 +36,27 @@ export class TeamJiraClient {
   ) {}
 
   /**
-   * One Jira call with a token valid for ≥ 60 s. A 401 triggers one forced refresh and one retry
-   * (Atlassian can revoke before expiry); a 429 is retried after `Retry-After` while that fits the
-   * retry budget, else it fails with 503 atlassian_rate_limited. Any other status is returned.
+   * One Jira call with a token valid for ≥ 60 s. A 401 (or a 403/404 while the stored expiry says
+   * the token may have expired) triggers one forced refresh and one retry, always to the same
+   * site as the first attempt; a 401 that persists with the fresh token is a scope problem (502
+   * jira_scope_insufficient), never another rotation. A 429 is retried after `Retry-After` while
+   * that fits the retry budget, else 503 atlassian_rate_limited. Any other status is returned.
    */
   async request<T = unknown>(method: Method, path: string, options: JiraRequestOptions = {}): Promise<JiraResponse<T>> {
     const started = this.clock.nowMs();
     let credentials = await this.tokens.getCredentials(this.teamId);
+    const cloudId = credentials.cloudId;
     let refreshed = false;
     for (let rateLimited = 0; ; ) {
-      const res = await this.send<T>(credentials.accessToken, credentials.cloudId, method, path, options);
-      if (res.status === 401 && !refreshed) {
+      const res = await this.send<T>(credentials.accessToken, cloudId, method, path, options);
+      if (!refreshed && this.tokenRejected(res.status, credentials)) {
         refreshed = true;
-        credentials = await this.tokens.refreshRejected(this.teamId, credentials.accessToken);
+        const fresh = await this.tokens.refreshRejected(this.teamId, credentials.accessToken);
+        if (fresh.cloudId !== cloudId) return res; // reconnected to another site meanwhile: never switch sites mid-call
+        credentials = fresh;
         continue;
       }
+      if (res.status === 401 && refreshed) throw scopeInsufficient();
       if (res.status !== 429) return res;
       const waitS = parseRetryAfter(res.headers['retry-after']) ?? DEFAULT_RETRY_AFTER_S;
       if (rateLimited >= MAX_RATE_LIMIT_RETRIES || this.clock.nowMs() - started + waitS * 1000 > this.retryBudgetMs) {
@@ -53,6 +65,11 @@ export class TeamJiraClient {
       rateLimited += 1;
       await sleep(waitS * 1000);
     }
+  }
+
+  private tokenRejected(status: number, credentials: JiraCredentials): boolean {
+    if (status === 401) return true;
+    return (status === 403 || status === 404) && credentials.expiresAt.getTime() - this.clock.nowMs() <= EXPIRY_SKEW_MS;
   }
 
   /** The body of a 2xx answer; anything else becomes a 502 jira_request_failed naming the status. */

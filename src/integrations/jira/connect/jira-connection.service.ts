@@ -10,6 +10,7 @@ import { JiraClient } from '../client/jira-client.js';
 import { publicSite, type PublicSite } from './jira-oauth.service.js';
 import { JiraError, JiraErrorCode } from '../jira.errors.js';
 import { JiraConnectionEvent, type JiraConnectionEventPayload } from '../jira.events.js';
+import { isUnreadable, openToken } from '../tokens/token-sealing.js';
 
 export type ConnectionStatus = 'not_connected' | JiraIntegrationStatus;
 
@@ -55,12 +56,26 @@ interface Row {
   last_refreshed_at: Date | null;
   last_error_code: string | null;
   last_error_at: Date | null;
+  access_token: string | null;
+  refresh_token: string | null;
 }
 
 const date = (v: Date | string | null): Date | null => (v === null ? null : new Date(v));
 const sitesOf = (v: Row['available_sites']): JiraSite[] => (typeof v === 'string' ? (JSON.parse(v) as JiraSite[]) : v ?? []);
 const scopesOf = (v: Row['scopes']): string[] =>
   Array.isArray(v) ? v : typeof v === 'string' ? v.replace(/^\{|\}$/g, '').split(',').filter(Boolean) : [];
+
+/** Whether the stored tokens still decrypt (a wrong or missing key must not read as "connected"). */
+function tokensReadable(teamId: string, row: Row): boolean {
+  try {
+    if (row.access_token) openToken(row.access_token, 'access_token', teamId);
+    if (row.refresh_token) openToken(row.refresh_token, 'refresh_token', teamId);
+    return true;
+  } catch (err) {
+    if (isUnreadable(err)) return false;
+    throw err;
+  }
+}
 
 /** A team's connection as the SPA sees it: status, site choice and disconnect. No secrets here. */
 @Injectable()
@@ -112,7 +127,8 @@ export class JiraConnectionService {
       connectedAt: date(row.connected_at),
       accessTokenExpiresAt: date(row.access_token_expires_at),
       lastRefreshedAt: date(row.last_refreshed_at),
-      ...(row.last_error_code ? { lastError: { code: row.last_error_code, at: date(row.last_error_at) } } : {}),
+      ...(!tokensReadable(teamId, row) ? { lastError: { code: JiraErrorCode.CredentialsUnreadable, at: date(row.last_error_at) } }
+        : row.last_error_code ? { lastError: { code: row.last_error_code, at: date(row.last_error_at) } } : {}),
     };
   }
 
@@ -173,7 +189,8 @@ export class JiraConnectionService {
   private async read(teamId: string): Promise<Row | null> {
     const rows = (await this.dataSource.query(
       `SELECT status, cloud_id, site_url, site_name, available_sites, scopes, connected_by_user_id, atlassian_account_id,
-              atlassian_account_name, connected_at, access_token_expires_at, last_refreshed_at, last_error_code, last_error_at
+              atlassian_account_name, connected_at, access_token_expires_at, last_refreshed_at, last_error_code, last_error_at,
+              access_token, refresh_token
          FROM jira_integrations WHERE team_id = $1`,
       [teamId],
     )) as Row[];

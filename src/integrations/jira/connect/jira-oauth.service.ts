@@ -240,7 +240,8 @@ export class JiraOAuthService {
          atlassian_account_name = EXCLUDED.atlassian_account_name, access_token = EXCLUDED.access_token,
          refresh_token = EXCLUDED.refresh_token, access_token_expires_at = EXCLUDED.access_token_expires_at,
          token_version = jira_integrations.token_version + 1, connected_at = EXCLUDED.connected_at,
-         last_refreshed_at = NULL, last_error_code = NULL, last_error_at = NULL, updated_at = EXCLUDED.updated_at
+         last_refreshed_at = NULL, last_error_code = NULL, last_error_at = NULL, updated_at = EXCLUDED.updated_at,
+         refresh_lease_owner = NULL, refresh_lease_expires_at = NULL, refresh_in_flight_version = NULL, refresh_in_flight_since = NULL
        RETURNING id`,
       [
         flow.teamId,
@@ -253,8 +254,8 @@ export class JiraOAuthService {
         flow.userId,
         account?.accountId ?? null,
         account?.name ?? null,
-        this.cipher.encrypt(tokens.accessToken, 'access_token'),
-        tokens.refreshToken ? this.cipher.encrypt(tokens.refreshToken, 'refresh_token') : null,
+        this.cipher.encryptForTeam(tokens.accessToken, 'access_token', flow.teamId),
+        tokens.refreshToken ? this.cipher.encryptForTeam(tokens.refreshToken, 'refresh_token', flow.teamId) : null,
         new Date(now.getTime() + tokens.expiresInSeconds * 1000),
         now,
       ],

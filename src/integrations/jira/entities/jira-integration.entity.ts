@@ -1,5 +1,4 @@
 import { Column, CreateDateColumn, Entity, PrimaryGeneratedColumn, UpdateDateColumn } from 'typeorm';
-import { encryptedColumn } from '../../../common/crypto/encrypted-column.transformer.js';
 
 /** Stored states; `not_connected` is the absence of a row. */
 export const JIRA_INTEGRATION_STATUSES = ['pending_site_selection', 'connected', 'reauthorization_required'] as const;
@@ -51,10 +50,11 @@ export class JiraIntegration {
   @Column({ name: 'atlassian_account_name', type: 'text', nullable: true })
   atlassianAccountName: string | null;
 
-  @Column({ name: 'access_token', type: 'text', nullable: true, transformer: encryptedColumn('access_token') })
+  /** Encrypted at rest, bound to the team (JiraIntegrationTokensSubscriber, tokens/token-sealing.ts). */
+  @Column({ name: 'access_token', type: 'text', nullable: true })
   accessToken: string | null;
 
-  @Column({ name: 'refresh_token', type: 'text', nullable: true, transformer: encryptedColumn('refresh_token') })
+  @Column({ name: 'refresh_token', type: 'text', nullable: true })
   refreshToken: string | null;
 
   @Column({ name: 'access_token_expires_at', type: 'timestamptz', nullable: true })
@@ -63,6 +63,20 @@ export class JiraIntegration {
   /** Bumped on every token write; lets a writer detect that someone else rotated first. */
   @Column({ name: 'token_version', type: 'integer', default: 0 })
   tokenVersion: number;
+
+  /** The refresh lease (see JiraRefreshLease): owner and expiry; null when nobody refreshes. */
+  @Column({ name: 'refresh_lease_owner', type: 'text', nullable: true })
+  refreshLeaseOwner: string | null;
+
+  @Column({ name: 'refresh_lease_expires_at', type: 'timestamptz', nullable: true })
+  refreshLeaseExpiresAt: Date | null;
+
+  /** Durable marker: a refresh of this token version was sent and its outcome is not known yet. */
+  @Column({ name: 'refresh_in_flight_version', type: 'integer', nullable: true })
+  refreshInFlightVersion: number | null;
+
+  @Column({ name: 'refresh_in_flight_since', type: 'timestamptz', nullable: true })
+  refreshInFlightSince: Date | null;
 
   @Column({ name: 'connected_at', type: 'timestamptz', nullable: true })
   connectedAt: Date | null;

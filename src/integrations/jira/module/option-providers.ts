@@ -1,13 +1,15 @@
-import { Logger, type Provider } from '@nestjs/common';
+import type { Provider } from '@nestjs/common';
+import type { ConfigType } from '@nestjs/config';
 import { ModuleRef } from '@nestjs/core';
 import { getOptionsToken, getStorageToken, ThrottlerStorageService, type ThrottlerModuleOptions, type ThrottlerStorage } from '@nestjs/throttler';
 import { getDataSourceToken } from '@nestjs/typeorm';
-import { Redis } from 'ioredis';
 import type { DataSource } from 'typeorm';
 import { Clock } from '../../../common/clock.js';
 import { EncryptionService } from '../../../common/crypto/encryption.service.js';
+import { boundedRedisClient } from '../../../common/throttling/bounded-redis.js';
 import { throttlersFor } from '../../../common/throttling/throttlers.js';
 import { RedisThrottlerStorage } from '../../../common/throttling/redis-throttler.storage.js';
+import type { appConfig } from '../../../config/app.config.js';
 import { encryptionConfig } from '../../../config/encryption.config.js';
 import { jiraConfig } from '../../../config/jira.config.js';
 import { notifyConfig, type NotifySettings } from '../../../config/notify.config.js';
@@ -26,6 +28,7 @@ import {
   rateLimitSettingsFrom,
   type JiraIntegrationModuleOptions,
 } from '../jira-integration.options.js';
+import { StoredKeyCheck } from '../tokens/stored-key-check.js';
 import { RequestUserGuard } from './request-user.guard.js';
 
 type Options = JiraIntegrationModuleOptions;
@@ -36,10 +39,8 @@ function rateLimitStorage(options: Options): ThrottlerStorage {
   const { storage, redisUrl } = options.rateLimit ?? {};
   if (storage) return storage;
   if (!redisUrl) return new ThrottlerStorageService();
-  const client = new Redis(redisUrl, { maxRetriesPerRequest: 1, connectTimeout: 2000, enableOfflineQueue: true });
-  const logger = new Logger('RateLimitRedis');
-  client.on('error', (err: Error) => logger.warn({ err: { message: err.message } }, 'redis connection error'));
-  return new RedisThrottlerStorage(client);
+  const { redisCommandTimeoutMs = 1000, redisConnectTimeoutMs = 1000 } = options.rateLimit ?? {};
+  return new RedisThrottlerStorage(boundedRedisClient(redisUrl, { commandTimeoutMs: redisCommandTimeoutMs, connectTimeoutMs: redisConnectTimeoutMs }));
 }
 
 /**
@@ -66,6 +67,14 @@ export const optionProviders: Provider[] = [
   },
   TeamGuard,
   RequestUserGuard,
+  {
+    // Built here rather than injected with the server's `app` namespace, whose token inside the
+    // module would hide the server's own from `app.get()`: only `isProduction` matters to it.
+    provide: StoredKeyCheck,
+    inject: [getDataSourceToken(), EncryptionService, JIRA_MODULE_OPTIONS],
+    useFactory: (dataSource: DataSource, cipher: EncryptionService, o: Options) =>
+      new StoredKeyCheck(dataSource, cipher, { isProduction: o.production ?? process.env.NODE_ENV === 'production' } as ConfigType<typeof appConfig>),
+  },
   { provide: notifyConfig.KEY, inject: [JIRA_MODULE_OPTIONS], useFactory: notifySettingsFrom },
   {
     provide: NotificationOutbox,

@@ -5,26 +5,31 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import type { DataSource } from 'typeorm';
 import { Clock } from '../../../common/clock.js';
 import { jiraConfig } from '../../../config/jira.config.js';
-import { JiraIntegration } from '../entities/jira-integration.entity.js';
-import { JiraTokenManager, type LockedRefreshResult } from './jira-token-manager.service.js';
+import { JiraError, JiraErrorCode } from '../jira.errors.js';
+import { JiraTokenManager } from './jira-token-manager.service.js';
 
 const DAY_MS = 24 * 60 * 60_000;
-/** Upper bound of refreshes per run, so one run never hammers Atlassian. */
+/** Upper bound of rows per run, so one run never hammers Atlassian. */
 const MAX_PER_RUN = 200;
+/** Candidates read per query. */
+const BATCH = 20;
 
 export interface KeepAliveReport {
-  /** Integration ids this runner claimed, in order. */
+  /** Integration ids this runner claimed (and tried to refresh), in order. */
   claimed: string[];
   refreshed: number;
   failed: number;
+  /** Rows whose stored tokens cannot be decrypted (skipped, reported as jira_credentials_unreadable). */
+  unreadable: number;
 }
 
 /**
  * Atlassian expires a refresh token after 90 days without use. Every hour, this refreshes the
- * connected integrations whose refresh token has been idle longer than JIRA_KEEPALIVE_DAYS.
- * Each row is claimed with `FOR UPDATE SKIP LOCKED` and refreshed inside that transaction, so
- * several instances running the job at once never refresh the same integration, and a
- * getAccessToken call for that team waits for the lock and then finds the fresh token.
+ * integrations (connected, or still waiting for a site choice) whose refresh token has been idle
+ * longer than JIRA_KEEPALIVE_DAYS. Each row is refreshed through the token manager's lease (no
+ * lock held while Atlassian is called; several instances never refresh the same row), with the
+ * same in-run retries and backoff as the hot path. One row's failure, of whatever kind, is
+ * recorded on that row and never stops the run.
  */
 @Injectable()
 export class JiraKeepAliveJob {
@@ -41,40 +46,48 @@ export class JiraKeepAliveJob {
   async scheduled(): Promise<void> {
     if (!this.config.configured) return;
     try {
-      const report = await this.runOnce();
-      if (report.claimed.length > 0) this.logger.log(`Jira keep-alive: ${report.refreshed} refreshed, ${report.failed} failed`);
+      const r = await this.runOnce();
+      if (r.claimed.length > 0) this.logger.log(`Jira keep-alive: ${r.refreshed} refreshed, ${r.failed} failed, ${r.unreadable} unreadable`);
     } catch (err) {
       this.logger.error(`Jira keep-alive run failed: ${(err as Error).message}`);
     }
   }
 
-  /** One pass: claim, refresh and commit idle integrations one at a time until none is left. */
+  /** One pass over the idle rows, oldest first; rows seen once wait for the next run. */
   async runOnce(): Promise<KeepAliveReport> {
-    const report: KeepAliveReport = { claimed: [], refreshed: 0, failed: 0 };
+    const report: KeepAliveReport = { claimed: [], refreshed: 0, failed: 0, unreadable: 0 };
     const cutoff = new Date(this.clock.nowMs() - this.config.keepAliveDays * DAY_MS);
-    while (report.claimed.length < MAX_PER_RUN) {
-      const result = await this.dataSource.transaction(async (em) => {
-        const row = await em.getRepository(JiraIntegration).createQueryBuilder('i')
-          .where(`i.status = 'connected' AND i.refresh_token IS NOT NULL`)
-          .andWhere('COALESCE(i.last_refreshed_at, i.connected_at) < :cutoff', { cutoff })
-          // Rows that failed earlier in this run wait for the next run.
-          .andWhere('NOT (i.id = ANY(:seen))', { seen: report.claimed })
-          .orderBy('COALESCE(i.last_refreshed_at, i.connected_at)', 'ASC')
-          .limit(1)
-          .setLock('pessimistic_write')
-          .setOnLocked('skip_locked')
-          .getOne();
-        if (!row) return null;
-        return { id: row.id, outcome: await this.tokens.refreshLocked(em, row) };
-      });
-      if (!result) break;
-      report.claimed.push(result.id);
-      this.tokens.afterCommit(result.outcome);
-      if (succeeded(result.outcome)) report.refreshed += 1;
-      else report.failed += 1;
+    const seen: string[] = [];
+    while (seen.length < MAX_PER_RUN) {
+      const rows = (await this.dataSource.query(
+        `SELECT id, team_id FROM jira_integrations
+          WHERE status IN ('connected', 'pending_site_selection') AND refresh_token IS NOT NULL
+            AND COALESCE(last_refreshed_at, connected_at) < $1 AND NOT (id = ANY($2::uuid[]))
+            AND (refresh_lease_expires_at IS NULL OR refresh_lease_expires_at <= $3)
+          ORDER BY COALESCE(last_refreshed_at, connected_at) ASC LIMIT ${BATCH}`,
+        [cutoff, seen, this.clock.now()],
+      )) as { id: string; team_id: string }[];
+      if (rows.length === 0) break;
+      for (const row of rows) {
+        seen.push(row.id);
+        await this.refreshOne(row, cutoff, report);
+      }
     }
     return report;
   }
-}
 
-const succeeded = (r: LockedRefreshResult): boolean => r.kind === 'token';
+  private async refreshOne(row: { id: string; team_id: string }, cutoff: Date, report: KeepAliveReport): Promise<void> {
+    try {
+      const outcome = await this.tokens.refreshIdle(row.team_id, cutoff);
+      if (outcome.kind === 'skipped') return; // another instance has it, or it was refreshed meanwhile
+      report.claimed.push(row.id);
+      if (outcome.kind === 'token') report.refreshed += 1;
+      else report.failed += 1;
+    } catch (err) {
+      report.claimed.push(row.id);
+      if (err instanceof JiraError && err.code === JiraErrorCode.CredentialsUnreadable) report.unreadable += 1;
+      else report.failed += 1;
+      if (!(err instanceof JiraError)) this.logger.error(`Jira keep-alive of integration ${row.id} failed: ${(err as Error).message}`);
+    }
+  }
+}

@@ -35,3 +35,13 @@ export const atlassianUnavailable = (httpStatus: number | undefined, retryAfterS
 export const refreshLockTimeout = (): JiraError =>
   new JiraError(JiraErrorCode.RefreshLockTimeout, HttpStatus.SERVICE_UNAVAILABLE, 'The Jira token is being refreshed',
     'Another request is refreshing this team\'s Jira token and took too long. Try again in a moment.', { retryAfter: 1 });
+
+export const credentialsUnreadable = (): JiraError =>
+  new JiraError(JiraErrorCode.CredentialsUnreadable, HttpStatus.SERVICE_UNAVAILABLE, 'The stored Jira credentials cannot be read',
+    'They were encrypted with a key this service no longer has (ENCRYPTION_KEY / ENCRYPTION_PREVIOUS_KEYS). An operator must restore the key; '
+    + 'otherwise an owner or admin must connect Jira again.', { retryAfter: 60 });
+
+export const scopeInsufficient = (): JiraError =>
+  new JiraError(JiraErrorCode.ScopeInsufficient, HttpStatus.BAD_GATEWAY, 'Jira refused a freshly refreshed token',
+    'Jira answered 401 again right after the token was refreshed: the connection lacks a scope or permission this call needs. '
+    + 'An owner or admin can connect Jira again with the required scopes.');

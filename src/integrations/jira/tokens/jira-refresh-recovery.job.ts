@@ -1,0 +1,68 @@
+import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import type { ConfigType } from '@nestjs/config';
+import { Clock } from '../../../common/clock.js';
+import { jiraConfig } from '../../../config/jira.config.js';
+import { JiraTokenManager } from './jira-token-manager.service.js';
+
+/** Rows per sweep; the rest wait for the next one (a sweep never floods Atlassian). */
+const MAX_PER_SWEEP = 100;
+
+export interface RecoveryReport {
+  recovered: number;
+  failed: number;
+}
+
+/**
+ * Finishes interrupted refreshes with no caller needed. When a refresh's outcome is unknown
+ * (timeout, connection lost after sending, the process killed), Atlassian may already have rotated
+ * the refresh token while the old one is still stored; it accepts the old one again only within
+ * its 10-minute reuse leeway. Every JIRA_REFRESH_RECOVERY_SECONDS, every instance picks up rows
+ * whose lease expired with a refresh still marked in flight and presents the same stored refresh
+ * token again (claiming the lease first, so instances never double up).
+ */
+@Injectable()
+export class JiraRefreshRecoveryJob implements OnApplicationBootstrap, OnApplicationShutdown {
+  private readonly logger = new Logger(JiraRefreshRecoveryJob.name);
+  private timer?: NodeJS.Timeout;
+  private running?: Promise<unknown>;
+
+  constructor(
+    private readonly tokens: JiraTokenManager,
+    private readonly clock: Clock,
+    @Inject(jiraConfig.KEY) private readonly config: ConfigType<typeof jiraConfig>,
+  ) {}
+
+  onApplicationBootstrap(): void {
+    if (!this.config.configured) return;
+    this.timer = setInterval(() => {
+      if (this.running) return;
+      this.running = this.sweep()
+        .catch((err: unknown) => this.logger.error(`Jira refresh recovery sweep failed: ${(err as Error).message}`))
+        .finally(() => (this.running = undefined));
+    }, this.config.refreshRecoverySeconds * 1000);
+    this.timer.unref();
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    clearInterval(this.timer);
+    await this.running;
+  }
+
+  /** One sweep; each row's failure is its own (logged and left marked for the next sweep). */
+  async sweep(): Promise<RecoveryReport> {
+    const report: RecoveryReport = { recovered: 0, failed: 0 };
+    const teams = await this.tokens.leases.unfinished(this.clock.now(), MAX_PER_SWEEP);
+    await Promise.all(teams.map(async (teamId) => {
+      try {
+        const outcome = await this.tokens.recover(teamId);
+        if (outcome.kind === 'token') report.recovered += 1;
+      } catch {
+        report.failed += 1; // already logged and recorded on the row by the token manager
+      }
+    }));
+    if (report.recovered + report.failed > 0) {
+      this.logger.log(`Jira refresh recovery: ${report.recovered} finished, ${report.failed} still failing`);
+    }
+    return report;
+  }
+}

@@ -1,0 +1,119 @@
+import { randomBytes } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { FakeAtlassian } from './fake-atlassian/fake-atlassian.js';
+import { waitUntil } from './helpers/free-port.js';
+import { PrivateRedis, redisServerBinary } from './helpers/private-redis.js';
+import { createTestApp, type TestApp, type TestMember } from './helpers/test-app.js';
+import { timed } from './helpers/timed-request.js';
+
+const AUTHORIZE = '/api/integrations/jira/oauth/authorize';
+const PER_USER = 3;
+/** The promise of the README: a rate-limited route answers within this while Redis is stalled. */
+const STALLED_BOUND_MS = 2000;
+
+const skipReason = redisServerBinary() ? null : 'redis-server not found on PATH';
+
+/*
+ * A private redis-server (never the machine's shared one), frozen with SIGSTOP and killed, behind
+ * the rate limiter: requests are let through (fail open) within the bound, the outage is logged
+ * once, and counting resumes when Redis is back.
+ */
+describe.skipIf(skipReason !== null)(`rate limits when Redis stalls or dies${skipReason ? ` (skipped: ${skipReason})` : ''}`, () => {
+  let redis: PrivateRedis;
+  let fake: FakeAtlassian;
+  let t: TestApp;
+  const password = `redis-secret-${randomBytes(8).toString('hex')}`;
+  const tokens = new Set<string>();
+
+  beforeAll(async () => {
+    redis = await PrivateRedis.start({ password });
+    fake = await new FakeAtlassian().start();
+    t = await createTestApp({
+      env: { ...fake.env(), REDIS_URL: redis.url, JIRA_RATE_LIMIT_PER_USER: String(PER_USER), JIRA_RATE_LIMIT_WINDOW_SECONDS: '60' },
+    });
+  }, 60_000);
+  afterAll(async () => {
+    redis?.thaw();
+    await t?.close();
+    await redis?.cleanup();
+    await fake?.stop();
+  });
+
+  const authorize = (m: TestMember) => {
+    tokens.add(m.token);
+    return timed(t.http.post(AUTHORIZE).set(m.headers).send({}), 10_000);
+  };
+  const logCount = (pattern: RegExp): number =>
+    t.logs.lines.filter((l) => {
+      try {
+        return pattern.test(String((JSON.parse(l) as { msg?: unknown }).msg));
+      } catch {
+        return false;
+      }
+    }).length;
+  const FAIL_OPEN = /rate-limit storage unavailable/;
+  const RECOVERED = /rate-limit storage recovered/;
+
+  /** Redis counts again: a fresh user is refused after PER_USER requests. */
+  const countsAgain = async () => {
+    const m = await t.member('owner');
+    for (let i = 0; i < PER_USER * 3; i++) {
+      const { res } = await authorize(m);
+      if (res?.status === 429) return true;
+    }
+    return false;
+  };
+
+  it('counts in the private Redis while it is healthy', async () => {
+    const m = await t.member('owner');
+    const statuses: (number | undefined)[] = [];
+    for (let i = 0; i <= PER_USER; i++) statuses.push((await authorize(m)).res?.status);
+    expect(statuses).toEqual([...Array(PER_USER).fill(200), 429]);
+  });
+
+  it('frozen (SIGSTOP): rate-limited routes answer within 2 s and let requests through; logged once; recovers after SIGCONT', async () => {
+    const m = await t.member('owner');
+    const failOpenBefore = logCount(FAIL_OPEN);
+    redis.freeze();
+    const answers = [];
+    try {
+      // More requests than the limit, one after another and then several at once.
+      for (let i = 0; i < PER_USER + 2; i++) answers.push(await authorize(m));
+      answers.push(...(await Promise.all([1, 2, 3, 4].map(() => authorize(m)))));
+    } finally {
+      redis.thaw();
+    }
+    for (const { res, ms } of answers) {
+      expect(res?.status, 'answered (fail open), not hung').toBe(200);
+      expect(ms).toBeLessThan(STALLED_BOUND_MS);
+    }
+    expect(logCount(FAIL_OPEN) - failOpenBefore, 'one warning per outage, not one per request').toBe(1);
+
+    await waitUntil(countsAgain, 20_000, 'rate limits counted in Redis again after SIGCONT');
+    expect(logCount(RECOVERED)).toBeGreaterThanOrEqual(1);
+  }, 60_000);
+
+  it('killed: requests pass quickly, one warning; counting resumes when Redis restarts', async () => {
+    const m = await t.member('owner');
+    const failOpenBefore = logCount(FAIL_OPEN);
+    const connectionErrorsBefore = logCount(/redis connection (error|lost)/);
+    await redis.kill();
+    const answers = [];
+    for (let i = 0; i < PER_USER + 3; i++) answers.push(await authorize(m));
+    for (const { res, ms } of answers) {
+      expect(res?.status).toBe(200);
+      expect(ms).toBeLessThan(STALLED_BOUND_MS);
+    }
+    expect(logCount(FAIL_OPEN) - failOpenBefore).toBe(1);
+    // ioredis retries the connection meanwhile; that is reported once per outage too.
+    expect(logCount(/redis connection (error|lost)/) - connectionErrorsBefore).toBeLessThanOrEqual(1);
+
+    await redis.resume();
+    await waitUntil(countsAgain, 20_000, 'rate limits counted in Redis again after restart');
+  }, 60_000);
+
+  it('never logs the Redis password or a bearer token, through all of that', () => {
+    expect(t.logs.lines.length).toBeGreaterThan(0);
+    expect(t.logs.leaked([password, ...tokens])).toEqual([]);
+  });
+});

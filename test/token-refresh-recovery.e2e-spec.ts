@@ -1,0 +1,124 @@
+import { EventEmitter2 } from '@nestjs/event-emitter';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { JiraConnectionEvent } from '../src/integrations/jira/jira.events.js';
+import { JiraKeepAliveJob } from '../src/integrations/jira/tokens/jira-keepalive.job.js';
+import { JiraTokenManager } from '../src/integrations/jira/tokens/jira-token-manager.service.js';
+import { FakeAtlassian } from './fake-atlassian/fake-atlassian.js';
+import { loseRefreshAnswers } from './fake-atlassian/token-faults.js';
+import { chainIntact, seedIntegration, storedIntegration } from './helpers/jira-seed.js';
+import { createTestApp, type TestApp } from './helpers/test-app.js';
+
+const DAY = 24 * 60 * 60_000;
+/** The fake's reuse leeway in these tests (Atlassian: 10 minutes). */
+const LEEWAY_MS = 4_000;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Polls `probe` every 100 ms until it holds, for at most `ms`. */
+async function eventually(probe: () => Promise<boolean>, ms: number): Promise<boolean> {
+  const end = Date.now() + ms;
+  while (Date.now() < end) {
+    if (await probe()) return true;
+    await sleep(100);
+  }
+  return probe();
+}
+
+/*
+ * Atlassian rotates the refresh token, then its answer never arrives; afterwards nobody calls.
+ * The recovery sweep must present the same stored refresh token again inside the reuse leeway,
+ * so that once the leeway is over the grant still works. Without the sweep the stored token is
+ * a rotated-away one, and the next use after the leeway revokes the whole grant.
+ */
+describe('interrupted refreshes are finished inside the reuse leeway, with no caller', () => {
+  let fake: FakeAtlassian;
+  let t: TestApp;
+
+  beforeAll(async () => {
+    fake = await new FakeAtlassian({ reuseWindowMs: LEEWAY_MS }).start();
+    t = await createTestApp({
+      env: {
+        ...fake.env(),
+        JIRA_REFRESH_RECOVERY_SECONDS: '1',
+        JIRA_REFRESH_MAX_ATTEMPTS: '2',
+        JIRA_REFRESH_BACKOFF_MS: '20',
+        JIRA_HTTP_TIMEOUT_MS: '1000',
+      },
+    });
+  });
+  afterAll(async () => {
+    await t?.close();
+    await fake?.stop();
+  });
+
+  const recoveredCount = async (): Promise<number> => {
+    const text = (await t.http.get('/metrics')).text;
+    return Number(/jira_token_refresh_total\{outcome="recovered"\} (\d+)/.exec(text)?.[1] ?? 0);
+  };
+
+  /** After the leeway: the stored refresh token is the chain's current one and still refreshes. */
+  async function expectGrantAlive(teamId: string): Promise<void> {
+    await sleep(LEEWAY_MS + 500);
+    expect(await chainIntact(t.dataSource, fake, teamId)).toBe(true);
+    const row = await storedIntegration(t.dataSource, teamId);
+    await t.dataSource.query(`UPDATE jira_integrations SET access_token_expires_at = now() - interval '1 minute' WHERE team_id = $1`, [teamId]);
+    const mark = fake.tokenRequests.length;
+    const token = await t.app.get(JiraTokenManager).getAccessToken(teamId);
+    expect(token).not.toBe(row.accessToken);
+    expect(fake.tokenRequests.slice(mark)).toEqual([expect.objectContaining({ status: 200, refreshToken: row.refreshToken })]);
+    expect(await chainIntact(t.dataSource, fake, teamId)).toBe(true);
+  }
+
+  it('hot path: every answer lost after rotation, then no traffic', async () => {
+    const s = await seedIntegration(t.dataSource, fake);
+    const recoveredBefore = await recoveredCount();
+    const recoveredEvents: { teamId: string }[] = [];
+    t.app.get(EventEmitter2).on(JiraConnectionEvent.Recovered, (e: { teamId: string }) => recoveredEvents.push(e));
+    const lost = loseRefreshAnswers(fake, 2); // both attempts of the caller rotate and lose their answer
+    await expect(t.app.get(JiraTokenManager).getAccessToken(s.teamId)).rejects.toMatchObject({ code: 'atlassian_unavailable', status: 503 });
+    expect(lost()).toBe(2);
+    expect(fake.currentRefreshTokenOf(s.refreshToken)).not.toBe(s.refreshToken);
+    const row = await storedIntegration(t.dataSource, s.teamId);
+    expect(row).toMatchObject({ refreshToken: s.refreshToken, refreshInFlightVersion: row.tokenVersion, lastErrorCode: 'atlassian_unavailable' });
+    // No caller from here on: the sweep finishes it.
+    expect(await eventually(() => chainIntact(t.dataSource, fake, s.teamId), LEEWAY_MS)).toBe(true);
+    expect(await storedIntegration(t.dataSource, s.teamId)).toMatchObject({ refreshInFlightVersion: null, refreshLeaseOwner: null, lastErrorCode: null });
+    expect(await recoveredCount()).toBe(recoveredBefore + 1);
+    // The previous lastError is cleared by that refresh: one "recovered" event, after its commit.
+    expect(recoveredEvents.filter((e) => e.teamId === s.teamId)).toEqual([{ teamId: s.teamId, integrationId: s.integrationId, cloudId: s.cloudId }]);
+    await expectGrantAlive(s.teamId);
+  });
+
+  it('keep-alive: answer lost after rotation, then no traffic', async () => {
+    const s = await seedIntegration(t.dataSource, fake, { expiresInMs: 30 * 60_000, lastRefreshedAgoMs: 40 * DAY });
+    loseRefreshAnswers(fake, 2);
+    const report = await t.app.get(JiraKeepAliveJob).runOnce();
+    expect(report).toMatchObject({ claimed: [s.integrationId], refreshed: 0, failed: 1 });
+    expect((await storedIntegration(t.dataSource, s.teamId)).refreshToken).toBe(s.refreshToken);
+    expect(fake.currentRefreshTokenOf(s.refreshToken)).not.toBe(s.refreshToken);
+    expect(await eventually(() => chainIntact(t.dataSource, fake, s.teamId), LEEWAY_MS)).toBe(true);
+    expect((await storedIntegration(t.dataSource, s.teamId)).lastRefreshedAt!.getTime()).toBeGreaterThan(Date.now() - 60_000);
+    await expectGrantAlive(s.teamId);
+  });
+
+  it('an answer that arrives after the client gave up (delayed past the timeout) is recovered the same way', async () => {
+    const s = await seedIntegration(t.dataSource, fake);
+    loseRefreshAnswers(fake, 2, { delayMs: 1_500 });
+    await expect(t.app.get(JiraTokenManager).getAccessToken(s.teamId)).rejects.toMatchObject({ code: 'atlassian_unavailable' });
+    expect(await eventually(() => chainIntact(t.dataSource, fake, s.teamId), LEEWAY_MS)).toBe(true);
+    await expectGrantAlive(s.teamId);
+  });
+
+  it('a definite answer (503) leaves nothing in flight: the sweep does not re-present', async () => {
+    const s = await seedIntegration(t.dataSource, fake);
+    fake.failNextTokenRequests({ status: 503 }, { status: 503 });
+    await expect(t.app.get(JiraTokenManager).getAccessToken(s.teamId)).rejects.toMatchObject({ code: 'atlassian_unavailable' });
+    expect(await storedIntegration(t.dataSource, s.teamId)).toMatchObject({ refreshInFlightVersion: null, refreshToken: s.refreshToken });
+    const mark = fake.tokenRequests.length;
+    await sleep(1_500);
+    expect(fake.tokenRequests.slice(mark).filter((r) => r.refreshToken === s.refreshToken)).toEqual([]);
+  });
+
+  it('never logs a token or the client secret', () => {
+    expect(t.logs.leaked(fake.issuedSecrets())).toEqual([]);
+  });
+});
