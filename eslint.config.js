@@ -2,7 +2,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/', 'dist-bench/', 'node_modules/', 'coverage/', '.data/', '.data-sandbox/', 'bench/.out/'] },
+  { ignores: ['dist/', 'dist-bench/', 'node_modules/', 'coverage/', '.data/', '.data-sandbox/', 'bench/.out/', 'test/openapi-client/generated/'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

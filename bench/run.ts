@@ -7,6 +7,7 @@ import { JiraIntegration } from '../src/integrations/jira/entities/jira-integrat
 import { CONNECTIONS, hammer, ratios, type LoadResult } from './load.js';
 import { refreshStorm, STORM, type StormResult } from './storm.js';
 import { SLOW, slowAtlassian, type SlowAtlassianResult } from './slow-atlassian.js';
+import { printRateLimitRuns, rateLimitBench, RL } from './rate-limits.js';
 import {
   createBenchDatabase, dropBenchDatabase, median, openDatabase, postgresReachable, seedTeam, sleep, startApp,
 } from './support.js';
@@ -160,6 +161,9 @@ async function main(): Promise<void> {
       + `refreshes ${r.successfulRefreshes} successful of ${r.refreshRequests} (want exactly ${r.teams}); lost refresh tokens ${r.lostRefreshTokens}  ${verdict ? 'PASS' : 'FAIL'}`);
     if (!verdict) failures.push('slow Atlassian');
   }
+  console.log(`\n== Atlassian rate limits: 3 tenants (1 greedy with ${RL.greedyCallers} callers, 2 quiet with 1 each), ${RL.seconds} s per run, fake limits scaled to a ${RL.windowMs / 1000} s window`);
+  report.rateLimits = await rateLimitBench();
+  printRateLimitRuns(report.rateLimits as Awaited<ReturnType<typeof rateLimitBench>>);
 
   mkdirSync(join(here, '../../bench/.out'), { recursive: true });
   writeFileSync(join(here, '../../bench/.out/results.json'), JSON.stringify(report, null, 2));

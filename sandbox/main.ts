@@ -7,6 +7,7 @@ import type { DataSource } from 'typeorm';
 import { AppModule } from '../src/app.module.js';
 import { configureApp } from '../src/app.setup.js';
 import { JwtVerifier } from '../src/auth/jwt-verifier.service.js';
+import { readAuthSettings } from '../src/config/auth.config.js';
 import { EnvValidationError } from '../src/config/validate-env.js';
 import { ensureMembership } from '../src/teams/teams.service.js';
 import { FakeAtlassian, type FakeAccount } from '../test/fake-atlassian/fake-atlassian.js';
@@ -95,7 +96,8 @@ async function main(): Promise<void> {
   // What `npm run cli -- dev:token` does: the demo user, team and membership, and a signed token.
   const dataSource = app.get<DataSource>(getDataSourceToken());
   const member = await dataSource.transaction((m) => ensureMembership(m, 'alice@example.com', 'Sandbox team', 'owner'));
-  const token = await app.get(JwtVerifier).sign(member.userId, 7 * 86400);
+  // As long-lived as AUTH_JWT_MAX_AGE_SECONDS allows (default one day): restart the sandbox for a new one.
+  const token = await app.get(JwtVerifier).sign(member.userId, readAuthSettings().maxTokenAgeSeconds);
   // The fake keeps its grants in memory: a connection left by an earlier run would point at
   // tokens it no longer knows, so every run starts not connected.
   await dataSource.query('DELETE FROM jira_integrations WHERE team_id = $1', [member.teamId]);

@@ -8,7 +8,7 @@ port=$((20000 + RANDOM % 20000))
 log="$dir/start.log"
 trap 'kill "$pid" 2>/dev/null || true; rm -rf "$dir"' EXIT
 
-(cd "$dir" && env -i PATH="$PATH" HOME="$dir" PORT="$port" node "$OLDPWD/dist/src/main.js" >"$log" 2>&1) &
+(cd "$dir" && exec env -i PATH="$PATH" HOME="$dir" PORT="$port" node "$OLDPWD/dist/src/main.js" >"$log" 2>&1) &
 pid=$!
 for _ in $(seq 1 60); do
   if curl -fsS "http://127.0.0.1:$port/health" >"$dir/health.json" 2>/dev/null; then break; fi

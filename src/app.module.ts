@@ -3,6 +3,7 @@ import { ConfigModule } from '@nestjs/config';
 import { APP_FILTER } from '@nestjs/core';
 import { EventEmitterModule } from '@nestjs/event-emitter';
 import { ScheduleModule } from '@nestjs/schedule';
+import { AdminModule } from './admin/admin.module.js';
 import { AuthModule } from './auth/auth.module.js';
 import { EncryptionModule } from './common/crypto/encryption.module.js';
 import { AppLoggerModule } from './common/logging/logging.module.js';
@@ -44,6 +45,7 @@ const jiraIntegration = JiraIntegrationModule.forRootAsync({
     ScheduleModule.forRoot(),
     MetricsModule,
     NotificationsModule,
+    AdminModule,
     jiraIntegration,
   ],
   providers: [{ provide: APP_FILTER, useClass: ProblemDetailsFilter }],

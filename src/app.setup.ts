@@ -3,6 +3,9 @@ import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import cookieParser from 'cookie-parser';
 import { Logger } from 'nestjs-pino';
 import { createValidationPipe } from './common/validation-pipe.js';
+import { bodyOfType, JSON_BODY_LIMIT_BYTES } from './common/http/body-limits.js';
+import { rejectDeepBodies } from './common/http/body-depth.middleware.js';
+import { addProblemCodeCatalogue } from './common/openapi/problem-catalogue.js';
 import { appConfig } from './config/app.config.js';
 import type { ConfigType } from '@nestjs/config';
 
@@ -11,10 +14,7 @@ export function configureApp(app: NestExpressApplication): NestExpressApplicatio
   const settings = app.get<ConfigType<typeof appConfig>>(appConfig.KEY);
   app.useLogger(app.get(Logger));
   app.disable('x-powered-by');
-  if (settings.trustProxy) {
-    const value = settings.trustProxy;
-    app.set('trust proxy', /^\d+$/.test(value) ? Number(value) : value === 'true' ? true : value);
-  }
+  if (settings.trustProxy !== false) app.set('trust proxy', settings.trustProxy);
   if (settings.corsOrigins.length > 0) {
     // The SPA calls authorize with credentials so the browser keeps the binding cookie.
     app.enableCors({
@@ -26,19 +26,24 @@ export function configureApp(app: NestExpressApplication): NestExpressApplicatio
       maxAge: 600,
     });
   }
-  app.useBodyParser('json', { limit: '32kb' });
+  app.useBodyParser('json', { limit: JSON_BODY_LIMIT_BYTES, type: bodyOfType('application/json') });
+  // Registered here so Nest does not add its default one, which would also parse GET bodies.
+  app.useBodyParser('urlencoded', { limit: JSON_BODY_LIMIT_BYTES, extended: false, type: bodyOfType('application/x-www-form-urlencoded') });
+  app.use(rejectDeepBodies);
   app.use(cookieParser());
   app.useGlobalPipes(createValidationPipe());
   app.enableShutdownHooks();
 
   const doc = new DocumentBuilder()
     .setTitle('jira-connect')
-    .setDescription('Connect a team\'s Jira Cloud site through Atlassian OAuth 2.0 (3LO). Errors are RFC 9457 problem JSON with a `code`.')
+    .setDescription('Connect a team\'s Jira Cloud site through Atlassian OAuth 2.0 (3LO). Errors are RFC 9457 problem JSON '
+      + '(`#/components/schemas/Problem`) with a `code`; each response lists its codes as an enum, and ProblemCode lists them all. '
+      + 'Team routes take the team in the `X-Team-Id` header.')
     .setVersion('0.1.0')
     .addBearerAuth()
-    .addGlobalParameters({ name: 'X-Team-Id', in: 'header', required: false, schema: { type: 'string', minLength: 1, maxLength: 255 } })
+    .addBearerAuth({ type: 'http', scheme: 'bearer', description: 'One of ADMIN_API_KEYS (admin API only)' }, 'admin-key')
     .build();
-  SwaggerModule.setup('api/docs', app, () => SwaggerModule.createDocument(app, doc), {
+  SwaggerModule.setup('api/docs', app, () => addProblemCodeCatalogue(SwaggerModule.createDocument(app, doc)), {
     jsonDocumentUrl: 'api/docs-json',
   });
   return app;

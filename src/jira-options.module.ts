@@ -3,6 +3,7 @@ import type { ConfigType } from '@nestjs/config';
 import { appConfig } from './config/app.config.js';
 import { encryptionConfig } from './config/encryption.config.js';
 import { jiraConfig } from './config/jira.config.js';
+import { jiraRateLimitConfig } from './config/jira-rate-limit.config.js';
 import { rateLimitConfig } from './config/rate-limit.config.js';
 import { redisConfig } from './config/redis.config.js';
 import type { JiraIntegrationModuleOptions } from './integrations/jira/jira-integration.options.js';
@@ -22,10 +23,11 @@ export const STANDALONE_JIRA_OPTIONS = 'STANDALONE_JIRA_OPTIONS';
   providers: [
     {
       provide: STANDALONE_JIRA_OPTIONS,
-      inject: [appConfig.KEY, jiraConfig.KEY, encryptionConfig.KEY, rateLimitConfig.KEY, redisConfig.KEY, TeamAccessPolicy, MetricsService, NotificationOutbox],
+      inject: [appConfig.KEY, jiraConfig.KEY, jiraRateLimitConfig.KEY, encryptionConfig.KEY, rateLimitConfig.KEY, redisConfig.KEY, TeamAccessPolicy, MetricsService, NotificationOutbox],
       useFactory: (
         app: ConfigType<typeof appConfig>,
         jira: ConfigType<typeof jiraConfig>,
+        atlassianRateLimit: ConfigType<typeof jiraRateLimitConfig>,
         encryption: ConfigType<typeof encryptionConfig>,
         limits: ConfigType<typeof rateLimitConfig>,
         redis: ConfigType<typeof redisConfig>,
@@ -36,6 +38,7 @@ export const STANDALONE_JIRA_OPTIONS = 'STANDALONE_JIRA_OPTIONS';
         atlassian: jira,
         // Every JIRA_* setting, including ones the options above do not name.
         jiraSettings: jira,
+        atlassianRateLimit,
         encryption,
         production: app.isProduction,
         teamAccessPolicy,

@@ -2,6 +2,7 @@ import fc from 'fast-check';
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FakeAtlassian } from './fake-atlassian/fake-atlassian.js';
+import { documentedCodes, type OpenApiDocument } from './helpers/openapi-doc.js';
 import { createTestApp, type TestApp, type TestMember } from './helpers/test-app.js';
 
 /*
@@ -79,6 +80,8 @@ describe('bad input (property-based)', () => {
   const flows: { state: string; cookie: [string, string] }[] = [];
   let snapshotSql = '';
   let last = '';
+  /** The served OpenAPI document: every answered code must be one it lists for that route. */
+  let openapi: OpenApiDocument;
 
   const snapshot = async (): Promise<string> => JSON.stringify(await t.dataSource.query(snapshotSql));
 
@@ -105,6 +108,7 @@ describe('bad input (property-based)', () => {
     });
     await t.app.listen(0, '127.0.0.1');
     server = t.app.getHttpServer();
+    openapi = (await request(server as never).get('/api/docs-json')).body as OpenApiDocument;
 
     // Team 1: connected to one site. Team 2: waiting for a site choice among two.
     connected = await t.member('owner');
@@ -229,7 +233,7 @@ describe('bad input (property-based)', () => {
   }
 
   const seen = new Map<string, number>();
-  async function check(res: request.Response, label: string, r: BadRequest): Promise<void> {
+  async function check(res: request.Response, label: string, r: BadRequest, endpoint?: Endpoint): Promise<void> {
     // FC_STATS=1 prints how often each endpoint answered what, to check the runs reach the handlers.
     const outcome = `${label} ${res.status >= 400 ? (JSON.parse(res.text) as { code?: string }).code : ''}`;
     seen.set(outcome, (seen.get(outcome) ?? 0) + 1);
@@ -240,6 +244,10 @@ describe('bad input (property-based)', () => {
       const problem = JSON.parse(res.text) as { code?: unknown; status?: unknown };
       expect(typeof problem.code, `${label}: ${res.text}`).toBe('string');
       expect(problem.status, label).toBe(res.status);
+      if (endpoint && endpoint.method === r.method && openapi.paths[endpoint.path]) {
+        expect(documentedCodes(openapi, endpoint.path, r.method, res.status), `${label}: undocumented code ${problem.code}`)
+          .toContain(problem.code);
+      }
       expect(now, `${label}: a rejected request changed rows`).toBe(last);
     }
     last = now;
@@ -250,7 +258,7 @@ describe('bad input (property-based)', () => {
       await fc.assert(
         fc.asyncProperty(requestArb(endpoint), async (r) => {
           const res = await send(endpoint, r);
-          await check(res, `${r.method.toUpperCase()} ${endpoint.name} ${res.status}`, r);
+          await check(res, `${r.method.toUpperCase()} ${endpoint.name} ${res.status}`, r, endpoint);
         }),
         { numRuns: NUM_RUNS, seed: SEED, endOnFailure: true },
       );

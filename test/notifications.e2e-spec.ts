@@ -183,6 +183,17 @@ describe('notifications to the product backend (outbox + worker)', () => {
       await receiver.waitFor(() => ids.every((id) => receiver.acceptedCount(id) >= 1), 'every event accepted after the restart');
       await new Promise((r) => setTimeout(r, 400));
       for (const id of ids) expect(receiver.acceptedCount(id), id).toBe(1);
+
+      // A process killed mid-POST leaves its claim behind: once the lease runs out, the row is sent.
+      const [crashed] = await t.dataSource.query(
+        `INSERT INTO notification_outbox (type, team_id, occurred_at, next_attempt_at, attempts, locked_until)
+         VALUES ('connected', 'team-crashed', now(), now(), 1, now() - interval '1 second') RETURNING id`);
+      const [leased] = await t.dataSource.query(
+        `INSERT INTO notification_outbox (type, team_id, occurred_at, next_attempt_at, attempts, locked_until)
+         VALUES ('connected', 'team-crashed', now(), now(), 1, now() + interval '1 hour') RETURNING id`);
+      await receiver.waitFor(() => receiver.acceptedCount(crashed.id) === 1, 'the expired claim delivered');
+      await new Promise((r) => setTimeout(r, 300));
+      expect(receiver.acceptedCount(leased.id)).toBe(0); // still claimed by its (presumed live) sender
     } finally {
       await restarted.close();
     }

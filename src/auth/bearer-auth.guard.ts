@@ -23,12 +23,15 @@ export class BearerAuthGuard implements CanActivate {
       throw new AppError(CommonErrorCode.Unauthenticated, HttpStatus.UNAUTHORIZED, 'Authentication required',
         'Send the session token as "Authorization: Bearer <token>".');
     }
-    const identity = await this.verifier.verify(match[1]);
-    if (!identity) {
+    const result = await this.verifier.check(match[1]);
+    if (!result.ok && result.reason === 'lifetime') {
+      throw new AppError(CommonErrorCode.TokenLifetimeInvalid, HttpStatus.UNAUTHORIZED, 'Token lifetime not accepted', result.detail);
+    }
+    if (!result.ok) {
       throw new AppError(CommonErrorCode.InvalidToken, HttpStatus.UNAUTHORIZED, 'Invalid or expired token',
         'Sign in again to get a fresh token.');
     }
-    req.user = { id: identity.userId };
+    req.user = { id: result.identity.userId, claims: result.identity.claims };
     return true;
   }
 }

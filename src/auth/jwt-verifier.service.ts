@@ -11,6 +11,13 @@ export interface VerifiedIdentity {
   claims: JWTPayload;
 }
 
+/** Why a token was refused: `lifetime` when it is genuine but lives too long (or forever). */
+export type TokenCheck =
+  | { ok: true; identity: VerifiedIdentity }
+  | { ok: false; reason: 'invalid' }
+  | { ok: false; reason: 'lifetime'; detail: string };
+
+const CLOCK_TOLERANCE_SECONDS = 5;
 
 /** Verifies the product's bearer tokens: HS256 with a shared secret, or RS256/ES256 from a JWKS. */
 @Injectable()
@@ -24,23 +31,48 @@ export class JwtVerifier {
     if (settings.jwtSecret) this.secret = createSecretKey(Buffer.from(settings.jwtSecret, 'utf8'));
   }
 
-  /** Returns the identity, or null for any invalid, expired or foreign token. */
+  /** Returns the identity, or null for any invalid, expired, foreign or over-long token. */
   async verify(token: string): Promise<VerifiedIdentity | null> {
+    const result = await this.check(token);
+    return result.ok ? result.identity : null;
+  }
+
+  async check(token: string): Promise<TokenCheck> {
     const options = {
       issuer: this.settings.issuer,
       audience: this.settings.audience,
-      clockTolerance: 5,
+      clockTolerance: CLOCK_TOLERANCE_SECONDS,
     };
+    let payload: JWTPayload;
     try {
-      const { payload } = this.jwks
+      ({ payload } = this.jwks
         ? await jwtVerify(token, this.jwks, { ...options, algorithms: ['RS256', 'ES256'] })
-        : await jwtVerify(token, this.secret!, { ...options, algorithms: ['HS256'] });
-      const userId = parseOpaqueId(payload.sub);
-      if (userId === null) return null;
-      return { userId, claims: payload };
+        : await jwtVerify(token, this.secret!, { ...options, algorithms: ['HS256'] }));
     } catch {
-      return null;
+      return { ok: false, reason: 'invalid' };
     }
+    const userId = parseOpaqueId(payload.sub);
+    if (userId === null) return { ok: false, reason: 'invalid' };
+    const lifetimeProblem = this.lifetimeProblem(payload);
+    if (lifetimeProblem) return { ok: false, reason: 'lifetime', detail: lifetimeProblem };
+    return { ok: true, identity: { userId, claims: payload } };
+  }
+
+  /**
+   * A stolen token must not work forever: `exp` is required, and neither the lifetime the issuer
+   * granted (`exp - iat`) nor what is left of it (`exp - now`, which also catches an `iat` set in
+   * the future) may exceed AUTH_JWT_MAX_AGE_SECONDS.
+   */
+  private lifetimeProblem(payload: JWTPayload): string | undefined {
+    const max = this.settings.maxTokenAgeSeconds;
+    if (typeof payload.exp !== 'number') return 'The token has no expiry (exp claim): issue tokens that expire.';
+    const now = Math.floor(Date.now() / 1000);
+    const granted = typeof payload.iat === 'number' ? payload.exp - payload.iat : 0;
+    const remaining = payload.exp - now;
+    if (Math.max(granted, remaining) > max + CLOCK_TOLERANCE_SECONDS) {
+      return `The token lives longer than this API accepts (${max} seconds, AUTH_JWT_MAX_AGE_SECONDS): issue shorter-lived tokens.`;
+    }
+    return undefined;
   }
 
   /** Signs an HS256 token (development CLI and tests). */

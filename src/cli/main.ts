@@ -14,7 +14,7 @@ import { rotateEncryptionKeys } from './key-rotation.js';
 import { signHs256Token } from '../auth/sign-token.js';
 
 const USAGE = `Usage:
-  npm run cli -- dev:token --email <email> --team <team name> [--role owner|admin|member] [--ttl <seconds>]
+  npm run cli -- dev:token --email <email> --team <team name> [--role owner|admin|member] [--ttl <seconds, default AUTH_JWT_MAX_AGE_SECONDS>]
       Creates the user, team and membership if missing; prints the team id and a bearer token.
       Development only: refused when NODE_ENV=production.
   npm run cli -- keys:rotate
@@ -39,15 +39,18 @@ async function devToken(args: string[]): Promise<void> {
   }
   const { values } = parseArgs({
     args,
-    options: { email: { type: 'string' }, team: { type: 'string' }, role: { type: 'string', default: 'owner' }, ttl: { type: 'string', default: '86400' } },
+    options: { email: { type: 'string' }, team: { type: 'string' }, role: { type: 'string', default: 'owner' }, ttl: { type: 'string' } },
     strict: true,
   });
   if (!values.email || !/^[^\s@]+@[^\s@]+$/.test(values.email)) throw new UsageError('--email must be an email address');
   if (!values.team?.trim()) throw new UsageError('--team must name a team');
   if (!(TEAM_ROLES as readonly string[]).includes(values.role!)) throw new UsageError(`--role must be one of ${TEAM_ROLES.join(', ')}`);
-  const ttl = Number(values.ttl);
-  if (!Number.isInteger(ttl) || ttl < 60 || ttl > 30 * 86400) throw new UsageError('--ttl must be whole seconds between 60 and 2592000');
   const auth = readAuthSettings();
+  // The API refuses tokens living longer than AUTH_JWT_MAX_AGE_SECONDS, so never mint one.
+  const ttl = Number(values.ttl ?? auth.maxTokenAgeSeconds);
+  if (!Number.isInteger(ttl) || ttl < 60 || ttl > auth.maxTokenAgeSeconds) {
+    throw new UsageError(`--ttl must be whole seconds between 60 and ${auth.maxTokenAgeSeconds} (AUTH_JWT_MAX_AGE_SECONDS)`);
+  }
   const membership = await withDatabase((ds) =>
     ds.transaction((m) => ensureMembership(m, values.email!, values.team!.trim(), values.role as TeamRole)),
   );

@@ -4,9 +4,14 @@ import { HttpStatus } from '@nestjs/common';
 export enum CommonErrorCode {
   ValidationFailed = 'validation_failed',
   MalformedJson = 'malformed_json',
+  /** JSON nested deeper than MAX_BODY_DEPTH, refused before validation walks it. */
+  BodyTooDeep = 'body_too_deep',
   PayloadTooLarge = 'payload_too_large',
+  UnsupportedMediaType = 'unsupported_media_type',
   Unauthenticated = 'unauthenticated',
   InvalidToken = 'invalid_token',
+  /** A genuine token without `exp`, or living longer than AUTH_JWT_MAX_AGE_SECONDS. */
+  TokenLifetimeInvalid = 'token_lifetime_invalid',
   TeamHeaderMissing = 'team_header_missing',
   TeamHeaderInvalid = 'team_header_invalid',
   NotTeamMember = 'not_team_member',

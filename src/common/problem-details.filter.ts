@@ -3,6 +3,7 @@ import { ThrottlerException } from '@nestjs/throttler';
 import type { Request, Response } from 'express';
 import { databaseUnavailable, isDatabaseUnavailable } from '../database/database-unavailable.js';
 import { AppError, CommonErrorCode } from './app-error.js';
+import { JSON_BODY_LIMIT_BYTES } from './http/body-limits.js';
 
 export interface ProblemDocument {
   type: string;
@@ -24,7 +25,7 @@ const STATUS_CODES: Partial<Record<number, string>> = {
   404: CommonErrorCode.NotFound,
   405: CommonErrorCode.MethodNotAllowed,
   413: CommonErrorCode.PayloadTooLarge,
-  415: 'unsupported_media_type',
+  415: CommonErrorCode.UnsupportedMediaType,
   503: 'service_unavailable',
   429: CommonErrorCode.RateLimited,
 };
@@ -36,6 +37,18 @@ interface BodyParserError {
   statusCode?: number;
   expose?: boolean;
 }
+
+/** Human texts for body-parser's error types (its own `type` strings mean nothing to API users). */
+const BODY_PARSER_TEXTS: Record<string, { title: string; detail: string }> = {
+  'entity.parse.failed': {
+    title: 'The request body is not valid JSON',
+    detail: 'Send a well-formed JSON document with Content-Type: application/json.',
+  },
+  'entity.too.large': {
+    title: 'The request body is too large',
+    detail: `Request bodies may be at most ${JSON_BODY_LIMIT_BYTES / 1024} kB (${JSON_BODY_LIMIT_BYTES} bytes): send less.`,
+  },
+};
 
 function isBodyParserError(e: unknown): e is BodyParserError {
   return typeof e === 'object' && e !== null && typeof (e as BodyParserError).type === 'string'
@@ -76,25 +89,24 @@ export function toProblem(thrown: unknown, instance?: string): { problem: Proble
   }
   if (isBodyParserError(exception)) {
     const status = exception.status ?? exception.statusCode ?? 400;
-    const malformed = exception.type === 'entity.parse.failed';
-    const code = malformed ? CommonErrorCode.MalformedJson : STATUS_CODES[status] ?? CommonErrorCode.ValidationFailed;
+    // A body that cannot be read as JSON (bad syntax, aborted, bad length) is malformed_json.
+    const code = status === 413 || status === 415 ? STATUS_CODES[status]! : CommonErrorCode.MalformedJson;
+    const { title, detail } = BODY_PARSER_TEXTS[exception.type] ?? {
+      title: 'The request body could not be read',
+      detail: 'Send a JSON document (UTF-8) with Content-Type: application/json.',
+    };
     return {
-      problem: {
-        type: TYPE_BASE + code,
-        title: malformed ? 'The request body is not valid JSON' : 'The request body could not be read',
-        status: status >= 400 && status < 500 ? status : 400,
-        detail: malformed ? 'Send a well-formed JSON document with Content-Type: application/json.' : exception.type,
-        instance,
-        code,
-      },
+      problem: { type: TYPE_BASE + code, title, status: status >= 400 && status < 500 ? status : 400, detail, instance, code },
     };
   }
   if (exception instanceof HttpException) {
     const status = exception.getStatus();
     const body = exception.getResponse();
     const message = typeof body === 'string' ? body : (body as { message?: unknown }).message;
-    const errors = Array.isArray(message) ? message.map(String) : undefined;
     const code = STATUS_CODES[status] ?? (status >= 500 ? CommonErrorCode.InternalError : 'http_' + status);
+    // validation_failed always lists its messages (ParseBoolPipe and friends send a single string).
+    const errors = Array.isArray(message) ? message.map(String)
+      : code === CommonErrorCode.ValidationFailed && typeof message === 'string' ? [message] : undefined;
     return {
       problem: {
         type: TYPE_BASE + code,

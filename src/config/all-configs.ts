@@ -1,10 +1,16 @@
+import { adminConfig } from './admin.config.js';
 import { appConfig } from './app.config.js';
 import { authConfig } from './auth.config.js';
 import { databaseConfig } from './database.config.js';
 import { encryptionConfig } from './encryption.config.js';
 import { jiraConfig } from './jira.config.js';
 import { notifyConfig } from './notify.config.js';
+import { jiraRateLimitConfig } from './jira-rate-limit.config.js';
 import { rateLimitConfig } from './rate-limit.config.js';
 import { redisConfig } from './redis.config.js';
+import { teamAccessConfig } from './team-access.config.js';
 
-export const allConfigs = [appConfig, authConfig, databaseConfig, encryptionConfig, jiraConfig, rateLimitConfig, redisConfig, notifyConfig];
+export const allConfigs = [
+  appConfig, authConfig, databaseConfig, encryptionConfig, jiraConfig, jiraRateLimitConfig, rateLimitConfig, redisConfig,
+  notifyConfig, adminConfig, teamAccessConfig,
+];

@@ -1,12 +1,15 @@
 import { registerAs } from '@nestjs/config';
-import { IsIn, IsInt, IsOptional, IsString, Max, Min } from 'class-validator';
+import { IsIn, IsInt, IsOptional, IsString, Max, Min, Validate } from 'class-validator';
 import { RuntimeEnv } from './runtime.env.js';
+import { parseTrustProxy, TrustProxyConstraint } from './trust-proxy.js';
 import { parseOrigins, validateEnv } from './validate-env.js';
 
+const PORT_RANGE = 'PORT must be a whole number from 0 to 65535';
+
 export class AppEnv extends RuntimeEnv {
-  @IsInt()
-  @Min(0)
-  @Max(65535)
+  @IsInt({ message: PORT_RANGE })
+  @Min(0, { message: PORT_RANGE })
+  @Max(65535, { message: PORT_RANGE })
   PORT: number = 3000;
 
   @IsIn(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
@@ -14,7 +17,7 @@ export class AppEnv extends RuntimeEnv {
 
   /** Express `trust proxy` setting, so per-IP rate limits see the client behind a load balancer. */
   @IsOptional()
-  @IsString()
+  @Validate(TrustProxyConstraint)
   TRUST_PROXY?: string;
 
   /** Origins whose browsers may call the API (CORS, with credentials); default OAUTH_RETURN_ORIGINS. */
@@ -27,17 +30,19 @@ export class AppEnv extends RuntimeEnv {
   OAUTH_RETURN_ORIGINS?: string;
 }
 
-export const appConfig = registerAs('app', () => {
-  const env = validateEnv(AppEnv);
+export function readAppSettings(processEnv: NodeJS.ProcessEnv = process.env) {
+  const env = validateEnv(AppEnv, processEnv);
   return {
     env: env.NODE_ENV,
     isProduction: env.NODE_ENV === 'production',
     port: env.PORT,
     logLevel: env.LOG_LEVEL,
     dataDir: env.DATA_DIR,
-    trustProxy: env.TRUST_PROXY,
+    trustProxy: parseTrustProxy(env.TRUST_PROXY) ?? false,
     corsOrigins: env.CORS_ORIGINS
       ? parseOrigins('CORS_ORIGINS', env.CORS_ORIGINS)
       : parseOrigins('OAUTH_RETURN_ORIGINS', env.OAUTH_RETURN_ORIGINS),
   };
-});
+}
+
+export const appConfig = registerAs('app', () => readAppSettings());

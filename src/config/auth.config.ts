@@ -1,8 +1,10 @@
 import { registerAs } from '@nestjs/config';
-import { IsOptional, IsString, IsUrl, MinLength } from 'class-validator';
+import { IsInt, IsOptional, IsString, IsUrl, Max, Min, MinLength } from 'class-validator';
 import { devSecret } from './dev-secrets.js';
 import { RuntimeEnv } from './runtime.env.js';
 import { EnvValidationError, isPlaceholder, validateEnv } from './validate-env.js';
+
+const MAX_AGE_RANGE = 'AUTH_JWT_MAX_AGE_SECONDS must be whole seconds from 60 to 2592000 (30 days)';
 
 export class AuthEnv extends RuntimeEnv {
   /** HS256 shared secret, at least 32 characters. */
@@ -22,6 +24,12 @@ export class AuthEnv extends RuntimeEnv {
   @IsOptional()
   @IsString()
   AUTH_JWT_AUDIENCE?: string;
+
+  /** Longest bearer-token life accepted: `exp - iat`, and `exp - now`, must not exceed it. */
+  @IsInt({ message: MAX_AGE_RANGE })
+  @Min(60, { message: MAX_AGE_RANGE })
+  @Max(30 * 86_400, { message: MAX_AGE_RANGE })
+  AUTH_JWT_MAX_AGE_SECONDS: number = 86_400;
 }
 
 export interface AuthSettings {
@@ -30,6 +38,8 @@ export interface AuthSettings {
   jwksUrl?: string;
   issuer?: string;
   audience?: string;
+  /** Tokens must carry `exp`, at most this many seconds after `iat` (and after now). */
+  maxTokenAgeSeconds: number;
   /** True when the secret came from DATA_DIR rather than the environment. */
   generatedSecret: boolean;
 }
@@ -51,6 +61,7 @@ export function readAuthSettings(env: NodeJS.ProcessEnv = process.env): AuthSett
     jwksUrl: parsed.AUTH_JWKS_URL,
     issuer: parsed.AUTH_JWT_ISSUER,
     audience: parsed.AUTH_JWT_AUDIENCE,
+    maxTokenAgeSeconds: parsed.AUTH_JWT_MAX_AGE_SECONDS,
     generatedSecret: generated,
   };
 }

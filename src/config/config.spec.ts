@@ -3,8 +3,10 @@ import { describe, expect, it } from 'vitest';
 import { readAuthSettings } from './auth.config.js';
 import { readDatabaseSettings } from './database.config.js';
 import { readEncryptionSettings } from './encryption.config.js';
-import { readJiraSettings } from './jira.config.js';
+import { JIRA_CALLBACK_PATH, readJiraSettings } from './jira.config.js';
 import { RedisEnv } from './redis.config.js';
+import { parseTrustProxy } from './trust-proxy.js';
+import { JiraOAuthController } from '../integrations/jira/connect/jira-oauth.controller.js';
 import { AppEnv } from './app.config.js';
 import { EnvValidationError, validateEnv } from './validate-env.js';
 
@@ -50,8 +52,40 @@ describe('environment validation', () => {
 
   it('knows when Jira is configured', () => {
     expect(readJiraSettings({}).configured).toBe(false);
-    expect(readJiraSettings({ JIRA_CLIENT_ID: 'id', JIRA_CLIENT_SECRET: 's', JIRA_REDIRECT_URI: 'https://x/cb' }).configured).toBe(true);
-    expect(readJiraSettings({ JIRA_CLIENT_ID: 'id', JIRA_CLIENT_SECRET: 'changeme', JIRA_REDIRECT_URI: 'https://x/cb' }).configured).toBe(false);
+    expect(readJiraSettings({ JIRA_CLIENT_ID: 'id', JIRA_CLIENT_SECRET: 's', JIRA_REDIRECT_URI: 'https://x/api/integrations/jira/oauth/callback' }).configured).toBe(true);
+    expect(readJiraSettings({ JIRA_CLIENT_ID: 'id', JIRA_CLIENT_SECRET: 'changeme', JIRA_REDIRECT_URI: 'https://x/api/integrations/jira/oauth/callback' }).configured).toBe(false);
+  });
+
+  it('requires JIRA_REDIRECT_URI to end in the callback route, which is the controller\'s route', () => {
+    const controller = Reflect.getMetadata('path', JiraOAuthController) as string;
+    const method = Reflect.getMetadata('path', JiraOAuthController.prototype.callback) as string;
+    expect(`/${controller}/${method}`).toBe(JIRA_CALLBACK_PATH);
+    expect(readJiraSettings({ JIRA_REDIRECT_URI: `https://api.example.com${JIRA_CALLBACK_PATH}` }).redirectUri).toBeDefined();
+    expect(readJiraSettings({ JIRA_REDIRECT_URI: `https://example.com/connect${JIRA_CALLBACK_PATH}` }).redirectUri).toBeDefined();
+    for (const bad of ['https://api.example.com/callback', `https://api.example.com${JIRA_CALLBACK_PATH}?x=1`, `https://api.example.com${JIRA_CALLBACK_PATH}/`]) {
+      expect(() => readJiraSettings({ JIRA_REDIRECT_URI: bad }), bad).toThrow(/JIRA_REDIRECT_URI must end in/);
+    }
+  });
+
+  it('refuses the embedded database in production unless ALLOW_EMBEDDED_DATABASE=true', () => {
+    expect(() => readDatabaseSettings({ NODE_ENV: 'production' })).toThrow(/DATABASE_URL is required in production/);
+    expect(readDatabaseSettings({ NODE_ENV: 'production', ALLOW_EMBEDDED_DATABASE: 'true' }).kind).toBe('pglite');
+    expect(readDatabaseSettings({ NODE_ENV: 'production', DATABASE_URL: 'postgres://u@h/db' }).kind).toBe('postgres');
+    expect(() => readDatabaseSettings({ ALLOW_EMBEDDED_DATABASE: 'yes' })).toThrow(/ALLOW_EMBEDDED_DATABASE/);
+  });
+
+  it('reads TRUST_PROXY as Express expects it, and rejects anything else', () => {
+    expect(parseTrustProxy(undefined)).toBe(false);
+    expect(parseTrustProxy('false')).toBe(false);
+    expect(parseTrustProxy('true')).toBe(true);
+    expect(parseTrustProxy('2')).toBe(2);
+    expect(parseTrustProxy('loopback, 10.0.0.0/8, ::1')).toEqual(['loopback', '10.0.0.0/8', '::1']);
+    for (const bad of ['yes', '10.0.0.0/33', '300.1.1.1', 'loopback,']) expect(parseTrustProxy(bad), bad).toBeUndefined();
+    expect(() => validateEnv(AppEnv, { TRUST_PROXY: 'yes' })).toThrow(/TRUST_PROXY must be/);
+  });
+
+  it('reports one line per variable, however many constraints it breaks', () => {
+    expect(() => validateEnv(AppEnv, { PORT: 'eighty' })).toThrow(expect.objectContaining({ problems: ['PORT must be a whole number from 0 to 65535'] }));
   });
 
   it('bounds the refresh settings and the pool size (issue 8)', () => {

@@ -1,7 +1,7 @@
 import { registerAs } from '@nestjs/config';
-import { IsInt, IsOptional, Matches, Max, Min } from 'class-validator';
+import { IsIn, IsInt, IsOptional, Matches, Max, Min } from 'class-validator';
 import { RuntimeEnv } from './runtime.env.js';
-import { validateEnv } from './validate-env.js';
+import { EnvValidationError, validateEnv } from './validate-env.js';
 
 export class DatabaseEnv extends RuntimeEnv {
   /** Unset: the embedded PGlite database under DATA_DIR. */
@@ -28,6 +28,10 @@ export class DatabaseEnv extends RuntimeEnv {
   @Min(100)
   @Max(600_000)
   DATABASE_STATEMENT_TIMEOUT_MS: number = 10_000;
+
+  /** Production runs on PostgreSQL; `true` accepts the single-process embedded database anyway. */
+  @IsIn(['true', 'false'], { message: 'ALLOW_EMBEDDED_DATABASE must be true or false' })
+  ALLOW_EMBEDDED_DATABASE: string = 'false';
 }
 
 export interface DatabaseSettings {
@@ -45,6 +49,12 @@ export interface DatabaseSettings {
 export function readDatabaseSettings(env: NodeJS.ProcessEnv = process.env): DatabaseSettings {
   const parsed = validateEnv(DatabaseEnv, env);
   const bounds = { connectTimeoutMs: parsed.DATABASE_CONNECT_TIMEOUT_MS, statementTimeoutMs: parsed.DATABASE_STATEMENT_TIMEOUT_MS };
+  if (!parsed.DATABASE_URL && parsed.NODE_ENV === 'production' && parsed.ALLOW_EMBEDDED_DATABASE !== 'true') {
+    throw new EnvValidationError([
+      'DATABASE_URL is required in production: the embedded database (PGlite) is single-process and lives on '
+        + 'local disk. Set DATABASE_URL=postgres://..., or ALLOW_EMBEDDED_DATABASE=true to run on it anyway',
+    ]);
+  }
   return parsed.DATABASE_URL
     ? { kind: 'postgres', url: parsed.DATABASE_URL, dataDir: parsed.DATA_DIR, poolSize: parsed.DATABASE_POOL_SIZE, ...bounds }
     : { kind: 'pglite', dataDir: parsed.DATA_DIR, ...bounds };

@@ -4,6 +4,10 @@ import { EnvValidationError, isPlaceholder, parseOrigins, validateEnv } from './
 
 const HTTP_URL = { require_tld: false, protocols: ['http', 'https'], require_protocol: true };
 
+/** The callback route (JiraOAuthController); Atlassian sends the browser back here. */
+export const JIRA_CALLBACK_PATH = '/api/integrations/jira/oauth/callback';
+const ENDS_IN_CALLBACK = new RegExp(`^[^?#]*${JIRA_CALLBACK_PATH.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`);
+
 export class JiraEnv {
   @IsOptional()
   @IsString()
@@ -16,6 +20,10 @@ export class JiraEnv {
   /** Must equal the callback URL registered in the Atlassian developer console. */
   @IsOptional()
   @IsUrl(HTTP_URL, { message: 'JIRA_REDIRECT_URI must be an absolute http(s) URL' })
+  @Matches(ENDS_IN_CALLBACK, {
+    message: `JIRA_REDIRECT_URI must end in ${JIRA_CALLBACK_PATH} (the callback route), without a query string, `
+      + 'and be registered as the callback URL in the Atlassian developer console',
+  })
   JIRA_REDIRECT_URI?: string;
 
   @Matches(/(^|\s)offline_access(\s|$)/, {

@@ -21,7 +21,15 @@ export class RedisEnv {
   REDIS_CONNECT_TIMEOUT_MS: number = 1000;
 }
 
-export const redisConfig = registerAs('redis', () => {
-  const env = validateEnv(RedisEnv);
-  return { url: env.REDIS_URL, commandTimeoutMs: env.REDIS_COMMAND_TIMEOUT_MS, connectTimeoutMs: env.REDIS_CONNECT_TIMEOUT_MS };
-});
+export interface RedisSettings {
+  url?: string;
+  commandTimeoutMs: number;
+  connectTimeoutMs: number;
+}
+
+export function readRedisSettings(env: NodeJS.ProcessEnv = process.env): RedisSettings {
+  const parsed = validateEnv(RedisEnv, env);
+  return { url: parsed.REDIS_URL, commandTimeoutMs: parsed.REDIS_COMMAND_TIMEOUT_MS, connectTimeoutMs: parsed.REDIS_CONNECT_TIMEOUT_MS };
+}
+
+export const redisConfig = registerAs('redis', () => readRedisSettings());

@@ -16,13 +16,14 @@ export function isPlaceholder(value: string | undefined): boolean {
   return value !== undefined && PLACEHOLDER.test(value.trim());
 }
 
+/** One line per variable: the first failed constraint (the others usually say the same thing). */
 function describe(errors: ValidationError[]): string[] {
-  return errors.flatMap((e) =>
-    Object.values(e.constraints ?? {}).map((msg) =>
-      // class-validator already puts the property name first ("PORT must be ...").
-      msg.startsWith(e.property) ? msg : `${e.property}: ${msg}`,
-    ),
-  );
+  return errors.flatMap((e) => {
+    const msg = Object.values(e.constraints ?? {})[0];
+    if (!msg) return [];
+    // class-validator already puts the property name first ("PORT must be ...").
+    return [msg.startsWith(e.property) ? msg : `${e.property}: ${msg}`];
+  });
 }
 
 /**
@@ -38,7 +39,7 @@ export function validateEnv<T extends object>(
     if (value !== undefined && value.trim() !== '') raw[key] = value.trim();
   }
   const instance = plainToInstance(cls, raw, { enableImplicitConversion: true });
-  const errors = validateSync(instance, { skipMissingProperties: false, whitelist: false });
+  const errors = validateSync(instance, { skipMissingProperties: false, whitelist: false, stopAtFirstError: true });
   if (errors.length > 0) throw new EnvValidationError(describe(errors));
   return instance;
 }

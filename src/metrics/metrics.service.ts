@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client';
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 
 export type RefreshOutcome =
   | 'success'
@@ -46,6 +46,38 @@ export class MetricsService {
     registers: [this.registry],
   });
 
+  /** 429s from Jira by tenant (site cloudId) and Atlassian's RateLimit-Reason. */
+  private readonly jiraRateLimitedTotal = new Counter({
+    name: 'jira_api_rate_limited_total',
+    help: 'Jira REST answers 429 by tenant and RateLimit-Reason',
+    labelNames: ['tenant', 'reason'] as const,
+    registers: [this.registry],
+  });
+
+  /** Calls the rate-limit governor held back to space them out near a limit. */
+  private readonly jiraPacedTotal = new Counter({
+    name: 'jira_api_calls_paced_total',
+    help: 'Jira REST calls delayed by near-limit pacing, by tenant and reason',
+    labelNames: ['tenant', 'reason'] as const,
+    registers: [this.registry],
+  });
+
+  /** Calls refused at once (503 atlassian_rate_limited) because they could not go out within the budget. */
+  private readonly jiraRejectedTotal = new Counter({
+    name: 'jira_api_calls_rejected_total',
+    help: 'Jira REST calls refused by the rate-limit governor, by tenant and reason',
+    labelNames: ['tenant', 'reason'] as const,
+    registers: [this.registry],
+  });
+
+  /** What Atlassian last reported as remaining (tenant quota, or the app's global pool with tenant=""). */
+  private readonly jiraRemaining = new Gauge({
+    name: 'jira_api_rate_limit_remaining',
+    help: 'Remaining Jira rate-limit budget last reported by Atlassian, by tenant and scope',
+    labelNames: ['tenant', 'scope'] as const,
+    registers: [this.registry],
+  });
+
   constructor() {
     collectDefaultMetrics({ register: this.registry });
   }
@@ -62,6 +94,22 @@ export class MetricsService {
 
   oauthFlowCompleted(outcome: string): void {
     this.flows.inc({ outcome });
+  }
+
+  jiraRateLimited(tenant: string, reason: string): void {
+    this.jiraRateLimitedTotal.inc({ tenant, reason });
+  }
+
+  jiraCallPaced(tenant: string, reason: string): void {
+    this.jiraPacedTotal.inc({ tenant, reason });
+  }
+
+  jiraCallRejected(tenant: string, reason: string): void {
+    this.jiraRejectedTotal.inc({ tenant, reason });
+  }
+
+  jiraRateLimitRemaining(tenant: string, scope: 'tenant' | 'app', remaining: number | undefined): void {
+    if (remaining !== undefined) this.jiraRemaining.set({ tenant, scope }, remaining);
   }
 
   render(): Promise<string> {

@@ -3,15 +3,40 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import type { DataSource } from 'typeorm';
 import { TEAM_ROLES, type TeamRole } from './entities/team-member.entity.js';
 
+/** The verified bearer token's claims, as BearerAuthGuard put them on the request. */
+export type TokenClaims = Readonly<Record<string, unknown>>;
+
 /**
- * Decides what a user may do in a team. The default reads `team_members`; a host application
- * with its own membership model provides another implementation under this token.
+ * Decides what a user may do in a team. Chosen by TEAM_ACCESS_POLICY: `table` (below), `claims`
+ * (claims-team-access.policy.ts) or `http` (http-team-access.policy.ts); a host application with
+ * its own membership model provides another implementation under this token.
  */
 export abstract class TeamAccessPolicy {
-  /** The user's role in the team, or null when they are not a member (or the team does not exist). */
-  abstract roleOf(teamId: string, userId: string): Promise<TeamRole | null>;
+  /**
+   * False when roleOf can only answer from the user's token claims. The OAuth callback, which
+   * arrives without the token, then relies on the check made at authorize (at most 10 minutes
+   * earlier) instead of asking again.
+   */
+  readonly answersWithoutToken: boolean = true;
+
+  /**
+   * The user's role in the team, or null when they are not a member (or the team does not exist).
+   * `claims` are the verified token's, when there is a token. Throw (e.g. 503) when the answer
+   * cannot be had: never guess access.
+   */
+  abstract roleOf(teamId: string, userId: string, claims?: TokenClaims): Promise<TeamRole | null>;
 }
 
+export const isTeamRole = (value: unknown): value is TeamRole =>
+  typeof value === 'string' && (TEAM_ROLES as readonly string[]).includes(value);
+
+/** A role as the product names it, mapped through AUTH_ROLE_MAP; our own names pass as they are. */
+export function mapRole(value: unknown, roleMap: ReadonlyMap<string, TeamRole>): TeamRole | null {
+  if (typeof value !== 'string') return null;
+  return roleMap.get(value) ?? (isTeamRole(value) ? value : null);
+}
+
+/** TEAM_ACCESS_POLICY=table (default): the `team_members` table (filled by the admin API or the CLI). */
 @Injectable()
 export class TableTeamAccessPolicy extends TeamAccessPolicy {
   constructor(@InjectDataSource() private readonly dataSource: DataSource) {
@@ -24,6 +49,6 @@ export class TableTeamAccessPolicy extends TeamAccessPolicy {
       [teamId, userId],
     );
     const role = rows[0]?.role;
-    return role && (TEAM_ROLES as readonly string[]).includes(role) ? (role as TeamRole) : null;
+    return isTeamRole(role) ? role : null;
   }
 }

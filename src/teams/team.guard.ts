@@ -36,7 +36,7 @@ export class TeamGuard implements CanActivate {
     if (!userId) {
       throw new AppError(CommonErrorCode.Unauthenticated, HttpStatus.UNAUTHORIZED, 'Authentication required');
     }
-    const role = await this.policy.roleOf(teamId, userId);
+    const role = await this.policy.roleOf(teamId, userId, req.user?.claims);
     if (!role) {
       throw new AppError(CommonErrorCode.NotTeamMember, HttpStatus.FORBIDDEN, 'Not a member of this team',
         'Ask a team owner to add you, or pick a team you belong to.');

@@ -1,11 +1,28 @@
 import { Global, Module } from '@nestjs/common';
+import type { ConfigType } from '@nestjs/config';
+import { teamAccessConfig } from '../config/team-access.config.js';
+import { ClaimsTeamAccessPolicy } from './claims-team-access.policy.js';
+import { HttpTeamAccessPolicy } from './http-team-access.policy.js';
 import { TeamAccessPolicy, TableTeamAccessPolicy } from './team-access.policy.js';
 import { TeamGuard } from './team.guard.js';
 import { TeamsService } from './teams.service.js';
 
 @Global()
 @Module({
-  providers: [{ provide: TeamAccessPolicy, useClass: TableTeamAccessPolicy }, TeamGuard, TeamsService],
+  providers: [
+    TableTeamAccessPolicy,
+    ClaimsTeamAccessPolicy,
+    HttpTeamAccessPolicy,
+    {
+      // TEAM_ACCESS_POLICY picks the implementation; tests and host apps may override the token.
+      provide: TeamAccessPolicy,
+      inject: [teamAccessConfig.KEY, TableTeamAccessPolicy, ClaimsTeamAccessPolicy, HttpTeamAccessPolicy],
+      useFactory: (settings: ConfigType<typeof teamAccessConfig>, table: TableTeamAccessPolicy, claims: ClaimsTeamAccessPolicy,
+        http: HttpTeamAccessPolicy): TeamAccessPolicy => ({ table, claims, http })[settings.policy],
+    },
+    TeamGuard,
+    TeamsService,
+  ],
   exports: [TeamAccessPolicy, TeamGuard, TeamsService],
 })
 export class TeamsModule {}

@@ -38,3 +38,12 @@ export async function ensureMembership(m: EntityManager, email: string, teamName
   );
   return { teamId, userId: user.id, role };
 }
+
+/**
+ * Makes sure the team and the user rows exist (the product's ids; the name defaults to the id), so
+ * rows that reference them can be written whatever the membership policy.
+ */
+export async function ensureTeamAndUser(m: EntityManager, teamId: string, userId: string): Promise<void> {
+  await m.query('INSERT INTO teams (id, name) VALUES ($1, $1) ON CONFLICT (id) DO NOTHING', [teamId]);
+  await m.query('INSERT INTO users (id) VALUES ($1) ON CONFLICT (id) DO NOTHING', [userId]);
+}

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { type ConsentDecision, readConsentDecision, sendConsentPage } from './consent-page.js';
+import type { FakeRateLimits } from './rate-limits.js';
 
 /*
  * A strict stand-in for auth.atlassian.com and api.atlassian.com, started by the tests on
@@ -112,6 +113,8 @@ export class FakeAtlassian {
 
   readonly tokenRequests: TokenRequestRecord[] = [];
   readonly apiRequests: { path: string; status: number }[] = [];
+  /** When set, Jira calls are counted against Atlassian's rate limits (see rate-limits.ts). */
+  rateLimits: FakeRateLimits | null = null;
   private readonly faults: TokenFault[] = [];
   private readonly apiFaults: { status: number; retryAfter?: string }[] = [];
   private readonly codes = new Map<string, { grant: Grant; redirectUri: string; expiresAt: number; used: boolean }>();
@@ -427,6 +430,12 @@ export class FakeAtlassian {
       record.status = 404;
       return json(res, 404, { errorMessages: ['Site not found for this token'] });
     }
+    const limited = this.rateLimits?.check(cloudId, req.method ?? 'GET', path);
+    if (limited && limited.status === 429) {
+      record.status = 429;
+      return json(res, 429, { errorMessages: ['Rate limit exceeded.'] }, limited.headers);
+    }
+    for (const [k, v] of Object.entries(limited?.headers ?? {})) res.setHeader(k, v);
     if (path === '/rest/api/3/myself') {
       record.status = 200;
       const a = rec.grant.account;

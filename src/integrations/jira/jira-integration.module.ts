@@ -14,9 +14,12 @@ import { JiraOAuthService } from './connect/jira-oauth.service.js';
 import { JiraTokenManager } from './tokens/jira-token-manager.service.js';
 import { JiraRefreshRecoveryJob } from './tokens/jira-refresh-recovery.job.js';
 import { OAuthStateStore } from './connect/oauth-state.store.js';
+import { RateLimitGovernor } from './client/rate-limit-governor.js';
+import { rateLimitStateStoreProvider } from './client/rate-limit-state.js';
 import {
   DEFAULT_ROUTE_PREFIX,
   JIRA_MODULE_OPTIONS,
+  JIRA_ROUTE_PREFIX,
   type JiraIntegrationModuleExtras,
   type JiraIntegrationModuleOptions,
 } from './jira-integration.options.js';
@@ -37,6 +40,7 @@ const builder = new ConfigurableModuleBuilder<JiraIntegrationModuleOptions>({
     ...definition,
     // Routes are mapped before any options factory runs, so the prefix is a static extra.
     controllers: mountControllers(extras.routePrefix ?? DEFAULT_ROUTE_PREFIX),
+    providers: [...(definition.providers ?? []), { provide: JIRA_ROUTE_PREFIX, useValue: extras.routePrefix ?? DEFAULT_ROUTE_PREFIX }],
   }))
   .build();
 const { ConfigurableModuleClass } = builder;
@@ -60,6 +64,7 @@ export type JiraIntegrationModuleAsyncOptions = typeof builder.ASYNC_OPTIONS_TYP
     ...optionProviders,
     AtlassianGateway, JiraTokenManager, JiraClient, JiraKeepAliveJob, JiraOAuthService, JiraConnectionService, OAuthStateStore,
     JiraRefreshRecoveryJob, // StoredKeyCheck: in module/option-providers.ts (built from the options)
+    RateLimitGovernor, rateLimitStateStoreProvider,
   ],
   exports: [AtlassianGateway, JiraTokenManager, JiraClient, MetricsService],
 })

@@ -13,7 +13,8 @@ const base: JiraIntegrationModuleOptions = {
 
 describe('JiraIntegrationModule options', () => {
   it('become the settings the services read, with the JIRA_* defaults', () => {
-    const s = jiraSettingsFrom({ ...base, returnOrigins: ['https://app.example.com'], tokens: { keepAliveDays: 10 } });
+    const s = jiraSettingsFrom({ ...base, returnOrigins: ['https://app.example.com'], tokens: { keepAliveDays: 10 } }, 'integrations/jira');
+    expect(s.redirectUri).toBe(base.atlassian.redirectUri);
     expect(s).toMatchObject({
       configured: true,
       scopes: ['read:jira-user', 'read:jira-work', 'offline_access'],
@@ -24,15 +25,17 @@ describe('JiraIntegrationModule options', () => {
       returnOrigins: ['https://app.example.com'],
     });
     expect(jiraSettingsFrom({ ...base, atlassian: {} }).configured).toBe(false);
-    expect(jiraSettingsFrom({ ...base, jiraSettings: { retryBudgetMs: 5 } }).retryBudgetMs).toBe(5);
+    // The redirect URI must end in the module's own callback route.
+    expect(() => jiraSettingsFrom(base)).toThrow(/JiraIntegrationModule options: JIRA_REDIRECT_URI must end in/);
+    expect(jiraSettingsFrom({ ...base, jiraSettings: { retryBudgetMs: 5 } }, 'integrations/jira').retryBudgetMs).toBe(5);
     expect(rateLimitSettingsFrom(base)).toEqual({ windowMs: 60_000, perUser: 20, callbackPerIp: 30 });
     expect(rateLimitSettingsFrom({ ...base, rateLimit: { windowSeconds: 5, perUser: 2 } })).toMatchObject({ windowMs: 5000, perUser: 2 });
   });
 
   it('are validated like the environment, naming the module in the message', () => {
-    expect(() => jiraSettingsFrom({ ...base, atlassian: { ...base.atlassian, scopes: ['read:jira-work'] } }))
+    expect(() => jiraSettingsFrom({ ...base, atlassian: { ...base.atlassian, scopes: ['read:jira-work'] } }, 'integrations/jira'))
       .toThrow(/JiraIntegrationModule options: .*offline_access/);
-    expect(() => jiraSettingsFrom({ ...base, returnOrigins: ['https://app.example.com/path'] })).toThrow(/JiraIntegrationModule options/);
+    expect(() => jiraSettingsFrom({ ...base, returnOrigins: ['https://app.example.com/path'] }, 'integrations/jira')).toThrow(/JiraIntegrationModule options/);
     expect(() => rateLimitSettingsFrom({ ...base, rateLimit: { perUser: 0 } })).toThrow(/JiraIntegrationModule options/);
   });
 

@@ -2,8 +2,9 @@ import type { Type } from '@nestjs/common';
 import type { ThrottlerStorage } from '@nestjs/throttler';
 import type { Request } from 'express';
 import { decodeKey, type EncryptionSettings } from '../../config/encryption.config.js';
-import { readJiraSettings, type JiraSettings } from '../../config/jira.config.js';
+import { JIRA_CALLBACK_PATH, readJiraSettings, type JiraSettings } from '../../config/jira.config.js';
 import { readNotifySettings, type NotifySettings } from '../../config/notify.config.js';
+import { readJiraRateLimitSettings, type JiraRateLimitSettings } from '../../config/jira-rate-limit.config.js';
 import { readRateLimitSettings, type RateLimitSettings } from '../../config/rate-limit.config.js';
 import { EnvValidationError } from '../../config/validate-env.js';
 import type { MetricsService } from '../../metrics/metrics.service.js';
@@ -105,6 +106,11 @@ export interface JiraIntegrationModuleOptions {
   /** Where the module records its Prometheus metrics; default a MetricsService of its own (exported). */
   metrics?: MetricsService;
   /**
+   * Advanced: the Atlassian rate-limit governor's settings (src/config/jira-rate-limit.config.ts,
+   * the JIRA_RATE_* variables' defaults otherwise); it shares state through `rateLimit.redisUrl`.
+   */
+  atlassianRateLimit?: Partial<JiraRateLimitSettings>;
+  /**
    * Advanced: JiraSettings fields (src/config/jira.config.ts) merged over the ones derived above.
    * The standalone server passes its whole validated `jira` namespace, so every JIRA_* variable,
    * including ones added later, reaches the module unchanged.
@@ -117,8 +123,17 @@ export interface JiraIntegrationModuleExtras {
   routePrefix?: string;
 }
 
+/** The route prefix, provided by the module definition (it is a static extra). */
+export const JIRA_ROUTE_PREFIX = 'JIRA_INTEGRATION_ROUTE_PREFIX';
+
 /** Injection token of the options (the module's ConfigurableModuleBuilder uses it). */
 export const JIRA_MODULE_OPTIONS = 'JIRA_INTEGRATION_MODULE_OPTIONS';
+
+/** The redirect URI with the module's callback path swapped for the default one, or unchanged when it does not end in it. */
+function asDefaultCallback(redirectUri: string, routePrefix: string): string {
+  const callback = `/${routePrefix.replace(/^\/+|\/+$/g, '')}/oauth/callback`;
+  return redirectUri.endsWith(callback) ? redirectUri.slice(0, -callback.length) + JIRA_CALLBACK_PATH : redirectUri;
+}
 
 const optional = (value: number | string | undefined): string | undefined => (value === undefined ? undefined : String(value));
 
@@ -134,14 +149,15 @@ function asOptionError(err: unknown): never {
  * The settings the services read (`@Inject(jiraConfig.KEY)`), from the module options, through
  * the same validation and defaults as the JIRA_* variables.
  */
-export function jiraSettingsFrom(options: JiraIntegrationModuleOptions): JiraSettings {
+export function jiraSettingsFrom(options: JiraIntegrationModuleOptions, routePrefix = DEFAULT_ROUTE_PREFIX): JiraSettings {
   const { atlassian: a, tokens: t = {} } = options;
   let derived: JiraSettings;
   try {
     derived = readJiraSettings({
       JIRA_CLIENT_ID: a.clientId,
       JIRA_CLIENT_SECRET: a.clientSecret,
-      JIRA_REDIRECT_URI: a.redirectUri,
+      // Checked against the module's own callback route (the variable's check knows only the default one).
+      JIRA_REDIRECT_URI: a.redirectUri === undefined ? undefined : asDefaultCallback(a.redirectUri, routePrefix),
       JIRA_SCOPES: a.scopes?.join(' '),
       JIRA_AUTH_BASE_URL: a.authBaseUrl,
       JIRA_API_BASE_URL: a.apiBaseUrl,
@@ -156,7 +172,7 @@ export function jiraSettingsFrom(options: JiraIntegrationModuleOptions): JiraSet
   } catch (err) {
     asOptionError(err);
   }
-  return { ...derived, ...options.jiraSettings };
+  return { ...derived, ...(a.redirectUri === undefined ? {} : { redirectUri: a.redirectUri }), ...options.jiraSettings };
 }
 
 const toKey = (key: EncryptionKey, name: string): Buffer => {
@@ -205,4 +221,18 @@ export function notifySettingsFrom(options: JiraIntegrationModuleOptions): Notif
   } catch (err) {
     asOptionError(err);
   }
+}
+
+export function atlassianRateLimitSettingsFrom(options: JiraIntegrationModuleOptions): JiraRateLimitSettings {
+  try {
+    return { ...readJiraRateLimitSettings({}), ...options.atlassianRateLimit };
+  } catch (err) {
+    asOptionError(err);
+  }
+}
+
+/** The shape of the `redis` namespace, for the governor's shared state. */
+export function redisSettingsFrom(options: JiraIntegrationModuleOptions): { url?: string; commandTimeoutMs: number; connectTimeoutMs: number } {
+  const r = options.rateLimit ?? {};
+  return { url: r.redisUrl, commandTimeoutMs: r.redisCommandTimeoutMs ?? 1000, connectTimeoutMs: r.redisConnectTimeoutMs ?? 1000 };
 }

@@ -7,14 +7,16 @@ import { AtlassianApiError, AtlassianGateway, parseRetryAfter, type JiraResponse
 import { JiraError, JiraErrorCode } from '../jira.errors.js';
 import { atlassianUnavailable, scopeInsufficient } from '../tokens/jira-token.errors.js';
 import { JiraTokenManager, type JiraCredentials } from '../tokens/jira-token-manager.service.js';
-import { sleep } from '../atlassian/retry-policy.js';
+import { RateLimitGovernor } from './rate-limit-governor.js';
 
 export interface JiraRequestOptions {
   query?: Record<string, string | number | boolean>;
   body?: unknown;
+  /** How long this call may wait for Atlassian's rate limits (default JIRA_RETRY_BUDGET_MS). */
+  budgetMs?: number;
 }
 
-/** Rate-limited calls are retried at most this often (each after Retry-After, within the budget). */
+/** Rate-limited calls are retried at most this often (each after its scope's reset, within the budget). */
 const MAX_RATE_LIMIT_RETRIES = 2;
 /** When a 429 carries no Retry-After. */
 const DEFAULT_RETRY_AFTER_S = 1;
@@ -33,22 +35,27 @@ export class TeamJiraClient {
     private readonly gateway: AtlassianGateway,
     private readonly clock: Clock,
     private readonly retryBudgetMs: number,
+    private readonly governor: RateLimitGovernor,
   ) {}
 
   /**
    * One Jira call with a token valid for ≥ 60 s. A 401 (or a 403/404 while the stored expiry says
    * the token may have expired) triggers one forced refresh and one retry, always to the same
    * site as the first attempt; a 401 that persists with the fresh token is a scope problem (502
-   * jira_scope_insufficient), never another rotation. A 429 is retried after `Retry-After` while
-   * that fits the retry budget, else 503 atlassian_rate_limited. Any other status is returned.
+   * jira_scope_insufficient), never another rotation. Every attempt passes the RateLimitGovernor,
+   * which holds it back after a 429 or near a limit, or fails it at once with 503
+   * atlassian_rate_limited when it could not go out within the retry budget. Any other status is returned.
    */
   async request<T = unknown>(method: Method, path: string, options: JiraRequestOptions = {}): Promise<JiraResponse<T>> {
-    const started = this.clock.nowMs();
+    const deadline = this.clock.nowMs() + (options.budgetMs ?? this.retryBudgetMs);
     let credentials = await this.tokens.getCredentials(this.teamId);
     const cloudId = credentials.cloudId;
     let refreshed = false;
     for (let rateLimited = 0; ; ) {
+      const call = { tenant: cloudId, method, path };
+      await this.governor.acquire(call, deadline);
       const res = await this.send<T>(credentials.accessToken, cloudId, method, path, options);
+      await this.governor.observe(call, res);
       if (!refreshed && this.tokenRejected(res.status, credentials)) {
         refreshed = true;
         const fresh = await this.tokens.refreshRejected(this.teamId, credentials.accessToken);
@@ -58,12 +65,11 @@ export class TeamJiraClient {
       }
       if (res.status === 401 && refreshed) throw scopeInsufficient();
       if (res.status !== 429) return res;
-      const waitS = parseRetryAfter(res.headers['retry-after']) ?? DEFAULT_RETRY_AFTER_S;
-      if (rateLimited >= MAX_RATE_LIMIT_RETRIES || this.clock.nowMs() - started + waitS * 1000 > this.retryBudgetMs) {
-        throw atlassianUnavailable(429, Math.max(1, Math.ceil(waitS)));
+      if (rateLimited >= MAX_RATE_LIMIT_RETRIES) {
+        throw atlassianUnavailable(429, Math.max(1, parseRetryAfter(res.headers['retry-after']) ?? DEFAULT_RETRY_AFTER_S));
       }
+      // The governor has blocked the 429's scope; the next acquire waits for it or fails at once.
       rateLimited += 1;
-      await sleep(waitS * 1000);
     }
   }
 
@@ -107,9 +113,10 @@ export class JiraClient {
     private readonly gateway: AtlassianGateway,
     private readonly clock: Clock,
     @Inject(jiraConfig.KEY) private readonly config: ConfigType<typeof jiraConfig>,
+    private readonly governor: RateLimitGovernor,
   ) {}
 
   forTeam(teamId: string): TeamJiraClient {
-    return new TeamJiraClient(teamId, this.tokens, this.gateway, this.clock, this.config.retryBudgetMs);
+    return new TeamJiraClient(teamId, this.tokens, this.gateway, this.clock, this.config.retryBudgetMs, this.governor);
   }
 }

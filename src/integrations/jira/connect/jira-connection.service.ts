@@ -7,6 +7,7 @@ import { NotificationOutbox } from '../../../notifications/notification-outbox.j
 import { NotificationType } from '../../../notifications/notification-types.js';
 import type { JiraIntegrationStatus, JiraSite } from '../entities/jira-integration.entity.js';
 import { JiraClient } from '../client/jira-client.js';
+import { RateLimitGovernor, type RateLimitView } from '../client/rate-limit-governor.js';
 import { publicSite, type PublicSite } from './jira-oauth.service.js';
 import { JiraError, JiraErrorCode } from '../jira.errors.js';
 import { JiraConnectionEvent, type JiraConnectionEventPayload } from '../jira.events.js';
@@ -26,6 +27,8 @@ export interface ConnectionView {
   lastError?: { code: string; at: Date | null };
   /** Only with `?verify=true`: did Jira accept the stored token just now? */
   verification?: { ok: boolean; code?: string; accountId?: string };
+  /** What Atlassian last said about this site's rate limits (present once a site is chosen). */
+  rateLimit?: RateLimitView;
 }
 
 /** Where a grant is revoked: Atlassian has no revocation endpoint for 3LO apps. */
@@ -88,6 +91,7 @@ export class JiraConnectionService {
     private readonly jira: JiraClient,
     private readonly outbox: NotificationOutbox,
     private readonly events: EventEmitter2,
+    private readonly governor: RateLimitGovernor,
   ) {}
 
   /**
@@ -129,6 +133,7 @@ export class JiraConnectionService {
       lastRefreshedAt: date(row.last_refreshed_at),
       ...(!tokensReadable(teamId, row) ? { lastError: { code: JiraErrorCode.CredentialsUnreadable, at: date(row.last_error_at) } }
         : row.last_error_code ? { lastError: { code: row.last_error_code, at: date(row.last_error_at) } } : {}),
+      ...(row.cloud_id ? { rateLimit: await this.governor.view(row.cloud_id) } : {}),
     };
   }
 

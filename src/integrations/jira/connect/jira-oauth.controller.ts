@@ -1,9 +1,9 @@
 import { Body, Controller, Delete, Get, HttpCode, ParseBoolPipe, Post, Put, Query, Req, Res, UseFilters, UseGuards, UsePipes } from '@nestjs/common';
-import { ApiBearerAuth, ApiFoundResponse, ApiOkResponse, ApiOperation, ApiQuery, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiBody, ApiFoundResponse, ApiOkResponse, ApiOperation, ApiQuery, ApiTags } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
 import { type AuthenticatedUser, CurrentUser } from '../../../auth/current-user.decorator.js';
 import { Public } from '../../../auth/public.decorator.js';
-import { ApiProblems } from '../../../common/api-problems.decorator.js';
+import { ApiProblems, ApiTeamHeader, ProblemSets } from '../../../common/api-problems.decorator.js';
 import { readCookie } from '../../../common/cookies.js';
 import { ProblemDetailsFilter } from '../../../common/problem-details.filter.js';
 import { createValidationPipe } from '../../../common/validation-pipe.js';
@@ -17,13 +17,20 @@ import { RequestUserGuard } from '../module/request-user.guard.js';
 import { JiraConnectionService } from './jira-connection.service.js';
 import { JiraOAuthService } from './jira-oauth.service.js';
 import { bindingCookieName } from './oauth-state.store.js';
+import { JiraErrorCode } from '../jira.errors.js';
 
-const TEAM_PROBLEMS = {
-  400: ['team_header_missing', 'team_header_invalid', 'validation_failed'],
-  401: ['unauthenticated', 'invalid_token'],
-  403: ['not_team_member', 'insufficient_role'],
+/* Problem codes by kind of route (see ApiProblems); each route adds its own below. */
+const MEMBER_ROUTE = [ProblemSets.authenticated, ProblemSets.team, ProblemSets.rateLimited];
+const ADMIN_ROUTE = [...MEMBER_ROUTE, ProblemSets.teamRole];
+
+/** The binding cookie authorize sets and the callback clears. */
+const SET_COOKIE = {
+  'Set-Cookie': {
+    description: 'The HttpOnly, SameSite=Lax binding cookie `jc_jira_oauth_<hash>` scoped to the callback path '
+      + '(set by authorize, cleared by the callback).',
+    schema: { type: 'string' },
+  },
 };
-const ADMIN_PROBLEMS = { ...TEAM_PROBLEMS, 429: ['rate_limited'] };
 
 const one = (v: unknown): string | undefined => (typeof v === 'string' && v !== '' ? v : undefined);
 
@@ -46,13 +53,18 @@ export class JiraOAuthController {
   @TeamRoles('owner', 'admin')
   @RateLimitPerUser()
   @ApiBearerAuth()
+  @ApiTeamHeader()
   @ApiOperation({
     summary: 'Start connecting Jira',
     description: 'Returns the Atlassian consent URL and sets an HttpOnly, SameSite=Lax binding cookie scoped to the '
       + 'callback path; the callback must come back to the same browser within 10 minutes. Owner or admin.',
   })
-  @ApiOkResponse({ type: AuthorizeResponseDto })
-  @ApiProblems({ ...ADMIN_PROBLEMS, 400: [...TEAM_PROBLEMS[400], 'invalid_site_url', 'return_to_not_allowed'], 503: ['jira_not_configured'] })
+  @ApiBody({ type: AuthorizeDto, required: false, description: 'Optional: send nothing, `{}`, or either field.' })
+  @ApiOkResponse({ type: AuthorizeResponseDto, headers: SET_COOKIE })
+  @ApiProblems(...ADMIN_ROUTE, ProblemSets.jsonBody, {
+    400: [JiraErrorCode.InvalidSiteUrl, JiraErrorCode.ReturnToNotAllowed],
+    503: [JiraErrorCode.NotConfigured],
+  })
   async authorize(
     @CurrentTeam() team: TeamContext,
     @CurrentUser() user: AuthenticatedUser,
@@ -82,20 +94,25 @@ export class JiraOAuthController {
       + 'superseded or without its cookie) goes to that flow\'s returnTo; with an unknown or absent state to '
       + 'OAUTH_DEFAULT_RETURN_URL when set. Unknown query parameters (e.g. iss) are ignored.',
   })
-  @ApiQuery({ name: 'state', required: true })
-  @ApiQuery({ name: 'code', required: false })
-  @ApiQuery({ name: 'error', required: false, description: 'e.g. access_denied when consent was declined' })
-  @ApiQuery({ name: 'error_description', required: false })
-  @ApiOkResponse({ type: CallbackResponseDto, description: 'Connected, or waiting for a site choice (no returnTo)' })
-  @ApiFoundResponse({ description: 'Redirect to returnTo with jira=... (and code=... on error)' })
-  @ApiProblems({
-    400: ['oauth_state_missing', 'oauth_state_invalid', 'oauth_state_expired', 'oauth_state_replayed',
-      'oauth_authorization_failed', 'oauth_code_exchange_failed'],
-    403: ['oauth_binding_missing', 'oauth_binding_mismatch', 'oauth_access_denied', 'oauth_authorization_failed'],
-    409: ['oauth_state_superseded'],
-    422: ['jira_no_accessible_sites'],
-    429: ['rate_limited'],
-    502: ['atlassian_unavailable', 'atlassian_client_rejected', 'oauth_authorization_failed'],
+  @ApiQuery({ name: 'state', type: String, required: true, description: 'The state authorize put in the consent URL.' })
+  @ApiQuery({ name: 'code', type: String, required: false, description: 'The authorization code (on consent).' })
+  @ApiQuery({ name: 'error', type: String, required: false, description: 'e.g. access_denied when consent was declined' })
+  @ApiQuery({ name: 'error_description', type: String, required: false })
+  @ApiOkResponse({ type: CallbackResponseDto, description: 'Connected, or waiting for a site choice (no returnTo)', headers: SET_COOKIE })
+  @ApiFoundResponse({
+    description: 'Redirect to returnTo with jira=connected|pending_site_selection, or jira=error&code=<one of the problem codes below>',
+    headers: {
+      Location: { description: 'returnTo with the outcome in its query string.', schema: { type: 'string', format: 'uri' } },
+      ...SET_COOKIE,
+    },
+  })
+  @ApiProblems(ProblemSets.rateLimited, {
+    400: [JiraErrorCode.StateMissing, JiraErrorCode.StateInvalid, JiraErrorCode.StateExpired, JiraErrorCode.StateReplayed,
+      JiraErrorCode.AuthorizationFailed, JiraErrorCode.CodeExchangeFailed],
+    403: [JiraErrorCode.BindingMissing, JiraErrorCode.BindingMismatch, JiraErrorCode.AccessDenied, JiraErrorCode.AuthorizationFailed],
+    409: [JiraErrorCode.StateSuperseded],
+    422: [JiraErrorCode.NoAccessibleSites],
+    502: [JiraErrorCode.AtlassianUnavailable, JiraErrorCode.AtlassianClientRejected, JiraErrorCode.AuthorizationFailed],
   })
   async callback(@Query() query: Record<string, unknown>, @Req() req: Request, @Res() res: Response): Promise<void> {
     res.setHeader('Cache-Control', 'no-store');
@@ -128,10 +145,11 @@ export class JiraOAuthController {
   @UseGuards(TeamGuard)
   @RateLimitVerifyPerUser()
   @ApiBearerAuth()
+  @ApiTeamHeader()
   @ApiOperation({ summary: 'The team\'s Jira connection', description: 'Any team member. No secrets are returned.' })
   @ApiQuery({ name: 'verify', required: false, type: Boolean, description: 'Also call Jira /rest/api/3/myself and report it' })
   @ApiOkResponse({ type: ConnectionResponseDto })
-  @ApiProblems({ ...TEAM_PROBLEMS, 429: ['rate_limited'] })
+  @ApiProblems(...MEMBER_ROUTE, ProblemSets.query)
   async status(
     @CurrentTeam() team: TeamContext,
     // Typed `unknown` so the global ValidationPipe does not coerce "maybe" to false before ParseBoolPipe.
@@ -145,9 +163,13 @@ export class JiraOAuthController {
   @TeamRoles('owner', 'admin')
   @RateLimitPerUser()
   @ApiBearerAuth()
+  @ApiTeamHeader()
   @ApiOperation({ summary: 'Choose the Jira site', description: 'Picks one of availableSites while the status is pending_site_selection. Owner or admin.' })
   @ApiOkResponse({ type: ConnectionResponseDto })
-  @ApiProblems({ ...ADMIN_PROBLEMS, 409: ['jira_not_connected', 'jira_no_pending_site_selection'], 422: ['jira_site_not_accessible'] })
+  @ApiProblems(...ADMIN_ROUTE, ProblemSets.jsonBody, {
+    409: [JiraErrorCode.NotConnected, JiraErrorCode.NoPendingSiteSelection],
+    422: [JiraErrorCode.SiteNotAccessible],
+  })
   async selectSite(@CurrentTeam() team: TeamContext, @Body() body: SelectSiteDto) {
     return { data: await this.connections.selectSite(team.id, body.cloudId) };
   }
@@ -157,13 +179,14 @@ export class JiraOAuthController {
   @TeamRoles('owner', 'admin')
   @RateLimitPerUser()
   @ApiBearerAuth()
+  @ApiTeamHeader()
   @ApiOperation({
     summary: 'Disconnect Jira',
     description: 'Deletes the team\'s tokens and pending OAuth states; idempotent. Atlassian has no revocation endpoint '
       + 'for 3LO apps, so the answer says where to remove the app (Connected apps). Owner or admin.',
   })
   @ApiOkResponse({ type: DisconnectResponseDto })
-  @ApiProblems(ADMIN_PROBLEMS)
+  @ApiProblems(...ADMIN_ROUTE)
   async disconnect(@CurrentTeam() team: TeamContext) {
     return { data: await this.connections.disconnect(team.id) };
   }

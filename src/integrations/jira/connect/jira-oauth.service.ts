@@ -1,7 +1,8 @@
 import { HttpStatus, Inject, Injectable, Logger } from '@nestjs/common';
 import type { ConfigType } from '@nestjs/config';
 import { EventEmitter2 } from '@nestjs/event-emitter';
-import type { EntityManager } from 'typeorm';
+import { InjectDataSource } from '@nestjs/typeorm';
+import type { DataSource, EntityManager } from 'typeorm';
 import { Clock } from '../../../common/clock.js';
 import { EncryptionService } from '../../../common/crypto/encryption.service.js';
 import { jiraConfig } from '../../../config/jira.config.js';
@@ -9,6 +10,7 @@ import { MetricsService } from '../../../metrics/metrics.service.js';
 import { NotificationOutbox } from '../../../notifications/notification-outbox.js';
 import { NotificationType } from '../../../notifications/notification-types.js';
 import { TeamAccessPolicy } from '../../../teams/team-access.policy.js';
+import { ensureTeamAndUser } from '../../../teams/teams.service.js';
 import { AtlassianGateway, AtlassianTokenError, type AtlassianAccount, type TokenSet } from '../atlassian/atlassian.gateway.js';
 import type { JiraSite } from '../entities/jira-integration.entity.js';
 import { JiraError, JiraErrorCode } from '../jira.errors.js';
@@ -75,6 +77,7 @@ export class JiraOAuthService {
     private readonly metrics: MetricsService,
     private readonly outbox: NotificationOutbox,
     private readonly events: EventEmitter2,
+    @InjectDataSource() private readonly dataSource: DataSource,
   ) {}
 
   async authorize(teamId: string, userId: string, input: AuthorizeInput): Promise<AuthorizeResult> {
@@ -85,6 +88,8 @@ export class JiraOAuthService {
     // @IsOptional() lets an explicit null through: treat it as absent (it used to be a 500).
     const siteHint = input.siteUrl != null ? normalizeSiteUrl(input.siteUrl) : null;
     const returnTo = input.returnTo != null ? this.checkReturnTo(input.returnTo) : null;
+    // Under the claims or http policy the product's team and user may have no rows here yet.
+    await ensureTeamAndUser(this.dataSource.manager, teamId, userId);
     const issued = await this.states.issue({ teamId, userId, siteHint, returnTo });
     this.logger.log({ teamId, userId, siteHint }, 'jira authorization started');
     return {
@@ -153,8 +158,9 @@ export class JiraOAuthService {
       throw new JiraError(JiraErrorCode.AuthorizationFailed, HttpStatus.BAD_REQUEST, 'Authorization code missing',
         'Atlassian sent no code. Start connecting Jira again from the app.');
     }
-    // The initiator may have lost their role in the ten minutes since authorize.
-    const role = await this.policy.roleOf(flow.teamId, flow.userId);
+    // The initiator may have lost their role in the ten minutes since authorize (unless the policy
+    // reads roles from the token, which the browser's callback does not carry).
+    const role = this.policy.answersWithoutToken ? await this.policy.roleOf(flow.teamId, flow.userId) : 'owner';
     if (role !== 'owner' && role !== 'admin') {
       throw new JiraError(JiraErrorCode.AuthorizationFailed, HttpStatus.FORBIDDEN, 'No longer allowed to connect Jira',
         'You are no longer an owner or admin of this team.');

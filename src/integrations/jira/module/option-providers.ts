@@ -12,6 +12,8 @@ import { RedisThrottlerStorage } from '../../../common/throttling/redis-throttle
 import type { appConfig } from '../../../config/app.config.js';
 import { encryptionConfig } from '../../../config/encryption.config.js';
 import { jiraConfig } from '../../../config/jira.config.js';
+import { jiraRateLimitConfig } from '../../../config/jira-rate-limit.config.js';
+import { redisConfig } from '../../../config/redis.config.js';
 import { notifyConfig, type NotifySettings } from '../../../config/notify.config.js';
 import { rateLimitConfig, type RateLimitSettings } from '../../../config/rate-limit.config.js';
 import { MetricsService } from '../../../metrics/metrics.service.js';
@@ -21,11 +23,14 @@ import { NotificationWorker } from '../../../notifications/notification.worker.j
 import { TableTeamAccessPolicy, TeamAccessPolicy } from '../../../teams/team-access.policy.js';
 import { TeamGuard } from '../../../teams/team.guard.js';
 import {
+  atlassianRateLimitSettingsFrom,
   encryptionSettingsFrom,
   JIRA_MODULE_OPTIONS,
+  JIRA_ROUTE_PREFIX,
   jiraSettingsFrom,
   notifySettingsFrom,
   rateLimitSettingsFrom,
+  redisSettingsFrom,
   type JiraIntegrationModuleOptions,
 } from '../jira-integration.options.js';
 import { StoredKeyCheck } from '../tokens/stored-key-check.js';
@@ -51,7 +56,7 @@ function rateLimitStorage(options: Options): ThrottlerStorage {
  * and a host's own ThrottlerModule or ConfigModule is left alone.
  */
 export const optionProviders: Provider[] = [
-  { provide: jiraConfig.KEY, inject: [JIRA_MODULE_OPTIONS], useFactory: jiraSettingsFrom },
+  { provide: jiraConfig.KEY, inject: [JIRA_MODULE_OPTIONS, JIRA_ROUTE_PREFIX], useFactory: jiraSettingsFrom },
   { provide: encryptionConfig.KEY, inject: [JIRA_MODULE_OPTIONS], useFactory: encryptionSettingsFrom },
   { provide: rateLimitConfig.KEY, inject: [JIRA_MODULE_OPTIONS], useFactory: rateLimitSettingsFrom },
   EncryptionService,
@@ -75,6 +80,8 @@ export const optionProviders: Provider[] = [
     useFactory: (dataSource: DataSource, cipher: EncryptionService, o: Options) =>
       new StoredKeyCheck(dataSource, cipher, { isProduction: o.production ?? process.env.NODE_ENV === 'production' } as ConfigType<typeof appConfig>),
   },
+  { provide: jiraRateLimitConfig.KEY, inject: [JIRA_MODULE_OPTIONS], useFactory: atlassianRateLimitSettingsFrom },
+  { provide: redisConfig.KEY, inject: [JIRA_MODULE_OPTIONS], useFactory: redisSettingsFrom },
   { provide: notifyConfig.KEY, inject: [JIRA_MODULE_OPTIONS], useFactory: notifySettingsFrom },
   {
     provide: NotificationOutbox,

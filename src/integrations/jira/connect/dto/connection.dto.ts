@@ -43,6 +43,51 @@ export class VerificationDto {
   accountId?: string;
 }
 
+export class LastRateLimitedDto {
+  @ApiProperty({ description: 'Atlassian\'s RateLimit-Reason, e.g. jira-burst-based, jira-quota-tenant-based.' })
+  reason: string;
+
+  @ApiProperty({ type: String, format: 'date-time' })
+  at: string;
+
+  @ApiProperty({ type: String, format: 'date-time', description: 'When the limited scope may be called again.' })
+  retryAt: string;
+}
+
+export class AppRateLimitDto {
+  @ApiProperty({ description: 'Less than 20 % of the app\'s global points pool is left.' })
+  nearLimit: boolean;
+
+  @ApiProperty({ nullable: true, type: Number })
+  remaining: number | null;
+
+  @ApiProperty({ nullable: true, type: String, format: 'date-time' })
+  resetAt: string | null;
+}
+
+export class RateLimitDto {
+  @ApiProperty({ description: 'Atlassian says less than 20 % of a budget of this site is left; calls are paced.' })
+  nearLimit: boolean;
+
+  @ApiProperty({ nullable: true, type: Number, description: 'Points (or requests) left in the site\'s current window.' })
+  remaining: number | null;
+
+  @ApiProperty({ nullable: true, type: Number })
+  limit: number | null;
+
+  @ApiProperty({ nullable: true, type: String, format: 'date-time' })
+  resetAt: string | null;
+
+  @ApiProperty({ nullable: true, type: String, format: 'date-time', description: 'Calls of this site wait (or fail with 503 atlassian_rate_limited) until then.' })
+  blockedUntil: string | null;
+
+  @ApiProperty({ type: LastRateLimitedDto, nullable: true })
+  lastRateLimited: LastRateLimitedDto | null;
+
+  @ApiProperty({ type: AppRateLimitDto })
+  app: AppRateLimitDto;
+}
+
 export class ConnectionDto {
   @ApiProperty({ enum: ['not_connected', 'pending_site_selection', 'connected', 'reauthorization_required'] })
   status: string;
@@ -73,6 +118,9 @@ export class ConnectionDto {
 
   @ApiPropertyOptional({ type: VerificationDto, description: 'Only with ?verify=true.' })
   verification?: VerificationDto;
+
+  @ApiPropertyOptional({ type: RateLimitDto, description: 'Atlassian rate-limit state of the site; present once a site is chosen.' })
+  rateLimit?: RateLimitDto;
 }
 
 export class ConnectionResponseDto {

@@ -1,0 +1,129 @@
+import { HttpStatus, Injectable, Logger } from '@nestjs/common';
+import { EventEmitter2 } from '@nestjs/event-emitter';
+import { InjectDataSource } from '@nestjs/typeorm';
+import type { DataSource } from 'typeorm';
+import { AppError } from '../common/app-error.js';
+import { removeIntegration } from '../integrations/jira/connect/jira-connection.service.js';
+import type { JiraIntegrationStatus } from '../integrations/jira/entities/jira-integration.entity.js';
+import { JiraConnectionEvent, type JiraConnectionEventPayload } from '../integrations/jira/jira.events.js';
+import { NotificationOutbox } from '../notifications/notification-outbox.js';
+import type { TeamRole } from '../teams/entities/team-member.entity.js';
+import { ensureTeamAndUser } from '../teams/teams.service.js';
+
+export interface TeamDeletion {
+  teamId: string;
+  integrationDeleted: boolean;
+  teamDeleted: boolean;
+}
+
+export interface IntegrationListItem {
+  teamId: string;
+  status: JiraIntegrationStatus;
+  site: { cloudId: string; url: string | null; name: string | null } | null;
+  connectedAt: Date | null;
+  lastError: { code: string; at: Date | null } | null;
+  accessTokenExpiresAt: Date | null;
+}
+
+export interface IntegrationPage {
+  items: IntegrationListItem[];
+  nextCursor: string | null;
+}
+
+interface ListRow {
+  team_id: string;
+  status: JiraIntegrationStatus;
+  cloud_id: string | null;
+  site_url: string | null;
+  site_name: string | null;
+  connected_at: Date | string | null;
+  last_error_code: string | null;
+  last_error_at: Date | string | null;
+  access_token_expires_at: Date | string | null;
+}
+
+const date = (v: Date | string | null): Date | null => (v === null ? null : new Date(v));
+
+/** The cursor is the last team id of a page, base64url'd so it reads as opaque and survives a query string. */
+const encodeCursor = (teamId: string): string => Buffer.from(teamId, 'utf8').toString('base64url');
+function decodeCursor(cursor: string): string {
+  const teamId = Buffer.from(cursor, 'base64url').toString('utf8');
+  if (!teamId || encodeCursor(teamId) !== cursor) {
+    throw new AppError('invalid_cursor', HttpStatus.BAD_REQUEST, 'Invalid cursor', 'Pass back the nextCursor of the previous page unchanged.');
+  }
+  return teamId;
+}
+
+/** What the product's backend may do service to service (see AdminController). */
+@Injectable()
+export class AdminService {
+  private readonly logger = new Logger(AdminService.name);
+
+  constructor(
+    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly outbox: NotificationOutbox,
+    private readonly events: EventEmitter2,
+  ) {}
+
+  /**
+   * Deletes everything of the team: its integration and OAuth states (with a `disconnected`
+   * notification if it was connected), memberships and the team row; other features' rows go by
+   * foreign-key cascade or by listening to TeamDeleted. Idempotent.
+   */
+  async deleteTeam(teamId: string): Promise<TeamDeletion> {
+    const { disconnected, teamDeleted } = await this.dataSource.transaction(async (em) => {
+      const removed = await removeIntegration(em, this.outbox, teamId, 'team_deleted');
+      await em.query('DELETE FROM team_members WHERE team_id = $1', [teamId]);
+      const [, count] = (await em.query('DELETE FROM teams WHERE id = $1', [teamId])) as [unknown, number];
+      return { disconnected: removed, teamDeleted: count > 0 };
+    });
+    if (disconnected) this.events.emit(JiraConnectionEvent.Disconnected, disconnected);
+    const event: JiraConnectionEventPayload = { teamId, integrationId: disconnected?.integrationId ?? null, cloudId: disconnected?.cloudId ?? null };
+    this.events.emit(JiraConnectionEvent.TeamDeleted, event);
+    this.logger.log({ teamId, integrationDeleted: Boolean(disconnected), teamDeleted }, 'team deleted through the admin API');
+    return { teamId, integrationDeleted: Boolean(disconnected), teamDeleted };
+  }
+
+  /** Creates the team and the user when missing, then sets the role. */
+  async putMember(teamId: string, userId: string, role: TeamRole): Promise<{ teamId: string; userId: string; role: TeamRole }> {
+    await this.dataSource.transaction(async (em) => {
+      await ensureTeamAndUser(em, teamId, userId);
+      await em.query(
+        `INSERT INTO team_members (team_id, user_id, role) VALUES ($1, $2, $3)
+         ON CONFLICT (team_id, user_id) DO UPDATE SET role = EXCLUDED.role`,
+        [teamId, userId, role],
+      );
+    });
+    return { teamId, userId, role };
+  }
+
+  /** Idempotent; the user and the team stay. */
+  async deleteMember(teamId: string, userId: string): Promise<{ removed: boolean }> {
+    const [, count] = (await this.dataSource.query('DELETE FROM team_members WHERE team_id = $1 AND user_id = $2', [teamId, userId])) as [unknown, number];
+    return { removed: count > 0 };
+  }
+
+  /** Keyset pagination by team id. Only these columns are read: no token ever leaves. */
+  async listIntegrations(status: JiraIntegrationStatus | undefined, cursor: string | undefined, limit: number): Promise<IntegrationPage> {
+    const after = cursor ? decodeCursor(cursor) : null;
+    const rows = (await this.dataSource.query(
+      `SELECT team_id, status, cloud_id, site_url, site_name, connected_at, last_error_code, last_error_at, access_token_expires_at
+         FROM jira_integrations
+        WHERE ($1::text IS NULL OR status = $1) AND ($2::text IS NULL OR team_id > $2)
+        ORDER BY team_id LIMIT $3`,
+      [status ?? null, after, limit + 1],
+    )) as ListRow[];
+    const page = rows.slice(0, limit);
+    return {
+      items: page.map((r) => ({
+        teamId: r.team_id,
+        status: r.status,
+        site: r.cloud_id ? { cloudId: r.cloud_id, url: r.site_url, name: r.site_name } : null,
+        connectedAt: date(r.connected_at),
+        lastError: r.last_error_code ? { code: r.last_error_code, at: date(r.last_error_at) } : null,
+        accessTokenExpiresAt: date(r.access_token_expires_at),
+      })),
+      nextCursor: rows.length > limit ? encodeCursor(page[page.length - 1].team_id) : null,
+    };
+  }
+}

@@ -1,0 +1,51 @@
+import { registerAs } from '@nestjs/config';
+import { IsInt, IsNumber, Max, Min } from 'class-validator';
+import { validateEnv } from './validate-env.js';
+
+/** The governor in front of every Jira REST call (src/integrations/jira/client/rate-limit-governor.ts). */
+export class JiraRateLimitEnv {
+  /** The app's global points pool (Atlassian staff cite about 65,000 points an hour for Tier 1 apps). */
+  @IsInt()
+  @Min(1)
+  @Max(100_000_000)
+  JIRA_APP_POINTS_PER_HOUR: number = 65_000;
+
+  /** Largest share of the pool one tenant (Jira site) may take while other tenants are calling too. */
+  @IsNumber()
+  @Min(0.01)
+  @Max(1)
+  JIRA_TENANT_MAX_SHARE: number = 0.5;
+
+  /** Accounting window of the pool; Atlassian's is an hour. Shorten only to test against a fake. */
+  @IsInt()
+  @Min(1)
+  @Max(86_400)
+  JIRA_APP_QUOTA_WINDOW_SECONDS: number = 3600;
+
+  /** Bound of every Redis command of the shared rate-limit state; past it the instance falls back to memory. */
+  @IsInt()
+  @Min(10)
+  @Max(10_000)
+  JIRA_RATE_STATE_REDIS_TIMEOUT_MS: number = 250;
+}
+
+export interface JiraRateLimitSettings {
+  /** Points the governor lets out per window, all tenants together (1 point per call is assumed). */
+  appPointsPerWindow: number;
+  tenantMaxShare: number;
+  windowMs: number;
+  redisTimeoutMs: number;
+}
+
+export function readJiraRateLimitSettings(env: NodeJS.ProcessEnv = process.env): JiraRateLimitSettings {
+  const parsed = validateEnv(JiraRateLimitEnv, env);
+  const windowMs = parsed.JIRA_APP_QUOTA_WINDOW_SECONDS * 1000;
+  return {
+    appPointsPerWindow: Math.max(1, Math.floor((parsed.JIRA_APP_POINTS_PER_HOUR * windowMs) / 3_600_000)),
+    tenantMaxShare: parsed.JIRA_TENANT_MAX_SHARE,
+    windowMs,
+    redisTimeoutMs: parsed.JIRA_RATE_STATE_REDIS_TIMEOUT_MS,
+  };
+}
+
+export const jiraRateLimitConfig = registerAs('jiraRateLimit', () => readJiraRateLimitSettings());

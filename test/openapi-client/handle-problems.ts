@@ -1,0 +1,94 @@
+/*
+ * What a SPA team writes against the client generated from /api/docs-json (openapi-typescript):
+ * an exhaustive handler for every problem code of authorize and callback. `scripts/openapi-client-check.sh`
+ * generates ./generated/api.d.ts from the served document and type-checks this file, so a code
+ * added to (or removed from) either route's documentation breaks CI until it is handled here.
+ */
+import type { components, paths } from './generated/api.js';
+
+type Problem = components['schemas']['Problem'];
+type ProblemBody<R> = R extends { content: { 'application/problem+json': infer B } } ? B : never;
+/** Every problem document an operation can answer, over all its statuses. */
+type ProblemsOf<Op extends { responses: object }> = { [S in keyof Op['responses']]: ProblemBody<Op['responses'][S]> }[keyof Op['responses']];
+
+export type AuthorizeProblem = ProblemsOf<paths['/api/integrations/jira/oauth/authorize']['post']>;
+export type CallbackProblem = ProblemsOf<paths['/api/integrations/jira/oauth/callback']['get']>;
+/** What the callback sends back to returnTo as `?jira=error&code=...`. */
+export type CallbackErrorCode = CallbackProblem['code'];
+
+function unhandled(problem: never): never {
+  throw new Error(`unhandled problem ${JSON.stringify(problem)}`);
+}
+
+/** Every problem is still a Problem: title, status and detail are always there to fall back on. */
+const fallback = (p: Problem): string => p.detail ?? p.title;
+
+export function authorizeMessage(p: AuthorizeProblem): string {
+  switch (p.code) {
+    case 'validation_failed':
+      return `Please check the form: ${p.errors.join('; ')}`;
+    case 'malformed_json':
+    case 'body_too_deep':
+    case 'payload_too_large':
+    case 'unsupported_media_type':
+      return `The app sent a broken request (${p.code}).`;
+    case 'unauthenticated':
+    case 'invalid_token':
+    case 'token_lifetime_invalid':
+      return 'Please sign in again.';
+    case 'team_header_missing':
+    case 'team_header_invalid':
+    case 'not_team_member':
+      return 'Choose one of your teams first.';
+    case 'insufficient_role':
+      return 'Only team owners and admins can connect Jira.';
+    case 'invalid_site_url':
+      return 'That does not look like a Jira Cloud site (acme.atlassian.net).';
+    case 'return_to_not_allowed':
+      return 'This page may not receive the result of the connection.';
+    case 'rate_limited':
+      return 'Too many attempts: wait a moment.';
+    case 'jira_not_configured':
+      return 'Jira is not set up on this server yet.';
+    case 'internal_error':
+      return fallback(p);
+    default:
+      return unhandled(p);
+  }
+}
+
+export function callbackMessage(p: CallbackProblem): string {
+  switch (p.code) {
+    case 'oauth_state_missing':
+    case 'oauth_state_invalid':
+    case 'oauth_state_expired':
+    case 'oauth_state_replayed':
+      return 'This connection link is no longer valid: start again.';
+    case 'oauth_binding_missing':
+    case 'oauth_binding_mismatch':
+      return 'Finish connecting in the same browser you started in.';
+    case 'oauth_access_denied':
+      return 'Access to Jira was not granted.';
+    case 'oauth_authorization_failed':
+    case 'oauth_code_exchange_failed':
+      return 'Atlassian did not complete the authorization: try again.';
+    case 'jira_no_accessible_sites':
+      return 'Your Atlassian account has no Jira site to connect.';
+    case 'atlassian_unavailable':
+    case 'atlassian_client_rejected':
+      return 'Atlassian is not answering: try again shortly.';
+    case 'rate_limited':
+      return 'Too many attempts: wait a moment.';
+    case 'internal_error':
+      return fallback(p);
+    default:
+      return unhandled(p);
+  }
+}
+
+/** The returnTo page reads the same codes from its query string. */
+export function returnToMessage(search: URLSearchParams, isCallbackCode: (c: string) => c is CallbackErrorCode): string | undefined {
+  if (search.get('jira') !== 'error') return undefined;
+  const code = search.get('code') ?? '';
+  return isCallbackCode(code) ? `Jira connection failed (${code}).` : 'Jira connection failed.';
+}
