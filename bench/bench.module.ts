@@ -5,7 +5,7 @@ import { Controller, Get, Module, Post, Query, UseGuards } from '@nestjs/common'
 import { InjectDataSource } from '@nestjs/typeorm';
 import type { DataSource } from 'typeorm';
 import { Public } from '../src/auth/public.decorator.js';
-import { JiraIntegrationModule } from '../src/integrations/jira/jira-integration.module.js';
+import { AppModule } from '../src/app.module.js';
 import { JiraTokenManager } from '../src/integrations/jira/tokens/jira-token-manager.service.js';
 import { CurrentTeam, type TeamContext } from '../src/teams/team.decorators.js';
 import { TeamGuard } from '../src/teams/team.guard.js';
@@ -109,5 +109,5 @@ async function startProfile(): Promise<(() => Promise<void>) | undefined> {
   };
 }
 
-@Module({ imports: [JiraIntegrationModule], controllers: [BenchController] })
+@Module({ imports: [AppModule], controllers: [BenchController] })
 export class BenchModule {}

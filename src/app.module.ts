@@ -8,14 +8,22 @@ import { AuthModule } from './auth/auth.module.js';
 import { EncryptionModule } from './common/crypto/encryption.module.js';
 import { AppLoggerModule } from './common/logging/logging.module.js';
 import { ProblemDetailsFilter } from './common/problem-details.filter.js';
-import { ThrottlingModule } from './common/throttling/throttling.module.js';
 import { allConfigs } from './config/all-configs.js';
 import { DatabaseModule } from './database/database.module.js';
 import { HealthModule } from './health/health.module.js';
 import { JiraIntegrationModule } from './integrations/jira/jira-integration.module.js';
+import type { JiraIntegrationModuleOptions } from './integrations/jira/jira-integration.options.js';
+import { StandaloneJiraOptionsModule, STANDALONE_JIRA_OPTIONS } from './jira-options.module.js';
 import { MetricsModule } from './metrics/metrics.module.js';
 import { NotificationsModule } from './notifications/notifications.module.js';
 import { TeamsModule } from './teams/teams.module.js';
+
+/** The standalone server is one user of the module, fed from its config namespaces. */
+const jiraIntegration = JiraIntegrationModule.forRootAsync({
+  imports: [StandaloneJiraOptionsModule],
+  inject: [STANDALONE_JIRA_OPTIONS],
+  useFactory: (options: JiraIntegrationModuleOptions) => options,
+});
 
 @Module({
   imports: [
@@ -33,14 +41,15 @@ import { TeamsModule } from './teams/teams.module.js';
     AuthModule,
     TeamsModule,
     HealthModule,
-    ThrottlingModule,
     EventEmitterModule.forRoot(),
     ScheduleModule.forRoot(),
     MetricsModule,
     NotificationsModule,
     AdminModule,
-    JiraIntegrationModule,
+    jiraIntegration,
   ],
   providers: [{ provide: APP_FILTER, useClass: ProblemDetailsFilter }],
+  // JiraTokenManager, JiraClient, ... for modules built on this app (e.g. bench/).
+  exports: [jiraIntegration],
 })
 export class AppModule {}

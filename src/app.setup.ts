@@ -1,8 +1,8 @@
-import { ValidationPipe } from '@nestjs/common';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import cookieParser from 'cookie-parser';
 import { Logger } from 'nestjs-pino';
+import { createValidationPipe } from './common/validation-pipe.js';
 import { bodyOfType, JSON_BODY_LIMIT_BYTES } from './common/http/body-limits.js';
 import { rejectDeepBodies } from './common/http/body-depth.middleware.js';
 import { addProblemCodeCatalogue } from './common/openapi/problem-catalogue.js';
@@ -35,14 +35,7 @@ export function configureApp(app: NestExpressApplication): NestExpressApplicatio
   app.useBodyParser('urlencoded', { limit: JSON_BODY_LIMIT_BYTES, extended: false, type: bodyOfType('application/x-www-form-urlencoded') });
   app.use(rejectDeepBodies);
   app.use(cookieParser());
-  app.useGlobalPipes(
-    new ValidationPipe({
-      whitelist: true,
-      forbidNonWhitelisted: true,
-      transform: true,
-      stopAtFirstError: false,
-    }),
-  );
+  app.useGlobalPipes(createValidationPipe());
   app.enableShutdownHooks();
 
   const doc = new DocumentBuilder()

@@ -22,12 +22,18 @@ export class RateLimitEnv {
   JIRA_RATE_LIMIT_CALLBACK_PER_IP: number = 30;
 }
 
-export function readRateLimitSettings(processEnv: NodeJS.ProcessEnv = process.env) {
-  const env = validateEnv(RateLimitEnv, processEnv);
+export interface RateLimitSettings {
+  windowMs: number;
+  perUser: number;
+  callbackPerIp: number;
+}
+
+export function readRateLimitSettings(env: NodeJS.ProcessEnv = process.env): RateLimitSettings {
+  const parsed = validateEnv(RateLimitEnv, env);
   return {
-    windowMs: env.JIRA_RATE_LIMIT_WINDOW_SECONDS * 1000,
-    perUser: env.JIRA_RATE_LIMIT_PER_USER,
-    callbackPerIp: env.JIRA_RATE_LIMIT_CALLBACK_PER_IP,
+    windowMs: parsed.JIRA_RATE_LIMIT_WINDOW_SECONDS * 1000,
+    perUser: parsed.JIRA_RATE_LIMIT_PER_USER,
+    callbackPerIp: parsed.JIRA_RATE_LIMIT_CALLBACK_PER_IP,
   };
 }
 

@@ -2,7 +2,7 @@ import { type ExecutionContext, HttpStatus, Injectable } from '@nestjs/common';
 import { SkipThrottle, ThrottlerGuard, type ThrottlerLimitDetail } from '@nestjs/throttler';
 import { AppError, CommonErrorCode } from '../app-error.js';
 
-/** Throttler names (see throttling.module.ts). */
+/** Throttler names (see throttlers.ts). */
 export const PER_USER = 'per-user';
 export const PER_IP = 'per-ip';
 /** Per user, counting only requests with `?verify=true` (each one calls Jira). */

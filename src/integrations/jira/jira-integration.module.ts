@@ -1,22 +1,21 @@
 import { HttpModule } from '@nestjs/axios';
-import { Module } from '@nestjs/common';
-import { DiscoveryModule } from '@nestjs/core';
+import { ConfigurableModuleBuilder, Logger, Module, type OnApplicationBootstrap } from '@nestjs/common';
+import { DiscoveryModule, ModuleRef } from '@nestjs/core';
+import { SchedulerRegistry } from '@nestjs/schedule';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { AtlassianGateway } from './atlassian/atlassian.gateway.js';
 import { JiraIntegration } from './entities/jira-integration.entity.js';
 import { JiraOAuthState } from './entities/jira-oauth-state.entity.js';
+import { JiraIntegrationTokensSubscriber } from './entities/jira-integration-tokens.subscriber.js';
 import { JiraClient } from './client/jira-client.js';
 import { JiraConnectionService } from './connect/jira-connection.service.js';
 import { JiraKeepAliveJob } from './tokens/jira-keepalive.job.js';
-import { JiraOAuthController } from './connect/jira-oauth.controller.js';
 import { JiraOAuthService } from './connect/jira-oauth.service.js';
 import { JiraTokenManager } from './tokens/jira-token-manager.service.js';
 import { JiraRefreshRecoveryJob } from './tokens/jira-refresh-recovery.job.js';
-import { StoredKeyCheck } from './tokens/stored-key-check.js';
 import { OAuthStateStore } from './connect/oauth-state.store.js';
 import { RateLimitGovernor } from './client/rate-limit-governor.js';
 import { rateLimitStateStoreProvider } from './client/rate-limit-state.js';
-import { JiraWebhookController } from './webhooks/jira-webhook.controller.js';
 import { JiraWebhookDispatcher } from './webhooks/jira-webhook.dispatcher.js';
 import { JiraWebhookInbox } from './webhooks/jira-webhook-inbox.service.js';
 import { JiraWebhookLifecycle } from './webhooks/jira-webhook-lifecycle.service.js';
@@ -24,15 +23,74 @@ import { JiraWebhookMetrics } from './webhooks/jira-webhook.metrics.js';
 import { JiraWebhookRegistry } from './webhooks/jira-webhook.registry.js';
 import { JiraWebhookRenewalJob } from './webhooks/jira-webhook-renewal.job.js';
 
+import {
+  DEFAULT_ROUTE_PREFIX,
+  JIRA_MODULE_OPTIONS,
+  JIRA_ROUTE_PREFIX,
+  type JiraIntegrationModuleExtras,
+  type JiraIntegrationModuleOptions,
+} from './jira-integration.options.js';
+import { mountControllers } from './module/routes.js';
+import { optionProviders } from './module/option-providers.js';
+import { MetricsService } from '../../metrics/metrics.service.js';
+
 /** Managed webhooks: registration lifecycle, receiver, inbox and dispatch (webhooks/). */
 const WEBHOOK_PROVIDERS = [JiraWebhookRegistry, JiraWebhookMetrics, JiraWebhookLifecycle, JiraWebhookRenewalJob, JiraWebhookInbox, JiraWebhookDispatcher];
 
-/** The Jira Cloud integration: OAuth connect flow, token management and the Jira client. */
-@Module({
-  imports: [HttpModule, DiscoveryModule, TypeOrmModule.forFeature([JiraIntegration, JiraOAuthState])],
-  controllers: [JiraOAuthController, JiraWebhookController],
-  providers: [AtlassianGateway, JiraTokenManager, JiraClient, JiraKeepAliveJob, JiraOAuthService, JiraConnectionService, OAuthStateStore,
-    JiraRefreshRecoveryJob, StoredKeyCheck, RateLimitGovernor, rateLimitStateStoreProvider, ...WEBHOOK_PROVIDERS],
-  exports: [AtlassianGateway, JiraTokenManager, JiraClient, JiraWebhookDispatcher, JiraWebhookLifecycle],
+/** The module's TypeORM entities; a host lists them in its DataSource (or uses autoLoadEntities). */
+export const jiraConnectEntities = [JiraIntegration, JiraOAuthState];
+/** Entity subscribers a host lists in its DataSource `subscribers` (tokens are sealed to their team there). */
+export const jiraConnectSubscribers = [JiraIntegrationTokensSubscriber];
+
+const builder = new ConfigurableModuleBuilder<JiraIntegrationModuleOptions>({
+  optionsInjectionToken: JIRA_MODULE_OPTIONS,
 })
-export class JiraIntegrationModule {}
+  .setClassMethodName('forRoot')
+  .setExtras<JiraIntegrationModuleExtras>({ routePrefix: DEFAULT_ROUTE_PREFIX }, (definition, extras) => ({
+    ...definition,
+    // Routes are mapped before any options factory runs, so the prefix is a static extra.
+    controllers: mountControllers(extras.routePrefix ?? DEFAULT_ROUTE_PREFIX),
+    providers: [...(definition.providers ?? []), { provide: JIRA_ROUTE_PREFIX, useValue: extras.routePrefix ?? DEFAULT_ROUTE_PREFIX }],
+  }))
+  .build();
+const { ConfigurableModuleClass } = builder;
+
+/** What `forRoot` takes (options plus `routePrefix`). */
+export type JiraIntegrationModuleForRootOptions = typeof builder.OPTIONS_TYPE;
+/** What `forRootAsync` takes: `{ useFactory, inject, imports, routePrefix }`. */
+export type JiraIntegrationModuleAsyncOptions = typeof builder.ASYNC_OPTIONS_TYPE;
+
+/**
+ * The Jira Cloud integration: OAuth connect flow, token management and the Jira client.
+ * `JiraIntegrationModule.forRoot(options)` / `forRootAsync({ useFactory, inject, imports })`
+ * (options: jira-integration.options.ts). Controllers are mounted under the route prefix by
+ * module/routes.ts; everything the services inject from outside comes from module/option-providers.ts.
+ * Needs from the host: a default TypeORM DataSource, EventEmitterModule.forRoot(), and
+ * ScheduleModule.forRoot() for the hourly jobs (README: Using the module inside your NestJS app).
+ */
+@Module({
+  imports: [HttpModule, DiscoveryModule, TypeOrmModule.forFeature(jiraConnectEntities)],
+  providers: [
+    ...optionProviders,
+    AtlassianGateway, JiraTokenManager, JiraClient, JiraKeepAliveJob, JiraOAuthService, JiraConnectionService, OAuthStateStore,
+    JiraRefreshRecoveryJob, // StoredKeyCheck: in module/option-providers.ts (built from the options)
+    RateLimitGovernor, rateLimitStateStoreProvider,
+    ...WEBHOOK_PROVIDERS,
+  ],
+  exports: [AtlassianGateway, JiraTokenManager, JiraClient, MetricsService, JiraWebhookDispatcher, JiraWebhookLifecycle],
+})
+export class JiraIntegrationModule extends ConfigurableModuleClass implements OnApplicationBootstrap {
+  private readonly logger = new Logger('JiraIntegrationModule');
+
+  constructor(private readonly moduleRef: ModuleRef) {
+    super();
+  }
+
+  onApplicationBootstrap(): void {
+    try {
+      this.moduleRef.get(SchedulerRegistry, { strict: false });
+    } catch {
+      this.logger.warn('ScheduleModule.forRoot() is not imported: the hourly token keep-alive and OAuth state purge will not run.');
+    }
+  }
+}

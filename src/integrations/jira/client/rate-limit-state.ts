@@ -1,7 +1,7 @@
 import { Logger, type OnApplicationShutdown } from '@nestjs/common';
 import type { ConfigType } from '@nestjs/config';
 import type { Redis } from 'ioredis';
-import { boundedRedisClient } from '../../../common/redis-client.js';
+import { boundedRedisClient } from '../../../common/throttling/bounded-redis.js';
 import { jiraRateLimitConfig } from '../../../config/jira-rate-limit.config.js';
 import { redisConfig } from '../../../config/redis.config.js';
 

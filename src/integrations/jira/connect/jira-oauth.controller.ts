@@ -1,15 +1,19 @@
-import { Body, Controller, Delete, Get, HttpCode, ParseBoolPipe, Post, Put, Query, Req, Res, UseGuards } from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, ParseBoolPipe, Post, Put, Query, Req, Res, UseFilters, UseGuards, UsePipes } from '@nestjs/common';
 import { ApiBearerAuth, ApiBody, ApiFoundResponse, ApiOkResponse, ApiOperation, ApiQuery, ApiTags } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
 import { type AuthenticatedUser, CurrentUser } from '../../../auth/current-user.decorator.js';
 import { Public } from '../../../auth/public.decorator.js';
 import { ApiProblems, ApiTeamHeader, ProblemSets } from '../../../common/api-problems.decorator.js';
+import { readCookie } from '../../../common/cookies.js';
+import { ProblemDetailsFilter } from '../../../common/problem-details.filter.js';
+import { createValidationPipe } from '../../../common/validation-pipe.js';
 import { RateLimitGuard, RateLimitPerIp, RateLimitPerUser, RateLimitVerifyPerUser } from '../../../common/throttling/rate-limit.guard.js';
 import { CurrentTeam, type TeamContext, TeamRoles } from '../../../teams/team.decorators.js';
 import { TeamGuard } from '../../../teams/team.guard.js';
 import { AuthorizeDto, AuthorizeResponseDto } from './dto/authorize.dto.js';
 import { CallbackResponseDto, ConnectionResponseDto, DisconnectResponseDto } from './dto/connection.dto.js';
 import { SelectSiteDto } from './dto/select-site.dto.js';
+import { RequestUserGuard } from '../module/request-user.guard.js';
 import { JiraConnectionService } from './jira-connection.service.js';
 import { JiraOAuthService } from './jira-oauth.service.js';
 import { bindingCookieName } from './oauth-state.store.js';
@@ -32,7 +36,11 @@ const one = (v: unknown): string | undefined => (typeof v === 'string' && v !== 
 
 @ApiTags('Jira integration')
 @Controller('api/integrations/jira')
-@UseGuards(RateLimitGuard) // a controller guard: runs after the global BearerAuthGuard, so it sees req.user
+// Controller guards run after the host's global authentication, so they see req.user.
+@UseGuards(RequestUserGuard, RateLimitGuard)
+// Problem JSON and our validation on these routes only: a host keeps its own filter and pipes elsewhere.
+@UseFilters(ProblemDetailsFilter)
+@UsePipes(createValidationPipe())
 export class JiraOAuthController {
   constructor(
     private readonly oauth: JiraOAuthService,
@@ -112,7 +120,7 @@ export class JiraOAuthController {
     res.setHeader('Referrer-Policy', 'no-referrer');
     const state = one(query.state);
     const cookieName = state ? bindingCookieName(state) : undefined;
-    const cookie = cookieName ? one((req.cookies as Record<string, unknown> | undefined)?.[cookieName]) : undefined;
+    const cookie = cookieName ? one(readCookie(req, cookieName)) : undefined;
     const outcome = await this.oauth.callback({ state, code: one(query.code), error: one(query.error) }, cookie);
     // Cleared only once the state is used up or can never succeed: a cookie-less or foreign-cookie
     // callback leaves the rightful browser's cookie alone.

@@ -1,0 +1,143 @@
+import { PGlite } from '@electric-sql/pglite';
+import type { INestApplication } from '@nestjs/common';
+import { Test } from '@nestjs/testing';
+import request from 'supertest';
+import { DataSource } from 'typeorm';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { pglitePoolFor } from '../../../src/database/pglite-pool.js';
+import { verifyNotification } from '../../../src/notifications/notification-signature.js';
+import { FakeAtlassian } from '../../../test/fake-atlassian/fake-atlassian.js';
+import { NotificationReceiver } from '../../../test/helpers/notification-receiver.js';
+import { sha256 } from '../src/api-key.guard.js';
+import { HostAppModule } from '../src/host-app.module.js';
+
+/*
+ * The example host (its own users, integer-keyed teams, API-key auth, error format and
+ * DataSource) embedding JiraIntegrationModule under /integrations/jira, driven through the whole
+ * connect flow against the fake Atlassian. Runs on PostgreSQL when DATABASE_URL is set (this
+ * file's own clone), else on an in-memory PGlite of its own.
+ */
+const PREFIX = '/integrations/jira';
+const TEAM = '42';
+const KEYS = { alice: 'alice-api-key-0123456789', victor: 'victor-api-key-0123456789', mallory: 'mallory-api-key-0123456789' };
+const as = (who: keyof typeof KEYS, team: string | null = TEAM): Record<string, string> =>
+  ({ 'x-api-key': KEYS[who], ...(team === null ? {} : { 'x-team-id': team }) });
+
+describe('examples/host-app: the module inside a host NestJS app', () => {
+  const fake = new FakeAtlassian({ redirectUri: `http://127.0.0.1${PREFIX}/oauth/callback` });
+  const receiver = new NotificationReceiver();
+  const SECRET = 'host-notification-secret-0123456789abcdef';
+  let app: INestApplication;
+  let http: ReturnType<typeof request>;
+  let ds: DataSource;
+  let pglite: PGlite | undefined;
+  const ids: Record<string, number> = {};
+
+  beforeAll(async () => {
+    await fake.start();
+    await receiver.start();
+    const database = process.env.DATABASE_URL ? { url: process.env.DATABASE_URL } : { driver: pglitePoolFor((pglite = new PGlite())) };
+    const moduleRef = await Test.createTestingModule({
+      imports: [HostAppModule.register({
+        database,
+        atlassian: { clientId: fake.clientId, clientSecret: fake.clientSecret, redirectUri: fake.redirectUri, authBaseUrl: fake.url, apiBaseUrl: fake.url },
+        encryptionKey: process.env.ENCRYPTION_KEY!,
+        notifications: { webhookUrl: receiver.url, secret: SECRET, pollIntervalMs: 50 },
+      })],
+    }).compile();
+    // The host's own bootstrap: no configureApp, no cookie-parser, no global ValidationPipe.
+    app = moduleRef.createNestApplication({ logger: false });
+    await app.init();
+    http = request(app.getHttpServer());
+    ds = app.get(DataSource);
+    for (const name of Object.keys(KEYS) as (keyof typeof KEYS)[]) {
+      [{ id: ids[name] }] = await ds.query('INSERT INTO app_users (name, api_key_hash) VALUES ($1, $2) RETURNING id', [name, sha256(KEYS[name])]);
+    }
+    await ds.query(`INSERT INTO app_teams (id, name) VALUES (${Number(TEAM)}, 'Acme')`);
+    await ds.query(`INSERT INTO app_memberships (team_id, user_id, role) VALUES ($1, $2, 'owner'), ($1, $3, 'viewer')`, [Number(TEAM), ids.alice, ids.victor]);
+  });
+  afterAll(async () => {
+    await app?.close();
+    await pglite?.close();
+    await fake.stop();
+    await receiver.stop();
+  });
+
+  it('runs our migrations and its own through its one DataSource', async () => {
+    const ran = ((await ds.query('SELECT name FROM migrations')) as { name: string }[]).map((m) => m.name);
+    expect(ran).toEqual(expect.arrayContaining(['InitialSchema1764000000000', 'HostSchema1766100000000']));
+    const [{ n }] = await ds.query(`SELECT count(*)::int AS n FROM information_schema.tables WHERE table_name IN ('jira_integrations', 'jira_oauth_states', 'app_teams')`);
+    expect(n).toBe(3);
+  });
+
+  it("keeps the host's own auth and error format on the host's routes", async () => {
+    const anonymous = await http.get('/me');
+    expect(anonymous.status).toBe(401);
+    expect(anonymous.headers['content-type']).toMatch(/^application\/json/);
+    expect(anonymous.body).toEqual({ error: { status: 401, message: 'Send your API key in X-Api-Key.' } });
+    expect((await http.get('/me').set(as('alice', null))).body).toEqual({ id: ids.alice, name: 'alice' });
+    // The route prefix moved the module: nothing is left at the standalone server's path.
+    const old = await http.get('/api/integrations/jira/oauth/status').set(as('alice'));
+    expect(old.status).toBe(404);
+    expect(old.body.error.status).toBe(404);
+  });
+
+  it("answers problem JSON on the module's routes, with the host's users and the host's memberships", async () => {
+    const problem = (res: request.Response, status: number, code: string) => {
+      expect(res.status, JSON.stringify(res.body)).toBe(status);
+      expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
+      expect(JSON.parse(res.text).code).toBe(code);
+    };
+    problem(await http.get(`${PREFIX}/oauth/status`).set('x-team-id', TEAM), 401, 'unauthenticated'); // the host's guard refused
+    problem(await http.get(`${PREFIX}/oauth/status`).set(as('alice', null)), 400, 'team_header_missing');
+    problem(await http.get(`${PREFIX}/oauth/status`).set(as('mallory')), 403, 'not_team_member');
+    problem(await http.post(`${PREFIX}/oauth/authorize`).set(as('victor')).send({}), 403, 'insufficient_role'); // viewer = member
+    problem(await http.post(`${PREFIX}/oauth/authorize`).set(as('alice')).send({ bogus: 1 }), 400, 'validation_failed');
+    // Not JSON at all: the body parser refuses it before any route, so the host's filter answers.
+    const garbled = await http.post(`${PREFIX}/oauth/authorize`).set(as('alice')).set('content-type', 'application/json').send('{');
+    expect(garbled.status).toBe(400);
+    expect(garbled.body.error.status).toBe(400);
+    const status = await http.get(`${PREFIX}/oauth/status`).set(as('victor'));
+    expect(status.status).toBe(200);
+    expect(status.body.data.status).toBe('not_connected');
+  });
+
+  it('connects team 42 end to end: authorize, consent, callback, status, a JiraClient call from host code', async () => {
+    const authorize = await http.post(`${PREFIX}/oauth/authorize`).set(as('alice')).send({ siteUrl: 'acme' });
+    expect(authorize.status, JSON.stringify(authorize.body)).toBe(200);
+    const cookie = ([] as string[]).concat(authorize.headers['set-cookie'] ?? []).find((c) => c.startsWith('jc_jira_oauth_'))!;
+    expect(cookie).toMatch(new RegExp(`Path=${PREFIX}/oauth/callback`));
+
+    const callback = await fake.consent(authorize.body.data.authorizationUrl);
+    expect(callback.pathname).toBe(`${PREFIX}/oauth/callback`);
+    // The browser comes back without the API key: the callback is the module's public route.
+    const done = await http.get(callback.pathname + callback.search).set('Cookie', cookie.split(';')[0]);
+    expect(done.status, JSON.stringify(done.body)).toBe(200);
+    expect(done.body.data).toMatchObject({ status: 'connected', site: { url: 'https://acme.atlassian.net' } });
+
+    const status = await http.get(`${PREFIX}/oauth/status`).set(as('victor'));
+    expect(status.body.data).toMatchObject({ status: 'connected', connectedBy: { userId: String(ids.alice) } });
+    const [row] = await ds.query('SELECT team_id FROM jira_integrations');
+    expect(row.team_id).toBe(TEAM);
+
+    const me = await http.get(`/teams/${TEAM}/jira/myself`).set(as('alice', null));
+    expect(me.status, JSON.stringify(me.body)).toBe(200);
+    expect(me.body).toEqual({ accountId: fake.account.accountId });
+
+    // The module's own outbox and worker told the host's backend, signed.
+    await receiver.waitFor(() => receiver.ofTeam(TEAM).some((n) => n.body.type === 'connected'), 'connected notification');
+    const connected = receiver.ofTeam(TEAM).find((n) => n.body.type === 'connected')!;
+    expect(connected.body.data).toMatchObject({ connectedByUserId: String(ids.alice) });
+    expect(verifyNotification(SECRET, connected.raw, connected.headers['x-jira-connect-timestamp'] as string,
+      connected.headers['x-jira-connect-signature'] as string)).toBe(true);
+  });
+
+  it('disconnects, and never stores a token in the clear', async () => {
+    const dump = JSON.stringify(await ds.query('SELECT * FROM jira_integrations')) + JSON.stringify(await ds.query('SELECT * FROM jira_oauth_states'));
+    for (const secret of fake.issuedSecrets()) expect(dump).not.toContain(secret);
+    const res = await http.delete(`${PREFIX}/oauth/disconnect`).set(as('alice'));
+    expect(res.status).toBe(200);
+    expect(res.body.data).toMatchObject({ status: 'not_connected', wasConnected: true });
+    expect((await http.get(`${PREFIX}/oauth/status`).set(as('alice'))).body.data.status).toBe('not_connected');
+  });
+});

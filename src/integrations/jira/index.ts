@@ -1,0 +1,24 @@
+/*
+ * What a host NestJS application imports to embed the Jira integration
+ * (README: Using the module inside your NestJS app).
+ */
+export { JiraIntegrationModule, jiraConnectEntities, jiraConnectSubscribers } from './jira-integration.module.js';
+export type { JiraIntegrationModuleAsyncOptions, JiraIntegrationModuleForRootOptions } from './jira-integration.module.js';
+export { DEFAULT_ROUTE_PREFIX } from './jira-integration.options.js';
+export type {
+  AtlassianAppOptions,
+  EncryptionKey,
+  JiraIntegrationModuleOptions,
+  JiraRateLimitOptions,
+  JiraTokenOptions,
+} from './jira-integration.options.js';
+export { isJiraPublicRoute } from './module/request-user.guard.js';
+export { JiraTokenManager, type JiraCredentials } from './tokens/jira-token-manager.service.js';
+export { JiraClient, TeamJiraClient, type JiraRequestOptions } from './client/jira-client.js';
+export { JiraConnectionEvent, type JiraConnectionEventName, type JiraConnectionEventPayload } from './jira.events.js';
+export { JiraError, JiraErrorCode } from './jira.errors.js';
+export { TeamAccessPolicy } from '../../teams/team-access.policy.js';
+export { TEAM_ROLES, type TeamRole } from '../../teams/entities/team-member.entity.js';
+export { MetricsService } from '../../metrics/metrics.service.js';
+/** Our schema, for the host's DataSource `migrations` (run them with the host's own). */
+export { migrations as jiraConnectMigrations } from '../../../migrations/index.js';

@@ -1,0 +1,115 @@
+import { Injectable, Logger, Module, type INestApplication } from '@nestjs/common';
+import { EventEmitterModule } from '@nestjs/event-emitter';
+import { Test } from '@nestjs/testing';
+import { InjectDataSource, TypeOrmModule } from '@nestjs/typeorm';
+import type { Request } from 'express';
+import request from 'supertest';
+import type { DataSource } from 'typeorm';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { readDatabaseSettings } from '../src/config/database.config.js';
+import { createDataSource } from '../src/database/data-source.js';
+import {
+  JiraClient,
+  JiraIntegrationModule,
+  MetricsService,
+  TeamAccessPolicy,
+  type JiraIntegrationModuleForRootOptions,
+  type TeamRole,
+} from '../src/integrations/jira/index.js';
+import { FakeAtlassian } from './fake-atlassian/fake-atlassian.js';
+
+/*
+ * The module through forRoot (static options) in the barest host: its own DataSource, the
+ * EventEmitterModule, and nothing else of this app (no ConfigModule, AuthModule, global filter,
+ * ValidationPipe or cookie-parser). The user comes from the `currentUser` option; the policy is a
+ * class the module instantiates, injecting the host's DataSource.
+ */
+const TEAM = 'org_2x';
+const USER = 'auth0|abc';
+
+@Injectable()
+class OneTeamPolicy extends TeamAccessPolicy {
+  constructor(@InjectDataSource() private readonly dataSource: DataSource) {
+    super();
+  }
+
+  async roleOf(teamId: string, userId: string): Promise<TeamRole | null> {
+    await this.dataSource.query('SELECT 1'); // the host's DataSource reached it
+    return teamId === TEAM && userId === USER ? 'admin' : null;
+  }
+}
+
+const hostDatabase = TypeOrmModule.forRootAsync({
+  useFactory: () => ({}),
+  dataSourceFactory: async () => {
+    const ds = createDataSource(readDatabaseSettings());
+    await ds.initialize();
+    await ds.runMigrations();
+    return ds;
+  },
+});
+
+async function boot(options: JiraIntegrationModuleForRootOptions): Promise<INestApplication> {
+  @Module({ imports: [hostDatabase, EventEmitterModule.forRoot(), JiraIntegrationModule.forRoot(options)] })
+  class BareHostModule {}
+  const app = (await Test.createTestingModule({ imports: [BareHostModule] }).compile()).createNestApplication({ logger: false });
+  return app.init();
+}
+
+describe('JiraIntegrationModule.forRoot in a bare host', () => {
+  const fake = new FakeAtlassian({ redirectUri: 'http://127.0.0.1/jira/oauth/callback' });
+  let app: INestApplication;
+  let http: ReturnType<typeof request>;
+  const as = { 'x-user': USER, 'x-team-id': TEAM };
+  const warn = vi.spyOn(Logger.prototype, 'warn');
+
+  beforeAll(async () => {
+    await fake.start();
+    app = await boot({
+      routePrefix: 'jira',
+      atlassian: { clientId: fake.clientId, clientSecret: fake.clientSecret, redirectUri: fake.redirectUri, authBaseUrl: fake.url, apiBaseUrl: fake.url },
+      encryption: { currentKey: process.env.ENCRYPTION_KEY! },
+      teamAccessPolicy: OneTeamPolicy,
+      currentUser: (req: Request) => req.get('x-user') ?? null,
+    });
+    http = request(app.getHttpServer());
+  });
+  afterAll(async () => {
+    await app?.close();
+    await fake.stop();
+  });
+
+  it('warns at start that the hourly jobs need ScheduleModule.forRoot()', () => {
+    expect(warn.mock.calls.map((c) => String(c[0]))).toContainEqual(expect.stringMatching(/ScheduleModule\.forRoot\(\) is not imported/));
+    warn.mockRestore();
+  });
+
+  it('refuses a request without a user, or from another team, with problem JSON', async () => {
+    const anonymous = await http.get('/jira/oauth/status').set('x-team-id', TEAM);
+    expect(anonymous.status).toBe(401);
+    expect(anonymous.headers['content-type']).toMatch(/^application\/problem\+json/);
+    expect(JSON.parse(anonymous.text).code).toBe('unauthenticated');
+    const stranger = await http.get('/jira/oauth/status').set({ ...as, 'x-team-id': 'org_other' });
+    expect(stranger.status).toBe(403);
+    expect(JSON.parse(stranger.text).code).toBe('not_team_member');
+  });
+
+  it('validates bodies with its own pipe (the host has none)', async () => {
+    const res = await http.post('/jira/oauth/authorize').set(as).send({ siteUrl: 'acme', extra: true });
+    expect(res.status).toBe(400);
+    expect(JSON.parse(res.text).code).toBe('validation_failed');
+  });
+
+  it('connects and exports a working JiraClient and its metrics', async () => {
+    const authorize = await http.post('/jira/oauth/authorize').set(as).send({});
+    expect(authorize.status, authorize.text).toBe(200);
+    const cookie = ([] as string[]).concat(authorize.headers['set-cookie'] ?? []).find((c) => c.startsWith('jc_jira_oauth_'))!;
+    const callback = await fake.consent(authorize.body.data.authorizationUrl);
+    // No cookie-parser in this host: the module reads the Cookie header itself.
+    const done = await http.get(callback.pathname + callback.search).set('Cookie', cookie.split(';')[0]);
+    expect(done.status, done.text).toBe(200);
+    expect(done.body.data.status).toBe('connected');
+    expect((await app.get(JiraClient).forTeam(TEAM).myself()).accountId).toBe(fake.account.accountId);
+    expect(await app.get(MetricsService).registry.metrics()).toMatch(/jira_oauth_flows_total\{outcome="connected"\} 1/);
+  });
+});
