@@ -3,6 +3,7 @@ import { ApiExtraModels, ApiHeader, ApiResponse, getSchemaPath } from '@nestjs/s
 import { CommonErrorCode } from './app-error.js';
 import { PROBLEM_CONTENT_TYPE } from './problem-details.filter.js';
 import { Problem, ValidationProblem } from './openapi/problem.schema.js';
+import { DATABASE_UNAVAILABLE } from '../database/database-unavailable.js';
 
 /** Problem codes a route can answer, by HTTP status. */
 export type ProblemSet = Readonly<Partial<Record<number, readonly string[]>>>;
@@ -34,8 +35,11 @@ export const ProblemSets = {
   rateLimited: { 429: [CommonErrorCode.RateLimited] },
 } satisfies Record<string, ProblemSet>;
 
-/** Every route can fail unexpectedly; the body then says nothing about the cause. */
-const ALWAYS: ProblemSet = { 500: [CommonErrorCode.InternalError] };
+/**
+ * Every route can fail unexpectedly (500, the body says nothing about the cause), and every route
+ * answers 503 database_unavailable with Retry-After while the database is stopped or frozen.
+ */
+const ALWAYS: ProblemSet = { 500: [CommonErrorCode.InternalError], 503: [DATABASE_UNAVAILABLE] };
 
 const RETRY_AFTER = {
   'Retry-After': { description: 'Seconds to wait before trying again.', schema: { type: 'integer' } },
@@ -79,7 +83,7 @@ export function ApiProblems(...sets: ProblemSet[]): MethodDecorator & ClassDecor
       ApiResponse({
         status,
         description: `Problem JSON with code ${codes.map((c) => `\`${c}\``).join(', ')}`,
-        ...(status === 429 ? { headers: RETRY_AFTER } : {}),
+        ...(status === 429 || status === 503 ? { headers: RETRY_AFTER } : {}),
         content: { [PROBLEM_CONTENT_TYPE]: { schema: schemaFor(codes) } },
       }),
     ),

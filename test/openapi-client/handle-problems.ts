@@ -50,6 +50,8 @@ export function authorizeMessage(p: AuthorizeProblem): string {
       return 'Too many attempts: wait a moment.';
     case 'jira_not_configured':
       return 'Jira is not set up on this server yet.';
+    case 'database_unavailable':
+      return 'The service is briefly unavailable: try again in a few seconds.';
     case 'internal_error':
       return fallback(p);
     default:
@@ -64,6 +66,10 @@ export function callbackMessage(p: CallbackProblem): string {
     case 'oauth_state_expired':
     case 'oauth_state_replayed':
       return 'This connection link is no longer valid: start again.';
+    case 'oauth_state_superseded':
+      return 'A newer attempt to connect Jira replaced this one: finish that one, or start again.';
+    case 'database_unavailable':
+      return 'The service is briefly unavailable: try again in a few seconds.';
     case 'oauth_binding_missing':
     case 'oauth_binding_mismatch':
       return 'Finish connecting in the same browser you started in.';
