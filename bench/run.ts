@@ -182,9 +182,11 @@ async function main(): Promise<void> {
       + `refreshes ${r.successfulRefreshes} successful of ${r.refreshRequests} (want exactly ${r.teams}); lost refresh tokens ${r.lostRefreshTokens}  ${verdict ? 'PASS' : 'FAIL'}`);
     if (!verdict) failures.push('slow Atlassian');
   }
-  console.log(`\n== Atlassian rate limits: 3 tenants (1 greedy with ${RL.greedyCallers} callers, 2 quiet with 1 each), ${RL.seconds} s per run, fake limits scaled to a ${RL.windowMs / 1000} s window`);
-  report.rateLimits = await rateLimitBench();
-  printRateLimitRuns(report.rateLimits as Awaited<ReturnType<typeof rateLimitBench>>);
+  if (runs('ratelimits')) {
+    console.log(`\n== Atlassian rate limits: 3 tenants (1 greedy with ${RL.greedyCallers} callers, 2 quiet with 1 each), ${RL.seconds} s per run, fake limits scaled to a ${RL.windowMs / 1000} s window`);
+    report.rateLimits = await rateLimitBench();
+    printRateLimitRuns(report.rateLimits as Awaited<ReturnType<typeof rateLimitBench>>);
+  }
 
   mkdirSync(join(here, '../../bench/.out'), { recursive: true });
   writeFileSync(join(here, '../../bench/.out/results.json'), JSON.stringify(report, null, 2));
