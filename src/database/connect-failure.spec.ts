@@ -9,6 +9,7 @@ describe('classifyConnectFailure: stop at once, or retry', () => {
   const cases: [string, unknown, ConnectFailureKind, RegExp][] = [
     ['wrong password', pgError('28P01', 'password authentication failed for user "app"'), 'refused', /user and password/],
     ['no pg_hba entry', pgError('28000', 'no pg_hba.conf entry for host'), 'refused', /user and password/],
+    ['PgBouncer: wrong password', pgError('08P01', 'password authentication failed'), 'refused', /user and password/],
     ['no such database', pgError('3D000', 'database "x" does not exist'), 'refused', /Create that database.*migration:run/],
     ['no CONNECT privilege', pgError('42501', 'permission denied for database x'), 'refused', /Grant the user CONNECT/],
     ['PgBouncer: startup parameter', pgError('08P01', 'unsupported startup parameter: options'), 'refused', /remove the parameter from DATABASE_URL/],
@@ -19,7 +20,7 @@ describe('classifyConnectFailure: stop at once, or retry', () => {
     ['host unknown', socketError('ENOTFOUND', 'getaddrinfo ENOTFOUND db'), 'unreachable', /could not be reached/],
     ['no answer', new Error('timeout expired'), 'unreachable', /did not answer within 1500 ms/],
     ['pool timeout', new Error('timeout exceeded when trying to connect'), 'unreachable', /did not answer within 1500 ms/],
-    ['dropped', new Error('Connection terminated unexpectedly'), 'unreachable', /could not be reached/],
+    ['dropped at once', new Error('Connection terminated unexpectedly'), 'unreachable', /could not be reached/],
     ['server starting up', pgError('57P03', 'the database system is starting up'), 'unreachable', /DATABASE_URL/],
     ['too many connections', pgError('53300', 'sorry, too many clients already'), 'unreachable', /DATABASE_URL/],
     ['anything else', new Error('something new'), 'unknown', /something new/],
@@ -30,6 +31,11 @@ describe('classifyConnectFailure: stop at once, or retry', () => {
     expect(failure.message).toMatch(message);
     expect(failure.message).toMatch(/^Database app@db:6432\/jc\b/);
   });
+});
+
+it('a connection dropped once the connect timeout passed did not answer', () => {
+  expect(classifyConnectFailure(new Error('Connection terminated unexpectedly'), 'Database x', 1500, 1502).message)
+    .toMatch(/^Database x did not answer within 1500 ms/);
 });
 
 describe('describeDatabase', () => {

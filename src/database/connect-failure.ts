@@ -46,15 +46,19 @@ function innermost(thrown: unknown): ErrorLike {
 const SOCKET_UNREACHABLE = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH',
   'ENOTFOUND', 'EAI_AGAIN', 'EPIPE', 'ECONNABORTED']);
 
-/** Classifies the error of a first connection to `target` (see describeDatabase). */
-export function classifyConnectFailure(thrown: unknown, target: string, connectTimeoutMs: number): ConnectFailure {
+/**
+ * Classifies the error of a first connection to `target` (see describeDatabase) that failed after
+ * `elapsedMs`: a connection dropped only once the connect timeout had passed is one that did not answer.
+ */
+export function classifyConnectFailure(thrown: unknown, target: string, connectTimeoutMs: number, elapsedMs = 0): ConnectFailure {
   const e = innermost(thrown);
   const code = typeof e.code === 'string' ? e.code : '';
   const detail = typeof e.message === 'string' ? e.message : String(thrown);
   const said = `${target} refused the connection (${code ? `${code} ` : ''}${detail})`;
   const refused = (advice: string): ConnectFailure => ({ kind: 'refused', message: `${said}. ${advice}` });
 
-  if (code.startsWith('28')) {
+  // PgBouncer reports a failed login as 08P01, so its message counts too.
+  if (code.startsWith('28') || /authentication failed|no such user/i.test(detail)) {
     return refused('Check the user and password in DATABASE_URL; behind a pooler the user must also be known to it '
       + '(PgBouncer: auth_file or auth_query; RDS Proxy: its Secrets Manager secret).');
   }
@@ -72,7 +76,7 @@ export function classifyConnectFailure(thrown: unknown, target: string, connectT
   if (/SSL|TLS|certificate/i.test(detail) && !SOCKET_UNREACHABLE.has(code)) {
     return refused('Fix the TLS settings in DATABASE_URL (sslmode=…) to match what the server offers.');
   }
-  const timedOut = /timeout|ETIMEDOUT/i.test(`${code} ${detail}`);
+  const timedOut = /timeout|ETIMEDOUT/i.test(`${code} ${detail}`) || (/Connection terminated/i.test(detail) && elapsedMs >= connectTimeoutMs);
   if (timedOut || SOCKET_UNREACHABLE.has(code) || /Connection terminated/i.test(detail) || /^(57P03|53300)$/.test(code)) {
     const what = timedOut ? `did not answer within ${connectTimeoutMs} ms` : 'could not be reached';
     return {

@@ -21,12 +21,13 @@ export const isWorthRetrying = (err: unknown): boolean =>
  */
 export async function openDataSource(settings: DatabaseSettings): Promise<AppDataSource> {
   const ds = createDataSource(settings);
+  const started = Date.now();
   try {
     await ds.initialize();
   } catch (err) {
     await ds.destroy().catch(() => undefined);
     if (settings.kind !== 'postgres') throw err;
-    const failure = classifyConnectFailure(err, `Database ${describeDatabase(settings.url)}`, settings.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS);
+    const failure = classifyConnectFailure(err, `Database ${describeDatabase(settings.url)}`, settings.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS, Date.now() - started);
     if (failure.kind === 'refused') throw new DatabaseRefusedError(failure.message, { cause: err });
     // A process warning, not the app logger: that one is buffered until the app has started.
     process.emitWarning(`${failure.message} Retrying every ${RETRY_DELAY_MS / 1000} s, ${RETRY_ATTEMPTS} attempts in all.`,

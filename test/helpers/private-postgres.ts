@@ -29,7 +29,7 @@ export function postgresBinDir(): string | null {
 const asRoot = (): boolean => process.getuid?.() === 0;
 
 /** Numeric uid/gid of the postgres system user (for chown), read from /etc/passwd. */
-function postgresIds(): { uid: number; gid: number } {
+export function postgresIds(): { uid: number; gid: number } {
   const line = readFileSync('/etc/passwd', 'utf8').split('\n').find((l) => l.startsWith('postgres:'));
   if (!line) throw new Error('running as root, but there is no `postgres` user to run the private cluster as');
   const [, , uid, gid] = line.split(':');
@@ -51,6 +51,20 @@ function childrenOf(pid: number): number[] {
     }
   }
   return found;
+}
+
+/** true when the PostgreSQL (or pooler) at `url` answers SELECT 1 within `timeoutMs`. */
+export async function answersSelectOne(url: string, timeoutMs = 1000): Promise<boolean> {
+  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: timeoutMs, query_timeout: timeoutMs });
+  try {
+    await client.connect();
+    await client.query('SELECT 1');
+    return true;
+  } catch {
+    return false;
+  } finally {
+    client.end().catch(() => undefined);
+  }
 }
 
 export class PrivatePostgres {
@@ -109,17 +123,8 @@ export class PrivatePostgres {
   }
 
   /** true when the cluster answers SELECT 1 within `timeoutMs`. */
-  async answers(timeoutMs = 1000): Promise<boolean> {
-    const client = new pg.Client({ connectionString: this.url, connectionTimeoutMillis: timeoutMs, query_timeout: timeoutMs });
-    try {
-      await client.connect();
-      await client.query('SELECT 1');
-      return true;
-    } catch {
-      return false;
-    } finally {
-      client.end().catch(() => undefined);
-    }
+  answers(timeoutMs = 1000): Promise<boolean> {
+    return answersSelectOne(this.url, timeoutMs);
   }
 
   private postmasterPid(): number | null {

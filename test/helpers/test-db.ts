@@ -7,7 +7,15 @@ import { createDataSource } from '../../src/database/data-source.js';
  * then clones it into a private database, so files running in parallel never see each other's
  * rows (the keep-alive job, for one, scans the whole table). PGlite mode: each file gets a named
  * in-memory engine that every app instance in that file shares.
+ *
+ * TEST_DATABASE_ADMIN_URL (optional): where databases are created, migrated, cloned and dropped,
+ * e.g. PostgreSQL directly while DATABASE_URL goes through a transaction pooler (a pooler's idle
+ * server connection to the template would make CREATE DATABASE … TEMPLATE fail). Each file's
+ * DATABASE_URL keeps its own host and port and only changes the database name.
  */
+
+/** DATABASE_URL, or TEST_DATABASE_ADMIN_URL for creating and dropping databases. */
+const adminUrlFor = (url: string): string => process.env.TEST_DATABASE_ADMIN_URL || url;
 
 const TEMPLATE_SUFFIX = '_tpl';
 
@@ -33,22 +41,32 @@ async function admin<T>(url: string, fn: (c: pg.Client) => Promise<T>): Promise<
 
 const quote = (name: string): string => `"${name.replace(/"/g, '""')}"`;
 
+/** Runs every migration on the PostgreSQL database at `url`. */
+export async function migrateDatabase(url: string): Promise<void> {
+  const ds = createDataSource({ kind: 'postgres', url, dataDir: 'memory://' });
+  await ds.initialize();
+  try {
+    await ds.runMigrations();
+  } finally {
+    await ds.destroy();
+  }
+}
+
 export async function prepareTemplateDatabase(): Promise<() => Promise<void>> {
   const url = process.env.DATABASE_URL;
   if (!url) return async () => undefined;
   const base = databaseName(url);
   const template = base + TEMPLATE_SUFFIX;
-  await admin(url, async (c) => {
+  const adminUrl = adminUrlFor(url);
+  await admin(adminUrl, async (c) => {
     await c.query(`DROP DATABASE IF EXISTS ${quote(template)} WITH (FORCE)`);
     await c.query(`CREATE DATABASE ${quote(template)}`);
   });
-  const ds = createDataSource({ kind: 'postgres', url: withDatabase(url, template), dataDir: 'memory://' });
-  await ds.initialize();
-  await ds.runMigrations();
-  await ds.destroy();
-  process.env.JC_TEST_TEMPLATE_URL = withDatabase(url, template);
+  // Migrations go to PostgreSQL directly, as in production (docs/operations-poolers.md).
+  await migrateDatabase(withDatabase(adminUrl, template));
+  process.env.JC_TEST_TEMPLATE_URL = withDatabase(adminUrl, template);
   return async () => {
-    await admin(url, (c) => c.query(`DROP DATABASE IF EXISTS ${quote(template)} WITH (FORCE)`));
+    await admin(adminUrl, (c) => c.query(`DROP DATABASE IF EXISTS ${quote(template)} WITH (FORCE)`));
   };
 }
 
@@ -66,7 +84,8 @@ export async function createFileDatabase(): Promise<FileDatabase> {
   }
   const base = databaseName(url).replace(/_tpl$/, '');
   const name = `${base}_f${suffix}`;
-  await admin(url, async (c) => {
+  const adminUrl = adminUrlFor(url);
+  await admin(adminUrl, async (c) => {
     for (let attempt = 0; ; attempt++) {
       try {
         await c.query(`CREATE DATABASE ${quote(name)} TEMPLATE ${quote(base + TEMPLATE_SUFFIX)}`);
@@ -78,7 +97,6 @@ export async function createFileDatabase(): Promise<FileDatabase> {
       }
     }
   });
-  const adminUrl = url;
   process.env.DATABASE_URL = withDatabase(url, name);
   return {
     drop: () => admin(adminUrl, async (c) => void (await c.query(`DROP DATABASE IF EXISTS ${quote(name)} WITH (FORCE)`))),
