@@ -13,7 +13,9 @@ import { answersSelectOne, postgresIds } from '../helpers/private-postgres.js';
  */
 
 const BINARIES = ['/usr/sbin/pgbouncer', '/usr/bin/pgbouncer'];
-const pgbouncerBinary = (): string | null => [process.env.PGBOUNCER_BIN ?? '', ...BINARIES].find((b) => b && existsSync(b)) ?? null;
+/** PGBOUNCER_BIN when set (only that), else Debian's. */
+const pgbouncerBinary = (): string | null =>
+  (process.env.PGBOUNCER_BIN ? [process.env.PGBOUNCER_BIN] : BINARIES).find((b) => existsSync(b)) ?? null;
 
 /** Why the pooler tier cannot run here, or null when it can. */
 export function pgbouncerUnavailableReason(): string | null {
