@@ -46,18 +46,27 @@ export class BoundedClient extends pg.Client {
   override query(...args: any[]): any {
     const [config, values, callback] = args as [unknown, unknown, unknown];
     const text = typeof config === 'string' ? config : undefined;
-    // Only the promise form with SQL text (what TypeORM sends); submittables and callbacks pass through.
-    if (!this.setLocalTimeout || text === undefined || typeof values === 'function' || callback !== undefined) {
-      return this.send(...args);
+    // SQL text only (what TypeORM and pg-pool send); submittables (cursors, streams) pass through.
+    if (!this.setLocalTimeout || text === undefined) return this.send(...args);
+    const done = [values, callback].find((f): f is (err: unknown, res?: unknown) => void => typeof f === 'function');
+    if (done) {
+      // Callback form (pg-pool's pool.query): the same path, answered through the callback.
+      (this.bounded(text, Array.isArray(values) ? values : undefined) as Promise<unknown>).then((res) => done(null, res), (err: unknown) => done(err));
+      return undefined;
     }
-    const plan = planStatement(text, this.getTransactionStatus() as TransactionStatus);
+    return this.bounded(text, values);
+  }
+
+  private bounded(text: string, values: unknown): unknown {
+    // null until the first ReadyForQuery is recorded (pg calls back `connect` just before): a new session is idle.
+    const plan = planStatement(text, (this.getTransactionStatus() ?? 'I') as TransactionStatus);
     if (plan === 'begin-with-timeout') {
       // A multi-statement message answers with one result per statement; the caller asked for the first.
       return (this.send(`${text}; ${this.setLocalTimeout}`) as Promise<unknown>)
         .then((results) => (Array.isArray(results) ? results[0] : results));
     }
-    if (plan === 'wrap') return this.wrapInTransaction(args);
-    return this.send(...args);
+    const args = values === undefined ? [text] : [text, values];
+    return plan === 'wrap' ? this.wrapInTransaction(args) : this.send(...args);
   }
 
   /** The statement in a transaction of its own: COMMIT turns into ROLLBACK if the statement failed. */

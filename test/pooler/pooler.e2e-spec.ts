@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import type { DataSource } from 'typeorm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { boundedPoolOptions } from '../../src/database/bounded-pool.js';
 import { createDataSource } from '../../src/database/data-source.js';
 import { JiraTokenManager } from '../../src/integrations/jira/tokens/jira-token-manager.service.js';
 import { FakeAtlassian } from '../fake-atlassian/fake-atlassian.js';
@@ -100,6 +101,17 @@ describe.skipIf(pgReason !== null)(`transaction pooler tier${pgReason ? ` (skipp
       await expectLockWaitCancelledOnServer(ds, cluster);
     } finally {
       await ds.destroy();
+    }
+  }, 30_000);
+
+  it('directly: a node-postgres pool\'s own query() (callback form) runs with the timeout too', async () => {
+    const pool = new pg.Pool({ connectionString: cluster.url, ...boundedPoolOptions({ statementTimeoutMs: STATEMENT_TIMEOUT_MS }) });
+    try {
+      expect((await pool.query('SHOW statement_timeout')).rows[0].statement_timeout).toBe(`${STATEMENT_TIMEOUT_MS}ms`);
+      expect((await pool.query('SELECT $1::int AS n', [7])).rows[0].n).toBe(7);
+      await expect(pool.query('SELECT pg_sleep(5)')).rejects.toMatchObject({ code: '57014' });
+    } finally {
+      await pool.end();
     }
   }, 30_000);
 
