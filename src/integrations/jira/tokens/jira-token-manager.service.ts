@@ -4,16 +4,14 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { ConfigType } from '@nestjs/config';
 import { EventEmitter2 } from '@nestjs/event-emitter';
 import { InjectDataSource } from '@nestjs/typeorm';
-import type { DataSource, EntityManager } from 'typeorm';
+import type { DataSource } from 'typeorm';
 import { Clock } from '../../../common/clock.js';
 import { jiraConfig } from '../../../config/jira.config.js';
 import { MetricsService } from '../../../metrics/metrics.service.js';
 import { NotificationOutbox } from '../../../notifications/notification-outbox.js';
-import { NotificationType } from '../../../notifications/notification-types.js';
 import { AtlassianGateway, AtlassianTokenError, type TokenSet } from '../atlassian/atlassian.gateway.js';
 import { retryDelayMs, shouldRetry, sleep, type RetryPolicy } from '../atlassian/retry-policy.js';
 import { JiraErrorCode } from '../jira.errors.js';
-import { JiraConnectionEvent, type JiraConnectionEventPayload } from '../jira.events.js';
 import { ConcurrencyLimit, SlotWaitTimeout } from './concurrency-limit.js';
 import {
   atlassianUnavailable, clientRejected, credentialsUnreadable, notConnected, reauthorizationRequired, refreshLockTimeout, scopeInsufficient,
@@ -22,15 +20,11 @@ import {
 import { LeaseWatch } from './lease-watch.js';
 import { ReadBatch } from './read-batch.js';
 import { leaseLive, RefreshLeaseStore, type ClaimReason, type ObservedRow, type RefreshLease } from './refresh-lease.js';
-import { isUnreadable, openToken, sealToken } from './token-sealing.js';
+import { RefreshResults, type RefreshOutcome } from './refresh-results.js';
+import { isUnreadable, openToken } from './token-sealing.js';
+import { UnauthorizedRefreshMemo } from './unauthorized-refresh-memo.js';
 
-/** Emitted once when a connection flips to `reauthorization_required` (payload below). */
-export const JIRA_REAUTHORIZATION_REQUIRED = JiraConnectionEvent.ReauthorizationRequired;
-
-export interface JiraReauthorizationRequiredEvent {
-  teamId: string;
-  integrationId: string;
-}
+export { JIRA_REAUTHORIZATION_REQUIRED, type JiraReauthorizationRequiredEvent, type RefreshOutcome } from './refresh-results.js';
 
 /** A token good for at least TOKEN_MIN_VALIDITY_MS more, and the site to call with it. */
 export interface JiraCredentials {
@@ -46,11 +40,6 @@ export const TOKEN_MIN_VALIDITY_MS = 60_000;
  * claim was sent), which leaves room for the conditional store.
  */
 const LEASE_MARGIN_MS = 2_000;
-
-/** What one leased refresh came to. `lost`: the lease was taken over before we could finish. */
-export type RefreshOutcome =
-  | { kind: 'token'; credentials: JiraCredentials | null }
-  | { kind: 'skipped' | 'lost' };
 
 /**
  * Hands out Jira access tokens and refreshes them without ever losing a rotated refresh token,
@@ -77,14 +66,14 @@ export class JiraTokenManager {
   private readonly logger = new Logger(JiraTokenManager.name);
   private readonly inFlight = new Map<string, Promise<JiraCredentials>>();
   private readonly reads = new Map<string, Promise<ObservedRow | null>>();
-  /** Per team: the access token a 401-triggered refresh handed out, and when (performance.now()). */
-  private readonly reissuedFor401 = new Map<string, { accessToken: string; at: number }>();
+  private readonly reissuedFor401: UnauthorizedRefreshMemo;
   private readonly retry: RetryPolicy;
   private readonly limit: ConcurrencyLimit;
   readonly leases: RefreshLeaseStore;
   readonly watch: LeaseWatch;
   private readonly batch: ReadBatch;
   private readonly leaseMs: number;
+  private readonly results: RefreshResults;
 
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
@@ -97,11 +86,13 @@ export class JiraTokenManager {
   ) {
     this.retry = { maxAttempts: config.refreshMaxAttempts, baseDelayMs: config.refreshBackoffMs, budgetMs: config.retryBudgetMs };
     this.limit = new ConcurrencyLimit(config.refreshConcurrency);
+    this.reissuedFor401 = new UnauthorizedRefreshMemo(config.unauthorizedRefreshWindowMs);
     const owner = `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`;
     this.leaseMs = config.httpTimeoutMs + LEASE_MARGIN_MS;
     this.leases = new RefreshLeaseStore(dataSource, owner, this.leaseMs);
     this.batch = new ReadBatch((teamId) => this.leases.observe(teamId), (teamIds) => this.leases.observeMany(teamIds));
     this.watch = new LeaseWatch((teamIds) => this.leases.observeMany(teamIds), this.leaseMs);
+    this.results = new RefreshResults(dataSource, this.leases, clock, events, metrics, outbox, this.logger);
   }
 
   /**
@@ -145,10 +136,9 @@ export class JiraTokenManager {
    * ago is a scope problem: 502 jira_scope_insufficient, no further rotation.
    */
   async refreshRejected(teamId: string, rejectedAccessToken: string, status = 401): Promise<JiraCredentials> {
-    if (status === 401 && this.reissuedRecentlyFor401(teamId, rejectedAccessToken)) throw scopeInsufficient();
-    const deadline = this.deadline();
-    const fresh = await this.replacementOf(teamId, rejectedAccessToken, deadline);
-    if (status === 401) this.noteReissuedFor401(teamId, fresh.accessToken);
+    if (status === 401 && this.reissuedFor401.reissuedRecently(teamId, rejectedAccessToken)) throw scopeInsufficient();
+    const fresh = await this.replacementOf(teamId, rejectedAccessToken, this.deadline());
+    if (status === 401) this.reissuedFor401.note(teamId, fresh.accessToken);
     return fresh;
   }
 
@@ -162,21 +152,6 @@ export class JiraTokenManager {
     const current = await this.credentialsOf(teamId, row);
     if (current && current.accessToken !== rejectedAccessToken) return current;
     return this.singleFlight(teamId, deadline, row, row?.version);
-  }
-
-  private reissuedRecentlyFor401(teamId: string, accessToken: string): boolean {
-    const seen = this.reissuedFor401.get(teamId);
-    return seen !== undefined && seen.accessToken === accessToken
-      && performance.now() - seen.at < this.config.unauthorizedRefreshWindowMs;
-  }
-
-  private noteReissuedFor401(teamId: string, accessToken: string): void {
-    const now = performance.now();
-    // Bounded memory: entries past the window are useless; drop them when the map grows.
-    if (this.reissuedFor401.size >= 10_000) {
-      for (const [id, e] of this.reissuedFor401) if (now - e.at >= this.config.unauthorizedRefreshWindowMs) this.reissuedFor401.delete(id);
-    }
-    this.reissuedFor401.set(teamId, { accessToken, at: now });
   }
 
   /** The keep-alive's refresh of an idle row: never throws for one row's trouble. */
@@ -281,7 +256,7 @@ export class JiraTokenManager {
     try {
       if (!lease.refreshTokenEnvelope) {
         releaseSlot();
-        return await this.reauthorizationRequired(lease);
+        return await this.results.reauthorizationRequired(lease);
       }
       refreshToken = openToken(lease.refreshTokenEnvelope, 'refresh_token', lease.teamId);
     } catch (err) {
@@ -316,7 +291,7 @@ export class JiraTokenManager {
         done(err.kind);
         const { mayHaveRotated, next } = err.verdict;
         unknown ||= mayHaveRotated;
-        if (next === 'reauthorize') return this.reauthorizationRequired(lease);
+        if (next === 'reauthorize') return this.results.reauthorizationRequired(lease);
         if (next === 'client_rejected' || next === 'rejected') {
           await this.leases.release(lease, { clearMarker: !unknown, errorCode: JiraErrorCode.AtlassianClientRejected });
           this.metrics.refreshCompleted('client_rejected');
@@ -341,7 +316,7 @@ export class JiraTokenManager {
         throw atlassianUnavailable(err.verdict.rateLimited ? 429 : err.httpStatus, Math.max(1, Math.ceil(delay / 1000)), err);
       }
       releaseSlot(); // the slot bounds calls to Atlassian; the next claim need not wait for this write
-      return this.store(lease, tokens, refreshToken);
+      return this.results.store(lease, tokens, refreshToken);
     }
   }
 
@@ -353,59 +328,6 @@ export class JiraTokenManager {
       await this.leases.release(lease, { clearMarker: !unknown });
       throw err;
     }
-  }
-
-  /** The conditional write of the new tokens, in a short transaction (the outbox joins it). */
-  private async store(lease: RefreshLease, tokens: TokenSet, presented: string): Promise<RefreshOutcome> {
-    if (!tokens.refreshToken) this.logger.warn(`Atlassian returned no refresh token for team ${lease.teamId}; keeping the stored one`);
-    const now = this.clock.now();
-    const expiresAt = new Date(now.getTime() + tokens.expiresInSeconds * 1000);
-    const sealed = {
-      accessTokenEnvelope: sealToken(tokens.accessToken, 'access_token', lease.teamId),
-      refreshTokenEnvelope: sealToken(tokens.refreshToken ?? presented, 'refresh_token', lease.teamId),
-      expiresAt,
-      scopes: tokens.scopes,
-      now,
-    };
-    // One statement when there is no status transition; otherwise the transaction the outbox joins.
-    const written = await this.leases.completeQuietly(lease, sealed) ? { previousErrorCode: null }
-      : await this.dataSource.transaction(async (em) => {
-        const done = await this.leases.complete(em, lease, sealed);
-        if (done?.previousErrorCode) await this.notifyInTransaction(em, NotificationType.Recovered, lease);
-        return done;
-      });
-    if (!written) {
-      // Our lease lapsed and the row moved on: which refresh token is current is now unknown.
-      await this.leases.markOutcomeUnknown(lease.integrationId, lease.version);
-      this.logger.warn(`Refresh lease of team ${lease.teamId} lapsed before its result was stored; the recovery sweep re-joins the chain`);
-      return { kind: 'lost' };
-    }
-    this.metrics.refreshCompleted(lease.resumesUnknownOutcome ? 'recovered' : 'success');
-    if (lease.resumesUnknownOutcome) this.logger.log(`Finished an interrupted Jira token refresh for team ${lease.teamId}`);
-    if (written.previousErrorCode) {
-      const event: JiraConnectionEventPayload = { teamId: lease.teamId, integrationId: lease.integrationId, cloudId: lease.cloudId };
-      this.events.emit(JiraConnectionEvent.Recovered, event);
-    }
-    return {
-      kind: 'token',
-      credentials: lease.cloudId ? { accessToken: tokens.accessToken, cloudId: lease.cloudId, expiresAt } : null,
-    };
-  }
-
-  /** Atlassian refused the stored refresh token (or there is none): wipe, in a short transaction, then tell. */
-  private async reauthorizationRequired(lease: RefreshLease): Promise<never> {
-    const transitioned = await this.dataSource.transaction(async (em) => {
-      const changed = await this.leases.markReauthorizationRequired(em, lease, JiraErrorCode.ReauthorizationRequired);
-      if (changed) await this.notifyInTransaction(em, NotificationType.ReauthorizationRequired, lease);
-      return changed;
-    });
-    if (transitioned) {
-      this.metrics.refreshCompleted('invalid_grant');
-      this.logger.warn(`Atlassian rejected the refresh token of team ${lease.teamId}; reauthorization required`);
-      const event: JiraReauthorizationRequiredEvent = { teamId: lease.teamId, integrationId: lease.integrationId };
-      this.events.emit(JIRA_REAUTHORIZATION_REQUIRED, event);
-    }
-    throw reauthorizationRequired();
   }
 
   /**
@@ -429,10 +351,5 @@ export class JiraTokenManager {
     }
     if (row.expiresAt.getTime() - this.clock.nowMs() <= TOKEN_MIN_VALIDITY_MS) return null;
     return { accessToken, cloudId: row.cloudId, expiresAt: row.expiresAt };
-  }
-
-  /** Notifications to the product (issue 9, src/notifications/): recorded in the refresh's own transaction. */
-  private notifyInTransaction(em: EntityManager, type: string, lease: RefreshLease): Promise<string | null> {
-    return this.outbox.enqueue(em, { type, teamId: lease.teamId, data: { cloudId: lease.cloudId } });
   }
 }
