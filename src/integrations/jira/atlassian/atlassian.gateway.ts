@@ -94,20 +94,28 @@ export function parseRetryAfter(value: unknown, nowMs = Date.now()): number | un
 }
 
 /**
- * A total deadline for one HTTP call (connect, headers and the whole body), as an abort signal:
- * axios' own `timeout` is an idle timeout that every received byte resets.
+ * Runs one HTTP call under a total deadline (connect, headers and the whole body) through an
+ * abort signal: axios' own `timeout` is an idle timeout that every received byte resets. The
+ * timer goes as soon as the call settles.
  */
-function deadlineSignal(ms: number): AbortSignal {
-  return AbortSignal.timeout(Math.max(1, Math.floor(ms)));
+async function underDeadline<T>(ms: number, send: (signal: AbortSignal) => Promise<T>): Promise<T> {
+  const controller = new AbortController();
+  const timer = setTimeout(() => controller.abort(), Math.max(1, Math.floor(ms)));
+  try {
+    return await send(controller.signal);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /** Codes of a connection that was never made: the request cannot have reached Atlassian. */
 const NOT_CONNECTED = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'ENETUNREACH', 'EHOSTUNREACH']);
 
 /** What a failed request (no HTTP answer read in full) came to. */
-function failureOf(err: unknown, signal: AbortSignal): TokenCallResult {
-  if (signal.aborted) return { kind: 'deadline' };
+function failureOf(err: unknown): TokenCallResult {
   const code = (err as { code?: string; cause?: { code?: string } }).code;
+  if (code === 'ERR_CANCELED') return { kind: 'deadline' }; // our deadline is the only abort
+
   const causeCode = (err as { cause?: { code?: string } }).cause?.code;
   if ((code && NOT_CONNECTED.has(code)) || (causeCode && NOT_CONNECTED.has(causeCode))) return { kind: 'no_connection' };
   return { kind: 'connection_lost' };
@@ -210,17 +218,17 @@ export class AtlassianGateway {
   ): Promise<JiraResponse<T>> {
     const cleanPath = path.startsWith('/') ? path : `/${path}`;
     try {
-      const res = await firstValueFrom(
+      const res = await underDeadline(Math.min(options.deadlineMs ?? Infinity, this.config.httpTimeoutMs), (signal) => firstValueFrom(
         this.http.request<T>({
           method,
           url: `${this.config.apiBaseUrl}/ex/jira/${encodeURIComponent(cloudId)}${cleanPath}`,
           params: options.query,
           data: options.body,
           headers: { authorization: `Bearer ${accessToken}`, accept: 'application/json' },
-          signal: deadlineSignal(Math.min(options.deadlineMs ?? Infinity, this.config.httpTimeoutMs)),
+          signal,
           validateStatus: () => true,
         }),
-      );
+      ));
       return { status: res.status, headers: headersOf(res), data: res.data };
     } catch {
       throw new AtlassianApiError(undefined);
@@ -230,13 +238,13 @@ export class AtlassianGateway {
   private async apiGet<T>(path: string, accessToken: string): Promise<T> {
     let res: AxiosResponse<T>;
     try {
-      res = await firstValueFrom(
+      res = await underDeadline(this.config.httpTimeoutMs, (signal) => firstValueFrom(
         this.http.get<T>(`${this.config.apiBaseUrl}${path}`, {
           headers: { authorization: `Bearer ${accessToken}`, accept: 'application/json' },
-          signal: deadlineSignal(this.config.httpTimeoutMs),
+          signal,
           validateStatus: () => true,
         }),
-      );
+      ));
     } catch {
       throw new AtlassianApiError(undefined);
     }
@@ -247,18 +255,17 @@ export class AtlassianGateway {
   }
 
   private async tokenRequest(body: Record<string, string | undefined>, deadlineMs = this.config.httpTimeoutMs): Promise<TokenSet> {
-    const signal = deadlineSignal(Math.min(deadlineMs, this.config.httpTimeoutMs));
     let res: AxiosResponse<unknown>;
     try {
-      res = await firstValueFrom(
+      res = await underDeadline(Math.min(deadlineMs, this.config.httpTimeoutMs), (signal) => firstValueFrom(
         this.http.post<unknown>(`${this.config.authBaseUrl}/oauth/token`, body, {
           headers: { 'content-type': 'application/json', accept: 'application/json' },
           signal,
           validateStatus: () => true,
         }),
-      );
+      ));
     } catch (err) {
-      throw new AtlassianTokenError(failureOf(err, signal));
+      throw new AtlassianTokenError(failureOf(err));
     }
     // axios leaves a body that is not JSON (an HTML error page, a cut-off answer) as a string.
     const data = typeof res.data === 'object' && res.data !== null ? res.data as Record<string, unknown> : {};
