@@ -11,7 +11,7 @@ export interface LoadResult {
 
 export const CONNECTIONS = 50;
 const ROUND_S = Number(process.env.BENCH_ROUND_S ?? 3);
-const ROUNDS = 3;
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 
 export interface Target {
   route: string;

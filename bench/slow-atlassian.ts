@@ -3,14 +3,15 @@ import { JiraIntegration } from '../src/integrations/jira/entities/jira-integrat
 import { FakeAtlassian } from '../test/fake-atlassian/fake-atlassian.js';
 import { createBenchDatabase, dropBenchDatabase, openDatabase, seedTeam, sleep, startApp, type AppProcess } from './support.js';
 
+const TOKEN_MS = Number(process.env.BENCH_SLOW_TOKEN_MS ?? 9_000);
 export const SLOW = {
-  teams: 50,
-  tokenLatencyMs: 9_000,
+  teams: Number(process.env.BENCH_SLOW_TEAMS ?? 50),
+  tokenLatencyMs: TOKEN_MS,
   /** Status load while the refreshes wait on Atlassian. */
   connections: 10,
   /** Seconds of each measurement; status then floor fit inside the 9 s the refreshes take. */
-  measureS: 4,
-  floorDuringS: 3,
+  measureS: Math.max(1, Math.floor((TOKEN_MS * 4) / 9_000)),
+  floorDuringS: Math.max(1, Math.floor((TOKEN_MS * 3) / 9_000)),
 };
 
 export interface SlowAtlassianResult {

@@ -12,7 +12,7 @@ import { median, openDatabase, seedTeam, sleep, startApp } from './support.js';
  * delivery must be in the inbox and handled (dispatched) — "lost" counts the ones that are not.
  */
 const ROUND_S = Number(process.env.BENCH_ROUND_S ?? 3);
-const ROUNDS = 3;
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const CLIENT_SECRET = 'bench-client-secret-not-a-real-one';
 const SUBSCRIPTION = { events: ['jira:issue_updated'], jqlFilter: 'project = BENCH' };
 const SITE = 'https://bench.atlassian.net';

@@ -23,7 +23,7 @@ describe('JiraTokenManager and JiraClient', () => {
         JIRA_REFRESH_BACKOFF_MS: '20',
         JIRA_REFRESH_MAX_ATTEMPTS: '3',
         JIRA_RETRY_BUDGET_MS: '5000',
-        JIRA_REFRESH_LOCK_TIMEOUT_MS: '800',
+        JIRA_REFRESH_LOCK_TIMEOUT_MS: '1500',
       },
     });
     tokens = t.app.get(JiraTokenManager);

@@ -88,6 +88,15 @@ export class JiraEnv {
   @Max(300)
   JIRA_REFRESH_RECOVERY_SECONDS: number = 60;
 
+  /**
+   * A Jira 401 for an access token that a 401-triggered refresh obtained less than this long ago
+   * answers 502 jira_scope_insufficient without another refresh (one rotation per token for 401s).
+   */
+  @IsInt()
+  @Min(0)
+  @Max(86_400)
+  JIRA_UNAUTHORIZED_REFRESH_WINDOW_SECONDS: number = 600;
+
   /** Comma-separated origins (`https://app.example.com`) that `returnTo` may point at. */
   @IsOptional()
   @IsString()
@@ -116,6 +125,7 @@ export interface JiraSettings {
   retryBudgetMs: number;
   refreshConcurrency: number;
   refreshRecoverySeconds: number;
+  unauthorizedRefreshWindowMs: number;
   returnOrigins: string[];
   /** OAUTH_DEFAULT_RETURN_URL, or null: callbacks of unknown flows then answer problem JSON. */
   defaultReturnUrl: string | null;
@@ -142,6 +152,7 @@ export function readJiraSettings(env: NodeJS.ProcessEnv = process.env): JiraSett
     retryBudgetMs: parsed.JIRA_RETRY_BUDGET_MS,
     refreshConcurrency: parsed.JIRA_REFRESH_CONCURRENCY,
     refreshRecoverySeconds: parsed.JIRA_REFRESH_RECOVERY_SECONDS,
+    unauthorizedRefreshWindowMs: parsed.JIRA_UNAUTHORIZED_REFRESH_WINDOW_SECONDS * 1000,
     returnOrigins,
     defaultReturnUrl: parsed.OAUTH_DEFAULT_RETURN_URL ? checkDefaultReturnUrl(parsed.OAUTH_DEFAULT_RETURN_URL, returnOrigins) : null,
   };

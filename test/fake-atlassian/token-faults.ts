@@ -32,3 +32,61 @@ export function loseRefreshAnswers(fake: FakeAtlassian, count: number, how: Lost
   };
   return () => lost;
 }
+
+/**
+ * One refresh request's fate in a scripted sequence (scriptRefreshes):
+ * - `refuse`: answered as given BEFORE rotating (nothing happened at Atlassian);
+ * - `rotate` then: `drop` the connection; `answer` a status with a raw body (e.g. a 504 HTML page);
+ *   `cut-off`: 200 whose JSON body stops halfway; `trickle`: 200 sent one byte every `byteEveryMs`.
+ */
+export type RefreshStep =
+  | { refuse: { status: number; body?: unknown; retryAfter?: string } }
+  | { rotate: 'drop' }
+  | { rotate: 'answer'; status: number; body: string; contentType: string }
+  | { rotate: 'cut-off' }
+  | { rotate: 'trickle'; byteEveryMs: number };
+
+/**
+ * The next refresh requests meet `steps` in order (then the fake behaves normally). Returns how
+ * many steps have been used so far.
+ */
+export function scriptRefreshes(fake: FakeAtlassian, steps: RefreshStep[]): () => number {
+  const queue = [...steps];
+  let used = 0;
+  // A refusal happens before rotation: queue it as a plain token fault, in order.
+  const armRefusals = () => {
+    while (queue[0] && 'refuse' in queue[0]) {
+      const { refuse } = queue.shift() as { refuse: { status: number; body?: unknown; retryAfter?: string } };
+      fake.failNextTokenRequests({ ...refuse, grant: 'refresh_token' });
+      used += 1;
+    }
+  };
+  armRefusals();
+  fake.afterRotation = async (req, res, record, issued) => {
+    const step = queue[0];
+    if (!step || 'refuse' in step) return false;
+    queue.shift();
+    used += 1;
+    record.status = 200; // rotated: Atlassian did its part
+    const body = JSON.stringify(issued);
+    if (step.rotate === 'drop') req.socket.destroy();
+    else if (step.rotate === 'answer') {
+      res.writeHead(step.status, { 'content-type': step.contentType });
+      res.end(step.body);
+    } else if (step.rotate === 'cut-off') {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(body.slice(0, Math.floor(body.length / 2)));
+    } else {
+      res.writeHead(200, { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(body)) });
+      for (let i = 0; i < body.length && !req.socket.destroyed; i++) {
+        res.write(body[i]);
+        await new Promise((r) => setTimeout(r, step.byteEveryMs));
+      }
+      if (!req.socket.destroyed) res.end();
+    }
+    armRefusals();
+    if (queue.length === 0) fake.afterRotation = undefined;
+    return true;
+  };
+  return () => used;
+}

@@ -1,10 +1,11 @@
 import { HttpService } from '@nestjs/axios';
 import { Inject, Injectable } from '@nestjs/common';
 import type { ConfigType } from '@nestjs/config';
-import { AxiosError, type AxiosResponse, type Method } from 'axios';
+import type { AxiosResponse, Method } from 'axios';
 import { firstValueFrom } from 'rxjs';
 import { jiraConfig } from '../../../config/jira.config.js';
 import type { JiraSite } from '../entities/jira-integration.entity.js';
+import { refreshOutcome, type RefreshOutcomeVerdict, type TokenCallResult } from '../tokens/refresh-outcome.js';
 
 /** What Atlassian's token endpoint returns, with field names of our own. */
 export interface TokenSet {
@@ -22,25 +23,40 @@ export interface AtlassianAccount {
 }
 
 /**
- * How a token-endpoint call failed:
+ * How a token-endpoint call failed, coarsely (the code exchange's view):
  * - `invalid_grant`: the refresh token (or code) is dead: expired, revoked, or reused. Permanent;
  *   the user must authorize again.
- * - `client_rejected`: our client id/secret or redirect URI were refused. Permanent, but an
- *   operator problem: sending users through consent again would not help.
- * - `transient`: 5xx, 429, timeout or network. Retry later; stored tokens stay valid.
+ * - `client_rejected`: Atlassian refused the request itself (client id/secret, redirect URI, a
+ *   malformed request). Permanent, but an operator problem: consent again would not help.
+ * - `transient`: anything else (no answer, 5xx, 408, 429, an unusable body). Retry later.
+ * The refresh path reads `verdict` (refresh-outcome.ts), which also says whether Atlassian may
+ * have rotated the presented refresh token.
  */
 export type TokenFailureKind = 'invalid_grant' | 'client_rejected' | 'transient';
 
-/** Never carries a token, code or secret: only Atlassian's status and error code. */
+/** Never carries a token, code or secret: only what happened, Atlassian's status and error code. */
 export class AtlassianTokenError extends Error {
+  readonly verdict: RefreshOutcomeVerdict;
+  readonly kind: TokenFailureKind;
+  readonly httpStatus: number | undefined;
+  readonly oauthError: string | undefined;
+
   constructor(
-    readonly kind: TokenFailureKind,
-    readonly httpStatus: number | undefined,
-    readonly oauthError: string | undefined,
+    readonly result: TokenCallResult,
     readonly retryAfterSeconds?: number,
   ) {
-    super(`Atlassian token endpoint failed (${kind}; status ${httpStatus ?? 'none'}; error ${oauthError ?? 'none'})`);
+    const verdict = refreshOutcome(result);
+    const httpStatus = result.kind === 'http' ? result.status : undefined;
+    const oauthError = result.kind === 'http' ? result.oauthError : undefined;
+    const kind: TokenFailureKind = verdict.next === 'reauthorize' ? 'invalid_grant'
+      : verdict.next === 'client_rejected' || verdict.next === 'rejected' ? 'client_rejected' : 'transient';
+    super(`Atlassian token endpoint failed (${result.kind === 'http' ? `status ${httpStatus}; error ${oauthError ?? 'none'}` : result.kind}; `
+      + `${verdict.mayHaveRotated ? 'may have rotated' : 'not rotated'})`);
     this.name = 'AtlassianTokenError';
+    this.verdict = verdict;
+    this.kind = kind;
+    this.httpStatus = httpStatus;
+    this.oauthError = oauthError;
   }
 }
 
@@ -77,6 +93,34 @@ export function parseRetryAfter(value: unknown, nowMs = Date.now()): number | un
   return Number.isNaN(at) ? undefined : Math.max(0, Math.ceil((at - nowMs) / 1000));
 }
 
+/**
+ * Runs one HTTP call under a total deadline (connect, headers and the whole body) through an
+ * abort signal: axios' own `timeout` is an idle timeout that every received byte resets. The
+ * timer goes as soon as the call settles.
+ */
+async function underDeadline<T>(ms: number, send: (signal: AbortSignal) => Promise<T>): Promise<T> {
+  const controller = new AbortController();
+  const timer = setTimeout(() => controller.abort(), Math.max(1, Math.floor(ms)));
+  try {
+    return await send(controller.signal);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Codes of a connection that was never made: the request cannot have reached Atlassian. */
+const NOT_CONNECTED = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'ENETUNREACH', 'EHOSTUNREACH']);
+
+/** What a failed request (no HTTP answer read in full) came to. */
+function failureOf(err: unknown): TokenCallResult {
+  const code = (err as { code?: string; cause?: { code?: string } }).code;
+  if (code === 'ERR_CANCELED') return { kind: 'deadline' }; // our deadline is the only abort
+
+  const causeCode = (err as { cause?: { code?: string } }).cause?.code;
+  if ((code && NOT_CONNECTED.has(code)) || (causeCode && NOT_CONNECTED.has(causeCode))) return { kind: 'no_connection' };
+  return { kind: 'connection_lost' };
+}
+
 function headersOf(res: AxiosResponse | undefined): Record<string, string> {
   const out: Record<string, string> = {};
   for (const [k, v] of Object.entries(res?.headers ?? {})) if (v !== undefined && v !== null) out[k.toLowerCase()] = String(v);
@@ -86,7 +130,8 @@ function headersOf(res: AxiosResponse | undefined): Record<string, string> {
 /**
  * Every HTTP call to Atlassian, in one injectable: the authorize URL, the token endpoint (JSON
  * bodies, as documented), accessible-resources, /me and the Jira REST gateway. One attempt per
- * call with a timeout; retry policy belongs to the callers. Errors are re-thrown as our own
+ * call, each with a total deadline (JIRA_HTTP_TIMEOUT_MS, or less when the caller has less time
+ * left) enforced through an abort signal; retry policy belongs to the callers. Errors are re-thrown as our own
  * classes so that axios' request config (headers, bodies with secrets) is never attached to
  * anything that might be logged.
  */
@@ -120,13 +165,14 @@ export class AtlassianGateway {
     });
   }
 
-  refresh(refreshToken: string): Promise<TokenSet> {
+  /** `deadlineMs`: the most this call may take (capped at JIRA_HTTP_TIMEOUT_MS). */
+  refresh(refreshToken: string, deadlineMs = this.config.httpTimeoutMs): Promise<TokenSet> {
     return this.tokenRequest({
       grant_type: 'refresh_token',
       client_id: this.config.clientId,
       client_secret: this.config.clientSecret,
       refresh_token: refreshToken,
-    });
+    }, deadlineMs);
   }
 
   async accessibleResources(accessToken: string): Promise<JiraSite[]> {
@@ -168,21 +214,21 @@ export class AtlassianGateway {
     cloudId: string,
     method: Method,
     path: string,
-    options: { query?: Record<string, string | number | boolean>; body?: unknown } = {},
+    options: { query?: Record<string, string | number | boolean>; body?: unknown; deadlineMs?: number } = {},
   ): Promise<JiraResponse<T>> {
     const cleanPath = path.startsWith('/') ? path : `/${path}`;
     try {
-      const res = await firstValueFrom(
+      const res = await underDeadline(Math.min(options.deadlineMs ?? Infinity, this.config.httpTimeoutMs), (signal) => firstValueFrom(
         this.http.request<T>({
           method,
           url: `${this.config.apiBaseUrl}/ex/jira/${encodeURIComponent(cloudId)}${cleanPath}`,
           params: options.query,
           data: options.body,
           headers: { authorization: `Bearer ${accessToken}`, accept: 'application/json' },
-          timeout: this.config.httpTimeoutMs,
+          signal,
           validateStatus: () => true,
         }),
-      );
+      ));
       return { status: res.status, headers: headersOf(res), data: res.data };
     } catch {
       throw new AtlassianApiError(undefined);
@@ -192,13 +238,13 @@ export class AtlassianGateway {
   private async apiGet<T>(path: string, accessToken: string): Promise<T> {
     let res: AxiosResponse<T>;
     try {
-      res = await firstValueFrom(
+      res = await underDeadline(this.config.httpTimeoutMs, (signal) => firstValueFrom(
         this.http.get<T>(`${this.config.apiBaseUrl}${path}`, {
           headers: { authorization: `Bearer ${accessToken}`, accept: 'application/json' },
-          timeout: this.config.httpTimeoutMs,
+          signal,
           validateStatus: () => true,
         }),
-      );
+      ));
     } catch {
       throw new AtlassianApiError(undefined);
     }
@@ -208,37 +254,31 @@ export class AtlassianGateway {
     return res.data;
   }
 
-  private async tokenRequest(body: Record<string, string | undefined>): Promise<TokenSet> {
-    let res: AxiosResponse<Record<string, unknown>>;
+  private async tokenRequest(body: Record<string, string | undefined>, deadlineMs = this.config.httpTimeoutMs): Promise<TokenSet> {
+    let res: AxiosResponse<unknown>;
     try {
-      res = await firstValueFrom(
-        this.http.post<Record<string, unknown>>(`${this.config.authBaseUrl}/oauth/token`, body, {
+      res = await underDeadline(Math.min(deadlineMs, this.config.httpTimeoutMs), (signal) => firstValueFrom(
+        this.http.post<unknown>(`${this.config.authBaseUrl}/oauth/token`, body, {
           headers: { 'content-type': 'application/json', accept: 'application/json' },
-          timeout: this.config.httpTimeoutMs,
+          signal,
           validateStatus: () => true,
         }),
-      );
+      ));
     } catch (err) {
-      const status = err instanceof AxiosError ? err.response?.status : undefined;
-      throw new AtlassianTokenError('transient', status, undefined);
+      throw new AtlassianTokenError(failureOf(err));
     }
-    const data = typeof res.data === 'object' && res.data !== null ? res.data : {};
-    if (res.status >= 200 && res.status < 300 && typeof data.access_token === 'string') {
-      const expiresIn = Number(data.expires_in);
+    // axios leaves a body that is not JSON (an HTML error page, a cut-off answer) as a string.
+    const data = typeof res.data === 'object' && res.data !== null ? res.data as Record<string, unknown> : {};
+    const accessToken = typeof data.access_token === 'string' && data.access_token !== '' ? data.access_token : undefined;
+    if (res.status >= 200 && res.status < 300 && accessToken) {
       return {
-        accessToken: data.access_token,
-        refreshToken: typeof data.refresh_token === 'string' ? data.refresh_token : undefined,
-        expiresInSeconds: clampExpiresIn(expiresIn),
+        accessToken,
+        refreshToken: typeof data.refresh_token === 'string' && data.refresh_token !== '' ? data.refresh_token : undefined,
+        expiresInSeconds: clampExpiresIn(Number(data.expires_in)),
         scopes: typeof data.scope === 'string' ? data.scope.split(/\s+/).filter(Boolean) : [],
       };
     }
-    const oauthError = typeof data.error === 'string' ? data.error : undefined;
-    const retryAfter = parseRetryAfter(headersOf(res)['retry-after']);
-    if (res.status >= 500 || res.status === 429 || res.status === 408 || (res.status >= 200 && res.status < 300)) {
-      throw new AtlassianTokenError('transient', res.status, oauthError, retryAfter);
-    }
-    // Atlassian answers a dead refresh token (expired, revoked, reused) with 403 invalid_grant.
-    if (oauthError === 'invalid_grant') throw new AtlassianTokenError('invalid_grant', res.status, oauthError);
-    throw new AtlassianTokenError('client_rejected', res.status, oauthError);
+    const oauthError = typeof data.error === 'string' && data.error !== '' ? data.error : undefined;
+    throw new AtlassianTokenError({ kind: 'http', status: res.status, oauthError, tokenUsable: false }, parseRetryAfter(headersOf(res)['retry-after']));
   }
 }

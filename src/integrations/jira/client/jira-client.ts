@@ -42,7 +42,8 @@ export class TeamJiraClient {
    * One Jira call with a token valid for ≥ 60 s. A 401 (or a 403/404 while the stored expiry says
    * the token may have expired) triggers one forced refresh and one retry, always to the same
    * site as the first attempt; a 401 that persists with the fresh token is a scope problem (502
-   * jira_scope_insufficient), never another rotation. Every attempt passes the RateLimitGovernor,
+   * jira_scope_insufficient), never another rotation, and so is a 401, in a later call, for a
+   * token a 401-triggered refresh obtained less than JIRA_UNAUTHORIZED_REFRESH_WINDOW_SECONDS ago. Every attempt passes the RateLimitGovernor,
    * which holds it back after a 429 or near a limit, or fails it at once with 503
    * atlassian_rate_limited when it could not go out within the retry budget. Any other status is returned.
    */
@@ -58,7 +59,8 @@ export class TeamJiraClient {
       await this.governor.observe(call, res);
       if (!refreshed && this.tokenRejected(res.status, credentials)) {
         refreshed = true;
-        const fresh = await this.tokens.refreshRejected(this.teamId, credentials.accessToken);
+        // A 401 for a token a 401-triggered refresh just handed out throws jira_scope_insufficient here.
+        const fresh = await this.tokens.refreshRejected(this.teamId, credentials.accessToken, res.status);
         if (fresh.cloudId !== cloudId) return res; // reconnected to another site meanwhile: never switch sites mid-call
         credentials = fresh;
         continue;

@@ -1,48 +1,54 @@
 import { describe, expect, it } from 'vitest';
-import { ConcurrencyLimit } from './concurrency-limit.js';
+import { ConcurrencyLimit, SlotWaitTimeout } from './concurrency-limit.js';
+
+const far = () => performance.now() + 60_000;
 
 describe('ConcurrencyLimit', () => {
-  it('never runs more than its limit at once, and runs every task in arrival order', async () => {
+  it('never lets more than its limit hold a slot at once, and serves waiters in arrival order', async () => {
     const limit = new ConcurrencyLimit(3);
     let active = 0;
     let peak = 0;
     const started: number[] = [];
-    await Promise.all(Array.from({ length: 10 }, (_, i) => limit.run(async () => {
+    await Promise.all(Array.from({ length: 10 }, async (_, i) => {
+      const release = await limit.acquire(far());
       started.push(i);
       active += 1;
       peak = Math.max(peak, active);
       await new Promise((r) => setTimeout(r, 5));
       active -= 1;
-    })));
+      release();
+    }));
     expect(peak).toBe(3);
     expect(started).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
   });
 
-  it('frees the slot when a task fails', async () => {
+  it('a release is idempotent: releasing twice frees one slot', async () => {
     const limit = new ConcurrencyLimit(1);
-    await expect(limit.run(() => Promise.reject(new Error('boom')))).rejects.toThrow('boom');
-    await expect(limit.run(async () => 'ok')).resolves.toBe('ok');
-  });
-});
-
-describe('ConcurrencyLimit, released early', () => {
-  it('a task that gives its slot back lets the next one start while it finishes, and frees it only once', async () => {
-    const limit = new ConcurrencyLimit(1);
-    const order: string[] = [];
-    let finish!: () => void;
-    const first = limit.run(async (release) => {
-      order.push('first: call');
-      release();
-      release();
-      await new Promise<void>((r) => (finish = r));
-      order.push('first: stored');
-    });
-    const second = limit.run(async () => { order.push('second'); });
-    const third = limit.run(async () => { order.push('third'); });
+    const release = await limit.acquire(far());
+    const second = limit.acquire(far());
+    const third = limit.acquire(performance.now() + 100);
+    release();
+    release();
     await second;
-    await third;
-    finish();
-    await first;
-    expect(order).toEqual(['first: call', 'second', 'third', 'first: stored']);
+    await expect(third).rejects.toBeInstanceOf(SlotWaitTimeout);
+  });
+
+  it('a waiter gives up at its deadline, leaves the queue, and later waiters still get the slot', async () => {
+    const limit = new ConcurrencyLimit(1);
+    const release = await limit.acquire(far());
+    const started = performance.now();
+    await expect(limit.acquire(performance.now() + 50)).rejects.toBeInstanceOf(SlotWaitTimeout);
+    expect(performance.now() - started).toBeLessThan(1_000);
+    const later = limit.acquire(far());
+    release();
+    const releaseLater = await later;
+    releaseLater();
+    await expect(limit.acquire(performance.now())).resolves.toEqual(expect.any(Function));
+  });
+
+  it('a deadline already passed fails at once when no slot is free', async () => {
+    const limit = new ConcurrencyLimit(1);
+    await limit.acquire(far());
+    await expect(limit.acquire(performance.now() - 1)).rejects.toBeInstanceOf(SlotWaitTimeout);
   });
 });

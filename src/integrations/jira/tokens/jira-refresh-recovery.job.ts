@@ -1,6 +1,5 @@
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import type { ConfigType } from '@nestjs/config';
-import { Clock } from '../../../common/clock.js';
 import { jiraConfig } from '../../../config/jira.config.js';
 import { JiraTokenManager } from './jira-token-manager.service.js';
 
@@ -17,7 +16,7 @@ export interface RecoveryReport {
  * (timeout, connection lost after sending, the process killed), Atlassian may already have rotated
  * the refresh token while the old one is still stored; it accepts the old one again only within
  * its 10-minute reuse leeway. Every JIRA_REFRESH_RECOVERY_SECONDS, every instance picks up rows
- * whose lease expired with a refresh still marked in flight and presents the same stored refresh
+ * whose lease expired (on the database's clock) with a refresh still marked in flight and presents the same stored refresh
  * token again (claiming the lease first, so instances never double up).
  */
 @Injectable()
@@ -28,7 +27,6 @@ export class JiraRefreshRecoveryJob implements OnApplicationBootstrap, OnApplica
 
   constructor(
     private readonly tokens: JiraTokenManager,
-    private readonly clock: Clock,
     @Inject(jiraConfig.KEY) private readonly config: ConfigType<typeof jiraConfig>,
   ) {}
 
@@ -51,7 +49,7 @@ export class JiraRefreshRecoveryJob implements OnApplicationBootstrap, OnApplica
   /** One sweep; each row's failure is its own (logged and left marked for the next sweep). */
   async sweep(): Promise<RecoveryReport> {
     const report: RecoveryReport = { recovered: 0, failed: 0 };
-    const teams = await this.tokens.leases.unfinished(this.clock.now(), MAX_PER_SWEEP);
+    const teams = await this.tokens.leases.unfinished(MAX_PER_SWEEP);
     await Promise.all(teams.map(async (teamId) => {
       try {
         const outcome = await this.tokens.recover(teamId);

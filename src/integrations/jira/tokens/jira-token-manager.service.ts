@@ -4,32 +4,27 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { ConfigType } from '@nestjs/config';
 import { EventEmitter2 } from '@nestjs/event-emitter';
 import { InjectDataSource } from '@nestjs/typeorm';
-import type { DataSource, EntityManager } from 'typeorm';
+import type { DataSource } from 'typeorm';
 import { Clock } from '../../../common/clock.js';
 import { jiraConfig } from '../../../config/jira.config.js';
 import { MetricsService } from '../../../metrics/metrics.service.js';
 import { NotificationOutbox } from '../../../notifications/notification-outbox.js';
-import { NotificationType } from '../../../notifications/notification-types.js';
 import { AtlassianGateway, AtlassianTokenError, type TokenSet } from '../atlassian/atlassian.gateway.js';
 import { retryDelayMs, shouldRetry, sleep, type RetryPolicy } from '../atlassian/retry-policy.js';
 import { JiraErrorCode } from '../jira.errors.js';
-import { JiraConnectionEvent, type JiraConnectionEventPayload } from '../jira.events.js';
-import { ConcurrencyLimit } from './concurrency-limit.js';
+import { ConcurrencyLimit, SlotWaitTimeout } from './concurrency-limit.js';
 import {
-  atlassianUnavailable, clientRejected, credentialsUnreadable, notConnected, reauthorizationRequired, refreshLockTimeout, siteNotChosen,
+  atlassianUnavailable, clientRejected, credentialsUnreadable, notConnected, reauthorizationRequired, refreshLockTimeout, scopeInsufficient,
+  siteNotChosen,
 } from './jira-token.errors.js';
 import { LeaseWatch } from './lease-watch.js';
 import { ReadBatch } from './read-batch.js';
-import { RefreshLeaseStore, type ClaimReason, type ObservedRow, type RefreshLease } from './refresh-lease.js';
-import { isUnreadable, openToken, sealToken } from './token-sealing.js';
+import { leaseLive, RefreshLeaseStore, type ClaimReason, type ObservedRow, type RefreshLease } from './refresh-lease.js';
+import { RefreshResults, type RefreshOutcome } from './refresh-results.js';
+import { isUnreadable, openToken } from './token-sealing.js';
+import { UnauthorizedRefreshMemo } from './unauthorized-refresh-memo.js';
 
-/** Emitted once when a connection flips to `reauthorization_required` (payload below). */
-export const JIRA_REAUTHORIZATION_REQUIRED = JiraConnectionEvent.ReauthorizationRequired;
-
-export interface JiraReauthorizationRequiredEvent {
-  teamId: string;
-  integrationId: string;
-}
+export { JIRA_REAUTHORIZATION_REQUIRED, type JiraReauthorizationRequiredEvent, type RefreshOutcome } from './refresh-results.js';
 
 /** A token good for at least TOKEN_MIN_VALIDITY_MS more, and the site to call with it. */
 export interface JiraCredentials {
@@ -39,42 +34,46 @@ export interface JiraCredentials {
 }
 
 export const TOKEN_MIN_VALIDITY_MS = 60_000;
-/** A lease outlives the token call it covers by this much (the call itself is bounded by JIRA_HTTP_TIMEOUT_MS). */
+/**
+ * A lease outlives the token call it covers by this much: every call's deadline ends at least this
+ * long before its lease does (the lease is JIRA_HTTP_TIMEOUT_MS + this, counted from when the
+ * claim was sent), which leaves room for the conditional store.
+ */
 const LEASE_MARGIN_MS = 2_000;
-
-/** What one leased refresh came to. `lost`: the lease was taken over before we could finish. */
-export type RefreshOutcome =
-  | { kind: 'token'; credentials: JiraCredentials | null }
-  | { kind: 'skipped' | 'lost' };
 
 /**
  * Hands out Jira access tokens and refreshes them without ever losing a rotated refresh token,
- * and without holding a database connection or lock while Atlassian is called:
+ * and without holding a database connection or lock while Atlassian is called. One refresh is:
  *
- * 1. claim a lease on the row with one short UPDATE (owner, expiry, token version, and a durable
- *    "refresh of version N in flight" marker), then let the connection go;
- * 2. call Atlassian, at most JIRA_REFRESH_CONCURRENCY at a time in this process;
- * 3. store access token, rotated refresh token and expiry with one conditional UPDATE that only
- *    succeeds while the lease is still ours and the version unchanged.
+ *   read → claim → call → conditional store, and otherwise wait.
  *
- * Callers in this process share one flight per team, waiting included: a flight that finds the
- * lease held by another process waits for it in LeaseWatch (one polling read per tick for all the
- * teams this process waits on, timed on the lease's expected end, outside the concurrency limit)
- * until the holder's token appears or its lease lapses. When the outcome of a call is
- * unknown (timeout, lost connection, crash), the marker stays and JiraRefreshRecoveryJob presents
- * the same refresh token again inside Atlassian's reuse leeway. Only a definite invalid_grant on
- * the stored token wipes tokens.
+ * 1. read the row (shared by concurrent callers; batched across teams);
+ * 2. claim a lease with one short UPDATE (owner, lease end in the database's time, token version,
+ *    and a durable "refresh of version N in flight" marker); when another process holds the lease,
+ *    wait for it in LeaseWatch instead;
+ * 3. call Atlassian inside a concurrency slot, with a total deadline that ends before the lease;
+ * 4. store access token, rotated refresh token and expiry with one UPDATE that only applies while
+ *    the lease is ours and the version unchanged.
+ *
+ * What a failed call means comes from one table (refresh-outcome.ts). Once any attempt had an
+ * unknown outcome, the marker stays until new tokens are stored or invalid_grant wipes the row;
+ * JiraRefreshRecoveryJob presents the same refresh token again inside Atlassian's reuse leeway.
+ * Every wait (same-process joiners, slots, another process's lease, backoff) ends by the caller's
+ * deadline: JIRA_REFRESH_LOCK_TIMEOUT_MS after getAccessToken was called.
  */
 @Injectable()
 export class JiraTokenManager {
   private readonly logger = new Logger(JiraTokenManager.name);
   private readonly inFlight = new Map<string, Promise<JiraCredentials>>();
   private readonly reads = new Map<string, Promise<ObservedRow | null>>();
+  private readonly reissuedFor401: UnauthorizedRefreshMemo;
   private readonly retry: RetryPolicy;
   private readonly limit: ConcurrencyLimit;
   readonly leases: RefreshLeaseStore;
   readonly watch: LeaseWatch;
   private readonly batch: ReadBatch;
+  private readonly leaseMs: number;
+  private readonly results: RefreshResults;
 
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
@@ -87,28 +86,39 @@ export class JiraTokenManager {
   ) {
     this.retry = { maxAttempts: config.refreshMaxAttempts, baseDelayMs: config.refreshBackoffMs, budgetMs: config.retryBudgetMs };
     this.limit = new ConcurrencyLimit(config.refreshConcurrency);
+    this.reissuedFor401 = new UnauthorizedRefreshMemo(config.unauthorizedRefreshWindowMs);
     const owner = `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`;
-    const leaseMs = config.httpTimeoutMs + LEASE_MARGIN_MS;
-    this.leases = new RefreshLeaseStore(dataSource, owner, leaseMs);
+    this.leaseMs = config.httpTimeoutMs + LEASE_MARGIN_MS;
+    this.leases = new RefreshLeaseStore(dataSource, owner, this.leaseMs);
     this.batch = new ReadBatch((teamId) => this.leases.observe(teamId), (teamIds) => this.leases.observeMany(teamIds));
-    this.watch = new LeaseWatch((teamIds) => this.leases.observeMany(teamIds), () => this.clock.nowMs(), leaseMs);
+    this.watch = new LeaseWatch((teamIds) => this.leases.observeMany(teamIds), this.leaseMs);
+    this.results = new RefreshResults(dataSource, this.leases, clock, events, metrics, outbox, this.logger);
   }
 
-  /** A token valid for at least 60 s more; refreshes (once, shared) when the stored one is not. */
+  /**
+   * A token valid for at least 60 s more; refreshes (once, shared) when the stored one is not.
+   * Answers or fails within JIRA_REFRESH_LOCK_TIMEOUT_MS, whatever it waits on.
+   */
   async getAccessToken(teamId: string): Promise<string> {
     return (await this.getCredentials(teamId)).accessToken;
   }
 
   /**
    * Like getAccessToken, with the site's cloudId (what JiraClient needs). A caller arriving while
-   * this process refreshes the team joins that refresh; concurrent callers share one read, and
-   * reads of many teams asked for at once go out as one statement (ReadBatch).
+   * this process refreshes the team joins that refresh (which started earlier, so its deadline
+   * comes before the caller's own); concurrent callers share one read, and reads of many teams
+   * asked for at once go out as one statement (ReadBatch).
    */
   async getCredentials(teamId: string): Promise<JiraCredentials> {
+    const deadline = this.deadline();
     const running = this.inFlight.get(teamId);
     if (running) return running;
     const row = await this.sharedRead(teamId);
-    return (await this.credentialsOf(teamId, row)) ?? this.singleFlight(teamId, undefined, row);
+    return (await this.credentialsOf(teamId, row)) ?? this.singleFlight(teamId, deadline, row);
+  }
+
+  private deadline(): number {
+    return performance.now() + this.config.refreshLockTimeoutMs;
   }
 
   private sharedRead(teamId: string): Promise<ObservedRow | null> {
@@ -120,10 +130,19 @@ export class JiraTokenManager {
   }
 
   /**
-   * Jira refused `rejectedAccessToken` (401, or 403/404 past its stored expiry): refresh even
-   * though the row may look fresh, unless someone already replaced that token.
+   * Jira refused `rejectedAccessToken` (`status` 401, or 403/404 past its stored expiry): refresh
+   * even though the row may look fresh, unless someone already replaced that token. A 401 for a
+   * token that a 401-triggered refresh handed out less than JIRA_UNAUTHORIZED_REFRESH_WINDOW_SECONDS
+   * ago is a scope problem: 502 jira_scope_insufficient, no further rotation.
    */
-  async refreshRejected(teamId: string, rejectedAccessToken: string): Promise<JiraCredentials> {
+  async refreshRejected(teamId: string, rejectedAccessToken: string, status = 401): Promise<JiraCredentials> {
+    if (status === 401 && this.reissuedFor401.reissuedRecently(teamId, rejectedAccessToken)) throw scopeInsufficient();
+    const fresh = await this.replacementOf(teamId, rejectedAccessToken, this.deadline());
+    if (status === 401) this.reissuedFor401.note(teamId, fresh.accessToken);
+    return fresh;
+  }
+
+  private async replacementOf(teamId: string, rejectedAccessToken: string, deadline: number): Promise<JiraCredentials> {
     const running = this.inFlight.get(teamId);
     if (running) {
       const shared = await running.catch(() => undefined);
@@ -132,24 +151,29 @@ export class JiraTokenManager {
     const row = await this.leases.observe(teamId);
     const current = await this.credentialsOf(teamId, row);
     if (current && current.accessToken !== rejectedAccessToken) return current;
-    return this.singleFlight(teamId, row?.version, row);
+    return this.singleFlight(teamId, deadline, row, row?.version);
   }
 
   /** The keep-alive's refresh of an idle row: never throws for one row's trouble. */
   refreshIdle(teamId: string, cutoff: Date): Promise<RefreshOutcome> {
-    return this.leasedRefresh(teamId, { kind: 'idle', cutoff });
+    return this.backgroundRefresh(teamId, { kind: 'idle', cutoff });
   }
 
   /** The recovery sweep's refresh of a row whose earlier refresh has an unknown outcome. */
   recover(teamId: string): Promise<RefreshOutcome> {
-    return this.leasedRefresh(teamId, { kind: 'recovery' });
+    return this.backgroundRefresh(teamId, { kind: 'recovery' });
+  }
+
+  private async backgroundRefresh(teamId: string, reason: ClaimReason): Promise<RefreshOutcome> {
+    const outcome = await this.claimAndRefresh(teamId, reason, this.deadline());
+    return outcome.kind === 'held' ? { kind: 'skipped' } : outcome;
   }
 
   /** In-process single flight: one refresh per team at a time, every caller gets its result. */
-  private singleFlight(teamId: string, forceVersion?: number, seen?: ObservedRow | null): Promise<JiraCredentials> {
+  private singleFlight(teamId: string, deadline: number, seen: ObservedRow | null, forceVersion?: number): Promise<JiraCredentials> {
     const running = this.inFlight.get(teamId);
     if (running && forceVersion === undefined) return running;
-    const flight = this.refreshOrWait(teamId, forceVersion, seen).finally(() => {
+    const flight = this.refreshOrWait(teamId, deadline, seen, forceVersion).finally(() => {
       if (this.inFlight.get(teamId) === flight) this.inFlight.delete(teamId);
     });
     this.inFlight.set(teamId, flight);
@@ -157,161 +181,153 @@ export class JiraTokenManager {
   }
 
   /**
-   * Claims the lease and refreshes (one statement that also reports the row when the claim fails);
-   * when another process holds the lease, waits in LeaseWatch (no connection, no concurrency slot
-   * held) until its token appears or the lease lapses, bounded by JIRA_REFRESH_LOCK_TIMEOUT_MS
-   * (then 503 jira_refresh_lock_timeout). `seen`: the row the caller just read, so a lease it
-   * shows is waited on without trying to claim it first.
+   * The hot path: claim and refresh; when another process holds the lease, wait in LeaseWatch (no
+   * connection, no slot held) until its token appears or its lease lapses, then look again. Ends
+   * by `deadline` (503 jira_refresh_lock_timeout). `seen`: the row the caller just read, so a lease
+   * it shows is waited on without trying to claim it first.
    */
-  private async refreshOrWait(teamId: string, forceVersion?: number, seen?: ObservedRow | null): Promise<JiraCredentials> {
-    // A bound on waiting, so measured on the monotonic clock (the injected Clock may be frozen in tests).
-    const deadline = performance.now() + this.config.refreshLockTimeoutMs;
+  private async refreshOrWait(teamId: string, deadline: number, seen: ObservedRow | null, forceVersion?: number): Promise<JiraCredentials> {
     // undefined: try to claim; otherwise the row as last seen (null: no integration).
-    let row: ObservedRow | null | undefined = seen && this.watch.leaseLive(seen) ? seen : undefined;
+    let row: ObservedRow | null | undefined = seen && leaseLive(seen) ? seen : undefined;
     for (;;) {
       const fromClaim = row === undefined;
       if (row === undefined) {
         const validUntil = new Date(this.clock.nowMs() + TOKEN_MIN_VALIDITY_MS);
-        const attempt = await this.limit.run(async (release) => {
-          const got = await this.leases.claimOrObserve(teamId, { kind: 'expiring', validUntil, forceVersion }, this.clock.now());
-          return 'lease' in got ? { outcome: await this.refreshWithRetries(got.lease, release) } : got;
-        });
-        if ('outcome' in attempt) {
-          if (attempt.outcome.kind === 'token' && attempt.outcome.credentials) return attempt.outcome.credentials;
-          row = await this.leases.observe(teamId); // lost the lease, or no site: look again
-        } else row = attempt.row;
+        const got = await this.claimAndRefresh(teamId, { kind: 'expiring', validUntil, forceVersion }, deadline);
+        if (got.kind === 'token' && got.credentials) return got.credentials;
+        // Held by another process (the claim reported the row), lost the lease, or no site: look again.
+        row = got.kind === 'held' ? got.row : await this.leases.observe(teamId);
       }
       const fresh = forceVersion !== undefined && row?.version === forceVersion ? null : await this.credentialsOf(teamId, row);
       if (fresh) return fresh;
-      const remaining = deadline - performance.now();
-      if (remaining <= 0) {
+      if (performance.now() >= deadline) {
         this.metrics.refreshCompleted('lock_timeout');
         throw refreshLockTimeout();
       }
-      // Leased: wait for the holder. Stale, unleased and yet not claimed: the claim waited on
-      // another claim of the row and its report predates it; look again with the next shared poll.
-      // Otherwise (a lease just ended): claim at once.
-      if (this.watch.leaseLive(row) || fromClaim) row = await this.watch.wait(row!, deadline);
+      // Leased: wait for the holder. Unleased yet not claimed: the claim waited on another writer
+      // and its report predates it; look again with the next shared poll. A lease just ended: claim.
+      if (leaseLive(row) || fromClaim) row = await this.watch.wait(row!, deadline);
       else row = undefined;
     }
   }
 
-  /** Claim (inside the concurrency bound), then refresh with retries. `skipped`: not claimed. */
-  private leasedRefresh(teamId: string, reason: ClaimReason): Promise<RefreshOutcome> {
-    return this.limit.run(async (release) => {
-      const lease = await this.leases.claim(teamId, reason, this.clock.now());
-      if (!lease) return { kind: 'skipped' } as const;
-      return this.refreshWithRetries(lease, release);
-    });
+  /**
+   * Claim the row for `reason` (inside a concurrency slot, waited for no longer than `deadline`)
+   * and refresh it. `held`: not claimed; `row` is the row as the claim saw it (hot path only).
+   */
+  private async claimAndRefresh(teamId: string, reason: ClaimReason, deadline: number): Promise<RefreshOutcome | { kind: 'held'; row: ObservedRow | null }> {
+    const release = await this.slot(deadline);
+    let lease: RefreshLease;
+    try {
+      if (reason.kind === 'expiring') {
+        const got = await this.leases.claimOrObserve(teamId, reason);
+        if (!('lease' in got)) return { kind: 'held', row: got.row };
+        lease = got.lease;
+      } else {
+        const got = await this.leases.claim(teamId, reason);
+        if (!got) return { kind: 'skipped' };
+        lease = got;
+      }
+    } finally {
+      // Released here unless the lease was claimed: then the first call to Atlassian uses it.
+      if (!lease!) release();
+    }
+    return this.refreshLeased(lease, release, deadline);
   }
 
-  /** Calls Atlassian with the leased row's refresh token; retries transient failures while the lease is ours. */
-  private async refreshWithRetries(lease: RefreshLease, releaseSlot: () => void): Promise<RefreshOutcome> {
-    if (!lease.refreshTokenEnvelope) return this.reauthorizationRequired(lease);
+  /** A concurrency slot, or 503 jira_refresh_lock_timeout when none comes free before `deadline`. */
+  private async slot(deadline: number): Promise<() => void> {
+    try {
+      return await this.limit.acquire(deadline);
+    } catch (err) {
+      if (!(err instanceof SlotWaitTimeout)) throw err;
+      this.metrics.refreshCompleted('lock_timeout');
+      throw refreshLockTimeout();
+    }
+  }
+
+  /**
+   * Calls Atlassian with the leased row's refresh token, holding `slot` for the call only; retries
+   * what the outcome table calls transient while the lease is ours and the deadline allows.
+   */
+  private async refreshLeased(lease: RefreshLease, slot: () => void, deadline: number): Promise<RefreshOutcome> {
+    let releaseSlot = slot;
     let refreshToken: string;
     try {
+      if (!lease.refreshTokenEnvelope) {
+        releaseSlot();
+        return await this.results.reauthorizationRequired(lease);
+      }
       refreshToken = openToken(lease.refreshTokenEnvelope, 'refresh_token', lease.teamId);
     } catch (err) {
+      releaseSlot();
       if (!isUnreadable(err)) throw err;
-      await this.leases.release(lease, { outcomeKnown: true, errorCode: JiraErrorCode.CredentialsUnreadable, now: this.clock.now() });
+      await this.leases.release(lease, { clearMarker: !lease.resumesUnknownOutcome, errorCode: JiraErrorCode.CredentialsUnreadable });
       this.metrics.refreshCompleted('credentials_unreadable');
-      this.logger.error(`The stored refresh token of team ${lease.teamId} cannot be decrypted: ${err.message}`);
+      this.logger.error(`The stored refresh token of team ${lease.teamId} cannot be decrypted: ${(err as Error).message}`);
       throw credentialsUnreadable();
     }
-    const started = this.clock.nowMs();
+    const started = performance.now();
+    // Sticky: once any answer about this token may have come after a rotation, only new tokens
+    // stored or invalid_grant end the in-flight marker.
+    let unknown = lease.resumesUnknownOutcome;
     for (let attempt = 1; ; attempt++) {
       const done = this.metrics.tokenEndpointTimer('refresh_token');
+      // The call ends before the lease does (by construction) and by the caller's deadline.
+      const now = performance.now();
+      const callMs = Math.min(this.config.httpTimeoutMs, lease.sentAt + this.leaseMs - LEASE_MARGIN_MS - now, deadline - now);
       let tokens: TokenSet;
-      const callStarted = performance.now();
       try {
-        tokens = await this.gateway.refresh(refreshToken);
+        tokens = await this.gateway.refresh(refreshToken, Math.max(1, callMs));
         done('ok');
-        this.watch.recordTokenCallMs(performance.now() - callStarted);
+        this.watch.recordTokenCallMs(performance.now() - now);
       } catch (err) {
+        releaseSlot();
         if (!(err instanceof AtlassianTokenError)) {
           done('error');
-          await this.leases.release(lease, { outcomeKnown: false, now: this.clock.now() });
+          await this.leases.release(lease, { clearMarker: false });
           throw err;
         }
         done(err.kind);
-        if (err.kind === 'invalid_grant') return this.reauthorizationRequired(lease);
-        if (err.kind === 'client_rejected') {
-          await this.leases.release(lease, { outcomeKnown: true, errorCode: JiraErrorCode.AtlassianClientRejected, now: this.clock.now() });
+        const { mayHaveRotated, next } = err.verdict;
+        unknown ||= mayHaveRotated;
+        if (next === 'reauthorize') return this.results.reauthorizationRequired(lease);
+        if (next === 'client_rejected' || next === 'rejected') {
+          await this.leases.release(lease, { clearMarker: !unknown, errorCode: JiraErrorCode.AtlassianClientRejected });
           this.metrics.refreshCompleted('client_rejected');
-          this.logger.error(`Atlassian rejected the client credentials on refresh (${err.message}); check JIRA_CLIENT_ID/SECRET`);
+          this.logger.error(`Atlassian refused the refresh request (${err.message}); check JIRA_CLIENT_ID/SECRET`);
           throw clientRejected(err);
         }
-        // Transient. Without any answer (timeout, reset) Atlassian may have rotated: keep the marker.
-        const outcomeKnown = err.httpStatus !== undefined;
         const delay = retryDelayMs(attempt, this.retry.baseDelayMs, err.retryAfterSeconds);
-        if (shouldRetry(this.retry, attempt, this.clock.nowMs() - started, delay)
-          && await this.leases.extend(lease, this.clock.now(), delay)) {
-          await sleep(delay);
-          continue;
+        const retry = shouldRetry(this.retry, attempt, performance.now() - started, delay) && performance.now() + delay < deadline
+          && await this.leases.extend(lease, delay);
+        if (retry) {
+          await sleep(delay); // no slot held while sleeping
+          releaseSlot = await this.slotForRetry(lease, deadline, unknown);
+          if (await this.leases.extend(lease)) continue; // the next call's deadline counts from here
+          releaseSlot();
+          return { kind: 'lost' }; // wiped or reconnected meanwhile
         }
-        const code = err.httpStatus === 429 ? JiraErrorCode.AtlassianRateLimited : JiraErrorCode.AtlassianUnavailable;
-        await this.leases.release(lease, { outcomeKnown, errorCode: code, now: this.clock.now() });
+        const code = err.verdict.rateLimited ? JiraErrorCode.AtlassianRateLimited : JiraErrorCode.AtlassianUnavailable;
+        await this.leases.release(lease, { clearMarker: !unknown, errorCode: code });
         this.metrics.refreshCompleted('transient_failure');
         this.logger.warn(`Jira token refresh for team ${lease.teamId} failed after ${attempt} attempt(s): ${err.message}`
-          + (outcomeKnown ? '' : '; outcome unknown, the recovery sweep will present the same token again'));
-        throw atlassianUnavailable(err.httpStatus, Math.max(1, Math.ceil(delay / 1000)), err);
+          + (unknown ? '; Atlassian may have rotated: the recovery sweep presents the same token again' : ''));
+        throw atlassianUnavailable(err.verdict.rateLimited ? 429 : err.httpStatus, Math.max(1, Math.ceil(delay / 1000)), err);
       }
       releaseSlot(); // the slot bounds calls to Atlassian; the next claim need not wait for this write
-      return this.store(lease, tokens, refreshToken);
+      return this.results.store(lease, tokens, refreshToken);
     }
   }
 
-  /** The conditional write of the new tokens, in a short transaction (the outbox joins it). */
-  private async store(lease: RefreshLease, tokens: TokenSet, presented: string): Promise<RefreshOutcome> {
-    if (!tokens.refreshToken) this.logger.warn(`Atlassian returned no refresh token for team ${lease.teamId}; keeping the stored one`);
-    const now = this.clock.now();
-    const expiresAt = new Date(now.getTime() + tokens.expiresInSeconds * 1000);
-    const sealed = {
-      accessTokenEnvelope: sealToken(tokens.accessToken, 'access_token', lease.teamId),
-      refreshTokenEnvelope: sealToken(tokens.refreshToken ?? presented, 'refresh_token', lease.teamId),
-      expiresAt,
-      scopes: tokens.scopes,
-      now,
-    };
-    // One statement when there is no status transition; otherwise the transaction the outbox joins.
-    const written = await this.leases.completeQuietly(lease, sealed) ? { previousErrorCode: null }
-      : await this.dataSource.transaction(async (em) => {
-        const done = await this.leases.complete(em, lease, sealed);
-        if (done?.previousErrorCode) await this.notifyInTransaction(em, NotificationType.Recovered, lease);
-        return done;
-      });
-    if (!written) {
-      // Our lease lapsed and the row moved on: which refresh token is current is now unknown.
-      await this.leases.markOutcomeUnknown(lease.integrationId, this.clock.now());
-      this.logger.warn(`Refresh lease of team ${lease.teamId} lapsed before its result was stored; the recovery sweep re-joins the chain`);
-      return { kind: 'lost' };
+  /** A slot for the next attempt; on timeout the lease goes back (marker kept if the outcome is unknown). */
+  private async slotForRetry(lease: RefreshLease, deadline: number, unknown: boolean): Promise<() => void> {
+    try {
+      return await this.slot(deadline);
+    } catch (err) {
+      await this.leases.release(lease, { clearMarker: !unknown });
+      throw err;
     }
-    this.metrics.refreshCompleted(lease.resumesUnknownOutcome ? 'recovered' : 'success');
-    if (lease.resumesUnknownOutcome) this.logger.log(`Finished an interrupted Jira token refresh for team ${lease.teamId}`);
-    if (written.previousErrorCode) {
-      const event: JiraConnectionEventPayload = { teamId: lease.teamId, integrationId: lease.integrationId, cloudId: lease.cloudId };
-      this.events.emit(JiraConnectionEvent.Recovered, event);
-    }
-    return {
-      kind: 'token',
-      credentials: lease.cloudId ? { accessToken: tokens.accessToken, cloudId: lease.cloudId, expiresAt } : null,
-    };
-  }
-
-  /** Atlassian refused the stored refresh token (or there is none): wipe, in a short transaction, then tell. */
-  private async reauthorizationRequired(lease: RefreshLease): Promise<never> {
-    const transitioned = await this.dataSource.transaction(async (em) => {
-      const changed = await this.leases.markReauthorizationRequired(em, lease, JiraErrorCode.ReauthorizationRequired, this.clock.now());
-      if (changed) await this.notifyInTransaction(em, NotificationType.ReauthorizationRequired, lease);
-      return changed;
-    });
-    if (transitioned) {
-      this.metrics.refreshCompleted('invalid_grant');
-      this.logger.warn(`Atlassian rejected the refresh token of team ${lease.teamId}; reauthorization required`);
-      const event: JiraReauthorizationRequiredEvent = { teamId: lease.teamId, integrationId: lease.integrationId };
-      this.events.emit(JIRA_REAUTHORIZATION_REQUIRED, event);
-    }
-    throw reauthorizationRequired();
   }
 
   /**
@@ -330,15 +346,10 @@ export class JiraTokenManager {
       accessToken = openToken(row.accessTokenEnvelope, 'access_token', teamId);
     } catch (err) {
       if (!isUnreadable(err)) throw err;
-      await this.leases.recordError(teamId, JiraErrorCode.CredentialsUnreadable, this.clock.now());
+      await this.leases.recordError(teamId, JiraErrorCode.CredentialsUnreadable);
       throw credentialsUnreadable();
     }
     if (row.expiresAt.getTime() - this.clock.nowMs() <= TOKEN_MIN_VALIDITY_MS) return null;
     return { accessToken, cloudId: row.cloudId, expiresAt: row.expiresAt };
-  }
-
-  /** Notifications to the product (issue 9, src/notifications/): recorded in the refresh's own transaction. */
-  private notifyInTransaction(em: EntityManager, type: string, lease: RefreshLease): Promise<string | null> {
-    return this.outbox.enqueue(em, { type, teamId: lease.teamId, data: { cloudId: lease.cloudId } });
   }
 }

@@ -4,28 +4,31 @@ import { ReadBatch } from './read-batch.js';
 import type { ObservedRow } from './refresh-lease.js';
 
 const LEASE_MS = 12_000;
-const row = (teamId: string, version: number, leaseExpiresAt: Date | null): ObservedRow => ({
-  teamId, status: 'connected', cloudId: 'c', accessTokenEnvelope: 'x', expiresAt: new Date(), version, leaseExpiresAt,
+/** A row as read now, with `leaseRemainingMs` of lease left on the database's clock (null: none). */
+const row = (teamId: string, version: number, leaseRemainingMs: number | null): ObservedRow => ({
+  teamId, status: 'connected', cloudId: 'c', accessTokenEnvelope: 'x', expiresAt: new Date(), version, leaseRemainingMs,
+  observedAt: performance.now(),
 });
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** A table the "other process" changes; observeMany counts its statements. */
 function table(teams: number) {
   const rows = new Map<string, ObservedRow>();
-  const leaseEnd = new Date(Date.now() + LEASE_MS); // claimed just now
-  for (let i = 0; i < teams; i++) rows.set(`t${i}`, row(`t${i}`, 1, leaseEnd));
+  const claimedAt = performance.now();
+  for (let i = 0; i < teams; i++) rows.set(`t${i}`, row(`t${i}`, 1, LEASE_MS));
   const reads: string[][] = [];
+  // Every read sees the lease as far gone as it is by then (unless the test changed the row).
   const observeMany = async (ids: string[]) => {
     reads.push(ids);
-    return ids.map((id) => rows.get(id)!).filter(Boolean);
+    return ids.map((id) => rows.get(id)!).filter(Boolean).map((r) => (r.leaseRemainingMs === LEASE_MS && r.version === 1
+      ? { ...r, leaseRemainingMs: LEASE_MS - (performance.now() - claimedAt), observedAt: performance.now() } : r));
   };
   return { rows, reads, observeMany };
 }
-
 describe('LeaseWatch', () => {
   it('300 teams waiting on leases share their polls: a handful of reads, not one per team per tick', async () => {
     const t = table(300);
-    const watch = new LeaseWatch(t.observeMany, Date.now, LEASE_MS);
+    const watch = new LeaseWatch(t.observeMany, LEASE_MS);
     const waits = [...t.rows.values()].map((r) => watch.wait(r, performance.now() + 10_000));
     setTimeout(() => { for (const [id] of t.rows) t.rows.set(id, row(id, 2, null)); }, 150); // the holder stores
     const seen = await Promise.all(waits);
@@ -38,7 +41,7 @@ describe('LeaseWatch', () => {
 
   it('times its first poll on the lease\'s expected end, not at once', async () => {
     const t = table(1);
-    const watch = new LeaseWatch(t.observeMany, Date.now, LEASE_MS);
+    const watch = new LeaseWatch(t.observeMany, LEASE_MS);
     watch.recordTokenCallMs(300); // usual token call: 0.8 × 100 + 0.2 × 300 = 140 ms
     const done = watch.wait(t.rows.get('t0')!, performance.now() + 10_000);
     await sleep(60);
@@ -50,13 +53,13 @@ describe('LeaseWatch', () => {
 
   it('hands a lapsed lease back to the caller (to claim), and gives up at the deadline', async () => {
     const t = table(2);
-    const watch = new LeaseWatch(t.observeMany, Date.now, LEASE_MS);
+    const watch = new LeaseWatch(t.observeMany, LEASE_MS);
     const lapsing = watch.wait(t.rows.get('t0')!, performance.now() + 10_000);
     const stuck = watch.wait(t.rows.get('t1')!, performance.now() + 300);
-    t.rows.set('t0', row('t0', 1, new Date(Date.now() - 1)));
+    t.rows.set('t0', row('t0', 1, null)); // lapsed
     expect(await lapsing).toMatchObject({ version: 1 });
     const started = performance.now();
-    expect(await stuck).toMatchObject({ version: 1, leaseExpiresAt: expect.any(Date) });
+    expect(await stuck).toMatchObject({ version: 1, leaseRemainingMs: expect.any(Number) });
     expect(performance.now() - started).toBeLessThan(5_000);
   });
 });

@@ -1,4 +1,4 @@
-import type { ObservedRow } from './refresh-lease.js';
+import { leaseLive, type ObservedRow } from './refresh-lease.js';
 
 /** Shortest and longest pause between two polls of a waited-on lease. */
 export const MIN_TICK_MS = 10;
@@ -37,19 +37,12 @@ export class LeaseWatch {
 
   constructor(
     private readonly observeMany: (teamIds: string[]) => Promise<ObservedRow[]>,
-    /** The clock the lease times were written with. */
-    private readonly nowMs: () => number,
     private readonly leaseMs: number,
   ) {}
 
   /** Feeds the usual duration of a token call (exponential moving average). */
   recordTokenCallMs(ms: number): void {
     this.expectedMs = Math.round(this.expectedMs * 0.8 + ms * 0.2);
-  }
-
-  /** True while `row` shows a lease nobody may take over yet. */
-  leaseLive(row: ObservedRow | null): row is ObservedRow & { leaseExpiresAt: Date } {
-    return row?.leaseExpiresAt != null && row.leaseExpiresAt.getTime() > this.nowMs();
   }
 
   /**
@@ -60,9 +53,10 @@ export class LeaseWatch {
    */
   wait(seen: ObservedRow, deadline: number): Promise<ObservedRow | null> {
     const now = performance.now();
-    const leaseEnd = this.leaseLive(seen) ? seen.leaseExpiresAt.getTime() : 0;
+    // When the lease ends, and when its holder's call should be done, on this process's monotonic clock.
+    const leaseEnd = leaseLive(seen) ? seen.observedAt + seen.leaseRemainingMs : 0;
     const expectedEnd = leaseEnd - this.leaseMs + this.expectedMs;
-    const untilExpected = Math.min(expectedEnd, leaseEnd) - this.nowMs();
+    const untilExpected = Math.min(expectedEnd, leaseEnd) - now;
     const dueAt = Math.min(deadline, now + Math.max(MIN_TICK_MS, untilExpected));
     return new Promise((resolve, reject) => {
       const list = this.waiters.get(seen.teamId) ?? [];
@@ -118,7 +112,7 @@ export class LeaseWatch {
     const now = performance.now();
     const list = (this.waiters.get(teamId) ?? []).filter((w) => {
       // A waiter that arrived after the read was sent may know more than the read: poll again for it.
-      const done = w.registeredAt <= readAt && (row === null || row.version !== w.version || !this.leaseLive(row) || now >= w.deadline);
+      const done = w.registeredAt <= readAt && (row === null || row.version !== w.version || !leaseLive(row) || now >= w.deadline);
       if (done) w.resolve(row);
       else if (w.dueAt <= now + MIN_TICK_MS) w.dueAt = Math.min(w.deadline, now + this.tickMs(w, now));
       return !done;

@@ -12,7 +12,11 @@ export type ClaimReason =
   | { kind: 'idle'; cutoff: Date }
   | { kind: 'recovery' };
 
-/** A claimed row: ours to refresh until `expiresAt`, for token version `version` only. */
+/**
+ * A claimed row: ours to refresh for token version `version` only, until the lease's end in the
+ * database's time, which is at least `leaseMs` after `sentAt` (this process's monotonic clock
+ * when the claim or last extension was sent): a call that ends by `sentAt + leaseMs` ends inside it.
+ */
 export interface RefreshLease {
   integrationId: string;
   teamId: string;
@@ -23,6 +27,8 @@ export interface RefreshLease {
   refreshTokenEnvelope: string | null;
   /** True when an earlier refresh of this version was already in flight (its outcome unknown). */
   resumesUnknownOutcome: boolean;
+  /** performance.now() when the claim (or the last extension) was sent. */
+  sentAt: number;
 }
 
 /** What a reader needs of a row: to use its token, or to wait on (or take over) its lease. */
@@ -34,34 +40,49 @@ export interface ObservedRow {
   accessTokenEnvelope: string | null;
   expiresAt: Date | null;
   version: number;
-  /** Expiry of the current refresh lease (whoever holds it); null when none. */
-  leaseExpiresAt: Date | null;
+  /**
+   * What was left of the current refresh lease (whoever holds it) when the database answered,
+   * measured on the database's clock; null when there is none. Lease times are never compared
+   * with this process's clock, so a skewed or stalled process cannot misjudge them.
+   */
+  leaseRemainingMs: number | null;
+  /** performance.now() when the read was answered (with leaseRemainingMs: when the lease ends here). */
+  observedAt: number;
+}
+
+/** True while `row` shows a lease nobody may take over yet. */
+export function leaseLive(row: ObservedRow | null): row is ObservedRow & { leaseRemainingMs: number } {
+  return row?.leaseRemainingMs != null && performance.now() < row.observedAt + row.leaseRemainingMs;
 }
 
 /** The columns of ObservedRow, for the reads and for the claim's report of a row it did not claim. */
 const observedColumns = (t: string): string => `${t}.team_id, ${t}.status, ${t}.cloud_id, ${t}.access_token,
-       ${t}.access_token_expires_at AS expires_at, ${t}.token_version, ${t}.refresh_lease_expires_at AS lease_expires_at`;
+       ${t}.access_token_expires_at AS expires_at, ${t}.token_version,
+       CASE WHEN ${t}.refresh_lease_expires_at > clock_timestamp()
+            THEN (EXTRACT(EPOCH FROM ${t}.refresh_lease_expires_at - clock_timestamp()) * 1000)::float8 END AS lease_remaining_ms`;
 
 interface ObservedColumns {
   team_id: string; status: string; cloud_id: string | null; access_token: string | null;
-  expires_at: Date | string | null; token_version: number; lease_expires_at: Date | string | null;
+  expires_at: Date | string | null; token_version: number; lease_remaining_ms: number | string | null;
 }
 
 const toDate = (v: Date | string | null): Date | null => (v === null ? null : new Date(v));
 
-function observed(r: ObservedColumns): ObservedRow {
+function observed(r: ObservedColumns, observedAt = performance.now()): ObservedRow {
   return {
     teamId: r.team_id, status: r.status, cloudId: r.cloud_id, accessTokenEnvelope: r.access_token,
-    expiresAt: toDate(r.expires_at), version: r.token_version, leaseExpiresAt: toDate(r.lease_expires_at),
+    expiresAt: toDate(r.expires_at), version: r.token_version,
+    leaseRemainingMs: r.lease_remaining_ms === null ? null : Number(r.lease_remaining_ms), observedAt,
   };
 }
 
-/** The new tokens to store, already encrypted. */
+/** The new tokens to store, already encrypted. `expiresAt` comes from the injected clock (token-expiry maths). */
 export interface StoredTokens {
   accessTokenEnvelope: string;
   refreshTokenEnvelope: string;
   expiresAt: Date;
   scopes: string[];
+  /** The injected clock's now: last_refreshed_at feeds the keep-alive's idle maths. */
   now: Date;
 }
 
@@ -69,18 +90,19 @@ const LIVE = `status IN ('connected', 'pending_site_selection')`;
 
 const CONDITIONS: Record<ClaimReason['kind'], string> = {
   expiring: `status = 'connected' AND (access_token IS NULL OR access_token_expires_at IS NULL
-             OR access_token_expires_at <= $5 OR token_version = $6)`,
-  idle: `${LIVE} AND refresh_token IS NOT NULL AND COALESCE(last_refreshed_at, connected_at) < $5`,
+             OR access_token_expires_at <= $4 OR token_version = $5)`,
+  idle: `${LIVE} AND refresh_token IS NOT NULL AND COALESCE(last_refreshed_at, connected_at) < $4`,
   recovery: `${LIVE} AND refresh_token IS NOT NULL AND refresh_in_flight_version = token_version`,
 };
 
 /** The success write: new tokens and version, lease and in-flight marker and error cleared ($4..$8). */
-const COMPLETE_SET = `SET access_token = $4, refresh_token = $5, access_token_expires_at = $6, last_refreshed_at = $7,
-    scopes = CASE WHEN cardinality($8::text[]) > 0 THEN $8::text[] ELSE jira_integrations.scopes END,
+const COMPLETE_SET = `SET access_token = $4, refresh_token = $5, access_token_expires_at = $6, last_refreshed_at = $8,
+    scopes = CASE WHEN cardinality($7::text[]) > 0 THEN $7::text[] ELSE jira_integrations.scopes END,
     token_version = jira_integrations.token_version + 1, last_error_code = NULL, last_error_at = NULL,
     refresh_lease_owner = NULL, refresh_lease_expires_at = NULL,
-    refresh_in_flight_version = NULL, refresh_in_flight_since = NULL, updated_at = $7`;
+    refresh_in_flight_version = NULL, refresh_in_flight_since = NULL, updated_at = now()`;
 
+/** $4 (and $5) of the claim. */
 function reasonParams(reason: ClaimReason): unknown[] {
   if (reason.kind === 'expiring') return [reason.validUntil, reason.forceVersion ?? -1];
   if (reason.kind === 'idle') return [reason.cutoff];
@@ -89,7 +111,7 @@ function reasonParams(reason: ClaimReason): unknown[] {
 
 interface ClaimedColumns {
   id: string; team_id: string; token_version: number; cloud_id: string | null; refresh_token: string | null;
-  refresh_in_flight_since: Date | string;
+  resumes: boolean;
 }
 
 /** node-postgres reports UPDATE as `[rows, count]`; PGlite's adapter, for a `WITH`, as rows. */
@@ -102,7 +124,8 @@ export function rowsOf<T>(result: unknown): T[] {
  * The statements of the refresh lease on `jira_integrations`. Each is one short statement on a
  * pooled connection that is released at once: no lock or connection is held while Atlassian is
  * called. Correctness comes from the conditions: a writer must still own the lease AND the token
- * version it refreshed must still be the stored one.
+ * version it refreshed must still be the stored one. Lease times are the database's
+ * (`clock_timestamp()`), never a process's: instances with skewed clocks agree on them.
  */
 export class RefreshLeaseStore {
   constructor(
@@ -121,7 +144,7 @@ export class RefreshLeaseStore {
   async observeMany(teamIds: string[]): Promise<ObservedRow[]> {
     const rows = (await this.dataSource.query(
       `SELECT ${observedColumns('j')} FROM jira_integrations j WHERE team_id = ANY($1::text[])`, [teamIds])) as ObservedColumns[];
-    return rows.map(observed);
+    return rows.map((r) => observed(r));
   }
 
   /**
@@ -129,17 +152,18 @@ export class RefreshLeaseStore {
    * learns at once whether the token is already fresh or whose lease to wait on, and until when,
    * without a second read. `row` is null when the team has no integration.
    */
-  async claimOrObserve(teamId: string, reason: ClaimReason, now: Date): Promise<{ lease: RefreshLease } | { row: ObservedRow | null }> {
+  async claimOrObserve(teamId: string, reason: ClaimReason): Promise<{ lease: RefreshLease } | { row: ObservedRow | null }> {
+    const sentAt = performance.now();
     const rows = rowsOf<ObservedColumns & {
       id: string; claimed: string | null; claimed_version: number; claimed_cloud_id: string | null;
-      refresh_token: string | null; refresh_in_flight_since: Date | string | null;
+      refresh_token: string | null; resumes: boolean | null;
     }>(await this.dataSource.query(
       `WITH claimed AS (${this.claimSql(reason)})
        SELECT j.id, ${observedColumns('j')}, c.id AS claimed, c.token_version AS claimed_version,
-              c.cloud_id AS claimed_cloud_id, c.refresh_token, c.refresh_in_flight_since
+              c.cloud_id AS claimed_cloud_id, c.refresh_token, c.resumes
          FROM jira_integrations j LEFT JOIN claimed c ON c.id = j.id
         WHERE j.team_id = $1`,
-      this.claimParams(teamId, reason, now),
+      this.claimParams(teamId, reason),
     ));
     const row = rows[0];
     if (!row) return { row: null };
@@ -147,9 +171,7 @@ export class RefreshLeaseStore {
     // The claimed row's own values: after waiting on another writer's lock, the claim may have
     // applied to a newer version than the statement's snapshot (the `j` columns) shows.
     return {
-      lease: this.lease({
-        ...row, token_version: row.claimed_version, cloud_id: row.claimed_cloud_id, refresh_in_flight_since: row.refresh_in_flight_since!,
-      }, now),
+      lease: this.lease({ ...row, token_version: row.claimed_version, cloud_id: row.claimed_cloud_id, resumes: Boolean(row.resumes) }, sentAt),
     };
   }
 
@@ -158,26 +180,32 @@ export class RefreshLeaseStore {
    * that a refresh of the current token version is in flight (keeping the earlier start time
    * when a refresh of that same version was already in flight: the reuse leeway runs from it).
    */
-  async claim(teamId: string, reason: ClaimReason, now: Date): Promise<RefreshLease | null> {
-    const rows = rowsOf<ClaimedColumns>(await this.dataSource.query(this.claimSql(reason), this.claimParams(teamId, reason, now)));
-    return rows[0] ? this.lease(rows[0], now) : null;
+  async claim(teamId: string, reason: ClaimReason): Promise<RefreshLease | null> {
+    const sentAt = performance.now();
+    const rows = rowsOf<ClaimedColumns>(await this.dataSource.query(this.claimSql(reason), this.claimParams(teamId, reason)));
+    return rows[0] ? this.lease(rows[0], sentAt) : null;
   }
 
+  /**
+   * `resumes`: the in-flight marker was already set for this version (its since-time predates
+   * this statement's now()); a marker set by this claim carries this statement's now().
+   */
   private claimSql(reason: ClaimReason): string {
-    return `UPDATE jira_integrations SET refresh_lease_owner = $2, refresh_lease_expires_at = $3,
+    return `UPDATE jira_integrations
+          SET refresh_lease_owner = $2, refresh_lease_expires_at = clock_timestamp() + $3::float8 * interval '1 millisecond',
               refresh_in_flight_since = CASE WHEN refresh_in_flight_version = token_version
-                                             THEN refresh_in_flight_since ELSE $4 END,
+                                             THEN refresh_in_flight_since ELSE now() END,
               refresh_in_flight_version = token_version
-        WHERE team_id = $1 AND (refresh_lease_expires_at IS NULL OR refresh_lease_expires_at <= $4)
+        WHERE team_id = $1 AND (refresh_lease_expires_at IS NULL OR refresh_lease_expires_at <= clock_timestamp())
           AND ${CONDITIONS[reason.kind]}
-        RETURNING id, team_id, token_version, cloud_id, refresh_token, refresh_in_flight_since`;
+        RETURNING id, team_id, token_version, cloud_id, refresh_token, refresh_in_flight_since < now() AS resumes`;
   }
 
-  private claimParams(teamId: string, reason: ClaimReason, now: Date): unknown[] {
-    return [teamId, this.owner, new Date(now.getTime() + this.leaseMs), now, ...reasonParams(reason)];
+  private claimParams(teamId: string, reason: ClaimReason): unknown[] {
+    return [teamId, this.owner, this.leaseMs, ...reasonParams(reason)];
   }
 
-  private lease(row: ClaimedColumns, now: Date): RefreshLease {
+  private lease(row: ClaimedColumns, sentAt: number): RefreshLease {
     return {
       integrationId: row.id,
       teamId: row.team_id,
@@ -185,17 +213,23 @@ export class RefreshLeaseStore {
       version: row.token_version,
       cloudId: row.cloud_id,
       refreshTokenEnvelope: row.refresh_token,
-      resumesUnknownOutcome: new Date(row.refresh_in_flight_since).getTime() < now.getTime(),
+      resumesUnknownOutcome: Boolean(row.resumes),
+      sentAt,
     };
   }
 
-  /** Pushes the lease's expiry out (before a retry); false when the lease is no longer ours. */
-  async extend(lease: RefreshLease, now: Date, extraMs = 0): Promise<boolean> {
+  /**
+   * Renews the lease to `leaseMs + extraMs` from now (database time) and moves `lease.sentAt`
+   * to when this was sent; false when the lease is no longer ours.
+   */
+  async extend(lease: RefreshLease, extraMs = 0): Promise<boolean> {
+    const sentAt = performance.now();
     const [, affected] = (await this.dataSource.query(
-      `UPDATE jira_integrations SET refresh_lease_expires_at = $4
+      `UPDATE jira_integrations SET refresh_lease_expires_at = clock_timestamp() + $4::float8 * interval '1 millisecond'
         WHERE id = $1 AND refresh_lease_owner = $2 AND token_version = $3`,
-      [lease.integrationId, lease.owner, lease.version, new Date(now.getTime() + this.leaseMs + extraMs)],
+      [lease.integrationId, lease.owner, lease.version, this.leaseMs + extraMs],
     )) as [unknown, number];
+    if (affected === 1) lease.sentAt = sentAt;
     return affected === 1;
   }
 
@@ -232,7 +266,7 @@ export class RefreshLeaseStore {
 
   private completeParams(lease: RefreshLease, tokens: StoredTokens): unknown[] {
     return [lease.integrationId, lease.owner, lease.version, tokens.accessTokenEnvelope, tokens.refreshTokenEnvelope,
-      tokens.expiresAt, tokens.now, tokens.scopes];
+      tokens.expiresAt, tokens.scopes, tokens.now];
   }
 
   /**
@@ -240,70 +274,70 @@ export class RefreshLeaseStore {
    * tokens, but only while that version is still the stored one (a token another holder has just
    * stored is never deleted because an older one was refused: superplane#6308). True on transition.
    */
-  async markReauthorizationRequired(em: EntityManager, lease: RefreshLease, errorCode: string, now: Date): Promise<boolean> {
+  async markReauthorizationRequired(em: EntityManager, lease: RefreshLease, errorCode: string): Promise<boolean> {
     const [, affected] = (await em.query(
       `UPDATE jira_integrations
           SET status = 'reauthorization_required', access_token = NULL, refresh_token = NULL, access_token_expires_at = NULL,
-              token_version = token_version + 1, last_error_code = $3, last_error_at = $4,
+              token_version = token_version + 1, last_error_code = $3, last_error_at = now(),
               refresh_lease_owner = NULL, refresh_lease_expires_at = NULL,
-              refresh_in_flight_version = NULL, refresh_in_flight_since = NULL, updated_at = $4
+              refresh_in_flight_version = NULL, refresh_in_flight_since = NULL, updated_at = now()
         WHERE id = $1 AND token_version = $2 AND ${LIVE}`,
-      [lease.integrationId, lease.version, errorCode, now],
+      [lease.integrationId, lease.version, errorCode],
     )) as [unknown, number];
     return affected === 1;
   }
 
   /**
-   * Gives the lease back after a failure. `outcomeKnown`: Atlassian answered, so nothing was
-   * rotated and the in-flight marker goes too; otherwise (timeout, connection lost) the marker
-   * stays and the recovery sweep presents the same refresh token again.
+   * Gives the lease back after a failure. `clearMarker` only when every answer about this token
+   * version was definite (refresh-outcome.ts): the marker, once set by an unknown outcome, stays
+   * until new tokens are stored or invalid_grant wipes the row, and the recovery sweep presents
+   * the same refresh token again meanwhile.
    */
-  async release(lease: RefreshLease, opts: { outcomeKnown: boolean; errorCode?: string; now: Date }): Promise<void> {
+  async release(lease: RefreshLease, opts: { clearMarker: boolean; errorCode?: string }): Promise<void> {
     await this.dataSource.query(
       `UPDATE jira_integrations
           SET refresh_lease_owner = NULL, refresh_lease_expires_at = NULL,
               refresh_in_flight_version = CASE WHEN $4 THEN NULL ELSE refresh_in_flight_version END,
               refresh_in_flight_since = CASE WHEN $4 THEN NULL ELSE refresh_in_flight_since END,
               last_error_code = COALESCE($5, last_error_code),
-              last_error_at = CASE WHEN $5::text IS NULL THEN last_error_at ELSE $6 END
+              last_error_at = CASE WHEN $5::text IS NULL THEN last_error_at ELSE now() END
         WHERE id = $1 AND refresh_lease_owner = $2 AND token_version = $3`,
-      [lease.integrationId, lease.owner, lease.version, opts.outcomeKnown, opts.errorCode ?? null, opts.now],
+      [lease.integrationId, lease.owner, lease.version, opts.clearMarker, opts.errorCode ?? null],
     );
   }
 
   /**
-   * We hold tokens Atlassian issued but lost the lease before storing them (the row moved on).
-   * Which refresh token is now the grant's current one is unknown, so mark the stored version as
-   * in flight: the recovery sweep presents it again inside the leeway and the chain is re-joined.
+   * We hold tokens Atlassian issued for version `version` but lost the lease before storing them.
+   * Mark that version (and only it: a newer one, e.g. after a reconnect, is another grant) as in
+   * flight, so the recovery sweep presents it again inside the leeway and re-joins the chain.
    */
-  async markOutcomeUnknown(integrationId: string, now: Date): Promise<void> {
+  async markOutcomeUnknown(integrationId: string, version: number): Promise<void> {
     await this.dataSource.query(
       `UPDATE jira_integrations
           SET refresh_in_flight_since = CASE WHEN refresh_in_flight_version = token_version
-                                             THEN refresh_in_flight_since ELSE $2 END,
+                                             THEN refresh_in_flight_since ELSE now() END,
               refresh_in_flight_version = token_version
-        WHERE id = $1 AND ${LIVE} AND refresh_token IS NOT NULL`,
-      [integrationId, now],
+        WHERE id = $1 AND token_version = $2 AND ${LIVE} AND refresh_token IS NOT NULL`,
+      [integrationId, version],
     );
   }
 
   /** Records an error code on the row without touching tokens or the lease (e.g. unreadable credentials). */
-  async recordError(teamId: string, errorCode: string, now: Date): Promise<void> {
+  async recordError(teamId: string, errorCode: string): Promise<void> {
     await this.dataSource.query(
-      `UPDATE jira_integrations SET last_error_code = $2, last_error_at = $3
+      `UPDATE jira_integrations SET last_error_code = $2, last_error_at = now()
         WHERE team_id = $1 AND last_error_code IS DISTINCT FROM $2`,
-      [teamId, errorCode, now],
+      [teamId, errorCode],
     );
   }
 
-  /** Teams with a refresh in flight whose lease has expired: the recovery sweep's work list. */
-  async unfinished(now: Date, limit: number): Promise<string[]> {
+  /** Teams with a refresh in flight whose lease has expired (database time): the recovery sweep's work list. */
+  async unfinished(limit: number): Promise<string[]> {
     const rows = (await this.dataSource.query(
       `SELECT team_id FROM jira_integrations
         WHERE refresh_in_flight_version IS NOT NULL AND refresh_in_flight_version = token_version AND ${LIVE}
-          AND (refresh_lease_expires_at IS NULL OR refresh_lease_expires_at <= $1)
+          AND (refresh_lease_expires_at IS NULL OR refresh_lease_expires_at <= clock_timestamp())
         ORDER BY refresh_in_flight_since LIMIT ${Number(limit)}`,
-      [now],
     )) as { team_id: string }[];
     return rows.map((r) => r.team_id);
   }
