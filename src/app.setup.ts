@@ -9,7 +9,9 @@ import { addProblemCodeCatalogue } from './common/openapi/problem-catalogue.js';
 import { appConfig } from './config/app.config.js';
 import type { ConfigType } from '@nestjs/config';
 import { jiraWebhooksConfig } from './config/jira-webhooks.config.js';
-import { captureWebhookBody, JIRA_WEBHOOK_PATH } from './integrations/jira/webhooks/webhook-request.js';
+import { captureWebhookBody, JIRA_WEBHOOK_PATH, webhookVerifier } from './integrations/jira/webhooks/webhook-request.js';
+import { jiraConfig } from './config/jira.config.js';
+import { Clock } from './common/clock.js';
 
 /** Everything main.ts applies to the app, shared with the e2e tests so they test the real thing. */
 export function configureApp(app: NestExpressApplication): NestExpressApplication {
@@ -28,8 +30,11 @@ export function configureApp(app: NestExpressApplication): NestExpressApplicatio
       maxAge: 600,
     });
   }
-  // Jira webhook bodies stay raw until their JWT is verified (and may exceed the API's limit).
-  app.use(JIRA_WEBHOOK_PATH, captureWebhookBody(app.get<ConfigType<typeof jiraWebhooksConfig>>(jiraWebhooksConfig.KEY).maxBodyBytes));
+  // Jira webhook bodies are read only after their JWT is verified, raw (and may exceed the API's limit).
+  const webhooks = app.get<ConfigType<typeof jiraWebhooksConfig>>(jiraWebhooksConfig.KEY);
+  const clock = app.get(Clock);
+  app.use(JIRA_WEBHOOK_PATH, captureWebhookBody(webhooks.maxBodyBytes,
+    webhookVerifier(app.get<ConfigType<typeof jiraConfig>>(jiraConfig.KEY).clientSecret, webhooks.jwtMaxLifetimeSeconds, () => clock.now())));
   app.useBodyParser('json', { limit: JSON_BODY_LIMIT_BYTES, type: bodyOfType('application/json') });
   // Registered here so Nest does not add its default one, which would also parse GET bodies.
   app.useBodyParser('urlencoded', { limit: JSON_BODY_LIMIT_BYTES, extended: false, type: bodyOfType('application/x-www-form-urlencoded') });

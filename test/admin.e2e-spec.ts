@@ -105,6 +105,17 @@ describe('admin API', () => {
     const badId = await t.http.put(`/api/admin/teams/${'x'.repeat(256)}/members/u`).set(admin).send({ role: 'member' });
     expect(badId.status).toBe(400);
     expect(badId.body.code).toBe('invalid_id');
+    // Path ids of only dots (sent as such, or encoded) are refused, never a team named "..".
+    for (const path of ['/api/admin/teams/../members/u', '/api/admin/teams/%2E%2E/members/u', '/api/admin/teams/./members/u',
+      '/api/admin/teams/t/members/..', '/api/admin/teams/t/members/%2e']) {
+      const res = await t.http.put(path).set(admin).send({ role: 'member' });
+      expect(res.status, path).toBe(400);
+      expect(res.body.code, path).toBe('invalid_id');
+    }
+    const dots = await t.http.delete('/api/admin/teams/..').set(admin);
+    expect(dots.status).toBe(400);
+    expect(dots.body.code).toBe('invalid_id');
+    expect(await t.dataSource.query(`SELECT id FROM teams WHERE id ~ '^\\.+$'`)).toEqual([]);
   });
 
   it('DELETE team removes every row of the team, notifies disconnected, emits TeamDeleted, and is idempotent', async () => {

@@ -60,6 +60,16 @@ describe('bearer token lifetime (AUTH_JWT_MAX_AGE_SECONDS)', () => {
     expect(['token_lifetime_invalid', 'invalid_token']).toContain(res.body.code);
   });
 
+  it('refuses an iat more than the clock skew in the future with 401 token_lifetime_invalid, even a short-lived token', async () => {
+    // 20 minutes of life, well within the cap: only the future iat is wrong.
+    const res = await status(await token({ iat: now() + 600, exp: now() + 1200 }));
+    expect(res.status).toBe(401);
+    expect(res.body.code).toBe('token_lifetime_invalid');
+    expect(res.body.detail).toMatch(/iat/);
+    // A few seconds of skew between the issuer's clock and ours is fine.
+    expect((await status(await token({ iat: now() + 3, exp: now() + 600 }))).status).toBe(200);
+  });
+
   it('defaults the cap to one day', async () => {
     const d = await createTestApp();
     try {

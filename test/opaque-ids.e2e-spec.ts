@@ -57,13 +57,14 @@ describe('opaque user and team ids', () => {
 
   it('refuses a team id that is not one with 400 team_header_invalid, and such a subject with 401', async () => {
     const m = await t.member('owner');
-    for (const bad of ['x'.repeat(256), 'tab\there', 'caf\u00e9']) {
+    // Ids of only dots would name another path wherever they are substituted into a URL.
+    for (const bad of ['x'.repeat(256), 'tab\there', 'caf\u00e9', '.', '..', '...']) {
       const res = await t.http.get('/api/integrations/jira/oauth/status').set({ ...m.headers, 'x-team-id': bad });
       expect(res.status, bad).toBe(400);
       expect(res.body.code).toBe('team_header_invalid');
-      expect(res.body.detail).toMatch(/printable/);
+      expect(res.body.detail).toMatch(/printable.*not only dots/);
     }
-    for (const bad of ['x'.repeat(256), 'line\nbreak', ' padded']) {
+    for (const bad of ['x'.repeat(256), 'line\nbreak', ' padded', '.', '..']) {
       const token = await t.tokenFor(bad);
       const res = await t.http.get('/api/integrations/jira/oauth/status').set({ authorization: `Bearer ${token}`, 'x-team-id': m.teamId });
       expect(res.status, JSON.stringify(bad)).toBe(401);

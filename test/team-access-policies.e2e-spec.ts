@@ -129,6 +129,19 @@ describe('TEAM_ACCESS_POLICY', () => {
       expect(seen.headers.authorization).toBe(`Bearer ${TOKEN}`);
     });
 
+    it('ids of only dots are refused at the edge (400), so the product is never asked another URL', async () => {
+      product.set('..', 'u_dots', { role: 'org:admin' });
+      const before = product.requests.length;
+      for (const teamId of ['.', '..']) {
+        const res = await t.http.get(STATUS).set(await as(teamId, 'u_dots'));
+        expect(res.status, teamId).toBe(400);
+        expect(res.body.code).toBe('team_header_invalid');
+      }
+      const asUser = await t.http.get(STATUS).set({ authorization: `Bearer ${await t.tokenFor('..')}`, 'x-team-id': 'org_h' });
+      expect(asUser.status).toBe(401);
+      expect(product.requests.length).toBe(before);
+    });
+
     it('non-member: 404 or 403 from the product, or no role, is 403 not_team_member', async () => {
       product.set('org_h', 'u_404', 404);
       product.set('org_h', 'u_403', 403);

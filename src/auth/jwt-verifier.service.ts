@@ -60,13 +60,16 @@ export class JwtVerifier {
 
   /**
    * A stolen token must not work forever: `exp` is required, and neither the lifetime the issuer
-   * granted (`exp - iat`) nor what is left of it (`exp - now`, which also catches an `iat` set in
-   * the future) may exceed AUTH_JWT_MAX_AGE_SECONDS.
+   * granted (`exp - iat`) nor what is left of it (`exp - now`) may exceed AUTH_JWT_MAX_AGE_SECONDS,
+   * and a token is not issued in the future (`iat` more than the clock tolerance ahead of now).
    */
   private lifetimeProblem(payload: JWTPayload): string | undefined {
     const max = this.settings.maxTokenAgeSeconds;
     if (typeof payload.exp !== 'number') return 'The token has no expiry (exp claim): issue tokens that expire.';
     const now = Math.floor(Date.now() / 1000);
+    if (typeof payload.iat === 'number' && payload.iat > now + CLOCK_TOLERANCE_SECONDS) {
+      return `The token's iat lies in the future (more than ${CLOCK_TOLERANCE_SECONDS} seconds of clock skew): check the issuer's clock.`;
+    }
     const granted = typeof payload.iat === 'number' ? payload.exp - payload.iat : 0;
     const remaining = payload.exp - now;
     if (Math.max(granted, remaining) > max + CLOCK_TOLERANCE_SECONDS) {

@@ -17,9 +17,18 @@ const OPAQUE_ID = /^[\x21-\x7e](?:[\x20-\x7e]*[\x21-\x7e])?$/;
  */
 export function parseOpaqueId(value: unknown): string | null {
   if (typeof value !== 'string' || value.length === 0 || value.length > OPAQUE_ID_MAX_LENGTH) return null;
-  if (!OPAQUE_ID.test(value)) return null;
+  if (!OPAQUE_ID.test(value) || changesUrlPath(value)) return null;
   return isUuid(value) ? value.toLowerCase() : value;
 }
 
+/**
+ * An id of only dots: `.` and `..` are removed or climb up when a URL is parsed, even encoded
+ * (`%2e`), so such an id would name another path wherever it is substituted. Longer runs are
+ * refused too, so the rule is one anyone can state.
+ */
+export function changesUrlPath(value: string): boolean {
+  return /^\.+$/.test(value);
+}
+
 /** Shown in problem details next to a refused id. */
-export const OPAQUE_ID_RULE = `1 to ${OPAQUE_ID_MAX_LENGTH} printable ASCII characters, without leading or trailing spaces`;
+export const OPAQUE_ID_RULE = `1 to ${OPAQUE_ID_MAX_LENGTH} printable ASCII characters, without leading or trailing spaces, not only dots`;

@@ -68,10 +68,17 @@ export class JiraWebhooksEnv {
   @Max(600_000)
   JIRA_WEBHOOK_POLL_MS: number = 1_000;
 
+  /** Largest delivery read; past it reading stops and the answer is 413. */
   @IsInt()
   @Min(16)
   @Max(16_384)
   JIRA_WEBHOOK_MAX_BODY_KB: number = 1_024;
+
+  /** A delivery's JWT may be valid for at most this much longer (Jira's are valid for a few minutes). */
+  @IsInt()
+  @Min(60)
+  @Max(86_400)
+  JIRA_WEBHOOK_JWT_MAX_LIFETIME_SECONDS: number = 600;
 }
 
 export interface JiraWebhookSettings {
@@ -87,6 +94,7 @@ export interface JiraWebhookSettings {
   leaseMs: number;
   pollMs: number;
   maxBodyBytes: number;
+  jwtMaxLifetimeSeconds: number;
 }
 
 const list = (v: string | undefined): string[] => [...new Set((v ?? '').split(',').map((s) => s.trim()).filter(Boolean))];
@@ -113,6 +121,7 @@ export function readJiraWebhookSettings(env: NodeJS.ProcessEnv = process.env): J
     leaseMs: p.JIRA_WEBHOOK_LEASE_MS,
     pollMs: p.JIRA_WEBHOOK_POLL_MS,
     maxBodyBytes: p.JIRA_WEBHOOK_MAX_BODY_KB * 1024,
+    jwtMaxLifetimeSeconds: p.JIRA_WEBHOOK_JWT_MAX_LIFETIME_SECONDS,
   };
 }
 

@@ -40,6 +40,12 @@ export class TeamAccessEnv {
   @Min(0)
   @Max(3_600)
   TEAM_ACCESS_CACHE_SECONDS: number = 30;
+
+  /** http: the largest answer read; a larger one is a failure (503), never a grant. */
+  @IsInt()
+  @Min(1)
+  @Max(1_024)
+  TEAM_ACCESS_MAX_ANSWER_KB: number = 16;
 }
 
 export interface TeamAccessSettings {
@@ -50,6 +56,7 @@ export interface TeamAccessSettings {
   token?: string;
   timeoutMs: number;
   cacheMs: number;
+  maxAnswerBytes: number;
 }
 
 /** `org:admin=admin,org:member=member` → Map; every target must be one of our roles. */
@@ -83,6 +90,7 @@ export function readTeamAccessSettings(env: NodeJS.ProcessEnv = process.env): Te
     token: parsed.TEAM_ACCESS_TOKEN,
     timeoutMs: parsed.TEAM_ACCESS_TIMEOUT_MS,
     cacheMs: parsed.TEAM_ACCESS_CACHE_SECONDS * 1000,
+    maxAnswerBytes: parsed.TEAM_ACCESS_MAX_ANSWER_KB * 1024,
   };
 }
 

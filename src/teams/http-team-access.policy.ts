@@ -2,6 +2,7 @@ import { HttpStatus, Inject, Injectable, Logger } from '@nestjs/common';
 import type { ConfigType } from '@nestjs/config';
 import { AppError } from '../common/app-error.js';
 import { Clock } from '../common/clock.js';
+import { changesUrlPath, OPAQUE_ID_RULE } from '../common/opaque-id.js';
 import { teamAccessConfig } from '../config/team-access.config.js';
 import type { TeamRole } from './entities/team-member.entity.js';
 import { mapRole, TeamAccessPolicy } from './team-access.policy.js';
@@ -16,11 +17,41 @@ function unavailable(reason: string): AppError {
     'The product\'s membership service did not answer. Try again shortly.', { retryAfter: 5, extensions: { reason } });
 }
 
+/** An id that would steer the request to another path: never asked, whoever calls the policy. */
+function invalidId(): AppError {
+  return new AppError('invalid_id', HttpStatus.BAD_REQUEST, 'Invalid id', `Team and user ids must be ${OPAQUE_ID_RULE}.`);
+}
+
+/** Reads at most `maxBytes` of the answer; more is a failure, and the rest is not read. */
+async function readCapped(res: Response, maxBytes: number): Promise<string> {
+  const declared = Number(res.headers.get('content-length'));
+  const tooLarge = () => unavailable(`answer larger than ${maxBytes} bytes (TEAM_ACCESS_MAX_ANSWER_KB)`);
+  if (declared > maxBytes) {
+    await res.body?.cancel();
+    throw tooLarge();
+  }
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  const reader = res.body?.getReader();
+  for (;;) {
+    const { done, value } = reader ? await reader.read() : { done: true, value: undefined };
+    if (done) break;
+    size += value.byteLength;
+    if (size > maxBytes) {
+      await reader!.cancel();
+      throw tooLarge();
+    }
+    chunks.push(value);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
 /**
  * TEAM_ACCESS_POLICY=http: asks the product. `GET TEAM_ACCESS_URL` with `{teamId}` and `{userId}`
- * URL-encoded; 200 `{ "role": "<role>" }` is the role (through AUTH_ROLE_MAP; a null or unknown role
+ * URL-encoded (an id of only dots, which URL parsing would remove as a path segment, is refused
+ * with 400 `invalid_id` before anything is asked); 200 `{ "role": "<role>" }` is the role (through AUTH_ROLE_MAP; a null or unknown role
  * is no access), 404 or 403 is "not a member". Anything else (5xx, 401, 429, a timeout, no
- * connection, a body that is not that JSON) is 503 `team_access_unavailable`. Answers, members and
+ * connection, a body that is not that JSON or larger than TEAM_ACCESS_MAX_ANSWER_KB) is 503 `team_access_unavailable`. Answers, members and
  * non-members alike, are cached for TEAM_ACCESS_CACHE_SECONDS; failures never are.
  */
 @Injectable()
@@ -56,8 +87,19 @@ export class HttpTeamAccessPolicy extends TeamAccessPolicy {
     return asking;
   }
 
+  /** The product's URL for these ids; throws rather than build one whose path the ids changed. */
+  private urlFor(teamId: string, userId: string): string {
+    if (changesUrlPath(teamId) || changesUrlPath(userId)) throw invalidId();
+    const fill = (a: string, b: string) => this.settings.url!.replaceAll('{teamId}', a).replaceAll('{userId}', b);
+    const url = fill(encodeURIComponent(teamId), encodeURIComponent(userId));
+    // Belt and braces: the path has as many segments as the template's.
+    const segments = (u: string) => new URL(u).pathname.split('/').length;
+    if (segments(url) !== segments(fill('x', 'x'))) throw invalidId();
+    return url;
+  }
+
   private async ask(teamId: string, userId: string): Promise<TeamRole | null> {
-    const url = this.settings.url!.replaceAll('{teamId}', encodeURIComponent(teamId)).replaceAll('{userId}', encodeURIComponent(userId));
+    const url = this.urlFor(teamId, userId);
     let res: Response;
     let body: unknown;
     try {
@@ -74,7 +116,7 @@ export class HttpTeamAccessPolicy extends TeamAccessPolicy {
         await res.body?.cancel();
         throw unavailable(`HTTP ${res.status}`);
       }
-      body = await res.json();
+      body = JSON.parse(await readCapped(res, this.settings.maxAnswerBytes));
     } catch (err) {
       if (err instanceof AppError) throw this.logged(err, teamId);
       const reason = (err as Error)?.name === 'TimeoutError' ? 'timeout' : (err as Error)?.name === 'SyntaxError' ? 'invalid JSON' : 'unreachable';

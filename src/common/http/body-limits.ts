@@ -8,6 +8,13 @@ export const MAX_BODY_DEPTH = 32;
 
 const WITHOUT_BODY = new Set(['GET', 'HEAD', 'DELETE', 'OPTIONS']);
 
+const CLAIMED = Symbol('body claimed');
+
+/** A middleware that reads (or deliberately leaves unread) this request's body itself: the parsers skip it. */
+export function claimBody(req: IncomingMessage): void {
+  (req as IncomingMessage & { [CLAIMED]?: true })[CLAIMED] = true;
+}
+
 /**
  * Which requests a body parser reads: this media type, sent with a method that carries a body.
  * A body on GET or DELETE means nothing to any route, so it is ignored rather than parsed (and
@@ -15,5 +22,6 @@ const WITHOUT_BODY = new Set(['GET', 'HEAD', 'DELETE', 'OPTIONS']);
  */
 export const bodyOfType = (mediaType: 'application/json' | 'application/x-www-form-urlencoded') => {
   const matches = new RegExp(`^${mediaType}\\s*(;|$)`, 'i');
-  return (req: IncomingMessage): boolean => !WITHOUT_BODY.has(req.method ?? 'GET') && matches.test(req.headers['content-type'] ?? '');
+  return (req: IncomingMessage): boolean => !(req as { [CLAIMED]?: true })[CLAIMED]
+    && !WITHOUT_BODY.has(req.method ?? 'GET') && matches.test(req.headers['content-type'] ?? '');
 };

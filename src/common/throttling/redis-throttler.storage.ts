@@ -1,6 +1,7 @@
 import { Logger, type OnApplicationShutdown } from '@nestjs/common';
 import type { ThrottlerStorage } from '@nestjs/throttler';
 import type { Redis } from 'ioredis';
+import { RedisAvailability } from './bounded-redis.js';
 
 type ThrottlerStorageRecord = Awaited<ReturnType<ThrottlerStorage['increment']>>;
 
@@ -28,8 +29,6 @@ end
 return {hits, windowMs, 0, 0}
 `;
 
-/** While Redis is down, one request per interval tries it again; the others skip it at once. */
-const PROBE_INTERVAL_MS = 1000;
 /** Bound on QUIT at shutdown: a stalled Redis must not hold the process open. */
 const QUIT_TIMEOUT_MS = 1000;
 
@@ -39,50 +38,44 @@ const QUIT_TIMEOUT_MS = 1000;
  * stalled (commands time out, see REDIS_COMMAND_TIMEOUT_MS) the request is let through: rate
  * limiting protects the service but must not take the OAuth flow down with it. The outage is
  * logged once when it starts and once when Redis answers again; meanwhile requests skip Redis
- * without waiting, and one request per second probes it.
+ * without waiting (RedisAvailability), and a background PING decides when it is back.
  */
 export class RedisThrottlerStorage implements ThrottlerStorage, OnApplicationShutdown {
   private readonly logger = new Logger(RedisThrottlerStorage.name);
-  /** Set while Redis is considered down: when that started, and when the next probe may go. */
-  private outage: { since: number; probeAt: number } | null = null;
+  readonly availability: RedisAvailability;
 
   constructor(
     private readonly redis: Redis,
     private readonly prefix = 'jira-connect:throttle:',
-  ) {}
+  ) {
+    this.availability = new RedisAvailability(redis, {
+      purpose: 'rate-limit counters',
+      onDown: (err) => this.logger.warn({ err: { message: err.message } },
+        'rate-limit storage unavailable; requests are not limited until Redis answers again'),
+      onUp: (downMs) => this.logger.log({ downMs }, 'rate-limit storage recovered; requests are limited again'),
+    });
+  }
 
   async increment(key: string, ttl: number, limit: number, blockDuration: number, throttlerName: string): Promise<ThrottlerStorageRecord> {
     const notLimited = { totalHits: 0, timeToExpire: Math.ceil(ttl / 1000), isBlocked: false, timeToBlockExpire: 0 };
-    if (this.outage) {
-      if (Date.now() < this.outage.probeAt) return notLimited;
-      this.outage.probeAt = Date.now() + PROBE_INTERVAL_MS; // this request is the probe
-    }
     const base = `${this.prefix}${throttlerName}:${key}`;
     try {
-      const [hits, windowMs, blocked, blockMs] = (await this.redis.eval(
+      const [hits, windowMs, blocked, blockMs] = (await this.availability.run((redis) => redis.eval(
         INCREMENT, 2, `${base}:hits`, `${base}:block`, String(ttl), String(limit), String(Math.max(1, blockDuration)),
-      )) as [number, number, number, number];
-      if (this.outage) {
-        this.logger.log({ downMs: Date.now() - this.outage.since }, 'rate-limit storage recovered; requests are limited again');
-        this.outage = null;
-      }
+      ))) as [number, number, number, number];
       return {
         totalHits: hits,
         timeToExpire: Math.ceil(windowMs / 1000),
         isBlocked: blocked === 1,
         timeToBlockExpire: Math.ceil(blockMs / 1000),
       };
-    } catch (err) {
-      if (!this.outage) {
-        this.logger.warn({ err: { message: (err as Error).message } },
-          'rate-limit storage unavailable; requests are not limited until Redis answers again');
-        this.outage = { since: Date.now(), probeAt: Date.now() + PROBE_INTERVAL_MS };
-      }
+    } catch {
       return notLimited;
     }
   }
 
   async onApplicationShutdown(): Promise<void> {
+    this.availability.stop();
     const quit = this.redis.quit().then(() => true, () => false);
     const timeout = new Promise<boolean>((resolve) => setTimeout(resolve, QUIT_TIMEOUT_MS, false).unref());
     if (!(await Promise.race([quit, timeout]))) this.redis.disconnect();

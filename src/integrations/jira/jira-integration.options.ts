@@ -92,6 +92,7 @@ export interface JiraWebhookModuleOptions {
   leaseMs?: number;
   pollMs?: number;
   maxBodyKb?: number;
+  jwtMaxLifetimeSeconds?: number;
 }
 
 /** A 32-byte key: a Buffer, or base64 text (`openssl rand -base64 32`). */
@@ -250,6 +251,7 @@ export function webhookSettingsFrom(options: JiraIntegrationModuleOptions): Jira
       JIRA_WEBHOOK_LEASE_MS: optional(w.leaseMs),
       JIRA_WEBHOOK_POLL_MS: optional(w.pollMs),
       JIRA_WEBHOOK_MAX_BODY_KB: optional(w.maxBodyKb),
+      JIRA_WEBHOOK_JWT_MAX_LIFETIME_SECONDS: optional(w.jwtMaxLifetimeSeconds),
     });
   } catch (err) {
     asOptionError(err);

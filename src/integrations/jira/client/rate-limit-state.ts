@@ -1,7 +1,7 @@
 import { Logger, type OnApplicationShutdown } from '@nestjs/common';
 import type { ConfigType } from '@nestjs/config';
 import type { Redis } from 'ioredis';
-import { boundedRedisClient } from '../../../common/throttling/bounded-redis.js';
+import { boundedRedisClient, RedisAvailability } from '../../../common/throttling/bounded-redis.js';
 import { jiraRateLimitConfig } from '../../../config/jira-rate-limit.config.js';
 import { redisConfig } from '../../../config/redis.config.js';
 
@@ -142,18 +142,26 @@ return slot`;
 
 /**
  * The state in Redis, shared by every instance. Each command is bounded by the client's
- * `commandTimeout`; on any Redis error the call is answered from this process's memory (with a
- * warning at most every 30 s): rate-limit coordination must not take Jira calls down with it.
+ * `commandTimeout`; on a Redis error the call is answered from this process's memory, and so is
+ * every call after it, at once, until a background PING gets an answer (RedisAvailability): rate-limit
+ * coordination must not take Jira calls down with it, nor slow each of them by a timeout.
  */
 export class RedisRateLimitStateStore implements RateLimitStateStore, OnApplicationShutdown {
   private readonly logger = new Logger(RedisRateLimitStateStore.name);
   private readonly fallback = new InMemoryRateLimitStateStore();
-  private lastWarnMs = 0;
+  readonly availability: RedisAvailability;
 
   constructor(
     private readonly redis: Redis,
     private readonly prefix = 'jira-connect:jira-rl:',
-  ) {}
+  ) {
+    this.availability = new RedisAvailability(redis, {
+      purpose: 'Jira rate-limit state',
+      onDown: (err) => this.logger.warn({ err: { message: err.message } },
+        'rate-limit state in Redis unavailable; using this instance\'s memory until Redis answers again'),
+      onUp: (downMs) => this.logger.log({ downMs }, 'rate-limit state in Redis answers again'),
+    });
+  }
 
   blockedUntil(keys: string[], nowMs: number): Promise<{ untilMs: number; key?: string }> {
     return this.guard(async () => {
@@ -206,17 +214,14 @@ export class RedisRateLimitStateStore implements RateLimitStateStore, OnApplicat
   }
 
   async onApplicationShutdown(): Promise<void> {
+    this.availability.stop();
     await this.redis.quit().catch(() => this.redis.disconnect());
   }
 
   private async guard<T>(op: () => Promise<T>, fallback: () => Promise<T>): Promise<T> {
     try {
-      return await op();
-    } catch (err) {
-      if (Date.now() - this.lastWarnMs > 30_000) {
-        this.lastWarnMs = Date.now();
-        this.logger.warn({ err: { message: (err as Error).message } }, 'rate-limit state in Redis unavailable; using this instance\'s memory');
-      }
+      return await this.availability.run(op);
+    } catch {
       return fallback();
     }
   }

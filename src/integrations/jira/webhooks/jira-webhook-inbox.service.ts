@@ -1,57 +1,41 @@
 import { createHash } from 'node:crypto';
-import { HttpStatus, Injectable, Optional } from '@nestjs/common';
+import { HttpStatus, Inject, Injectable, Optional } from '@nestjs/common';
+import type { ConfigType } from '@nestjs/config';
 import { InjectDataSource } from '@nestjs/typeorm';
 import type { DataSource, EntityManager } from 'typeorm';
+import { AppError, CommonErrorCode } from '../../../common/app-error.js';
 import { Clock } from '../../../common/clock.js';
+import { jsonDepth } from '../../../common/http/body-depth.middleware.js';
+import { MAX_BODY_DEPTH } from '../../../common/http/body-limits.js';
+import { jiraConfig } from '../../../config/jira.config.js';
 import { JiraError, JiraErrorCode } from '../jira.errors.js';
 import { NotificationOutbox } from '../../../notifications/notification-outbox.js';
 import { JiraWebhookMetrics } from './jira-webhook.metrics.js';
 import { JiraWebhookRegistry } from './jira-webhook.registry.js';
 import { type StoredWebhook, webhooksOf } from './jira-webhook-lifecycle.service.js';
+import { payloadSite, storableJson } from './webhook-payload.js';
 
 export interface ReceiveResult {
   status: 'accepted' | 'duplicate' | 'unmatched';
 }
 
-/** The site a payload comes from: `self` links are site URLs, or gateway URLs naming the cloudId. */
-export interface PayloadSite {
-  origin: string | null;
-  cloudId: string | null;
-}
-
 const invalid = (detail: string): JiraError =>
   new JiraError(JiraErrorCode.WebhookPayloadInvalid, HttpStatus.BAD_REQUEST, 'Not a Jira webhook payload', detail);
+
+/** A number exponent numeric cannot hold (over about 16,000): such text is stored re-serialised. */
+const HUGE_EXPONENT = /\d[eE][+-]?\d{5,}/;
 
 /** The notification type of a forwarded Jira event (NOTIFY_WEBHOOK_URL). */
 export const JIRA_WEBHOOK_NOTIFICATION = 'jira.webhook';
 
 const DELIVERY_ID = /^[A-Za-z0-9._:-]{1,200}$/;
 
-/** Reads the site off the payload's `self` links (issue, comment, user, worklog, ...). */
-export function payloadSite(payload: Record<string, unknown>): PayloadSite {
-  const links: unknown[] = [];
-  for (const value of Object.values(payload)) {
-    if (value && typeof value === 'object' && !Array.isArray(value)) links.push((value as { self?: unknown }).self);
-  }
-  for (const link of links) {
-    if (typeof link !== 'string') continue;
-    let url: URL;
-    try {
-      url = new URL(link);
-    } catch {
-      continue;
-    }
-    const gateway = /^\/ex\/jira\/([^/]+)\//.exec(url.pathname);
-    if (gateway) return { origin: null, cloudId: decodeURIComponent(gateway[1]) };
-    if (url.protocol === 'https:' || url.protocol === 'http:') return { origin: url.origin.toLowerCase(), cloudId: null };
-  }
-  return { origin: null, cloudId: null };
-}
-
 /**
  * Stores a verified delivery in the inbox, once per team and Jira webhook identifier, in one
  * statement per team (insert + last delivery time). The team comes from the payload only: the
- * site of its `self` links AND one of `matchedWebhookIds` registered by that team on that site.
+ * one site all its `self` links name AND one of `matchedWebhookIds` registered by that team on
+ * that site. A payload jsonb cannot hold as it is gets U+FFFD for the offending text, and its
+ * exact bytes are kept in `raw_body`; nesting past MAX_BODY_DEPTH is 400 `body_too_deep`.
  */
 @Injectable()
 export class JiraWebhookInbox {
@@ -60,22 +44,32 @@ export class JiraWebhookInbox {
     private readonly metrics: JiraWebhookMetrics,
     private readonly registry: JiraWebhookRegistry,
     private readonly clock: Clock,
+    @Inject(jiraConfig.KEY) private readonly jira: ConfigType<typeof jiraConfig>,
     @Optional() private readonly outbox?: NotificationOutbox,
   ) {}
 
   async receive(raw: Buffer, headers: Record<string, string | string[] | undefined>): Promise<ReceiveResult> {
-    let payload: unknown;
+    const text = raw.toString('utf8');
+    let parsed: unknown;
     try {
-      payload = JSON.parse(raw.toString('utf8'));
+      parsed = JSON.parse(text);
     } catch {
       this.metrics.delivery('invalid_payload');
       throw invalid('The body is not JSON.');
     }
-    if (!payload || typeof payload !== 'object' || Array.isArray(payload)) {
+    if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) {
       this.metrics.delivery('invalid_payload');
       throw invalid('The body is not a JSON object.');
     }
-    const body = payload as Record<string, unknown>;
+    if (jsonDepth(parsed, MAX_BODY_DEPTH) > MAX_BODY_DEPTH) {
+      this.metrics.delivery('invalid_payload');
+      throw new AppError(CommonErrorCode.BodyTooDeep, HttpStatus.BAD_REQUEST, 'The webhook body is nested too deeply',
+        `Deliveries may be nested at most ${MAX_BODY_DEPTH} levels deep; Jira's payloads are far flatter.`);
+    }
+    const storable = storableJson(parsed);
+    // Bytes that were not UTF-8 became U+FFFD when decoded: the raw bytes are kept for those too.
+    const keepRaw = storable.changed || HUGE_EXPONENT.test(text) || (text.includes('\uFFFD') && !Buffer.from(text, 'utf8').equals(raw));
+    const body = storable.value as Record<string, unknown>;
     const event = body.webhookEvent;
     if (typeof event !== 'string' || event.length === 0 || event.length > 100) {
       this.metrics.delivery('invalid_payload');
@@ -88,12 +82,13 @@ export class JiraWebhookInbox {
     const matched = Array.isArray(body.matchedWebhookIds)
       ? body.matchedWebhookIds.filter((id): id is number => Number.isSafeInteger(id)).slice(0, 50)
       : [];
-    const site = payloadSite(body);
-    if (matched.length === 0 || (!site.origin && !site.cloudId)) return this.outcome('unmatched');
+    const site = payloadSite(body, this.jira.apiBaseUrl);
+    if (matched.length === 0 || !site) return this.outcome('unmatched');
 
+    // Both must match when the links name the site both ways.
     const teams = (await this.dataSource.query(
       `SELECT team_id, cloud_id, webhooks FROM jira_webhook_registrations
-        WHERE (cloud_id = $1 OR lower(site_url) = $2) AND webhook_ids && $3::bigint[]`,
+        WHERE ($1::text IS NULL OR cloud_id = $1) AND ($2::text IS NULL OR lower(site_url) = $2) AND webhook_ids && $3::bigint[]`,
       [site.cloudId, site.origin, matched])) as { team_id: string; cloud_id: string; webhooks: StoredWebhook[] | string }[];
     if (teams.length === 0) return this.outcome('unmatched');
 
@@ -102,7 +97,8 @@ export class JiraWebhookInbox {
     for (const team of teams) {
       // Which subscriptions matched is fixed now, so a later re-registration cannot orphan the event.
       const keys = webhooksOf(team.webhooks).filter((w) => matched.includes(Number(w.id))).map((w) => w.key);
-      const row = { teamId: team.team_id, cloudId: team.cloud_id, deliveryId, event, matched, keys, raw, now,
+      const row = { teamId: team.team_id, cloudId: team.cloud_id, deliveryId, event, matched, keys, now,
+        payload: keepRaw ? JSON.stringify(body) : text, raw: keepRaw ? raw : null,
         retry: Number.isSafeInteger(retryHeader) ? retryHeader : null };
       if (this.outbox?.enabled && this.registry.forwards(keys)) {
         // Standalone server: forwarded to the product's backend, in the same transaction as the insert.
@@ -123,16 +119,16 @@ export class JiraWebhookInbox {
 
   /** One statement: the event (once per team and delivery id) and the registration's last delivery time. */
   private async insert(em: EntityManager, r: { teamId: string; cloudId: string; deliveryId: string; event: string; matched: number[];
-    keys: string[]; raw: Buffer; now: Date; retry: number | null }): Promise<string | null> {
+    keys: string[]; payload: string; raw: Buffer | null; now: Date; retry: number | null }): Promise<string | null> {
     const rows = (await em.query(
       `WITH ins AS (
          INSERT INTO jira_webhook_events (team_id, cloud_id, delivery_id, webhook_event, matched_webhook_ids, subscription_keys,
-           payload, next_attempt_at, jira_retry, received_at)
-         VALUES ($1, $2, $3, $4, $5::bigint[], $9::text[], $6::jsonb, $7, $8, $7)
+           payload, next_attempt_at, jira_retry, received_at, raw_body)
+         VALUES ($1, $2, $3, $4, $5::bigint[], $9::text[], $6::jsonb, $7, $8, $7, $10)
          ON CONFLICT (team_id, delivery_id) DO NOTHING RETURNING id),
        seen AS (UPDATE jira_webhook_registrations SET last_delivery_at = $7 WHERE team_id = $1)
        SELECT id FROM ins`,
-      [r.teamId, r.cloudId, r.deliveryId, r.event, r.matched, r.raw.toString('utf8'), r.now, r.retry, r.keys])) as { id: string }[];
+      [r.teamId, r.cloudId, r.deliveryId, r.event, r.matched, r.payload, r.now, r.retry, r.keys, r.raw])) as { id: string }[];
     return rows[0]?.id ?? null;
   }
 

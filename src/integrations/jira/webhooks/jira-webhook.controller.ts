@@ -9,39 +9,42 @@ import { JiraError, JiraErrorCode } from '../jira.errors.js';
 import { JiraWebhookDispatcher } from './jira-webhook.dispatcher.js';
 import { JiraWebhookInbox, type ReceiveResult } from './jira-webhook-inbox.service.js';
 import { JiraWebhookMetrics } from './jira-webhook.metrics.js';
-import { verifyWebhookJwt, webhookBody } from './webhook-request.js';
+import { jiraWebhooksConfig } from '../../../config/jira-webhooks.config.js';
+import { verifiedWebhookBody, webhookVerifier, type WebhookVerifier } from './webhook-request.js';
 
 /**
  * Jira's deliveries (public: Jira authenticates with its JWT, not our bearer). Order matters:
- * the JWT is verified before the body is even looked at; then the event is stored (deduplicated)
+ * the JWT is verified before the body is even read (captureWebhookBody); then the event is stored (deduplicated)
  * and acknowledged; handlers run afterwards, off the request.
  */
 @Controller('api/integrations/jira')
 export class JiraWebhookController {
+  private readonly verify: WebhookVerifier;
+
   constructor(
     private readonly inbox: JiraWebhookInbox,
     private readonly dispatcher: JiraWebhookDispatcher,
     private readonly metrics: JiraWebhookMetrics,
     private readonly clock: Clock,
-    @Inject(jiraConfig.KEY) private readonly jira: ConfigType<typeof jiraConfig>,
-  ) {}
+    @Inject(jiraConfig.KEY) jira: ConfigType<typeof jiraConfig>,
+    @Inject(jiraWebhooksConfig.KEY) webhooks: ConfigType<typeof jiraWebhooksConfig>,
+  ) {
+    this.verify = webhookVerifier(jira.clientSecret, webhooks.jwtMaxLifetimeSeconds, () => clock.now());
+  }
 
   @Post('webhooks')
   @Public()
   @HttpCode(HttpStatus.OK)
   @ApiExcludeEndpoint()
   async receive(@Req() req: Request): Promise<{ data: ReceiveResult }> {
-    if (!this.jira.clientSecret) {
-      throw new JiraError(JiraErrorCode.NotConfigured, HttpStatus.SERVICE_UNAVAILABLE, 'Jira is not configured',
-        'Set JIRA_CLIENT_SECRET: webhook deliveries are verified with it.');
-    }
+    let body: Buffer;
     try {
-      await verifyWebhookJwt(req.headers.authorization, this.jira.clientSecret, this.clock.now());
+      body = await verifiedWebhookBody(req, this.verify);
     } catch (err) {
-      this.metrics.delivery('rejected_signature');
+      if (err instanceof JiraError && err.code === JiraErrorCode.WebhookUnauthorized) this.metrics.delivery('rejected_signature');
       throw err;
     }
-    const result = await this.inbox.receive(webhookBody(req), req.headers);
+    const result = await this.inbox.receive(body, req.headers);
     if (result.status === 'accepted') this.dispatcher.kick();
     return { data: result };
   }
