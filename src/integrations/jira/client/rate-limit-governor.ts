@@ -42,8 +42,8 @@ const SNAPSHOT_TTL_MS = 60_000;
 const APP = 'app';
 /** Points counted per call: Atlassian charges 1 base point, plus points per object a read returns (unknown until it returns). */
 const POINTS_PER_CALL = 1;
-/** Calls of one endpoint are spaced for this fraction of its per-second limit (send times jitter). */
-const BURST_HEADROOM = 0.9;
+/** Calls of one endpoint are spaced for this fraction of its per-second limit (send times jitter on a busy event loop). */
+const BURST_HEADROOM = 0.8;
 /** Endpoint families whose burst limit is remembered. */
 const MAX_LEARNED_FAMILIES = 1000;
 /** The app pool is paced when Atlassian reports this fraction of the pool fewer points left than our count. */
