@@ -72,6 +72,7 @@ function sumFor(text: string, metric: string, cloudId: string): number {
 /** The client before the governor: sleeps Retry-After on each 429 (if it fits the budget), no shared state. */
 class RetryAfterOnly {
   async acquire(): Promise<void> {}
+  settled(): void {}
   async observe(_call: unknown, res: { status: number; headers: Record<string, string> }): Promise<void> {
     if (res.status !== 429) return;
     const waitS = parseRetryAfter(res.headers['retry-after']) ?? 1;

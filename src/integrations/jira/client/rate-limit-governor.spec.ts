@@ -149,4 +149,20 @@ describe('RateLimitGovernor sharing the pool (work-conserving; fake timers, in-m
     await Promise.all(second);
     expect(next).toEqual([0, 13, 26]);
   });
+
+  it('counts its own calls on their way against the tenant\'s remaining quota: the rest wait for the reset, none draws a 429', async () => {
+    const store = new InMemoryRateLimitStateStore();
+    governor = new RateLimitGovernor(store, { ...pool, appPointsPerWindow: 1000 }, metrics, new Clock());
+    // The last response said 25 of 100 points left until the reset 5 s from now: not near the limit, no pacing.
+    await store.saveSnapshot('tenant:a', { remaining: 25, limit: 100, resetAtMs: t0 + 5000, nearLimit: false, updatedAtMs: t0 }, 60_000);
+    const wentAt: number[] = [];
+    const calls = Array.from({ length: 27 }, (_, i) => governor.acquire({ tenant: 'a', method: 'GET', path: `/rest/api/3/project/${i}` }, t0 + 8000)
+      .then(() => wentAt.push(Date.now() - t0)));
+    await vi.advanceTimersByTimeAsync(6000);
+    await Promise.all(calls);
+    // 25 at once (the endpoint's 1 ms spacing aside), then the two without a point at the reset.
+    expect(wentAt.filter((at) => at < 100)).toHaveLength(25);
+    expect(wentAt.filter((at) => at >= 5000)).toHaveLength(2);
+    expect(await metrics.render()).toMatch(/jira_api_calls_paced_total\{tenant="a",reason="tenant_quota_spent"\} 2/);
+  });
 });

@@ -87,6 +87,8 @@ export class RateLimitGovernor {
   /** Per-second limit per endpoint family (X-RateLimit-Limit), learned from responses; JIRA_BURST_PER_SECOND until then. */
   private readonly burstLimits = new Map<string, number>();
   private readonly line = new WaitLine();
+  /** Calls per tenant let through by this instance whose response has not been observed yet. */
+  private readonly sending = new Map<string, number>();
 
   constructor(
     @Inject(RATE_LIMIT_STATE_STORE) private readonly store: RateLimitStateStore,
@@ -156,6 +158,7 @@ export class RateLimitGovernor {
 
   /** Records the rate-limit headers of a response; after a 429, blocks the scope its reason names. */
   async observe(call: GovernedCall, res: { status: number; headers: Record<string, string> }): Promise<void> {
+    this.settled(call);
     const now = this.clock.nowMs();
     const r = readRateLimitHeaders(res.status, res.headers, now);
     const tenantQuota = r.quotas.find((q) => q.scope === 'tenant');
@@ -220,7 +223,8 @@ export class RateLimitGovernor {
 
   /**
    * After admission: waits for the call's endpoint slot, and near the tenant's Atlassian quota
-   * spaces its calls so the rest lasts until the reset (none left: waits for the reset). The app's
+   * spaces its calls so the rest lasts until the reset (none left once this instance's calls on
+   * their way are counted: waits for the reset). The app's
    * pool is paced only when Atlassian reports less left than the governor's own count (other
    * instances not sharing Redis, a smaller pool than configured, or reads costing more than a
    * point): then its pace is split between the tenants calling, each with its own slots, so one
@@ -231,10 +235,6 @@ export class RateLimitGovernor {
     let goAt = admitted.goAtMs;
     let reason = goAt > now ? 'burst_spacing' : '';
     const [tenant, app] = await Promise.all([this.store.loadSnapshot(tenantScope(call.tenant)), this.store.loadSnapshot(APP)]);
-    if (tenant?.remaining === 0 && tenant.resetAtMs !== undefined && tenant.resetAtMs > goAt) {
-      if (tenant.resetAtMs > deadlineMs) this.reject(call, tenant.resetAtMs - now, 'tenant_quota_spent');
-      [goAt, reason] = [tenant.resetAtMs, 'tenant_quota_spent'];
-    }
     const ourCountLeft = this.settings.appPointsPerWindow - admitted.poolUsed;
     const appBehind = app?.remaining !== undefined && app.remaining < ourCountLeft - Math.ceil(this.settings.appPointsPerWindow * APP_COUNT_SLACK);
     const paced: [string, RateLimitSnapshot | null, number][] = [[`pace:${tenantScope(call.tenant)}`, tenant, 1]];
@@ -247,10 +247,25 @@ export class RateLimitGovernor {
       if (slot === null) this.reject(call, interval, why);
       if (slot > goAt) [goAt, reason] = [slot, why];
     }
+    // What the last response said was left is spent by this instance's calls already on their way:
+    // none left for this one means waiting for the reset (no await between this check and the count).
+    const sending = this.sending.get(call.tenant) ?? 0;
+    if (tenant?.remaining !== undefined && tenant.resetAtMs !== undefined && tenant.resetAtMs > Math.max(now, goAt) && tenant.remaining - sending <= 0) {
+      if (tenant.resetAtMs > deadlineMs) this.reject(call, tenant.resetAtMs - now, 'tenant_quota_spent');
+      [goAt, reason] = [tenant.resetAtMs, 'tenant_quota_spent'];
+    }
+    this.sending.set(call.tenant, sending + 1);
     if (goAt > now) {
       this.metrics.jiraCallPaced(call.tenant, reason);
       await sleep(goAt - now);
     }
+  }
+
+  /** A call let through by `acquire` has finished without a response to observe (network error). */
+  settled(call: GovernedCall): void {
+    const left = (this.sending.get(call.tenant) ?? 0) - 1;
+    if (left > 0) this.sending.set(call.tenant, left);
+    else this.sending.delete(call.tenant);
   }
 
   private async waitOrReject(call: GovernedCall, untilMs: number, deadlineMs: number, scope: string): Promise<void> {
