@@ -52,6 +52,16 @@ export interface RateLimitRun {
   reasons: Record<string, number>;
   /** The governor's own counters (metrics): calls paced and refused, per tenant role. */
   governed: Record<string, { paced: number; rejected: number }>;
+  /**
+   * What the fake's limits allowed the greedy tenant in the run's windows: per window, its own
+   * quota or what the global pool had left after the quiet tenants' successes, whichever is less
+   * (the per-second limit never binds in aggregate: each caller walks its own issue keys).
+   */
+  greedyAllowed?: number;
+  /** The greedy tenant's 200s in the run's windows, at the fake. */
+  greedyOkInWindows?: number;
+  /** Burst 429s in the run's first second (the first concurrent wave). */
+  firstWave429s: number;
 }
 
 /** Sums `metric{tenant="<cloudId>",...} n` lines of the Prometheus text per tenant. */
@@ -62,6 +72,7 @@ function sumFor(text: string, metric: string, cloudId: string): number {
 /** The client before the governor: sleeps Retry-After on each 429 (if it fits the budget), no shared state. */
 class RetryAfterOnly {
   async acquire(): Promise<void> {}
+  settled(): void {}
   async observe(_call: unknown, res: { status: number; headers: Record<string, string> }): Promise<void> {
     if (res.status !== 429) return;
     const waitS = parseRetryAfter(res.headers['retry-after']) ?? 1;
@@ -101,6 +112,7 @@ async function run(governor: boolean, greedy: boolean): Promise<RateLimitRun> {
     const jira = app.get(JiraClient);
     const rl = (fake.rateLimits = new FakeRateLimits({ burstPerSecond: RL.burstPerSecond, tenantQuota: RL.tenantQuota, globalQuota: RL.globalQuota, windowMs: RL.windowMs }));
     await sleep(RL.windowMs - (Date.now() % RL.windowMs) + 20);
+    const runStart = Math.floor(Date.now() / RL.windowMs) * RL.windowMs;
     const until = Date.now() + RL.seconds * 1000;
 
     const caller = async (teamId: string, thinkMs: number, out: { lat: number[]; calls: number }) => {
@@ -127,6 +139,15 @@ async function run(governor: boolean, greedy: boolean): Promise<RateLimitRun> {
     const text = await app.get(MetricsService).render();
     const governed = Object.fromEntries([['greedy', g], ['quiet', q1], ['quiet-b', q2]].map(([role, t]) => [role as string,
       { paced: sumFor(text, 'jira_api_calls_paced_total', (t as typeof g).cloudId), rejected: sumFor(text, 'jira_api_calls_rejected_total', (t as typeof g).cloudId) }]));
+    const windowsInRun = Math.round((RL.seconds * 1000) / RL.windowMs);
+    let greedyAllowed = 0;
+    let greedyOkInWindows = 0;
+    for (let w = 0; w < windowsInRun; w++) {
+      const inW = (r: { at: number; status: number }) => r.status === 200 && r.at >= runStart + w * RL.windowMs && r.at < runStart + (w + 1) * RL.windowMs;
+      const quietOk = rl.log.filter((r) => r.cloudId !== g.cloudId && inW(r)).length;
+      greedyAllowed += greedy ? Math.min(RL.tenantQuota, RL.globalQuota - quietOk) : 0;
+      greedyOkInWindows += rl.log.filter((r) => r.cloudId === g.cloudId && inW(r)).length;
+    }
     const rejected = rl.rejected();
     const reasons: Record<string, number> = {};
     for (const r of rejected) reasons[r.reason ?? 'none'] = (reasons[r.reason ?? 'none'] ?? 0) + 1;
@@ -139,6 +160,8 @@ async function run(governor: boolean, greedy: boolean): Promise<RateLimitRun> {
       per1000: rl.log.length ? (rejected.length * 1000) / rl.log.length : 0,
       reasons,
       governed,
+      ...(greedy ? { greedyAllowed, greedyOkInWindows } : {}),
+      firstWave429s: rejected.filter((r) => r.reason === 'jira-burst-based' && r.at < runStart + 1000).length,
     };
   } finally {
     await app.close();
@@ -156,13 +179,13 @@ export async function rateLimitBench(): Promise<RateLimitRun[]> {
 
 const f = (n: number, d = 2) => (Number.isFinite(n) ? n.toFixed(d) : 'n/a');
 
-/** Prints the runs and the ratios the README talks about. */
+/** Prints the runs, the ratios the README talks about and the governor's TARGET lines. */
 export function printRateLimitRuns(runs: RateLimitRun[]): void {
   for (const r of runs) {
     console.log(`${r.governor ? 'governor ' : 'no govern'} ${r.greedy ? 'greedy+quiet' : 'quiet only  '}  quiet ok ${r.quiet.ok}/${r.quiet.calls} `
       + `(${f(r.quiet.successRate * 100, 1)} %) p99 ${f(r.quiet.p99Ms, 0)} ms`
       + (r.greedyFigures ? `  greedy ok ${r.greedyFigures.ok}/${r.greedyFigures.calls}` : '')
-      + `  sent to Atlassian ${r.sentToAtlassian}, 429s ${r.atlassian429s} (${f(r.per1000, 1)} per 1,000) ${JSON.stringify(r.reasons)}`
+      + `  sent to Atlassian ${r.sentToAtlassian}, 429s ${r.atlassian429s} (${f(r.per1000, 1)} per 1,000) ${JSON.stringify(r.reasons)}, ${r.firstWave429s} burst 429s in the first second`
       + (r.governor ? `  governor paced/refused ${JSON.stringify(r.governed)}` : ''));
   }
   for (const governor of [true, false]) {
@@ -173,6 +196,16 @@ export function printRateLimitRuns(runs: RateLimitRun[]): void {
       + `${f(crowded.quiet.successRate / alone.quiet.successRate)}, p99 ratio ${f(crowded.quiet.p99Ms / alone.quiet.p99Ms)}; `
       + `429s per 1,000 calls sent: ${f(crowded.per1000, 1)}`);
   }
+  const alone = runs.find((r) => r.governor && !r.greedy);
+  const crowded = runs.find((r) => r.governor && r.greedy);
+  if (!alone || !crowded) return;
+  const quiet = crowded.quiet.successRate / alone.quiet.successRate;
+  const conserving = (crowded.greedyOkInWindows ?? 0) / (crowded.greedyAllowed || NaN);
+  const per1000 = `429s per 1,000 sent: ${f(crowded.per1000, 1)} with the greedy tenant, ${f(alone.per1000, 1)} without`;
+  console.log(`TARGET governor-quiet: ${f(quiet, 3)} (target ≥ 0.99) ${quiet >= 0.99 ? 'PASS' : 'FAIL'}  `
+    + `[quiet ok ${crowded.quiet.ok}/${crowded.quiet.calls} with the greedy tenant, ${alone.quiet.ok}/${alone.quiet.calls} without; ${per1000}]`);
+  console.log(`TARGET governor-work-conserving: ${f(conserving, 3)} (target ≥ 0.9) ${conserving >= 0.9 ? 'PASS' : 'FAIL'}  `
+    + `[greedy ok ${crowded.greedyOkInWindows} of the ${crowded.greedyAllowed} the fake's limits allowed it in ${RL.seconds} s; ${per1000}]`);
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {

@@ -3,7 +3,7 @@ import { readJiraRateLimitSettings } from './jira-rate-limit.config.js';
 
 describe('Jira rate-limit governor settings', () => {
   it('defaults to a 65,000-point hourly pool, half of it per tenant at most', () => {
-    expect(readJiraRateLimitSettings({})).toEqual({ appPointsPerWindow: 65_000, tenantMaxShare: 0.5, windowMs: 3_600_000, redisTimeoutMs: 250 });
+    expect(readJiraRateLimitSettings({})).toEqual({ appPointsPerWindow: 65_000, tenantMaxShare: 0.5, windowMs: 3_600_000, burstPerSecond: 10, redisTimeoutMs: 250 });
   });
 
   it('scales the pool to a shorter window', () => {
@@ -13,6 +13,8 @@ describe('Jira rate-limit governor settings', () => {
   it('names the variable that is wrong', () => {
     expect(() => readJiraRateLimitSettings({ JIRA_TENANT_MAX_SHARE: '1.5' })).toThrow(/JIRA_TENANT_MAX_SHARE/);
     expect(() => readJiraRateLimitSettings({ JIRA_TENANT_MAX_SHARE: 'half' })).toThrow(/JIRA_TENANT_MAX_SHARE/);
+    expect(() => readJiraRateLimitSettings({ JIRA_BURST_PER_SECOND: '0' })).toThrow(/JIRA_BURST_PER_SECOND/);
+    expect(readJiraRateLimitSettings({ JIRA_BURST_PER_SECOND: '40' }).burstPerSecond).toBe(40);
     expect(() => readJiraRateLimitSettings({ JIRA_APP_POINTS_PER_HOUR: '0' })).toThrow(/JIRA_APP_POINTS_PER_HOUR/);
     expect(() => readJiraRateLimitSettings({ JIRA_RATE_STATE_REDIS_TIMEOUT_MS: '1' })).toThrow(/JIRA_RATE_STATE_REDIS_TIMEOUT_MS/);
   });

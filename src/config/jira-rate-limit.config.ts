@@ -10,7 +10,10 @@ export class JiraRateLimitEnv {
   @Max(100_000_000)
   JIRA_APP_POINTS_PER_HOUR: number = 65_000;
 
-  /** Largest share of the pool one tenant (Jira site) may take while other tenants are calling too. */
+  /**
+   * Largest share of the pool one tenant (Jira site) may take while other tenants contend for it
+   * (asked within the window, at most the last minute); alone, a tenant may use all of it.
+   */
   @IsNumber()
   @Min(0.01)
   @Max(1)
@@ -21,6 +24,15 @@ export class JiraRateLimitEnv {
   @Min(1)
   @Max(86_400)
   JIRA_APP_QUOTA_WINDOW_SECONDS: number = 3600;
+
+  /**
+   * Per-second limit of one endpoint (tenant + endpoint + method) assumed until Atlassian's
+   * X-RateLimit-Limit says otherwise: paces the first concurrent wave. Atlassian does not publish it.
+   */
+  @IsInt()
+  @Min(1)
+  @Max(10_000)
+  JIRA_BURST_PER_SECOND: number = 10;
 
   /** Bound of every Redis command of the shared rate-limit state; past it the instance falls back to memory. */
   @IsInt()
@@ -34,6 +46,8 @@ export interface JiraRateLimitSettings {
   appPointsPerWindow: number;
   tenantMaxShare: number;
   windowMs: number;
+  /** Per-second limit per endpoint until learned from headers. */
+  burstPerSecond: number;
   redisTimeoutMs: number;
 }
 
@@ -44,6 +58,7 @@ export function readJiraRateLimitSettings(env: NodeJS.ProcessEnv = process.env):
     appPointsPerWindow: Math.max(1, Math.floor((parsed.JIRA_APP_POINTS_PER_HOUR * windowMs) / 3_600_000)),
     tenantMaxShare: parsed.JIRA_TENANT_MAX_SHARE,
     windowMs,
+    burstPerSecond: parsed.JIRA_BURST_PER_SECOND,
     redisTimeoutMs: parsed.JIRA_RATE_STATE_REDIS_TIMEOUT_MS,
   };
 }

@@ -55,7 +55,10 @@ export class TeamJiraClient {
     for (let rateLimited = 0; ; ) {
       const call = { tenant: cloudId, method, path };
       await this.governor.acquire(call, deadline);
-      const res = await this.send<T>(credentials.accessToken, cloudId, method, path, options);
+      const res = await this.send<T>(credentials.accessToken, cloudId, method, path, options).catch((err: unknown) => {
+        this.governor.settled(call);
+        throw err;
+      });
       await this.governor.observe(call, res);
       if (!refreshed && this.tokenRejected(res.status, credentials)) {
         refreshed = true;

@@ -6,7 +6,8 @@ import { MetricsService } from '../../../metrics/metrics.service.js';
 import { sleep } from '../atlassian/retry-policy.js';
 import { JiraError, JiraErrorCode } from '../jira.errors.js';
 import { endpointFamily, readRateLimitHeaders, scopeOfReason, writtenIssue, type RateLimitScope } from './rate-limit-headers.js';
-import { RATE_LIMIT_STATE_STORE, type RateLimitSnapshot, type RateLimitStateStore } from './rate-limit-state.js';
+import { RATE_LIMIT_STATE_STORE, type AdmitResult, type RateLimitSnapshot, type RateLimitStateStore } from './rate-limit-state.js';
+import { WaitLine } from './wait-line.js';
 
 /** One Jira call as the governor sees it: the tenant is the team's site (cloudId). */
 export interface GovernedCall {
@@ -39,10 +40,19 @@ const POOL_RECHECK_MS = 250;
 const SNAPSHOT_TTL_MS = 60_000;
 
 const APP = 'app';
+/** Points counted per call: Atlassian charges 1 base point, plus points per object a read returns (unknown until it returns). */
+const POINTS_PER_CALL = 1;
+/** Calls of one endpoint are spaced for this fraction of its per-second limit (send times jitter on a busy event loop). */
+const BURST_HEADROOM = 0.8;
+/** Endpoint families whose burst limit is remembered. */
+const MAX_LEARNED_FAMILIES = 1000;
+/** The app pool is paced when Atlassian reports this fraction of the pool fewer points left than our count. */
+const APP_COUNT_SLACK = 0.05;
+
 const tenantScope = (tenant: string): string => `tenant:${tenant}`;
 const burstScope = (call: GovernedCall): string => `burst:${call.tenant}:${endpointFamily(call.method, call.path)}`;
-/** The request-rate (burst) budget is per second; its reset is not sent on a 200. */
-const BURST_WINDOW_MS = 1000;
+/** Whole milliseconds between two calls of one endpoint under `perSecond`. */
+export const burstIntervalMs = (perSecond: number): number => Math.max(1, Math.ceil(1000 / (perSecond * BURST_HEADROOM)));
 
 const rateLimited = (waitMs: number, scope: string): JiraError =>
   new JiraError(JiraErrorCode.AtlassianRateLimited, HttpStatus.SERVICE_UNAVAILABLE, 'Atlassian is rate limiting this service',
@@ -74,6 +84,11 @@ export class RateLimitGovernor {
   private readonly logger = new Logger(RateLimitGovernor.name);
   /** Last near-limit flag seen per scope by this instance, to log crossings once. */
   private readonly nearLimitSeen = new Map<string, boolean>();
+  /** Per-second limit per endpoint family (X-RateLimit-Limit), learned from responses; JIRA_BURST_PER_SECOND until then. */
+  private readonly burstLimits = new Map<string, number>();
+  private readonly line = new WaitLine();
+  /** Calls per tenant let through by this instance whose response has not been observed yet. */
+  private readonly sending = new Map<string, number>();
 
   constructor(
     @Inject(RATE_LIMIT_STATE_STORE) private readonly store: RateLimitStateStore,
@@ -82,36 +97,68 @@ export class RateLimitGovernor {
     private readonly clock: Clock,
   ) {}
 
-  /** Resolves when `call` may go out; throws 503 atlassian_rate_limited when that would be after `deadlineMs`. */
+  /**
+   * Resolves when `call` may go out; throws 503 atlassian_rate_limited at once when that cannot be
+   * before `deadlineMs`. A call that fits waits: for a block to end, for its turn in the pool
+   * (behind its own tenant's earlier calls), for its endpoint's slot, or for a near-limit pace.
+   */
   async acquire(call: GovernedCall, deadlineMs: number): Promise<void> {
     const keys = this.blockKeys(call);
     for (;;) {
       const now = this.clock.nowMs();
       const blocked = await this.store.blockedUntil(keys, now);
-      if (blocked.untilMs > now) {
-        await this.waitOrReject(call, blocked.untilMs, deadlineMs, blocked.key?.split(':')[0] ?? 'tenant');
-        continue;
-      }
-      const windowId = Math.floor(now / this.settings.windowMs);
-      const windowEndsMs = (windowId + 1) * this.settings.windowMs;
-      const admitted = await this.store.admit({
-        tenant: call.tenant, windowId, windowEndsMs, nowMs: now,
-        appCap: this.settings.appPointsPerWindow,
-        tenantCap: Math.max(1, Math.floor(this.settings.appPointsPerWindow * this.settings.tenantMaxShare)),
-        activeMs: Math.min(60_000, this.settings.windowMs),
-      });
-      if (admitted.verdict !== 'ok') {
-        if (windowEndsMs > deadlineMs) this.reject(call, windowEndsMs - now, admitted.verdict);
-        await sleep(Math.min(POOL_RECHECK_MS, windowEndsMs - now));
-        continue;
-      }
-      await this.pace(call, deadlineMs, admitted.activeTenants);
-      return;
+      if (blocked.untilMs <= now) break;
+      await this.waitOrReject(call, blocked.untilMs, deadlineMs, blocked.key?.split(':')[0] ?? 'tenant');
     }
+    const first = this.line.busy(call.tenant) ? undefined : await this.admitOnce(call, deadlineMs);
+    const admitted = first?.result.verdict === 'ok' ? first : await this.waitForPool(call, deadlineMs, first);
+    try {
+      await this.pace(call, deadlineMs, admitted.result);
+    } catch (err) {
+      await this.store.refund(call.tenant, admitted.windowId, POINTS_PER_CALL);
+      throw err;
+    }
+  }
+
+  /** One ask of the pool (with the endpoint's slot); an endpoint slot past the deadline is refused at once. */
+  private async admitOnce(call: GovernedCall, deadlineMs: number): Promise<{ result: AdmitResult; windowId: number }> {
+    const now = this.clock.nowMs();
+    const { windowMs, appPointsPerWindow } = this.settings;
+    const windowId = Math.floor(now / windowMs);
+    const limit = this.burstLimits.get(endpointFamily(call.method, call.path)) ?? this.settings.burstPerSecond;
+    const result = await this.store.admit({
+      tenant: call.tenant, windowId, windowMs, windowEndsMs: (windowId + 1) * windowMs, nowMs: now,
+      appCap: appPointsPerWindow, shareCap: Math.max(1, Math.floor(appPointsPerWindow * this.settings.tenantMaxShare)), cost: POINTS_PER_CALL,
+      burst: { key: burstScope(call), intervalMs: burstIntervalMs(limit), deadlineMs },
+    });
+    if (result.verdict === 'burst') this.reject(call, result.goAtMs - now, 'burst_spacing');
+    return { result, windowId };
+  }
+
+  /**
+   * Waits in the tenant's line for the pool (fair share or the pool's window); refused at once when
+   * the store's estimate of when it could go, or the line ahead's, is past the deadline.
+   */
+  private async waitForPool(call: GovernedCall, deadlineMs: number, first?: { result: AdmitResult }): Promise<{ result: AdmitResult; windowId: number }> {
+    const expected = Math.max(first?.result.goAtMs ?? 0, this.line.expectedAt(call.tenant));
+    const verdict = first?.result.verdict ?? 'fair_share';
+    if (expected > deadlineMs) this.reject(call, expected - this.clock.nowMs(), verdict);
+    this.metrics.jiraCallPaced(call.tenant, `${verdict}_wait`);
+    return this.line.run(call.tenant, deadlineMs, () => this.clock.nowMs(), async () => {
+      for (;;) {
+        const attempt = await this.admitOnce(call, deadlineMs);
+        if (attempt.result.verdict === 'ok') return attempt;
+        const now = this.clock.nowMs();
+        if (attempt.result.goAtMs > deadlineMs) this.reject(call, attempt.result.goAtMs - now, attempt.result.verdict);
+        this.line.expect(call.tenant, attempt.result.goAtMs);
+        await sleep(Math.max(1, Math.min(attempt.result.goAtMs, now + POOL_RECHECK_MS) - now));
+      }
+    }, () => this.reject(call, Math.max(1000, this.line.expectedAt(call.tenant) - this.clock.nowMs()), verdict));
   }
 
   /** Records the rate-limit headers of a response; after a 429, blocks the scope its reason names. */
   async observe(call: GovernedCall, res: { status: number; headers: Record<string, string> }): Promise<void> {
+    this.settled(call);
     const now = this.clock.nowMs();
     const r = readRateLimitHeaders(res.status, res.headers, now);
     const tenantQuota = r.quotas.find((q) => q.scope === 'tenant');
@@ -126,10 +173,7 @@ export class RateLimitGovernor {
       updatedAtMs: now,
     };
     const writes: Promise<void>[] = [];
-    if (r.limit !== undefined && r.remaining !== undefined) {
-      const burst: RateLimitSnapshot = { remaining: r.remaining, limit: r.limit, resetAtMs: now + BURST_WINDOW_MS, nearLimit: false, updatedAtMs: now };
-      writes.push(this.store.saveSnapshot(burstScope(call), burst, BURST_WINDOW_MS));
-    }
+    if (r.limit !== undefined && r.limit > 0) this.learnBurstLimit(endpointFamily(call.method, call.path), r.limit);
     if (res.status === 429) {
       const scope = scopeOfReason(r.reason);
       const reason = r.reason ?? 'unspecified';
@@ -178,29 +222,50 @@ export class RateLimitGovernor {
   }
 
   /**
-   * Near a limit, takes the next slot of each near scope (endpoint burst, tenant quota, app pool)
-   * and waits for the latest. The app's pace is split between the tenants calling now: each has
-   * its own slots, `activeTenants` times further apart, so one tenant's many callers cannot queue
-   * ahead of another tenant's call.
+   * After admission: waits for the call's endpoint slot, and near the tenant's Atlassian quota
+   * spaces its calls so the rest lasts until the reset (none left once this instance's calls on
+   * their way are counted: waits for the reset). The app's
+   * pool is paced only when Atlassian reports less left than the governor's own count (other
+   * instances not sharing Redis, a smaller pool than configured, or reads costing more than a
+   * point): then its pace is split between the tenants calling, each with its own slots, so one
+   * tenant's many callers cannot queue ahead of another tenant's call.
    */
-  private async pace(call: GovernedCall, deadlineMs: number, activeTenants: number): Promise<void> {
+  private async pace(call: GovernedCall, deadlineMs: number, admitted: AdmitResult): Promise<void> {
     const now = this.clock.nowMs();
-    const scopes = [burstScope(call), tenantScope(call.tenant), APP];
-    const snaps = await Promise.all(scopes.map((scope) => this.store.loadSnapshot(scope)));
-    let goAt = now;
-    let reason = '';
-    for (const [i, scope] of scopes.entries()) {
-      const interval = paceIntervalMs(snaps[i], now) * (scope === APP ? Math.max(1, activeTenants) : 1);
+    let goAt = admitted.goAtMs;
+    let reason = goAt > now ? 'burst_spacing' : '';
+    const [tenant, app] = await Promise.all([this.store.loadSnapshot(tenantScope(call.tenant)), this.store.loadSnapshot(APP)]);
+    const ourCountLeft = this.settings.appPointsPerWindow - admitted.poolUsed;
+    const appBehind = app?.remaining !== undefined && app.remaining < ourCountLeft - Math.ceil(this.settings.appPointsPerWindow * APP_COUNT_SLACK);
+    const paced: [string, RateLimitSnapshot | null, number][] = [[`pace:${tenantScope(call.tenant)}`, tenant, 1]];
+    if (appBehind) paced.push([`pace:app:${call.tenant}`, app, Math.max(1, admitted.activeTenants)]);
+    for (const [key, snap, share] of paced) {
+      const interval = paceIntervalMs(snap, now) * share;
       if (interval <= 0) continue;
-      const why = `${scope.split(':')[0]}_near_limit`;
-      const slot = await this.store.reserveSlot(scope === APP ? `pace:app:${call.tenant}` : `pace:${scope}`, interval, now, deadlineMs);
+      const why = `${key.split(':')[1]}_near_limit`;
+      const slot = await this.store.reserveSlot(key, interval, now, deadlineMs);
       if (slot === null) this.reject(call, interval, why);
       if (slot > goAt) [goAt, reason] = [slot, why];
     }
+    // What the last response said was left is spent by this instance's calls already on their way:
+    // none left for this one means waiting for the reset (no await between this check and the count).
+    const sending = this.sending.get(call.tenant) ?? 0;
+    if (tenant?.remaining !== undefined && tenant.resetAtMs !== undefined && tenant.resetAtMs > Math.max(now, goAt) && tenant.remaining - sending <= 0) {
+      if (tenant.resetAtMs > deadlineMs) this.reject(call, tenant.resetAtMs - now, 'tenant_quota_spent');
+      [goAt, reason] = [tenant.resetAtMs, 'tenant_quota_spent'];
+    }
+    this.sending.set(call.tenant, sending + 1);
     if (goAt > now) {
       this.metrics.jiraCallPaced(call.tenant, reason);
       await sleep(goAt - now);
     }
+  }
+
+  /** A call let through by `acquire` has finished without a response to observe (network error). */
+  settled(call: GovernedCall): void {
+    const left = (this.sending.get(call.tenant) ?? 0) - 1;
+    if (left > 0) this.sending.set(call.tenant, left);
+    else this.sending.delete(call.tenant);
   }
 
   private async waitOrReject(call: GovernedCall, untilMs: number, deadlineMs: number, scope: string): Promise<void> {
@@ -234,6 +299,12 @@ export class RateLimitGovernor {
       default:
         return tenantScope(call.tenant);
     }
+  }
+
+  private learnBurstLimit(family: string, limit: number): void {
+    if (this.burstLimits.get(family) === limit) return;
+    if (this.burstLimits.size >= MAX_LEARNED_FAMILIES) this.burstLimits.delete(this.burstLimits.keys().next().value!);
+    this.burstLimits.set(family, limit);
   }
 
   private ttl(s: RateLimitSnapshot, now: number): number {

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
-import { InMemoryRateLimitStateStore, RedisRateLimitStateStore, type RateLimitStateStore } from './rate-limit-state.js';
+import { InMemoryRateLimitStateStore, RedisRateLimitStateStore, type AdmitRequest, type AdmitResult, type RateLimitStateStore } from './rate-limit-state.js';
 
 /** The machine's Redis, with a key prefix of this run's own (deleted afterwards). */
 const REDIS_URL = 'redis://127.0.0.1:6379';
@@ -14,8 +14,16 @@ afterAll(async () => {
   await redis.quit();
 });
 
-const admit = async (store: RateLimitStateStore, tenant: string, nowMs: number) =>
-  (await store.admit({ tenant, windowId: 1, windowEndsMs: nowMs + 10_000, appCap: 4, tenantCap: 2, nowMs, activeMs: 5000 })).verdict;
+const WINDOW_MS = 10_000;
+/** Pool 4 a window, share 2; windows start at multiples of WINDOW_MS. */
+const ask = (store: RateLimitStateStore, tenant: string, nowMs: number, extra: Partial<AdmitRequest> = {}) => store.admit({
+  tenant, windowId: Math.floor(nowMs / WINDOW_MS), windowMs: WINDOW_MS, windowEndsMs: (Math.floor(nowMs / WINDOW_MS) + 1) * WINDOW_MS,
+  appCap: 4, shareCap: 2, cost: 1, nowMs, ...extra,
+});
+const admit = async (store: RateLimitStateStore, tenant: string, nowMs: number) => (await ask(store, tenant, nowMs)).verdict;
+/** Just after a window starts (keys are per window, so each test takes its own). */
+let windows = Math.floor(Date.now() / WINDOW_MS) + 10;
+const freshWindow = () => (windows += 3) * WINDOW_MS + 1;
 
 describe.each([
   ['in memory', () => new InMemoryRateLimitStateStore()],
@@ -31,25 +39,49 @@ describe.each([
     expect(await s.blockedUntil(['app', 'tenant:b'], now)).toEqual({ untilMs: 0 });
   });
 
-  it('admits a lone tenant up to the pool, but only its share while another tenant is waiting', async () => {
+  it('an idle pool is one tenant\'s: a lone tenant takes all of it, then waits for the next window', async () => {
     const s = make();
-    const now = Date.now();
-    expect(await Promise.all([1, 2, 3].map(() => admit(s, 'greedy', now)))).toEqual(['ok', 'ok', 'ok']);
-    expect(await admit(s, 'quiet', now)).toBe('ok');
-    expect(await admit(s, 'greedy', now)).toBe('app_pool');
+    const now = freshWindow();
+    expect(await Promise.all([1, 2, 3, 4].map(() => admit(s, 'greedy', now)))).toEqual(['ok', 'ok', 'ok', 'ok']);
+    expect(await ask(s, 'greedy', now)).toMatchObject({ verdict: 'app_pool', poolUsed: 4, goAtMs: now - 1 + WINDOW_MS });
+    expect(await admit(s, 'greedy', now + WINDOW_MS)).toBe('ok');
   });
 
-  it('refuses a tenant past its share when another one asked recently', async () => {
+  it('past its share, a tenant yields what a waiting tenant is owed, and gets it back when the other stops asking', async () => {
     const s = make();
-    const now = Date.now();
-    expect(await admit(s, 'quiet', now)).toBe('ok');
+    const now = freshWindow();
     expect(await admit(s, 'greedy', now)).toBe('ok');
     expect(await admit(s, 'greedy', now)).toBe('ok');
-    expect(await admit(s, 'greedy', now)).toBe('fair_share');
-    expect(await s.admit({ tenant: 'third', windowId: 1, windowEndsMs: now + 10_000, appCap: 4, tenantCap: 2, nowMs: now, activeMs: 5000 }))
-      .toEqual({ verdict: 'ok', activeTenants: 3 });
-    // Tenants that have not asked within activeMs no longer count.
-    expect((await s.admit({ tenant: 'third', windowId: 2, windowEndsMs: now + 20_000, appCap: 4, tenantCap: 2, nowMs: now + 6000, activeMs: 5000 })).activeTenants).toBe(1);
+    expect(await admit(s, 'other', now)).toBe('ok');
+    // other asked 1 in the last second: owed min(its share left (1), round(rate × margin × time left)) = 1.
+    expect(await ask(s, 'greedy', now)).toMatchObject({ verdict: 'fair_share', poolUsed: 3 });
+    expect(await admit(s, 'other', now)).toBe('ok');
+    expect(await ask(s, 'greedy', now)).toMatchObject({ verdict: 'app_pool' });
+    // A window later other has not asked for the contention period (the window): greedy is alone again.
+    const later = now + 2 * WINDOW_MS;
+    expect(await Promise.all([1, 2, 3, 4].map(() => admit(s, 'greedy', later)))).toEqual(['ok', 'ok', 'ok', 'ok']);
+  });
+
+  it('a tenant with calls waiting is owed the rest of its share; the answer says when to ask again', async () => {
+    const s = make();
+    const now = freshWindow();
+    const big = { appCap: 10, shareCap: 5 };
+    for (let i = 0; i < 5; i++) await ask(s, 'greedy', now, big);
+    // Blocked elsewhere (pool of another size): other's call was denied, so it has calls waiting.
+    expect(await ask(s, 'other', now, { appCap: 5, shareCap: 5 })).toMatchObject({ verdict: 'app_pool' });
+    expect(await ask(s, 'greedy', now + 10, big)).toMatchObject({ verdict: 'fair_share', goAtMs: now - 1 + WINDOW_MS });
+    expect(await ask(s, 'other', now + 20, big)).toMatchObject({ verdict: 'ok', activeTenants: 2, poolUsed: 6 });
+  });
+
+  it('spaces an endpoint\'s calls by its interval and refuses (counting nothing) past the deadline', async () => {
+    const s = make();
+    const now = freshWindow();
+    const burst = { key: 'burst:a:GET /x', intervalMs: 100, deadlineMs: now + 150 };
+    expect(await ask(s, 'a', now, { burst })).toMatchObject({ verdict: 'ok', goAtMs: now, poolUsed: 1 });
+    expect(await ask(s, 'a', now, { burst })).toMatchObject({ verdict: 'ok', goAtMs: now + 100, poolUsed: 2 });
+    expect(await ask(s, 'a', now, { burst })).toMatchObject({ verdict: 'burst', goAtMs: now + 200, poolUsed: 2 });
+    await s.refund('a', Math.floor(now / WINDOW_MS), 1);
+    expect(await ask(s, 'a', now)).toMatchObject({ verdict: 'ok', poolUsed: 2 });
   });
 
   it('hands out pacing slots one interval apart, none past the deadline', async () => {
@@ -66,6 +98,27 @@ describe.each([
     await s.saveSnapshot('tenant:x', snap, 5000);
     expect(await s.loadSnapshot('tenant:x')).toEqual(snap);
     expect(await s.loadSnapshot('tenant:y')).toBeNull();
+  });
+});
+
+describe('the Redis ADMIT script and fair-share.ts (through the memory store)', () => {
+  it('give the same answers to the same sequence of asks', async () => {
+    const memory = new InMemoryRateLimitStateStore();
+    const lua = new RedisRateLimitStateStore(redis, `${prefix}agree:`);
+    const start = freshWindow();
+    let seed = 7;
+    const random = () => (seed = (seed * 48271) % 2147483647) / 2147483647;
+    const answers: { memory: AdmitResult; redis: AdmitResult }[] = [];
+    // Three tenants of different appetites over three windows of a pool of 30, share 12.
+    for (let now = start, i = 0; i < 240; i++, now += Math.floor(random() * 250)) {
+      const r = random();
+      const tenant = r < 0.6 ? 'greedy' : r < 0.85 ? 'steady' : 'rare';
+      const req = { appCap: 30, shareCap: 12 };
+      answers.push({ memory: await ask(memory, tenant, now, req), redis: await ask(lua, tenant, now, req) });
+    }
+    expect(answers.map((a) => a.redis)).toEqual(answers.map((a) => a.memory));
+    const verdicts = new Set(answers.map((a) => a.memory.verdict));
+    expect([...verdicts].sort()).toEqual(['app_pool', 'fair_share', 'ok']);
   });
 });
 

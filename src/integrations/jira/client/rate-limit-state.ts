@@ -4,6 +4,8 @@ import type { Redis } from 'ioredis';
 import { boundedRedisClient, RedisAvailability } from '../../../common/throttling/bounded-redis.js';
 import { jiraRateLimitConfig } from '../../../config/jira-rate-limit.config.js';
 import { redisConfig } from '../../../config/redis.config.js';
+import { ADMIT_SCRIPT, REFUND_SCRIPT } from './fair-share-script.js';
+import { contentionMs, decideAdmission, DEMAND_MARGIN, MIN_RATE_SPAN_MS, WAITING_MS } from './fair-share.js';
 
 /** What Atlassian last said about one scope (a tenant, or the app as a whole). */
 export interface RateLimitSnapshot {
@@ -18,18 +20,27 @@ export interface RateLimitSnapshot {
 export interface AdmitRequest {
   tenant: string;
   windowId: number;
+  windowMs: number;
   windowEndsMs: number;
   appCap: number;
-  tenantCap: number;
+  /** floor(appCap × JIRA_TENANT_MAX_SHARE): what a tenant may take while others contend (fair-share.ts). */
+  shareCap: number;
+  /** Points this call costs. */
+  cost: number;
   nowMs: number;
-  /** A tenant that asked within this long counts as waiting (fair share applies). */
-  activeMs: number;
+  /** Spacing of the call's endpoint (tenant + endpoint + method) under its per-second limit. */
+  burst?: { key: string; intervalMs: number; deadlineMs: number };
 }
 
 export interface AdmitResult {
-  verdict: 'ok' | 'app_pool' | 'fair_share';
-  /** Tenants (this one included) that asked within `activeMs`. */
+  /** `burst`: the endpoint's next slot is past the deadline (nothing counted). */
+  verdict: 'ok' | 'app_pool' | 'fair_share' | 'burst';
+  /** Tenants (this one included) that asked within contentionMs. */
   activeTenants: number;
+  /** Points of the pool used this window, this call included when admitted. */
+  poolUsed: number;
+  /** Admitted: when the call may be sent (its endpoint slot). Denied: when to ask again. */
+  goAtMs: number;
 }
 
 /**
@@ -41,8 +52,10 @@ export interface RateLimitStateStore {
   blockedUntil(keys: string[], nowMs: number): Promise<{ untilMs: number; key?: string }>;
   /** Block `key` until `untilMs` (an earlier end never shortens a later one). */
   block(key: string, untilMs: number, nowMs: number): Promise<void>;
-  /** Count one call against the pool, unless the pool or the tenant's fair share is used up. */
+  /** One atomic step: count the call against the pool unless fair-share.ts says no, and take its endpoint slot. */
   admit(req: AdmitRequest): Promise<AdmitResult>;
+  /** Give back the points of an admitted call that was not sent after all. */
+  refund(tenant: string, windowId: number, cost: number): Promise<void>;
   /** The next free slot of a paced scope, `intervalMs` after the previous one; null (nothing reserved) past `deadlineMs`. */
   reserveSlot(key: string, intervalMs: number, nowMs: number, deadlineMs: number): Promise<number | null>;
   saveSnapshot(scope: string, snapshot: RateLimitSnapshot, ttlMs: number): Promise<void>;
@@ -51,11 +64,16 @@ export interface RateLimitStateStore {
 
 export const RATE_LIMIT_STATE_STORE = Symbol('RATE_LIMIT_STATE_STORE');
 
+const TOTAL = '_total';
+const VERDICTS: AdmitResult['verdict'][] = ['ok', 'app_pool', 'fair_share', 'burst'];
+
 /** One process's state (no REDIS_URL), and the fallback while Redis fails. */
 export class InMemoryRateLimitStateStore implements RateLimitStateStore {
   private readonly blocks = new Map<string, number>();
-  private readonly counters = new Map<string, { n: number; expiresMs: number }>();
-  private readonly active = new Map<string, number>();
+  /** Points used per window id: per tenant, and TOTAL. */
+  private readonly pools = new Map<number, Map<string, number>>();
+  /** Tenants that asked within contentionMs. */
+  private readonly activity = new Map<string, { lastAskMs: number; firstAskMs: number; lastDeniedMs: number }>();
   private readonly slots = new Map<string, number>();
   private readonly snapshots = new Map<string, { snap: RateLimitSnapshot; expiresMs: number }>();
 
@@ -74,26 +92,52 @@ export class InMemoryRateLimitStateStore implements RateLimitStateStore {
   }
 
   async admit(req: AdmitRequest): Promise<AdmitResult> {
-    this.active.set(req.tenant, req.nowMs);
-    for (const [t, at] of this.active) if (at <= req.nowMs - req.activeMs) this.active.delete(t);
-    const verdict = this.countCall(req);
-    return { verdict, activeTenants: this.active.size };
+    const now = req.nowMs;
+    const contention = contentionMs(req.windowMs);
+    const me = this.activity.get(req.tenant);
+    if (!me || me.lastAskMs < now - contention) this.activity.set(req.tenant, { lastAskMs: now, firstAskMs: now, lastDeniedMs: me?.lastDeniedMs ?? 0 });
+    else me.lastAskMs = now;
+    for (const [t, a] of this.activity) if (a.lastAskMs < now - contention) this.activity.delete(t);
+    const current = this.poolOf(req.windowId);
+    const poolUsed = current.get(TOTAL) ?? 0;
+    const result = (verdict: AdmitResult['verdict'], goAtMs: number, used = poolUsed): AdmitResult =>
+      ({ verdict, activeTenants: this.activity.size, poolUsed: used, goAtMs });
+    const slot = req.burst ? Math.max(now, this.slots.get(req.burst.key) ?? 0) : now;
+    if (req.burst && slot > req.burst.deadlineMs) return result('burst', slot);
+    const mine = current.get(req.tenant) ?? 0;
+    const previous = this.pools.get(req.windowId - 1);
+    // The others only matter to a tenant above its share.
+    const others = mine + req.cost <= req.shareCap ? [] : [...this.activity].filter(([t]) => t !== req.tenant)
+      .map(([t, a]) => ({ ...a, used: current.get(t) ?? 0, usedPrev: previous?.get(t) ?? 0 }));
+    const decision = decideAdmission({
+      nowMs: now, windowMs: req.windowMs, windowEndsMs: req.windowEndsMs, poolCap: req.appCap, poolUsed, shareCap: req.shareCap,
+      cost: req.cost, mine, others,
+    });
+    if (decision.verdict !== 'ok') {
+      this.activity.get(req.tenant)!.lastDeniedMs = now;
+      return result(decision.verdict, decision.retryAtMs);
+    }
+    current.set(TOTAL, poolUsed + req.cost);
+    current.set(req.tenant, mine + req.cost);
+    if (req.burst) this.slots.set(req.burst.key, slot + req.burst.intervalMs);
+    return result('ok', slot, poolUsed + req.cost);
   }
 
-  private countCall(req: AdmitRequest): AdmitResult['verdict'] {
-    const appKey = `pool:${req.windowId}`;
-    const mineKey = `pool:${req.windowId}:${req.tenant}`;
-    const count = (k: string): number => {
-      const c = this.counters.get(k);
-      return c && c.expiresMs > req.nowMs ? c.n : 0;
-    };
-    if (count(appKey) >= req.appCap) return 'app_pool';
-    if (count(mineKey) >= req.tenantCap) {
-      if (this.active.size > 1) return 'fair_share';
+  async refund(tenant: string, windowId: number, cost: number): Promise<void> {
+    const pool = this.pools.get(windowId);
+    if (!pool) return;
+    for (const k of [TOTAL, tenant]) pool.set(k, Math.max(0, (pool.get(k) ?? 0) - cost));
+  }
+
+  /** The window's usage per tenant (and TOTAL); only this window and the previous one are kept. */
+  private poolOf(windowId: number): Map<string, number> {
+    let pool = this.pools.get(windowId);
+    if (!pool) {
+      pool = new Map();
+      this.pools.set(windowId, pool);
+      for (const id of this.pools.keys()) if (id < windowId - 1) this.pools.delete(id);
     }
-    for (const k of [appKey, mineKey]) this.counters.set(k, { n: count(k) + 1, expiresMs: req.windowEndsMs });
-    if (this.counters.size > 10_000) for (const [k, c] of this.counters) if (c.expiresMs <= req.nowMs) this.counters.delete(k);
-    return 'ok';
+    return pool;
   }
 
   async reserveSlot(key: string, intervalMs: number, nowMs: number, deadlineMs: number): Promise<number | null> {
@@ -117,21 +161,6 @@ const BLOCK = `
 local cur = tonumber(redis.call('GET', KEYS[1]) or '0')
 if tonumber(ARGV[1]) > cur then redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2]) end
 return 1`;
-
-/* KEYS: app usage, tenant usage, active zset. ARGV: tenant, now, activeMs, appCap, tenantCap, ttlMs. Returns {verdict, active tenants}. */
-const ADMIT = `
-local now = tonumber(ARGV[2])
-redis.call('ZADD', KEYS[3], now, ARGV[1])
-redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', now - tonumber(ARGV[3]))
-redis.call('PEXPIRE', KEYS[3], ARGV[3])
-local active = redis.call('ZCARD', KEYS[3])
-if tonumber(redis.call('GET', KEYS[1]) or '0') >= tonumber(ARGV[4]) then return {1, active} end
-if tonumber(redis.call('GET', KEYS[2]) or '0') >= tonumber(ARGV[5]) and active > 1 then return {2, active} end
-redis.call('INCR', KEYS[1])
-redis.call('PEXPIRE', KEYS[1], ARGV[6])
-redis.call('INCR', KEYS[2])
-redis.call('PEXPIRE', KEYS[2], ARGV[6])
-return {0, active}`;
 
 /* KEYS: slot. ARGV: interval, now, deadline. */
 const SLOT = `
@@ -186,11 +215,22 @@ export class RedisRateLimitStateStore implements RateLimitStateStore, OnApplicat
 
   admit(req: AdmitRequest): Promise<AdmitResult> {
     return this.guard(async () => {
-      const p = `${this.prefix}pool:${req.windowId}`;
-      const [code, active] = (await this.redis.eval(ADMIT, 3, p, `${p}:${req.tenant}`, `${this.prefix}active`, req.tenant, String(req.nowMs),
-        String(Math.round(req.activeMs)), String(req.appCap), String(req.tenantCap), String(Math.max(1000, Math.ceil(req.windowEndsMs - req.nowMs + 1000))))) as [number, number];
-      return { verdict: code === 0 ? 'ok' : code === 1 ? 'app_pool' : 'fair_share', activeTenants: Number(active) };
+      const pool = (id: number) => `${this.prefix}pool:${id}`;
+      const burstKey = req.burst ? `${this.prefix}slot:${req.burst.key}` : `${this.prefix}slot:none`;
+      const [code, active, poolUsed, goAt] = (await this.redis.eval(ADMIT_SCRIPT, 5, pool(req.windowId), pool(req.windowId - 1), `${this.prefix}active`,
+        `${this.prefix}activity`, burstKey,
+        req.tenant, String(Math.round(req.nowMs)), String(req.windowMs), String(req.windowEndsMs), String(req.appCap), String(req.shareCap),
+        String(req.cost), String(contentionMs(req.windowMs)), String(WAITING_MS), String(DEMAND_MARGIN), String(MIN_RATE_SPAN_MS),
+        String(req.burst?.intervalMs ?? 0), String(Math.round(req.burst?.deadlineMs ?? 0)),
+        String(Math.ceil(req.windowEndsMs - req.nowMs + req.windowMs + 1000)))) as [number, number, number, number];
+      return { verdict: VERDICTS[Number(code)], activeTenants: Number(active), poolUsed: Number(poolUsed), goAtMs: Number(goAt) };
     }, () => this.fallback.admit(req));
+  }
+
+  refund(tenant: string, windowId: number, cost: number): Promise<void> {
+    return this.guard(async () => {
+      await this.redis.eval(REFUND_SCRIPT, 1, `${this.prefix}pool:${windowId}`, tenant, String(cost));
+    }, () => this.fallback.refund(tenant, windowId, cost));
   }
 
   reserveSlot(key: string, intervalMs: number, nowMs: number, deadlineMs: number): Promise<number | null> {
