@@ -4,6 +4,7 @@ import { OpaqueIds1766000000000 } from './1766000000000-OpaqueIds.js';
 import { NotificationOutbox1766000000001 } from './1766000000001-NotificationOutbox.js';
 import { OAuthStateSuperseded1767000000000 } from './1767000000000-OAuthStateSuperseded.js';
 import { JiraWebhooks1768000000000 } from './1768000000000-JiraWebhooks.js';
+import { ConnectionLifecycle1769500000000 } from './1769500000000-ConnectionLifecycle.js';
 
 /** Listed explicitly (not globbed) so the same list works from tsc output, SWC and the CLI. */
 export const migrations = [
@@ -13,4 +14,5 @@ export const migrations = [
   NotificationOutbox1766000000001,
   OAuthStateSuperseded1767000000000,
   JiraWebhooks1768000000000,
+  ConnectionLifecycle1769500000000,
 ];
