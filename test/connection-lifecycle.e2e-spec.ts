@@ -4,6 +4,7 @@ import { ReconsentNoticeJob } from '../src/integrations/jira/lifecycle/reconsent
 import { JiraTokenManager } from '../src/integrations/jira/tokens/jira-token-manager.service.js';
 import { FakeAtlassian } from './fake-atlassian/fake-atlassian.js';
 import { seedIntegration } from './helpers/jira-seed.js';
+import { ShiftedClock } from './helpers/shifted-clock.js';
 import { NotificationReceiver } from './helpers/notification-receiver.js';
 import { connect, integrationRow } from './helpers/oauth-flow.js';
 import { createTestApp, type TestApp } from './helpers/test-app.js';
@@ -12,18 +13,6 @@ const DAY = 24 * 60 * 60_000;
 const YEAR = 365 * DAY;
 const KEY = 'adm_' + 'l'.repeat(40);
 const STATUS = '/api/integrations/jira/oauth/status';
-
-/** The injected clock: real time plus an offset the test moves. */
-class ShiftedClock extends Clock {
-  offsetMs = 0;
-  override now(): Date {
-    return new Date(Date.now() + this.offsetMs);
-  }
-  /** Pins "now" to `at` (relative to real time, so it keeps ticking). */
-  setNow(at: number): void {
-    this.offsetMs = at - Date.now();
-  }
-}
 
 interface OutboxRow { id: string; type: string; data: Record<string, unknown> }
 

@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { type ConsentDecision, readConsentDecision, sendConsentPage } from './consent-page.js';
 import type { FakeRateLimits } from './rate-limits.js';
 import { FakeJiraWebhooks } from './fake-webhooks.js';
+import { FakePersonalDataReporting } from './fake-personal-data.js';
 
 /*
  * A strict stand-in for auth.atlassian.com and api.atlassian.com, started by the tests on
@@ -118,6 +119,8 @@ export class FakeAtlassian {
   rateLimits: FakeRateLimits | null = null;
   /** Jira's dynamic webhooks and signed deliveries (fake-webhooks.ts). */
   readonly webhooks = new FakeJiraWebhooks(() => this.clientSecret);
+  /** The personal-data reporting API (fake-personal-data.ts). */
+  readonly personalData = new FakePersonalDataReporting();
   private readonly faults: TokenFault[] = [];
   private readonly apiFaults: { status: number; retryAfter?: string }[] = [];
   private readonly codes = new Map<string, { grant: Grant; redirectUri: string; expiresAt: number; used: boolean }>();
@@ -276,6 +279,7 @@ export class FakeAtlassian {
       const a = rec.grant.account;
       return json(res, 200, { account_id: a.accountId, name: a.name, email: a.email, account_status: 'active' });
     }
+    if (req.method === 'POST' && url.pathname === '/app/report-accounts/') return this.personalData.handle(req, res, this.bearer(req) !== null);
     const jira = /^\/ex\/jira\/([^/]+)(\/.*)$/.exec(url.pathname);
     if (jira) return this.jiraApi(req, res, decodeURIComponent(jira[1]), jira[2]);
     json(res, 404, { error: 'not_found' });

@@ -23,6 +23,7 @@ import { JiraWebhookMetrics } from './webhooks/jira-webhook.metrics.js';
 import { JiraWebhookRegistry } from './webhooks/jira-webhook.registry.js';
 import { JiraWebhookRenewalJob } from './webhooks/jira-webhook-renewal.job.js';
 import { ReconsentNoticeJob } from './lifecycle/reconsent-notice.job.js';
+import { PersonalDataReportJob } from './lifecycle/personal-data-report.job.js';
 
 import {
   DEFAULT_ROUTE_PREFIX,
@@ -39,7 +40,7 @@ import { MetricsService } from '../../metrics/metrics.service.js';
 const WEBHOOK_PROVIDERS = [JiraWebhookRegistry, JiraWebhookMetrics, JiraWebhookLifecycle, JiraWebhookRenewalJob, JiraWebhookInbox, JiraWebhookDispatcher];
 
 /** Connections that outlive a moment: consent expiry notices and personal-data reporting (lifecycle/). */
-const LIFECYCLE_PROVIDERS = [ReconsentNoticeJob];
+const LIFECYCLE_PROVIDERS = [ReconsentNoticeJob, PersonalDataReportJob];
 
 /** The module's TypeORM entities; a host lists them in its DataSource (or uses autoLoadEntities). */
 export const jiraConnectEntities = [JiraIntegration, JiraOAuthState];
