@@ -7,6 +7,7 @@ import { seedIntegration } from './helpers/jira-seed.js';
 import { ShiftedClock } from './helpers/shifted-clock.js';
 import { NotificationReceiver } from './helpers/notification-receiver.js';
 import { connect, integrationRow } from './helpers/oauth-flow.js';
+import { type OpenApiDocument, resolve } from './helpers/openapi-doc.js';
 import { createTestApp, type TestApp } from './helpers/test-app.js';
 
 const DAY = 24 * 60 * 60_000;
@@ -175,5 +176,19 @@ describe('connections that outlive a moment: consent expiry and a connector who 
     // Back in the team: a member again.
     await t.http.put(member(connector.userId)).set(admin).send({ role: 'admin' }).expect(200);
     expect((await t.http.get(STATUS).set(stays.headers)).body.data.connectedBy).toMatchObject({ isMember: true, leftAt: null });
+  });
+
+  it('documents the new fields and the filter in OpenAPI', async () => {
+    const doc = (await t.http.get('/api/docs-json')).body as OpenApiDocument;
+    const schema = (name: string) => doc.components.schemas[name];
+    expect(schema('ConnectionDto').properties).toHaveProperty('consentExpiresAt');
+    expect(Object.keys(schema('ConnectedByDto').properties ?? {})).toEqual(expect.arrayContaining(['isMember', 'leftAt']));
+    const item = schema('AdminIntegrationDto');
+    expect(item.properties).toHaveProperty('consentExpiresAt');
+    expect(Object.keys(resolve(doc, item.properties!.connectedBy).properties ?? {})).toEqual(['userId', 'leftAt']);
+    const list = doc.paths['/api/admin/integrations'].get;
+    expect(list.parameters?.map((p) => p.name)).toContain('consentExpiresBefore');
+    const removal = resolve(doc, doc.paths['/api/admin/teams/{teamId}/members/{userId}'].delete.responses['200'].content!['application/json'].schema);
+    expect(resolve(doc, removal.properties!.data).properties).toHaveProperty('connectorLeft');
   });
 });
