@@ -10,7 +10,8 @@ import { FakePersonalDataReporting } from './fake-personal-data.js';
  * A strict stand-in for auth.atlassian.com and api.atlassian.com, started by the tests on
  * 127.0.0.1. It behaves as Atlassian documents (shared/design/atlassian-oauth-facts.md):
  * JSON token bodies, rotating refresh tokens with a reuse window after which a reused token
- * revokes the whole grant (403 invalid_grant), accessible-resources, /me and the Jira gateway.
+ * revokes the whole grant (403 invalid_grant), accessible-resources, /me, the Jira gateway and
+ * the personal-data reporting API (fake-personal-data.ts).
  */
 
 export interface FakeSite {
