@@ -117,6 +117,18 @@ describe('personal-data reporting job', () => {
       .toBe(updated.accountUpdatedAt!.toISOString());
   });
 
+  it('updated with no connection able to read /me (dead grant): the stored name is dropped, the id kept, updatedAt moved', async () => {
+    await seedWithAccount(FakeAtlassian.account('token-holder', 1), new Date(Date.now() - DAY));
+    const stale = FakeAtlassian.account('stale', 1);
+    const teamId = await seedWithAccount(stale, new Date(Date.now() - 5 * DAY));
+    await t.dataSource.query(`UPDATE jira_integrations SET status = 'reauthorization_required' WHERE team_id = $1`, [teamId]);
+    fake.personalData.answers.set(stale.accountId, 'updated');
+    expect(await job.runOnce()).toMatchObject({ batches: [2], updated: [stale.accountId], failed: 0 });
+    const row = await storedIntegration(t.dataSource, teamId);
+    expect(row).toMatchObject({ atlassianAccountId: stale.accountId, atlassianAccountName: null });
+    expect(row.accountUpdatedAt!.getTime()).toBeGreaterThan(Date.now() - 60_000);
+  });
+
   it('reports more than 90 accounts in batches of at most 90, each account once, two runners at once included', async () => {
     await seedWithAccount(FakeAtlassian.account('token-holder', 1), new Date(Date.now() - DAY));
     const ids = await seedAccountsOnly(200);
