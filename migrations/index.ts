@@ -5,6 +5,7 @@ import { NotificationOutbox1766000000001 } from './1766000000001-NotificationOut
 import { OAuthStateSuperseded1767000000000 } from './1767000000000-OAuthStateSuperseded.js';
 import { JiraWebhooks1768000000000 } from './1768000000000-JiraWebhooks.js';
 import { WebhookRawBody1769000000000 } from './1769000000000-WebhookRawBody.js';
+import { ConnectionLifecycle1769500000000 } from './1769500000000-ConnectionLifecycle.js';
 
 /** Listed explicitly (not globbed) so the same list works from tsc output, SWC and the CLI. */
 export const migrations = [
@@ -15,4 +16,5 @@ export const migrations = [
   OAuthStateSuperseded1767000000000,
   JiraWebhooks1768000000000,
   WebhookRawBody1769000000000,
+  ConnectionLifecycle1769500000000,
 ];

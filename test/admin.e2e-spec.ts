@@ -93,9 +93,9 @@ describe('admin API', () => {
     expect((await t.http.post('/api/integrations/jira/oauth/authorize').set(headers).send({})).body.code).toBe('insufficient_role');
 
     const del = await t.http.delete(`/api/admin/teams/${encodeURIComponent(teamId)}/members/${encodeURIComponent(userId)}`).set(admin);
-    expect(del.body.data).toEqual({ removed: true });
+    expect(del.body.data).toEqual({ removed: true, connectorLeft: false });
     expect((await t.http.get(STATUS).set(headers)).body.code).toBe('not_team_member');
-    expect((await t.http.delete(`/api/admin/teams/${encodeURIComponent(teamId)}/members/${encodeURIComponent(userId)}`).set(admin)).body.data).toEqual({ removed: false });
+    expect((await t.http.delete(`/api/admin/teams/${encodeURIComponent(teamId)}/members/${encodeURIComponent(userId)}`).set(admin)).body.data).toEqual({ removed: false, connectorLeft: false });
 
     for (const body of [{}, { role: 'superuser' }, { role: 'admin', extra: 1 }]) {
       const res = await t.http.put('/api/admin/teams/t/members/u').set(admin).send(body);
@@ -185,6 +185,7 @@ describe('admin API', () => {
     expect(item).toEqual({
       teamId: seeded[0].teamId, status: 'reauthorization_required', site: { cloudId: seeded[0].cloudId, url: expect.any(String), name: expect.any(String) },
       connectedAt: expect.any(String), lastError: { code: 'jira_reauthorization_required', at: expect.any(String) }, accessTokenExpiresAt: expect.any(String),
+      consentExpiresAt: null, connectedBy: { userId: null, leftAt: null },
     });
     expect(reauth.body.data.map((i: { teamId: string }) => i.teamId)).toEqual(expect.arrayContaining([seeded[0].teamId, seeded[3].teamId]));
     expect(reauth.body.data.every((i: { status: string }) => i.status === 'reauthorization_required')).toBe(true);

@@ -99,7 +99,8 @@ describe('TEAM_ACCESS_POLICY', () => {
       expect(res.status, JSON.stringify(res.body)).toBe(200);
       expect(res.body.data.status).toBe('connected');
       const status = await t.http.get(STATUS).set({ authorization: `Bearer ${token}`, 'x-team-id': teamId });
-      expect(status.body.data).toMatchObject({ status: 'connected', connectedBy: { userId } });
+      // Membership lives in the token: the service cannot see the connector leave, and says so.
+      expect(status.body.data).toMatchObject({ status: 'connected', connectedBy: { userId, isMember: null, leftAt: null } });
     });
   });
 

@@ -58,7 +58,9 @@ export class AdminController {
   }
 
   @Delete('teams/:teamId/members/:userId')
-  @ApiOperation({ summary: 'Remove a member (table policy)', description: 'Idempotent. The team and the user stay.' })
+  @ApiOperation({ summary: 'Remove a member (table policy)', description: 'Idempotent. The team and the user stay. When the user '
+    + 'connected the team\'s Jira, the integration keeps working, its status says `connectedBy.isMember: false` and a `connector_left` '
+    + 'notification is sent (answer: `connectorLeft: true`).' })
   @ApiOkResponse({ type: MemberRemovalResponseDto })
   @ApiProblems(ID_PROBLEMS)
   async deleteMember(@Param('teamId', OpaqueIdPipe) teamId: string, @Param('userId', OpaqueIdPipe) userId: string) {
@@ -68,12 +70,14 @@ export class AdminController {
   @Get('integrations')
   @ApiOperation({
     summary: 'List integrations, e.g. those that must reconnect',
-    description: 'Keyset-paginated by team id: follow `nextCursor` until it is null. Never returns a token.',
+    description: 'Keyset-paginated by team id: follow `nextCursor` until it is null. Never returns a token. '
+      + '`consentExpiresBefore` finds the teams whose yearly consent ends soon.',
   })
   @ApiOkResponse({ type: AdminIntegrationPageDto })
   @ApiProblems({ ...ADMIN_AUTH_PROBLEMS, 400: ['validation_failed', 'invalid_cursor'] })
   async listIntegrations(@Query() query: ListIntegrationsQueryDto) {
-    const page = await this.admin.listIntegrations(query.status, query.cursor, query.limit ?? 50);
+    const filter = { status: query.status, consentExpiresBefore: query.consentExpiresBefore ? new Date(query.consentExpiresBefore) : undefined };
+    const page = await this.admin.listIntegrations(filter, query.cursor, query.limit ?? 50);
     return { data: page.items, nextCursor: page.nextCursor };
   }
 

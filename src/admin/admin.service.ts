@@ -3,10 +3,13 @@ import { EventEmitter2 } from '@nestjs/event-emitter';
 import { InjectDataSource } from '@nestjs/typeorm';
 import type { DataSource } from 'typeorm';
 import { AppError } from '../common/app-error.js';
+import { Clock } from '../common/clock.js';
 import { removeIntegration } from '../integrations/jira/connect/jira-connection.service.js';
 import type { JiraIntegrationStatus } from '../integrations/jira/entities/jira-integration.entity.js';
 import { JiraConnectionEvent, type JiraConnectionEventPayload } from '../integrations/jira/jira.events.js';
+import { consentedBefore, consentExpiresAt } from '../integrations/jira/lifecycle/consent.js';
 import { NotificationOutbox } from '../notifications/notification-outbox.js';
+import { NotificationType } from '../notifications/notification-types.js';
 import type { TeamRole } from '../teams/entities/team-member.entity.js';
 import { ensureTeamAndUser } from '../teams/teams.service.js';
 
@@ -23,6 +26,16 @@ export interface IntegrationListItem {
   connectedAt: Date | null;
   lastError: { code: string; at: Date | null } | null;
   accessTokenExpiresAt: Date | null;
+  /** 365 days after the consent: the team must reconnect before then. */
+  consentExpiresAt: Date | null;
+  /** Who connected; `leftAt` is set once they stopped being a member of the team (table policy). */
+  connectedBy: { userId: string | null; leftAt: Date | null };
+}
+
+export interface IntegrationFilter {
+  status?: JiraIntegrationStatus;
+  /** Only integrations whose consent expires before this instant. */
+  consentExpiresBefore?: Date;
 }
 
 export interface IntegrationPage {
@@ -40,6 +53,9 @@ interface ListRow {
   last_error_code: string | null;
   last_error_at: Date | string | null;
   access_token_expires_at: Date | string | null;
+  consented_at: Date | string | null;
+  connected_by_user_id: string | null;
+  connector_left_at: Date | string | null;
 }
 
 const date = (v: Date | string | null): Date | null => (v === null ? null : new Date(v));
@@ -63,6 +79,7 @@ export class AdminService {
     @InjectDataSource() private readonly dataSource: DataSource,
     private readonly outbox: NotificationOutbox,
     private readonly events: EventEmitter2,
+    private readonly clock: Clock,
   ) {}
 
   /**
@@ -84,7 +101,7 @@ export class AdminService {
     return { teamId, integrationDeleted: Boolean(disconnected), teamDeleted };
   }
 
-  /** Creates the team and the user when missing, then sets the role. */
+  /** Creates the team and the user when missing, then sets the role. A connector who comes back is a member again. */
   async putMember(teamId: string, userId: string, role: TeamRole): Promise<{ teamId: string; userId: string; role: TeamRole }> {
     await this.dataSource.transaction(async (em) => {
       await ensureTeamAndUser(em, teamId, userId);
@@ -93,25 +110,47 @@ export class AdminService {
          ON CONFLICT (team_id, user_id) DO UPDATE SET role = EXCLUDED.role`,
         [teamId, userId, role],
       );
+      await em.query(
+        `UPDATE jira_integrations SET connector_left_at = NULL
+          WHERE team_id = $1 AND connected_by_user_id = $2 AND connector_left_at IS NOT NULL`, [teamId, userId]);
     });
     return { teamId, userId, role };
   }
 
-  /** Idempotent; the user and the team stay. */
-  async deleteMember(teamId: string, userId: string): Promise<{ removed: boolean }> {
-    const [, count] = (await this.dataSource.query('DELETE FROM team_members WHERE team_id = $1 AND user_id = $2', [teamId, userId])) as [unknown, number];
-    return { removed: count > 0 };
+  /**
+   * Idempotent; the user and the team stay. When the user connected the team's Jira, the
+   * integration keeps working on their grant; it is marked (status: `connectedBy.isMember: false`)
+   * and `connector_left` is recorded in the same transaction, so the product can ask someone to
+   * reconnect.
+   */
+  async deleteMember(teamId: string, userId: string): Promise<{ removed: boolean; connectorLeft: boolean }> {
+    return this.dataSource.transaction(async (em) => {
+      const [, count] = (await em.query('DELETE FROM team_members WHERE team_id = $1 AND user_id = $2', [teamId, userId])) as [unknown, number];
+      if (count === 0) return { removed: false, connectorLeft: false };
+      const [left] = (await em.query(
+        `UPDATE jira_integrations SET connector_left_at = $3
+          WHERE team_id = $1 AND connected_by_user_id = $2 AND connector_left_at IS NULL
+          RETURNING cloud_id, site_url, connector_left_at`, [teamId, userId, this.clock.now()])) as [{ cloud_id: string | null; site_url: string | null; connector_left_at: Date }[], number];
+      if (left.length === 0) return { removed: true, connectorLeft: false };
+      await this.outbox.enqueue(em, { type: NotificationType.ConnectorLeft, teamId,
+        data: { userId, cloudId: left[0].cloud_id, siteUrl: left[0].site_url, leftAt: new Date(left[0].connector_left_at).toISOString() } });
+      this.logger.log({ teamId }, 'the user who connected Jira left the team; the integration keeps working');
+      return { removed: true, connectorLeft: true };
+    });
   }
 
   /** Keyset pagination by team id. Only these columns are read: no token ever leaves. */
-  async listIntegrations(status: JiraIntegrationStatus | undefined, cursor: string | undefined, limit: number): Promise<IntegrationPage> {
+  async listIntegrations(filter: IntegrationFilter, cursor: string | undefined, limit: number): Promise<IntegrationPage> {
     const after = cursor ? decodeCursor(cursor) : null;
+    const consentedBeforeAt = filter.consentExpiresBefore ? consentedBefore(filter.consentExpiresBefore) : null;
     const rows = (await this.dataSource.query(
-      `SELECT team_id, status, cloud_id, site_url, site_name, connected_at, last_error_code, last_error_at, access_token_expires_at
+      `SELECT team_id, status, cloud_id, site_url, site_name, connected_at, last_error_code, last_error_at, access_token_expires_at,
+              consented_at, connected_by_user_id, connector_left_at
          FROM jira_integrations
         WHERE ($1::text IS NULL OR status = $1) AND ($2::text IS NULL OR team_id > $2)
+          AND ($4::timestamptz IS NULL OR consented_at < $4)
         ORDER BY team_id LIMIT $3`,
-      [status ?? null, after, limit + 1],
+      [filter.status ?? null, after, limit + 1, consentedBeforeAt],
     )) as ListRow[];
     const page = rows.slice(0, limit);
     return {
@@ -122,6 +161,8 @@ export class AdminService {
         connectedAt: date(r.connected_at),
         lastError: r.last_error_code ? { code: r.last_error_code, at: date(r.last_error_at) } : null,
         accessTokenExpiresAt: date(r.access_token_expires_at),
+        consentExpiresAt: consentExpiresAt(date(r.consented_at)),
+        connectedBy: { userId: r.connected_by_user_id, leftAt: date(r.connector_left_at) },
       })),
       nextCursor: rows.length > limit ? encodeCursor(page[page.length - 1].team_id) : null,
     };

@@ -97,6 +97,25 @@ export class JiraEnv {
   @Max(86_400)
   JIRA_UNAUTHORIZED_REFRESH_WINDOW_SECONDS: number = 600;
 
+  /**
+   * Days before the 365-day consent expiry at which a `reconsent_due` notification goes out,
+   * comma-separated; each once per consent.
+   */
+  @Matches(/^\s*\d{1,3}\s*(,\s*\d{1,3}\s*)*$/, { message: 'JIRA_RECONSENT_NOTICE_DAYS must be comma-separated whole days, e.g. 30,7' })
+  JIRA_RECONSENT_NOTICE_DAYS: string = '30,7';
+
+  /** How often each stored Atlassian account is reported to the personal-data reporting API (Atlassian: at least weekly). */
+  @IsInt()
+  @Min(1)
+  @Max(7)
+  JIRA_PERSONAL_DATA_REPORT_DAYS: number = 7;
+
+  /** Total time one report request may take, Retry-After waits and retries included. */
+  @IsInt()
+  @Min(1000)
+  @Max(600_000)
+  JIRA_PERSONAL_DATA_CALL_DEADLINE_MS: number = 60_000;
+
   /** Comma-separated origins (`https://app.example.com`) that `returnTo` may point at. */
   @IsOptional()
   @IsString()
@@ -126,6 +145,10 @@ export interface JiraSettings {
   refreshConcurrency: number;
   refreshRecoverySeconds: number;
   unauthorizedRefreshWindowMs: number;
+  /** Days before consent expiry at which `reconsent_due` is sent, largest first. */
+  reconsentNoticeDays: number[];
+  personalDataReportDays: number;
+  personalDataCallDeadlineMs: number;
   returnOrigins: string[];
   /** OAUTH_DEFAULT_RETURN_URL, or null: callbacks of unknown flows then answer problem JSON. */
   defaultReturnUrl: string | null;
@@ -153,9 +176,18 @@ export function readJiraSettings(env: NodeJS.ProcessEnv = process.env): JiraSett
     refreshConcurrency: parsed.JIRA_REFRESH_CONCURRENCY,
     refreshRecoverySeconds: parsed.JIRA_REFRESH_RECOVERY_SECONDS,
     unauthorizedRefreshWindowMs: parsed.JIRA_UNAUTHORIZED_REFRESH_WINDOW_SECONDS * 1000,
+    reconsentNoticeDays: parseNoticeDays(parsed.JIRA_RECONSENT_NOTICE_DAYS),
+    personalDataReportDays: parsed.JIRA_PERSONAL_DATA_REPORT_DAYS,
+    personalDataCallDeadlineMs: parsed.JIRA_PERSONAL_DATA_CALL_DEADLINE_MS,
     returnOrigins,
     defaultReturnUrl: parsed.OAUTH_DEFAULT_RETURN_URL ? checkDefaultReturnUrl(parsed.OAUTH_DEFAULT_RETURN_URL, returnOrigins) : null,
   };
+}
+
+function parseNoticeDays(value: string): number[] {
+  const days = [...new Set(value.split(',').map((d) => Number(d.trim())))].sort((a, b) => b - a);
+  if (days.some((d) => d < 1 || d > 364)) throw new EnvValidationError(['JIRA_RECONSENT_NOTICE_DAYS must be between 1 and 364 days']);
+  return days;
 }
 
 /** The same rule as a flow's returnTo: no open redirect, even from configuration. */

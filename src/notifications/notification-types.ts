@@ -14,6 +14,21 @@ export const NotificationType = {
   ReauthorizationRequired: 'reauthorization_required',
   /** A connection whose last token refresh had failed refreshed successfully again. */
   Recovered: 'recovered',
+  /**
+   * The grant's 365-day consent ends soon (`data.consentExpiresAt`, `data.daysLeft`): ask a team
+   * admin to reconnect before then. Sent once per threshold (default 30 and 7 days before).
+   */
+  ReconsentDue: 'reconsent_due',
+  /**
+   * The user who connected Jira is no longer a member of the team (table policy). The connection
+   * keeps working on their grant; ask someone who stays to reconnect.
+   */
+  ConnectorLeft: 'connector_left',
+  /**
+   * Atlassian reported the connecting user's account closed; its personal data was erased here.
+   * The grant dies with the account: ask a team admin to reconnect.
+   */
+  ConnectorAccountClosed: 'connector_account_closed',
 } as const;
 
 export const NOTIFICATION_TYPE_PATTERN = /^[a-z][a-z0-9_.:-]{0,99}$/;

@@ -20,6 +20,13 @@ export abstract class TeamAccessPolicy {
   readonly answersWithoutToken: boolean = true;
 
   /**
+   * True when every membership change goes through this service (the admin API's member routes),
+   * so it can tell that the user who connected Jira left the team. False: membership lives
+   * elsewhere (token claims, the product's endpoint) and status reports `isMember: null`.
+   */
+  readonly seesMembershipChanges: boolean = false;
+
+  /**
    * The user's role in the team, or null when they are not a member (or the team does not exist).
    * `claims` are the verified token's, when there is a token. Throw (e.g. 503) when the answer
    * cannot be had: never guess access.
@@ -39,6 +46,8 @@ export function mapRole(value: unknown, roleMap: ReadonlyMap<string, TeamRole>):
 /** TEAM_ACCESS_POLICY=table (default): the `team_members` table (filled by the admin API or the CLI). */
 @Injectable()
 export class TableTeamAccessPolicy extends TeamAccessPolicy {
+  override readonly seesMembershipChanges = true;
+
   constructor(@InjectDataSource() private readonly dataSource: DataSource) {
     super();
   }

@@ -4,12 +4,14 @@ import type { AddressInfo } from 'node:net';
 import { type ConsentDecision, readConsentDecision, sendConsentPage } from './consent-page.js';
 import type { FakeRateLimits } from './rate-limits.js';
 import { FakeJiraWebhooks } from './fake-webhooks.js';
+import { FakePersonalDataReporting } from './fake-personal-data.js';
 
 /*
  * A strict stand-in for auth.atlassian.com and api.atlassian.com, started by the tests on
  * 127.0.0.1. It behaves as Atlassian documents (shared/design/atlassian-oauth-facts.md):
  * JSON token bodies, rotating refresh tokens with a reuse window after which a reused token
- * revokes the whole grant (403 invalid_grant), accessible-resources, /me and the Jira gateway.
+ * revokes the whole grant (403 invalid_grant), accessible-resources, /me, the Jira gateway and
+ * the personal-data reporting API (fake-personal-data.ts).
  */
 
 export interface FakeSite {
@@ -118,6 +120,8 @@ export class FakeAtlassian {
   rateLimits: FakeRateLimits | null = null;
   /** Jira's dynamic webhooks and signed deliveries (fake-webhooks.ts). */
   readonly webhooks = new FakeJiraWebhooks(() => this.clientSecret);
+  /** The personal-data reporting API (fake-personal-data.ts). */
+  readonly personalData = new FakePersonalDataReporting();
   private readonly faults: TokenFault[] = [];
   private readonly apiFaults: { status: number; retryAfter?: string }[] = [];
   private readonly codes = new Map<string, { grant: Grant; redirectUri: string; expiresAt: number; used: boolean }>();
@@ -276,6 +280,7 @@ export class FakeAtlassian {
       const a = rec.grant.account;
       return json(res, 200, { account_id: a.accountId, name: a.name, email: a.email, account_status: 'active' });
     }
+    if (req.method === 'POST' && url.pathname === '/app/report-accounts/') return this.personalData.handle(req, res, this.bearer(req) !== null);
     const jira = /^\/ex\/jira\/([^/]+)(\/.*)$/.exec(url.pathname);
     if (jira) return this.jiraApi(req, res, decodeURIComponent(jira[1]), jira[2]);
     json(res, 404, { error: 'not_found' });

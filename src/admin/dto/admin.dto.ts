@@ -1,6 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
-import { IsIn, IsInt, IsOptional, IsString, Max, MaxLength, Min } from 'class-validator';
+import { IsIn, IsInt, IsISO8601, IsOptional, IsString, Max, MaxLength, Min } from 'class-validator';
 import { JIRA_INTEGRATION_STATUSES, type JiraIntegrationStatus } from '../../integrations/jira/entities/jira-integration.entity.js';
 import { TEAM_ROLES, type TeamRole } from '../../teams/entities/team-member.entity.js';
 
@@ -15,6 +15,12 @@ export class ListIntegrationsQueryDto {
   @IsOptional()
   @IsIn(JIRA_INTEGRATION_STATUSES)
   status?: JiraIntegrationStatus;
+
+  @ApiPropertyOptional({ type: String, format: 'date-time', example: '2027-01-31T00:00:00Z',
+    description: 'Only integrations whose 365-day consent expires before this instant (e.g. now + 30 days: the teams to ask to reconnect).' })
+  @IsOptional()
+  @IsISO8601({ strict: true }, { message: 'consentExpiresBefore must be an ISO 8601 date-time' })
+  consentExpiresBefore?: string;
 
   @ApiPropertyOptional({ description: '`nextCursor` of the previous page.' })
   @IsOptional()
@@ -42,6 +48,13 @@ class AdminLastErrorDto {
   @ApiProperty({ nullable: true, type: String, format: 'date-time' }) at: Date | null;
 }
 
+class AdminConnectedByDto {
+  @ApiProperty({ nullable: true, type: String, description: "The product's user id of who connected." }) userId: string | null;
+  @ApiProperty({ nullable: true, type: String, format: 'date-time',
+    description: 'When they stopped being a member of the team (table policy); null while a member or when the policy cannot tell.' })
+  leftAt: Date | null;
+}
+
 export class AdminIntegrationDto {
   @ApiProperty() teamId: string;
   @ApiProperty({ enum: JIRA_INTEGRATION_STATUSES }) status: JiraIntegrationStatus;
@@ -49,6 +62,10 @@ export class AdminIntegrationDto {
   @ApiProperty({ nullable: true, type: String, format: 'date-time' }) connectedAt: Date | null;
   @ApiProperty({ type: AdminLastErrorDto, nullable: true }) lastError: AdminLastErrorDto | null;
   @ApiProperty({ nullable: true, type: String, format: 'date-time' }) accessTokenExpiresAt: Date | null;
+  @ApiProperty({ nullable: true, type: String, format: 'date-time',
+    description: '365 days after the user consented (kept across refreshes, reset by a reconnect): Atlassian ends the grant then.' })
+  consentExpiresAt: Date | null;
+  @ApiProperty({ type: AdminConnectedByDto }) connectedBy: AdminConnectedByDto;
 }
 
 export class AdminIntegrationPageDto {
@@ -79,6 +96,8 @@ export class MembershipResponseDto {
 
 class MemberRemovalDto {
   @ApiProperty({ description: 'False when there was no such membership.' }) removed: boolean;
+  @ApiProperty({ description: 'True when the user had connected the team\'s Jira: the integration keeps working and `connector_left` was sent.' })
+  connectorLeft: boolean;
 }
 
 export class MemberRemovalResponseDto {

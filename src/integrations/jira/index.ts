@@ -11,6 +11,7 @@ export type {
   JiraIntegrationModuleOptions,
   JiraRateLimitOptions,
   JiraTokenOptions,
+  JiraLifecycleOptions,
 } from './jira-integration.options.js';
 export { isJiraPublicRoute } from './module/request-user.guard.js';
 export { JiraTokenManager, type JiraCredentials } from './tokens/jira-token-manager.service.js';

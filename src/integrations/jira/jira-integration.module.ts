@@ -22,6 +22,8 @@ import { JiraWebhookLifecycle } from './webhooks/jira-webhook-lifecycle.service.
 import { JiraWebhookMetrics } from './webhooks/jira-webhook.metrics.js';
 import { JiraWebhookRegistry } from './webhooks/jira-webhook.registry.js';
 import { JiraWebhookRenewalJob } from './webhooks/jira-webhook-renewal.job.js';
+import { ReconsentNoticeJob } from './lifecycle/reconsent-notice.job.js';
+import { PersonalDataReportJob } from './lifecycle/personal-data-report.job.js';
 
 import {
   DEFAULT_ROUTE_PREFIX,
@@ -36,6 +38,9 @@ import { MetricsService } from '../../metrics/metrics.service.js';
 
 /** Managed webhooks: registration lifecycle, receiver, inbox and dispatch (webhooks/). */
 const WEBHOOK_PROVIDERS = [JiraWebhookRegistry, JiraWebhookMetrics, JiraWebhookLifecycle, JiraWebhookRenewalJob, JiraWebhookInbox, JiraWebhookDispatcher];
+
+/** Connections that outlive a moment: consent expiry notices and personal-data reporting (lifecycle/). */
+const LIFECYCLE_PROVIDERS = [ReconsentNoticeJob, PersonalDataReportJob];
 
 /** The module's TypeORM entities; a host lists them in its DataSource (or uses autoLoadEntities). */
 export const jiraConnectEntities = [JiraIntegration, JiraOAuthState];
@@ -76,6 +81,7 @@ export type JiraIntegrationModuleAsyncOptions = typeof builder.ASYNC_OPTIONS_TYP
     JiraRefreshRecoveryJob, // StoredKeyCheck: in module/option-providers.ts (built from the options)
     RateLimitGovernor, rateLimitStateStoreProvider,
     ...WEBHOOK_PROVIDERS,
+    ...LIFECYCLE_PROVIDERS,
   ],
   exports: [AtlassianGateway, JiraTokenManager, JiraClient, MetricsService, JiraWebhookDispatcher, JiraWebhookLifecycle],
 })

@@ -41,6 +41,16 @@ export interface JiraTokenOptions {
   retryBudgetMs?: number;
 }
 
+/** Connections that outlive a moment (README: Consent expiry, Personal data); defaults as the JIRA_* variables. */
+export interface JiraLifecycleOptions {
+  /** Days before the 365-day consent expiry at which `reconsent_due` goes out. Default [30, 7]. */
+  reconsentNoticeDays?: readonly number[];
+  /** Report each stored Atlassian account this often, in days (1 to 7). Default 7. */
+  personalDataReportDays?: number;
+  /** Total deadline of one report request, Retry-After waits included. Default 60000. */
+  personalDataCallDeadlineMs?: number;
+}
+
 export interface JiraRateLimitOptions {
   /** Default 60. */
   windowSeconds?: number;
@@ -116,6 +126,7 @@ export interface JiraIntegrationModuleOptions {
   /** Origins (`https://app.example.com`) that `returnTo` may point at. */
   returnOrigins?: readonly string[];
   tokens?: JiraTokenOptions;
+  lifecycle?: JiraLifecycleOptions;
   rateLimit?: JiraRateLimitOptions;
   notifications?: JiraNotificationOptions;
   webhooks?: JiraWebhookModuleOptions;
@@ -178,7 +189,7 @@ function asOptionError(err: unknown): never {
  * the same validation and defaults as the JIRA_* variables.
  */
 export function jiraSettingsFrom(options: JiraIntegrationModuleOptions, routePrefix = DEFAULT_ROUTE_PREFIX): JiraSettings {
-  const { atlassian: a, tokens: t = {} } = options;
+  const { atlassian: a, tokens: t = {}, lifecycle: l = {} } = options;
   let derived: JiraSettings;
   try {
     derived = readJiraSettings({
@@ -195,6 +206,9 @@ export function jiraSettingsFrom(options: JiraIntegrationModuleOptions, routePre
       JIRA_REFRESH_MAX_ATTEMPTS: optional(t.refreshMaxAttempts),
       JIRA_REFRESH_BACKOFF_MS: optional(t.refreshBackoffMs),
       JIRA_RETRY_BUDGET_MS: optional(t.retryBudgetMs),
+      JIRA_RECONSENT_NOTICE_DAYS: l.reconsentNoticeDays?.join(','),
+      JIRA_PERSONAL_DATA_REPORT_DAYS: optional(l.personalDataReportDays),
+      JIRA_PERSONAL_DATA_CALL_DEADLINE_MS: optional(l.personalDataCallDeadlineMs),
       OAUTH_RETURN_ORIGINS: options.returnOrigins?.join(','),
     });
   } catch (err) {

@@ -206,6 +206,27 @@ export class AtlassianGateway {
   }
 
   /**
+   * Atlassian's personal-data reporting API for OAuth 2.0 (3LO) apps: `POST /app/report-accounts/`
+   * with at most 90 `{accountId, updatedAt}`. Resolves with any HTTP status (200 lists accounts to
+   * erase or refresh, 204 none, 429 carries Retry-After); rejects only on network errors and
+   * timeouts. `timeoutMs` lets the caller keep its total deadline.
+   */
+  async reportAccounts(accessToken: string, accounts: { accountId: string; updatedAt: string }[], timeoutMs: number): Promise<JiraResponse> {
+    try {
+      const res = await firstValueFrom(
+        this.http.post<unknown>(`${this.config.apiBaseUrl}/app/report-accounts/`, { accounts }, {
+          headers: { authorization: `Bearer ${accessToken}`, accept: 'application/json', 'content-type': 'application/json' },
+          timeout: Math.min(timeoutMs, this.config.httpTimeoutMs),
+          validateStatus: () => true,
+        }),
+      );
+      return { status: res.status, headers: headersOf(res), data: res.data };
+    } catch {
+      throw new AtlassianApiError(undefined);
+    }
+  }
+
+  /**
    * A Jira Cloud REST call through the gateway (`/ex/jira/{cloudId}/...`). Resolves with any HTTP
    * status so callers can react to 401/429; rejects only on network errors and timeouts.
    */

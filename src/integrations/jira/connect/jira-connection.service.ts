@@ -5,12 +5,14 @@ import type { DataSource, EntityManager } from 'typeorm';
 import { Clock } from '../../../common/clock.js';
 import { NotificationOutbox } from '../../../notifications/notification-outbox.js';
 import { NotificationType } from '../../../notifications/notification-types.js';
+import { TeamAccessPolicy } from '../../../teams/team-access.policy.js';
 import type { JiraIntegrationStatus, JiraSite } from '../entities/jira-integration.entity.js';
 import { JiraClient } from '../client/jira-client.js';
 import { RateLimitGovernor, type RateLimitView } from '../client/rate-limit-governor.js';
 import { publicSite, type PublicSite } from './jira-oauth.service.js';
 import { JiraError, JiraErrorCode } from '../jira.errors.js';
 import { JiraConnectionEvent, type JiraConnectionEventPayload } from '../jira.events.js';
+import { consentExpiresAt } from '../lifecycle/consent.js';
 import { isUnreadable, openToken } from '../tokens/token-sealing.js';
 import { JiraWebhookLifecycle, type WebhookStatus } from '../webhooks/jira-webhook-lifecycle.service.js';
 
@@ -21,8 +23,10 @@ export interface ConnectionView {
   site: PublicSite | null;
   availableSites?: PublicSite[];
   scopes: string[];
-  connectedBy: { userId: string | null; atlassianAccountId: string | null; atlassianAccountName: string | null } | null;
+  connectedBy: ConnectedBy | null;
   connectedAt: Date | null;
+  /** 365 days after the user's consent: Atlassian ends the grant then, whatever the refreshes. */
+  consentExpiresAt: Date | null;
   accessTokenExpiresAt: Date | null;
   lastRefreshedAt: Date | null;
   lastError?: { code: string; at: Date | null };
@@ -32,6 +36,16 @@ export interface ConnectionView {
   verification?: { ok: boolean; code?: string; accountId?: string };
   /** What Atlassian last said about this site's rate limits (present once a site is chosen). */
   rateLimit?: RateLimitView;
+}
+
+export interface ConnectedBy {
+  userId: string | null;
+  /** Null once Atlassian reported the account closed (its personal data is erased), or without read:me. */
+  atlassianAccountId: string | null;
+  atlassianAccountName: string | null;
+  /** False once they left the team; null when the team access policy cannot see membership changes. */
+  isMember: boolean | null;
+  leftAt: Date | null;
 }
 
 /** Where a grant is revoked: Atlassian has no revocation endpoint for 3LO apps. */
@@ -62,6 +76,8 @@ interface Row {
   last_refreshed_at: Date | null;
   last_error_code: string | null;
   last_error_at: Date | null;
+  consented_at: Date | null;
+  connector_left_at: Date | null;
   access_token: string | null;
   refresh_token: string | null;
 }
@@ -95,6 +111,7 @@ export class JiraConnectionService {
     private readonly outbox: NotificationOutbox,
     private readonly events: EventEmitter2,
     private readonly governor: RateLimitGovernor,
+    private readonly policy: TeamAccessPolicy,
     @Optional() private readonly webhooks?: JiraWebhookLifecycle,
   ) {}
 
@@ -122,7 +139,7 @@ export class JiraConnectionService {
   async status(teamId: string): Promise<ConnectionView> {
     const row = await this.read(teamId);
     if (!row) {
-      return { status: 'not_connected', site: null, scopes: [], connectedBy: null, connectedAt: null,
+      return { status: 'not_connected', site: null, scopes: [], connectedBy: null, connectedAt: null, consentExpiresAt: null,
         accessTokenExpiresAt: null, lastRefreshedAt: null, ...(this.webhooks ? { webhooks: await this.webhooks.statusOf(teamId) } : {}) };
     }
     return {
@@ -131,8 +148,10 @@ export class JiraConnectionService {
       ...(row.status === 'pending_site_selection' ? { availableSites: sitesOf(row.available_sites).map(publicSite) } : {}),
       scopes: scopesOf(row.scopes),
       connectedBy: { userId: row.connected_by_user_id, atlassianAccountId: row.atlassian_account_id,
-        atlassianAccountName: row.atlassian_account_name },
+        atlassianAccountName: row.atlassian_account_name, leftAt: date(row.connector_left_at),
+        isMember: row.connector_left_at !== null ? false : this.policy.seesMembershipChanges && row.connected_by_user_id ? true : null },
       connectedAt: date(row.connected_at),
+      consentExpiresAt: consentExpiresAt(date(row.consented_at)),
       accessTokenExpiresAt: date(row.access_token_expires_at),
       lastRefreshedAt: date(row.last_refreshed_at),
       ...(!tokensReadable(teamId, row) ? { lastError: { code: JiraErrorCode.CredentialsUnreadable, at: date(row.last_error_at) } }
@@ -203,7 +222,7 @@ export class JiraConnectionService {
     const rows = (await this.dataSource.query(
       `SELECT status, cloud_id, site_url, site_name, available_sites, scopes, connected_by_user_id, atlassian_account_id,
               atlassian_account_name, connected_at, access_token_expires_at, last_refreshed_at, last_error_code, last_error_at,
-              access_token, refresh_token
+              consented_at, connector_left_at, access_token, refresh_token
          FROM jira_integrations WHERE team_id = $1`,
       [teamId],
     )) as Row[];

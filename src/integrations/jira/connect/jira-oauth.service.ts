@@ -237,8 +237,8 @@ export class JiraOAuthService {
       `INSERT INTO jira_integrations (team_id, status, cloud_id, site_url, site_name, available_sites, scopes,
          connected_by_user_id, atlassian_account_id, atlassian_account_name, access_token, refresh_token,
          access_token_expires_at, token_version, connected_at, last_refreshed_at, last_error_code, last_error_at,
-         created_at, updated_at)
-       VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7::text[], $8, $9, $10, $11, $12, $13, 1, $14, NULL, NULL, NULL, $14, $14)
+         created_at, updated_at, consented_at, account_updated_at)
+       VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7::text[], $8, $9, $10, $11, $12, $13, 1, $14, NULL, NULL, NULL, $14, $14, $14, $15)
        ON CONFLICT (team_id) DO UPDATE SET
          status = EXCLUDED.status, cloud_id = EXCLUDED.cloud_id, site_url = EXCLUDED.site_url,
          site_name = EXCLUDED.site_name, available_sites = EXCLUDED.available_sites, scopes = EXCLUDED.scopes,
@@ -247,7 +247,10 @@ export class JiraOAuthService {
          refresh_token = EXCLUDED.refresh_token, access_token_expires_at = EXCLUDED.access_token_expires_at,
          token_version = jira_integrations.token_version + 1, connected_at = EXCLUDED.connected_at,
          last_refreshed_at = NULL, last_error_code = NULL, last_error_at = NULL, updated_at = EXCLUDED.updated_at,
-         refresh_lease_owner = NULL, refresh_lease_expires_at = NULL, refresh_in_flight_version = NULL, refresh_in_flight_since = NULL
+         refresh_lease_owner = NULL, refresh_lease_expires_at = NULL, refresh_in_flight_version = NULL, refresh_in_flight_since = NULL,
+         -- A new consent starts a new 365-day year, by whoever connected now.
+         consented_at = EXCLUDED.consented_at, reconsent_notice_days = NULL, connector_left_at = NULL,
+         account_updated_at = EXCLUDED.account_updated_at, account_reported_at = NULL
        RETURNING id`,
       [
         flow.teamId,
@@ -264,6 +267,7 @@ export class JiraOAuthService {
         tokens.refreshToken ? this.cipher.encryptForTeam(tokens.refreshToken, 'refresh_token', flow.teamId) : null,
         new Date(now.getTime() + tokens.expiresInSeconds * 1000),
         now,
+        account ? now : null, // when the stored account data was read (personal-data reporting's updatedAt)
       ],
     )) as { id: string }[];
     return row.id;

@@ -84,6 +84,29 @@ export class JiraIntegration {
   @Column({ name: 'last_refreshed_at', type: 'timestamptz', nullable: true })
   lastRefreshedAt: Date | null;
 
+  /** When the user consented; Atlassian ends the token family 365 days later (reset by a reconnect). */
+  @Column({ name: 'consented_at', type: 'timestamptz', nullable: true })
+  consentedAt: Date | null;
+
+  /** The smallest `reconsent_due` threshold (days before expiry) already notified for this consent. */
+  @Column({ name: 'reconsent_notice_days', type: 'integer', nullable: true })
+  reconsentNoticeDays: number | null;
+
+  /** When the connecting user stopped being a member of the team (table policy); null while a member. */
+  @Column({ name: 'connector_left_at', type: 'timestamptz', nullable: true })
+  connectorLeftAt: Date | null;
+
+  /** When the stored Atlassian account data was last read (reported as `updatedAt`). */
+  @Column({ name: 'account_updated_at', type: 'timestamptz', nullable: true })
+  accountUpdatedAt: Date | null;
+
+  /** Personal-data reporting: last report of the account, and the lease of a report in progress. */
+  @Column({ name: 'account_reported_at', type: 'timestamptz', nullable: true })
+  accountReportedAt: Date | null;
+
+  @Column({ name: 'account_report_lease_until', type: 'timestamptz', nullable: true })
+  accountReportLeaseUntil: Date | null;
+
   @Column({ name: 'last_error_code', type: 'text', nullable: true })
   lastErrorCode: string | null;
 

@@ -17,11 +17,19 @@ export class ConnectedByDto {
   @ApiProperty({ nullable: true, type: String, description: "The product's user id (opaque)." })
   userId: string | null;
 
-  @ApiProperty({ nullable: true, type: String, description: 'From Atlassian /me, when the read:me scope was granted.' })
+  @ApiProperty({ nullable: true, type: String, description: 'From Atlassian /me, when the read:me scope was granted; '
+    + 'null once Atlassian reported the account closed (personal data erased).' })
   atlassianAccountId: string | null;
 
   @ApiProperty({ nullable: true, type: String })
   atlassianAccountName: string | null;
+
+  @ApiProperty({ nullable: true, type: Boolean, description: 'False once the user who connected left the team (the integration keeps '
+    + 'working on their grant: ask someone to reconnect). Null when the team access policy (claims, http) cannot see membership changes.' })
+  isMember: boolean | null;
+
+  @ApiProperty({ nullable: true, type: String, format: 'date-time', description: 'When they left the team.' })
+  leftAt: string | null;
 }
 
 export class LastErrorDto {
@@ -117,6 +125,10 @@ export class ConnectionDto {
 
   @ApiProperty({ nullable: true, type: String, format: 'date-time' })
   connectedAt: string | null;
+
+  @ApiProperty({ nullable: true, type: String, format: 'date-time', description: '365 days after the user consented, kept across refreshes '
+    + 'and reset by a reconnect: Atlassian ends the grant then. `reconsent_due` notifications come 30 and 7 days before.' })
+  consentExpiresAt: string | null;
 
   @ApiProperty({ nullable: true, type: String, format: 'date-time' })
   accessTokenExpiresAt: string | null;

@@ -1,0 +1,235 @@
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import type { ConfigType } from '@nestjs/config';
+import { Cron, CronExpression } from '@nestjs/schedule';
+import { InjectDataSource } from '@nestjs/typeorm';
+import type { DataSource } from 'typeorm';
+import { Clock } from '../../../common/clock.js';
+import { jiraConfig } from '../../../config/jira.config.js';
+import { NotificationOutbox } from '../../../notifications/notification-outbox.js';
+import { NotificationType } from '../../../notifications/notification-types.js';
+import { AtlassianApiError, AtlassianGateway, parseRetryAfter } from '../atlassian/atlassian.gateway.js';
+import { JiraError } from '../jira.errors.js';
+import { JiraTokenManager } from '../tokens/jira-token-manager.service.js';
+import { readReportAnswer, REPORT_BATCH_LIMIT, retryDelayMs, type ReportOutcome, type ReportedAccount } from './personal-data-report.js';
+
+const DAY_MS = 24 * 60 * 60_000;
+/** Batches per run (90 accounts each), so one hourly run stays bounded. */
+const MAX_BATCHES_PER_RUN = 100;
+const MAX_ATTEMPTS = 5;
+const BACKOFF_MS = 1_000;
+
+interface ClaimedRow {
+  id: string;
+  team_id: string;
+  status: string;
+  scopes: string[] | string | null;
+  atlassian_account_id: string;
+  updated_at: Date | string;
+}
+
+export interface PersonalDataReport {
+  /** Accounts reported, per request (at most 90 each). */
+  batches: number[];
+  closed: string[];
+  updated: string[];
+  /** Batches given up for this run (deadline, refusal, or no usable token); retried on a later run. */
+  failed: number;
+}
+
+const hasScope = (scopes: ClaimedRow['scopes'], scope: string): boolean =>
+  (Array.isArray(scopes) ? scopes : String(scopes ?? '').replace(/^\{|\}$/g, '').split(',')).includes(scope);
+
+/**
+ * Atlassian requires apps that store personal data to report the account ids they hold, at least
+ * weekly, and to erase (`closed`) or refresh (`updated`) what the answer says. Hourly on every
+ * instance (the keep-alive's @nestjs/schedule cron), this claims up to 90 accounts not reported for
+ * JIRA_PERSONAL_DATA_REPORT_DAYS under a lease column (as the webhook renewal job claims
+ * registrations: no lock is held while Atlassian answers, a crashed instance's claim lapses), posts
+ * them with a total deadline per call honouring Retry-After, applies the answer and marks them
+ * reported. A batch that fails is released and retried on a later run.
+ */
+@Injectable()
+export class PersonalDataReportJob {
+  private readonly logger = new Logger(PersonalDataReportJob.name);
+
+  constructor(
+    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly gateway: AtlassianGateway,
+    private readonly tokens: JiraTokenManager,
+    private readonly outbox: NotificationOutbox,
+    private readonly clock: Clock,
+    @Inject(jiraConfig.KEY) private readonly config: ConfigType<typeof jiraConfig>,
+  ) {}
+
+  @Cron(CronExpression.EVERY_HOUR, { name: 'jira-personal-data-report' })
+  async scheduled(): Promise<void> {
+    if (!this.config.configured) return;
+    try {
+      const r = await this.runOnce();
+      if (r.batches.length > 0 || r.failed > 0) {
+        this.logger.log(`personal-data report: ${r.batches.reduce((a, b) => a + b, 0)} account(s) reported, `
+          + `${r.closed.length} closed, ${r.updated.length} updated, ${r.failed} batch(es) failed`);
+      }
+    } catch (err) {
+      this.logger.error(`personal-data report run failed: ${(err as Error).message}`);
+    }
+  }
+
+  async runOnce(): Promise<PersonalDataReport> {
+    const report: PersonalDataReport = { batches: [], closed: [], updated: [], failed: 0 };
+    while (report.batches.length + report.failed < MAX_BATCHES_PER_RUN) {
+      const rows = await this.claim();
+      if (rows.length === 0) break;
+      const ok = await this.reportBatch(rows, report);
+      if (!ok) {
+        report.failed += 1;
+        await this.dataSource.query('UPDATE jira_integrations SET account_report_lease_until = NULL WHERE id = ANY($1::uuid[])', [rows.map((r) => r.id)]);
+        break; // Atlassian is refusing or slow: the rest waits for the next run.
+      }
+    }
+    return report;
+  }
+
+  /** Leases the rows of up to 90 distinct accounts due for a report. */
+  private async claim(): Promise<ClaimedRow[]> {
+    const now = this.clock.now();
+    const dueBefore = new Date(now.getTime() - this.config.personalDataReportDays * DAY_MS);
+    const leaseUntil = new Date(now.getTime() + 2 * this.config.personalDataCallDeadlineMs + 60_000);
+    const [rows] = (await this.dataSource.query(
+      `UPDATE jira_integrations i SET account_report_lease_until = $3
+        WHERE i.atlassian_account_id IN (
+                SELECT atlassian_account_id FROM jira_integrations
+                 WHERE atlassian_account_id IS NOT NULL AND (account_reported_at IS NULL OR account_reported_at <= $1)
+                   AND (account_report_lease_until IS NULL OR account_report_lease_until <= $2)
+                 GROUP BY atlassian_account_id ORDER BY min(COALESCE(account_reported_at, 'epoch'::timestamptz)), atlassian_account_id
+                 LIMIT ${REPORT_BATCH_LIMIT})
+          AND (i.account_report_lease_until IS NULL OR i.account_report_lease_until <= $2)
+       RETURNING i.id, i.team_id, i.status, i.scopes, i.atlassian_account_id,
+                 COALESCE(i.account_updated_at, i.connected_at, i.created_at) AS updated_at`,
+      [dueBefore, now, leaseUntil],
+    )) as [ClaimedRow[], number];
+    return rows;
+  }
+
+  /** True when Atlassian answered and the answer was applied. */
+  private async reportBatch(rows: ClaimedRow[], report: PersonalDataReport): Promise<boolean> {
+    const accounts = toReported(rows);
+    const token = await this.anyAccessToken(rows);
+    if (token === null) {
+      this.logger.warn('personal-data report skipped: no connected integration has a usable token');
+      return false;
+    }
+    const outcome = await this.post(token, accounts);
+    if (outcome.kind !== 'answered') {
+      this.logger.warn(`personal-data report of ${accounts.length} account(s) not done: ${outcome.kind === 'refused'
+        ? `Atlassian answered ${outcome.httpStatus}` : 'Atlassian kept failing within the deadline'}; retried on a later run`);
+      return false;
+    }
+    report.batches.push(accounts.length);
+    for (const answer of outcome.accounts) {
+      const ofAccount = rows.filter((r) => r.atlassian_account_id === answer.accountId);
+      if (answer.status === 'closed') {
+        await this.erase(answer.accountId);
+        report.closed.push(answer.accountId);
+      } else {
+        await this.refresh(answer.accountId, ofAccount);
+        report.updated.push(answer.accountId);
+      }
+    }
+    await this.dataSource.query(
+      'UPDATE jira_integrations SET account_reported_at = $2, account_report_lease_until = NULL WHERE id = ANY($1::uuid[])',
+      [rows.map((r) => r.id), this.clock.now()]);
+    return true;
+  }
+
+  /** One request, retried on 429/5xx/network errors within the total deadline. */
+  private async post(token: string, accounts: ReportedAccount[]): Promise<ReportOutcome> {
+    const started = Date.now();
+    const deadline = this.config.personalDataCallDeadlineMs;
+    for (let attempt = 1; ; attempt++) {
+      const remaining = deadline - (Date.now() - started);
+      let outcome: ReportOutcome;
+      try {
+        const res = await this.gateway.reportAccounts(token, accounts, Math.max(1, remaining));
+        outcome = readReportAnswer(res.status, res.data, accounts.map((a) => a.accountId), parseRetryAfter(res.headers['retry-after']));
+      } catch (err) {
+        if (!(err instanceof AtlassianApiError)) throw err;
+        outcome = { kind: 'transient' };
+      }
+      if (outcome.kind !== 'transient') return outcome;
+      const wait = retryDelayMs(outcome, attempt, Date.now() - started, deadline, BACKOFF_MS, MAX_ATTEMPTS);
+      if (wait === null) return outcome;
+      await new Promise((r) => setTimeout(r, wait));
+    }
+  }
+
+  /**
+   * Atlassian's endpoint takes any access token of the app. Prefer the batch's own connections,
+   * then any connected one; a token that cannot be had (dead grant) is skipped.
+   */
+  private async anyAccessToken(rows: ClaimedRow[]): Promise<string | null> {
+    const own = rows.filter((r) => r.status === 'connected').map((r) => r.team_id);
+    const others = (await this.dataSource.query(
+      `SELECT team_id FROM jira_integrations WHERE status = 'connected' AND refresh_token IS NOT NULL ORDER BY last_refreshed_at DESC NULLS LAST LIMIT 3`,
+    )) as { team_id: string }[];
+    for (const teamId of [...new Set([...own.slice(0, 3), ...others.map((o) => o.team_id)])]) {
+      try {
+        return await this.tokens.getAccessToken(teamId);
+      } catch (err) {
+        if (!(err instanceof JiraError)) throw err;
+      }
+    }
+    return null;
+  }
+
+  /**
+   * `closed`: erases what we hold of the account (id and name) everywhere, and tells each team
+   * (`connector_account_closed`, without the erased id). Tokens stay: a closed account's grant
+   * dies at Atlassian, and the next refresh makes the connection reauthorization_required.
+   */
+  private async erase(accountId: string): Promise<void> {
+    await this.dataSource.transaction(async (em) => {
+      const [teams] = (await em.query(
+        `UPDATE jira_integrations SET atlassian_account_id = NULL, atlassian_account_name = NULL, account_updated_at = NULL
+          WHERE atlassian_account_id = $1 RETURNING team_id, cloud_id, connected_by_user_id`, [accountId],
+      )) as [{ team_id: string; cloud_id: string | null; connected_by_user_id: string | null }[], number];
+      for (const t of teams) {
+        await this.outbox.enqueue(em, { type: NotificationType.ConnectorAccountClosed, teamId: t.team_id,
+          data: { cloudId: t.cloud_id, connectedByUserId: t.connected_by_user_id } });
+      }
+    });
+  }
+
+  /**
+   * `updated`: reads /me again with a token of a connection that has `read:me` (the only way we
+   * came to hold the id). When none can, the stored name is dropped rather than kept stale; the
+   * id stays, so updatedAt moves on either way.
+   */
+  private async refresh(accountId: string, rows: ClaimedRow[]): Promise<void> {
+    let name: string | null = null;
+    for (const row of rows.filter((r) => r.status === 'connected' && hasScope(r.scopes, 'read:me'))) {
+      try {
+        const me = await this.gateway.me(await this.tokens.getAccessToken(row.team_id));
+        if (me?.accountId === accountId) {
+          name = me.name ?? null;
+          break;
+        }
+      } catch (err) {
+        if (!(err instanceof JiraError) && !(err instanceof AtlassianApiError)) throw err;
+      }
+    }
+    await this.dataSource.query(
+      'UPDATE jira_integrations SET atlassian_account_name = $2, account_updated_at = $3 WHERE atlassian_account_id = $1',
+      [accountId, name, this.clock.now()]);
+  }
+}
+
+/** One entry per account, with the newest updatedAt among its rows. */
+function toReported(rows: ClaimedRow[]): ReportedAccount[] {
+  const latest = new Map<string, number>();
+  for (const r of rows) {
+    const at = new Date(r.updated_at).getTime();
+    latest.set(r.atlassian_account_id, Math.max(latest.get(r.atlassian_account_id) ?? 0, at));
+  }
+  return [...latest].map(([accountId, at]) => ({ accountId, updatedAt: new Date(at).toISOString() }));
+}

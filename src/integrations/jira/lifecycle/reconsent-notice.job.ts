@@ -1,0 +1,106 @@
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import type { ConfigType } from '@nestjs/config';
+import { Cron, CronExpression } from '@nestjs/schedule';
+import { InjectDataSource } from '@nestjs/typeorm';
+import type { DataSource } from 'typeorm';
+import { Clock } from '../../../common/clock.js';
+import { jiraConfig } from '../../../config/jira.config.js';
+import { NotificationOutbox } from '../../../notifications/notification-outbox.js';
+import { NotificationType } from '../../../notifications/notification-types.js';
+import { consentedBefore, consentExpiresAt, daysLeft, reconsentNoticeDue } from './consent.js';
+
+/** Rows read per query, and the bound of one run. */
+const BATCH = 100;
+const MAX_PER_RUN = 5_000;
+
+interface Candidate {
+  id: string;
+  team_id: string;
+  consented_at: Date | string;
+  reconsent_notice_days: number | null;
+  cloud_id: string | null;
+  site_url: string | null;
+  connected_by_user_id: string | null;
+}
+
+export interface ReconsentNoticeReport {
+  notified: { teamId: string; noticeDays: number }[];
+}
+
+/**
+ * Hourly on every instance, like the keep-alive (the same @nestjs/schedule cron, no lease of its
+ * own): finds the integrations whose 365-day consent ends within the largest notice period and
+ * records `reconsent_due` for each threshold crossed (JIRA_RECONSENT_NOTICE_DAYS, default 30 and
+ * 7 days). "Exactly once per consent and threshold" is one conditional UPDATE in the transaction
+ * that enqueues the notification: a second instance, or the next run, finds the threshold taken.
+ * A reconnect resets the consent and the notices (JiraOAuthService's upsert).
+ */
+@Injectable()
+export class ReconsentNoticeJob {
+  private readonly logger = new Logger(ReconsentNoticeJob.name);
+
+  constructor(
+    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly outbox: NotificationOutbox,
+    private readonly clock: Clock,
+    @Inject(jiraConfig.KEY) private readonly config: ConfigType<typeof jiraConfig>,
+  ) {}
+
+  @Cron(CronExpression.EVERY_HOUR, { name: 'jira-reconsent-notices' })
+  async scheduled(): Promise<void> {
+    try {
+      const r = await this.runOnce();
+      if (r.notified.length > 0) this.logger.log(`reconsent_due sent for ${r.notified.length} integration(s)`);
+    } catch (err) {
+      this.logger.error(`reconsent notice run failed: ${(err as Error).message}`);
+    }
+  }
+
+  async runOnce(): Promise<ReconsentNoticeReport> {
+    const report: ReconsentNoticeReport = { notified: [] };
+    const days = this.config.reconsentNoticeDays;
+    if (days.length === 0) return report;
+    const now = this.clock.now();
+    const DAY_MS = 24 * 60 * 60_000;
+    // Consent expiring within the largest notice period, and not yet expired.
+    const window = [consentedBefore(new Date(now.getTime() + Math.max(...days) * DAY_MS)), consentedBefore(now)];
+    const seen: string[] = [];
+    while (seen.length < MAX_PER_RUN) {
+      const rows = (await this.dataSource.query(
+        `SELECT id, team_id, consented_at, reconsent_notice_days, cloud_id, site_url, connected_by_user_id FROM jira_integrations
+          WHERE status IN ('connected', 'pending_site_selection') AND consented_at <= $1 AND consented_at > $2
+            AND (reconsent_notice_days IS NULL OR reconsent_notice_days > $3) AND NOT (id = ANY($4::uuid[]))
+          ORDER BY consented_at LIMIT ${BATCH}`,
+        [window[0], window[1], Math.min(...days), seen],
+      )) as Candidate[];
+      if (rows.length === 0) break;
+      for (const row of rows) {
+        seen.push(row.id);
+        await this.noticeOne(row, now, days, report);
+      }
+    }
+    return report;
+  }
+
+  private async noticeOne(row: Candidate, now: Date, days: number[], report: ReconsentNoticeReport): Promise<void> {
+    const consentedAt = new Date(row.consented_at);
+    const expiresAt = consentExpiresAt(consentedAt)!;
+    const due = reconsentNoticeDue(expiresAt, now, days, row.reconsent_notice_days);
+    if (due === null) return;
+    const sent = await this.dataSource.transaction(async (em) => {
+      // Guarded by the consent it is about: a reconnect meanwhile starts a new year, with no notice due.
+      const [taken] = (await em.query(
+        `UPDATE jira_integrations SET reconsent_notice_days = $2
+          WHERE id = $1 AND consented_at = $3 AND (reconsent_notice_days IS NULL OR reconsent_notice_days > $2) RETURNING id`,
+        [row.id, due, consentedAt],
+      )) as [{ id: string }[], number];
+      if (taken.length === 0) return false;
+      await this.outbox.enqueue(em, { type: NotificationType.ReconsentDue, teamId: row.team_id, data: {
+        consentExpiresAt: expiresAt.toISOString(), daysLeft: daysLeft(expiresAt, now), noticeDays: due,
+        cloudId: row.cloud_id, siteUrl: row.site_url, connectedByUserId: row.connected_by_user_id,
+      } });
+      return true;
+    });
+    if (sent) report.notified.push({ teamId: row.team_id, noticeDays: due });
+  }
+}
