@@ -10,6 +10,8 @@ import { appConfig } from './config/app.config.js';
 import type { ConfigType } from '@nestjs/config';
 import { jiraWebhooksConfig } from './config/jira-webhooks.config.js';
 import { captureWebhookBody, JIRA_WEBHOOK_PATH } from './integrations/jira/webhooks/webhook-request.js';
+import { isJiraProxyRequest } from './integrations/jira/proxy/proxy-request.js';
+import { PROXY_PROBLEM_HEADER } from './integrations/jira/proxy/proxy-headers.js';
 
 /** Everything main.ts applies to the app, shared with the e2e tests so they test the real thing. */
 export function configureApp(app: NestExpressApplication): NestExpressApplication {
@@ -22,17 +24,21 @@ export function configureApp(app: NestExpressApplication): NestExpressApplicatio
     app.enableCors({
       origin: settings.corsOrigins,
       credentials: true,
-      methods: ['GET', 'POST', 'PUT', 'DELETE'],
-      allowedHeaders: ['authorization', 'content-type', 'x-team-id', 'x-request-id'],
-      exposedHeaders: ['retry-after'],
+      methods: ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'],
+      // accept-language and x-atlassian-token: what the Jira proxy passes on.
+      allowedHeaders: ['authorization', 'content-type', 'x-team-id', 'x-request-id', 'accept-language', 'x-atlassian-token'],
+      // The proxy's marker and Jira's rate-limit headers, which the SPA needs to read.
+      exposedHeaders: ['retry-after', PROXY_PROBLEM_HEADER, 'x-ratelimit-limit', 'x-ratelimit-remaining', 'x-ratelimit-reset', 'x-ratelimit-nearlimit',
+        'ratelimit-reason', 'x-arequestid'],
       maxAge: 600,
     });
   }
   // Jira webhook bodies stay raw until their JWT is verified (and may exceed the API's limit).
   app.use(JIRA_WEBHOOK_PATH, captureWebhookBody(app.get<ConfigType<typeof jiraWebhooksConfig>>(jiraWebhooksConfig.KEY).maxBodyBytes));
-  app.useBodyParser('json', { limit: JSON_BODY_LIMIT_BYTES, type: bodyOfType('application/json') });
+  // The Jira proxies' bodies stream to Jira untouched: no parser reads them.
+  app.useBodyParser('json', { limit: JSON_BODY_LIMIT_BYTES, type: bodyOfType('application/json', isJiraProxyRequest) });
   // Registered here so Nest does not add its default one, which would also parse GET bodies.
-  app.useBodyParser('urlencoded', { limit: JSON_BODY_LIMIT_BYTES, extended: false, type: bodyOfType('application/x-www-form-urlencoded') });
+  app.useBodyParser('urlencoded', { limit: JSON_BODY_LIMIT_BYTES, extended: false, type: bodyOfType('application/x-www-form-urlencoded', isJiraProxyRequest) });
   app.use(rejectDeepBodies);
   app.use(cookieParser());
   app.useGlobalPipes(createValidationPipe());

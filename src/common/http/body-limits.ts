@@ -11,9 +11,10 @@ const WITHOUT_BODY = new Set(['GET', 'HEAD', 'DELETE', 'OPTIONS']);
 /**
  * Which requests a body parser reads: this media type, sent with a method that carries a body.
  * A body on GET or DELETE means nothing to any route, so it is ignored rather than parsed (and
- * possibly refused with a code those routes do not document).
+ * possibly refused with a code those routes do not document). `except` names requests whose body
+ * another reader takes (the Jira proxies stream theirs).
  */
-export const bodyOfType = (mediaType: 'application/json' | 'application/x-www-form-urlencoded') => {
+export const bodyOfType = (mediaType: 'application/json' | 'application/x-www-form-urlencoded', except: (req: IncomingMessage) => boolean = () => false) => {
   const matches = new RegExp(`^${mediaType}\\s*(;|$)`, 'i');
-  return (req: IncomingMessage): boolean => !WITHOUT_BODY.has(req.method ?? 'GET') && matches.test(req.headers['content-type'] ?? '');
+  return (req: IncomingMessage): boolean => !WITHOUT_BODY.has(req.method ?? 'GET') && matches.test(req.headers['content-type'] ?? '') && !except(req);
 };

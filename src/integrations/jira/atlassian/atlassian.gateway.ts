@@ -2,6 +2,7 @@ import { HttpService } from '@nestjs/axios';
 import { Inject, Injectable } from '@nestjs/common';
 import type { ConfigType } from '@nestjs/config';
 import { AxiosError, type AxiosResponse, type Method } from 'axios';
+import type { Readable } from 'node:stream';
 import { firstValueFrom } from 'rxjs';
 import { jiraConfig } from '../../../config/jira.config.js';
 import type { JiraSite } from '../entities/jira-integration.entity.js';
@@ -59,6 +60,13 @@ export interface JiraResponse<T = unknown> {
   status: number;
   headers: Record<string, string>;
   data: T;
+}
+
+/** A Jira answer whose body is read as it arrives (the proxy's); destroy `body` to drop it. */
+export interface JiraStreamResponse {
+  status: number;
+  headers: Record<string, string>;
+  body: Readable;
 }
 
 /** Bounds for `expires_in`: Atlassian issues 1-hour tokens; a wild value must never become an Invalid Date. */
@@ -184,6 +192,41 @@ export class AtlassianGateway {
         }),
       );
       return { status: res.status, headers: headersOf(res), data: res.data };
+    } catch {
+      throw new AtlassianApiError(undefined);
+    }
+  }
+
+  /**
+   * The same gateway call with the body as bytes both ways: `pathAndQuery` goes out as given
+   * (already checked and encoded), redirects are never followed, and Jira's bytes (compressed or
+   * not) come back unchanged as a stream. The timeout bounds the wait for the answer and every
+   * idle gap of its body.
+   */
+  async jiraStream(
+    accessToken: string,
+    cloudId: string,
+    method: Method,
+    pathAndQuery: string,
+    options: { body?: Buffer; headers?: Record<string, string> } = {},
+  ): Promise<JiraStreamResponse> {
+    try {
+      const res = await firstValueFrom(
+        this.http.request<Readable>({
+          method,
+          url: `${this.config.apiBaseUrl}/ex/jira/${encodeURIComponent(cloudId)}${pathAndQuery}`,
+          data: options.body,
+          headers: { ...options.headers, authorization: `Bearer ${accessToken}` },
+          responseType: 'stream',
+          decompress: false,
+          maxRedirects: 0,
+          maxBodyLength: Infinity,
+          maxContentLength: Infinity,
+          timeout: this.config.httpTimeoutMs,
+          validateStatus: () => true,
+        }),
+      );
+      return { status: res.status, headers: headersOf(res), body: res.data };
     } catch {
       throw new AtlassianApiError(undefined);
     }
