@@ -9,6 +9,8 @@ describe('parseJiraPath', () => {
     ['/rest/api/3/issue/%50ROJ-1', '/rest/api/3/issue/PROJ-1'],
     ['/rest/api/3/project/%C3%A9t%C3%A9', '/rest/api/3/project/%C3%A9t%C3%A9'],
     ['/rest/agile/1.0/board/7/sprint', '/rest/agile/1.0/board/7/sprint'],
+    // A generated client encodes the path parameter's slashes.
+    ['/rest%2Fapi%2F3%2Fmyself', '/rest/api/3/myself'],
   ])('accepts %s as %s', (raw, path) => {
     expect(parseJiraPath(raw)).toEqual({ ok: true, segments: expect.any(Array), path });
   });

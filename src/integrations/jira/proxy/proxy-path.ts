@@ -13,7 +13,8 @@ const SEGMENT = /^[\p{L}\p{N}._~@:+,;=!$'()-]+$/u;
 
 /**
  * `raw` is the request target's path after the proxy's own prefix, still percent-encoded as the
- * client sent it, starting with `/`. Refused (with a reason for the problem's detail): dot
+ * client sent it, starting with `/`. It is decoded once as a whole (so `%2F` separates segments,
+ * as a generated client encodes the `jiraPath` parameter), then split and checked. Refused (with a reason for the problem's detail): dot
  * segments (`.`/`..`, also as `%2e` or double-encoded `%252e`), backslashes (raw or encoded),
  * empty segments (`//`), anything that does not decode as UTF-8, characters outside a plain
  * segment's (`%`, `?`, `#`, `/` decoded from `%2f`, controls, spaces), and anything not under
@@ -22,20 +23,20 @@ const SEGMENT = /^[\p{L}\p{N}._~@:+,;=!$'()-]+$/u;
  */
 export function parseJiraPath(raw: string): JiraPathResult {
   if (!raw.startsWith('/')) return invalid('The Jira path must start with /rest/.');
-  if (/\\|%5c/i.test(raw)) return invalid('Backslashes are not allowed in the Jira path.');
-  const segments: string[] = [];
-  for (const encoded of raw.slice(1).split('/')) {
-    if (encoded === '') return invalid('Empty path segments (//) are not allowed in the Jira path.');
-    let segment: string;
-    try {
-      segment = decodeURIComponent(encoded);
-    } catch {
-      return invalid('The Jira path is not valid percent-encoded UTF-8.');
-    }
+  let decoded: string;
+  try {
+    // Once, for the whole path: a generated client sends `rest%2Fapi%2F3%2Fmyself` for the path parameter.
+    decoded = decodeURIComponent(raw);
+  } catch {
+    return invalid('The Jira path is not valid percent-encoded UTF-8.');
+  }
+  if (decoded.includes('\\')) return invalid('Backslashes are not allowed in the Jira path.');
+  const segments = decoded.slice(1).split('/');
+  for (const segment of segments) {
+    if (segment === '') return invalid('Empty path segments (//) are not allowed in the Jira path.');
     if (segment === '.' || segment === '..') return invalid('Dot segments (. and ..) are not allowed in the Jira path.');
     if (segment.includes('%')) return invalid('Percent signs after decoding (double encoding) are not allowed in the Jira path.');
-    if (!SEGMENT.test(segment)) return invalid(`The Jira path segment "${encoded}" holds characters a Jira REST path does not use.`);
-    segments.push(segment);
+    if (!SEGMENT.test(segment)) return invalid(`The Jira path segment "${encodeURIComponent(segment)}" holds characters a Jira REST path does not use.`);
   }
   if (segments[0] !== 'rest' || segments.length < 2) return invalid('The proxy reaches only Jira\'s REST API: the path must start with /rest/.');
   return { ok: true, segments, path: `/${segments.map(encodeSegment).join('/')}` };
