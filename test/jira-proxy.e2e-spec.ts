@@ -1,6 +1,15 @@
 import { request as httpRequest } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { type INestApplication, Module } from '@nestjs/common';
+import { EventEmitterModule } from '@nestjs/event-emitter';
+import { Test } from '@nestjs/testing';
+import { TypeOrmModule } from '@nestjs/typeorm';
+import type { Request } from 'express';
+import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readDatabaseSettings } from '../src/config/database.config.js';
+import { createDataSource } from '../src/database/data-source.js';
+import { JiraIntegrationModule, TeamAccessPolicy, type TeamRole } from '../src/integrations/jira/index.js';
 import { FakeAtlassian } from './fake-atlassian/fake-atlassian.js';
 import { seedIntegration, storedIntegration, type SeededIntegration } from './helpers/jira-seed.js';
 import { createTestApp, type TestApp, type TestMember } from './helpers/test-app.js';
@@ -268,6 +277,7 @@ describe('Jira proxy with a rule allowing one write', () => {
         ...fake.env(),
         JIRA_PROXY_RULES: 'GET /rest/api/3/**, POST /rest/api/3/issue/*/comment, DELETE /rest/api/3/issue/* admin',
         JIRA_PROXY_MAX_REQUEST_KB: '1',
+        JIRA_PROXY_MAX_RESPONSE_KB: '1',
         JIRA_PROXY_RATE_LIMIT_PER_USER: '8',
       },
     });
@@ -302,6 +312,26 @@ describe('Jira proxy with a rule allowing one write', () => {
     expect(del.body).toMatchObject({ method: 'DELETE', path: '/rest/api/3/issue/ABC-8' });
   });
 
+  it('takes the path as a generated client encodes the parameter (rest%2Fapi%2F3%2Fmyself)', async () => {
+    const member = await t.member('member', connected.teamId);
+    const res = await t.http.get(`${SPA}/rest%2Fapi%2F3%2Fproject%2Fsearch`).set(member.headers);
+    expect(res.status).toBe(200);
+    expect(res.body).toMatchObject({ path: '/rest/api/3/project/search', cloudId: connected.cloudId });
+  });
+
+  it('answers 502 jira_response_too_large when Jira announces more than JIRA_PROXY_MAX_RESPONSE_KB, and cuts off an unannounced one', async () => {
+    const member = await t.member('member', connected.teamId);
+    const big = JSON.stringify({ big: 'x'.repeat(2000) });
+    fake.jiraAnswers.set('GET /rest/api/3/field', { status: 200, body: big, headers: { 'content-length': String(big.length) } });
+    const res = await t.http.get(`${SPA}/rest/api/3/field`).set(member.headers);
+    expect(res.status).toBe(502);
+    expect(res.body).toMatchObject({ code: 'jira_response_too_large', jiraStatus: 200 });
+    expect(res.headers[MARKER]).toBe('1');
+    // Chunked: the status is out before the size is known, so the connection is cut rather than a truncated body passed as whole.
+    fake.jiraAnswers.set('GET /rest/api/3/field', { status: 200, body: big });
+    await expect(t.http.get(`${SPA}/rest/api/3/field`).set(member.headers)).rejects.toThrow(/socket hang up|aborted|ECONNRESET/);
+  });
+
   it('refuses a body over JIRA_PROXY_MAX_REQUEST_KB with 413, nothing sent', async () => {
     const member = await t.member('member', connected.teamId);
     const mark = fake.requestLog.length;
@@ -329,5 +359,82 @@ describe('Jira proxy with a rule allowing one write', () => {
       .rejects.toThrow(/JIRA_PROXY_RULES: "FETCH \/rest\/api\/3\/issue" names the method "FETCH"/);
     await expect(createTestApp({ env: { ...fake.env(), JIRA_ADMIN_PROXY_RULES: '* /oauth/**' } }))
       .rejects.toThrow(/JIRA_ADMIN_PROXY_RULES: .* must start with \/rest\//);
+  });
+});
+
+describe('Jira proxy in a host app (JiraIntegrationModule.forRoot)', () => {
+  const fake = new FakeAtlassian({ redirectUri: 'http://127.0.0.1/jira/oauth/callback' });
+  const apps: INestApplication[] = [];
+  const as = { 'x-user': 'host-user', 'x-team-id': 'host-team' };
+
+  class OneTeamPolicy extends TeamAccessPolicy {
+    async roleOf(teamId: string, userId: string): Promise<TeamRole | null> {
+      return teamId === as['x-team-id'] && userId === as['x-user'] ? 'owner' : null;
+    }
+  }
+
+  async function boot(jiraProxy: boolean): Promise<ReturnType<typeof request>> {
+    @Module({
+      imports: [
+        TypeOrmModule.forRootAsync({
+          useFactory: () => ({}),
+          dataSourceFactory: async () => {
+            const ds = createDataSource(readDatabaseSettings());
+            await ds.initialize();
+            await ds.runMigrations();
+            return ds;
+          },
+        }),
+        EventEmitterModule.forRoot(),
+        JiraIntegrationModule.forRoot({
+          routePrefix: 'jira',
+          ...(jiraProxy ? { jiraProxy } : {}),
+          atlassian: { clientId: fake.clientId, clientSecret: fake.clientSecret, redirectUri: fake.redirectUri, authBaseUrl: fake.url, apiBaseUrl: fake.url },
+          encryption: { currentKey: process.env.ENCRYPTION_KEY! },
+          teamAccessPolicy: new OneTeamPolicy(),
+          currentUser: (req: Request) => req.get('x-user') ?? null,
+          proxy: { rules: 'GET /rest/api/3/**, POST /rest/api/3/issue/*/comment' },
+        }),
+      ],
+    })
+    class HostModule {}
+    // The host keeps Nest's default body parsers: the proxy sends what they parsed.
+    const app = await (await Test.createTestingModule({ imports: [HostModule] }).compile()).createNestApplication({ logger: false }).init();
+    apps.push(app);
+    return request(app.getHttpServer());
+  }
+
+  beforeAll(() => fake.start());
+  afterAll(async () => {
+    for (const app of apps) await app.close();
+    await fake.stop();
+  });
+
+  it('is not mounted unless asked for', async () => {
+    const http = await boot(false);
+    const res = await http.get('/jira/proxy/rest/api/3/myself').set(as);
+    expect(res.status).toBe(404);
+  });
+
+  it('with jiraProxy: true, proxies under the route prefix, with the module\'s rules', async () => {
+    const http = await boot(true);
+    const notConnected = await http.get('/jira/proxy/rest/api/3/myself').set(as);
+    expect(notConnected.status).toBe(409);
+    expect(notConnected.headers[MARKER]).toBe('1');
+    expect(JSON.parse(notConnected.text).code).toBe('jira_not_connected');
+    const authorize = await http.post('/jira/oauth/authorize').set(as).send({});
+    const cookie = ([] as string[]).concat(authorize.headers['set-cookie'] ?? []).find((c) => c.startsWith('jc_jira_oauth_'))!;
+    const callback = await fake.consent(authorize.body.data.authorizationUrl);
+    expect((await http.get(callback.pathname + callback.search).set('Cookie', cookie.split(';')[0])).status).toBe(200);
+
+    const myself = await http.get('/jira/proxy/rest/api/3/myself').set(as);
+    expect(myself.status).toBe(200);
+    expect(myself.body.accountId).toBe(fake.account.accountId);
+    const comment = await http.post('/jira/proxy/rest/api/3/issue/H-1/comment').set(as).send({ body: 'from the host' });
+    expect(comment.status).toBe(200);
+    expect(comment.body).toMatchObject({ method: 'POST', contentType: 'application/json', body: '{"body":"from the host"}' });
+    const forbidden = await http.post('/jira/proxy/rest/api/3/issue').set(as).send({ fields: {} });
+    expect(forbidden.status).toBe(403);
+    expect(JSON.parse(forbidden.text).code).toBe('jira_proxy_forbidden');
   });
 });
