@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { Agent, request } from 'node:http';
 import { signHs256Token } from '../src/auth/sign-token.js';
 import { readAuthSettings } from '../src/config/auth.config.js';
@@ -16,8 +17,12 @@ export const PROXY = {
 export interface ProxyBenchResult {
   direct: { p50Ms: number; p99Ms: number };
   proxied: { p50Ms: number; p99Ms: number };
+  /** The floor route (auth + team guard + 1 SELECT), one request at a time: what any API call costs here. */
+  floor: { p50Ms: number; p99Ms: number };
   addedP50Ms: number;
   addedP99Ms: number;
+  /** The app process's CPU time per request (user + system), less sensitive to a loaded machine than latency. */
+  appCpuMsPerRequest: { floor: number; proxied: number };
   load: LoadResult[];
   /** Proxied requests per second ÷ the floor route's, both at CONNECTIONS connections. */
   throughputRatio: number;
@@ -28,6 +33,12 @@ const percentile = (xs: number[], q: number) => {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.min(s.length - 1, Math.floor(q * s.length))];
 };
+
+/** User + system CPU time of a process so far, in ms (Linux /proc). */
+function cpuMs(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100; // utime, stime in clock ticks (USER_HZ = 100)
+}
 
 /** One keep-alive connection, one request at a time: latency without queueing. */
 async function sequential(agent: Agent, url: string, headers: Record<string, string>, n: number): Promise<number[]> {
@@ -76,11 +87,21 @@ export async function proxyBench(entry: string): Promise<ProxyBenchResult> {
     // Warm both paths (JIT, connection pools, the token cache) before measuring.
     await sequential(agent, direct.url, direct.headers, 300);
     await sequential(agent, proxied.url, proxied.headers, 300);
+    const floorUrl = `${app.url}/bench/floor`;
+    await sequential(agent, floorUrl, spa, 300);
     const d: number[] = [];
     const p: number[] = [];
+    const f: number[] = [];
+    const cpu = { floor: 0, proxied: 0 };
+    const pid = app.child.pid!;
     for (let round = 0; round < PROXY.rounds; round++) {
       d.push(...(await sequential(agent, direct.url, direct.headers, PROXY.requestsPerRound)));
+      let before = cpuMs(pid);
       p.push(...(await sequential(agent, proxied.url, proxied.headers, PROXY.requestsPerRound)));
+      cpu.proxied += cpuMs(pid) - before;
+      before = cpuMs(pid);
+      f.push(...(await sequential(agent, floorUrl, spa, PROXY.requestsPerRound)));
+      cpu.floor += cpuMs(pid) - before;
     }
     const load = await hammer([
       { route: 'floor (auth + team guard + 1 SELECT)', url: `${app.url}/bench/floor`, headers: spa },
@@ -89,9 +110,12 @@ export async function proxyBench(entry: string): Promise<ProxyBenchResult> {
     ]);
     const fig = (xs: number[]) => ({ p50Ms: percentile(xs, 0.5), p99Ms: percentile(xs, 0.99) });
     const [dd, pp] = [fig(d), fig(p)];
+    const perRequest = (ms: number) => ms / (PROXY.rounds * PROXY.requestsPerRound);
     return {
       direct: dd,
       proxied: pp,
+      floor: fig(f),
+      appCpuMsPerRequest: { floor: perRequest(cpu.floor), proxied: perRequest(cpu.proxied) },
       addedP50Ms: pp.p50Ms - dd.p50Ms,
       addedP99Ms: pp.p99Ms - dd.p99Ms,
       load,

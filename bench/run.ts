@@ -190,6 +190,8 @@ async function main(): Promise<void> {
     report.proxy = r;
     console.log(`direct  p50 ${fmt(r.direct.p50Ms, 2)} ms  p99 ${fmt(r.direct.p99Ms, 2)} ms`);
     console.log(`proxied p50 ${fmt(r.proxied.p50Ms, 2)} ms  p99 ${fmt(r.proxied.p99Ms, 2)} ms  →  added p50 ${fmt(r.addedP50Ms, 2)} ms, added p99 ${fmt(r.addedP99Ms, 2)} ms`);
+    console.log(`floor   p50 ${fmt(r.floor.p50Ms, 2)} ms  p99 ${fmt(r.floor.p99Ms, 2)} ms (auth + team guard + 1 SELECT, for scale); `
+      + `app CPU per request: floor ${fmt(r.appCpuMsPerRequest.floor, 2)} ms, proxied ${fmt(r.appCpuMsPerRequest.proxied, 2)} ms`);
     for (const l of r.load) {
       console.log(`${l.route.padEnd(40)} ${fmt(l.rps).padStart(6)} req/s  p50 ${fmt(l.p50Ms, 1)} ms  p99 ${fmt(l.p99Ms, 1)} ms  non-2xx ${l.non2xx}  errors ${l.errors}`);
       if (l.non2xx > 0 || l.errors > 0) failures.push(`proxy bench ${l.route}: ${l.non2xx} non-2xx, ${l.errors} errors`);

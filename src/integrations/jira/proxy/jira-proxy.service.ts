@@ -7,6 +7,7 @@ import type { Method } from 'axios';
 import { AppError, CommonErrorCode } from '../../../common/app-error.js';
 import { jiraProxyConfig } from '../../../config/jira-proxy.config.js';
 import type { TeamRole } from '../../../teams/entities/team-member.entity.js';
+import type { JiraStreamResponse } from '../atlassian/atlassian.gateway.js';
 import { JiraClient } from '../client/jira-client.js';
 import { JiraError, JiraErrorCode } from '../jira.errors.js';
 import { forwardedRequestHeaders, returnedResponseHeaders } from './proxy-headers.js';
@@ -75,14 +76,22 @@ export class JiraProxyService {
         { extensions: verdict.reason === 'role' ? { requiredRole: verdict.minRole } : {} });
     }
     const body = WITH_BODY.has(method) ? await this.readBody(req) : undefined;
-    const answer = await this.jira.forTeam(caller.teamId).requestStream(method as Method, target.path, {
-      query: query === '' ? undefined : query,
-      body: body && body.length > 0 ? body : undefined,
-      headers: forwardedRequestHeaders(req.headers),
-    });
-    if (method !== 'GET') {
-      this.logger.log({ teamId: caller.teamId, actor: caller.actor, method, path: target.path, status: answer.status }, 'Jira proxy write');
+    const logWrite = (status: number, problemCode?: string): void => {
+      if (method === 'GET') return;
+      this.logger.log({ teamId: caller.teamId, actor: caller.actor, method, path: target.path, status, problemCode }, 'Jira proxy write');
+    };
+    let answer: JiraStreamResponse;
+    try {
+      answer = await this.jira.forTeam(caller.teamId).requestStream(method as Method, target.path, {
+        query: query === '' ? undefined : query,
+        body: body && body.length > 0 ? body : undefined,
+        headers: forwardedRequestHeaders(req.headers),
+      });
+    } catch (err) {
+      if (err instanceof AppError) logWrite(err.status, err.code);
+      throw err;
     }
+    logWrite(answer.status);
     const headers = returnedResponseHeaders(answer.headers);
     const announced = Number(headers['content-length'] ?? 0);
     if (announced > this.settings.maxResponseBytes) {
@@ -104,7 +113,7 @@ export class JiraProxyService {
   /** The request body, refused with 413 past JIRA_PROXY_MAX_REQUEST_KB while it arrives. */
   private async readBody(req: ProxyRequest): Promise<Buffer> {
     const max = this.settings.maxRequestBytes;
-    if (req.readableEnded || req.body !== undefined) return alreadyParsed(req.body, max);
+    if (req.readableEnded || req.body !== undefined) return alreadyParsed(req.body, req.headers['content-type'], max);
     const declared = Number(req.headers['content-length'] ?? 0);
     if (declared > max) throw tooLarge(max);
     const chunks: Buffer[] = [];
@@ -123,12 +132,14 @@ const tooLarge = (max: number): AppError =>
     `The Jira proxy passes request bodies of at most ${max} bytes (JIRA_PROXY_MAX_REQUEST_KB); nothing was sent to Jira.`);
 
 /** A host app whose own body parser ran first: its result, serialized again. */
-function alreadyParsed(body: unknown, max: number): Buffer {
+function alreadyParsed(body: unknown, contentType: string | undefined, max: number): Buffer {
   let bytes: Buffer;
   if (Buffer.isBuffer(body)) bytes = body;
   else if (typeof body === 'string') bytes = Buffer.from(body);
   else if (body === undefined || (typeof body === 'object' && body !== null && Object.keys(body).length === 0)) bytes = Buffer.alloc(0);
-  else bytes = Buffer.from(JSON.stringify(body));
+  else if (/^application\/x-www-form-urlencoded/i.test(contentType ?? '')) {
+    bytes = Buffer.from(new URLSearchParams(body as Record<string, string>).toString());
+  } else bytes = Buffer.from(JSON.stringify(body));
   if (bytes.length > max) throw tooLarge(max);
   return bytes;
 }
