@@ -198,6 +198,27 @@ describe('Jira proxies, default rules', () => {
     }
   });
 
+  it('retries a GET after a short 429 (two upstream calls, then 200) but passes a POST\'s 429 back as Jira\'s (one call)', async () => {
+    const team = await seedIntegration(t.dataSource, fake, { account: FakeAtlassian.account('retry', 1), expiresInMs: 30 * 60_000 });
+    const owner = await t.member('owner', team.teamId);
+    let mark = fake.requestLog.length;
+    fake.failNextApiRequests({ status: 429, retryAfter: '1' });
+    const read = await t.http.get(`${SPA}/rest/api/3/myself`).set(owner.headers);
+    expect(read.status).toBe(200);
+    expect(read.headers[MARKER]).toBeUndefined();
+    expect(jiraCalls(fake, mark)).toHaveLength(2);
+
+    const other = await seedIntegration(t.dataSource, fake, { account: FakeAtlassian.account('noretry', 1), expiresInMs: 30 * 60_000 });
+    mark = fake.requestLog.length;
+    fake.failNextApiRequests({ status: 429, retryAfter: '1' });
+    const write = await t.http.post(`/api/admin/teams/${other.teamId}/jira/rest/api/3/issue`).set('authorization', `Bearer ${ADMIN_KEY}`).send({ fields: {} });
+    expect(write.status).toBe(429);
+    expect(write.headers[MARKER]).toBeUndefined();
+    expect(write.headers['retry-after']).toBe('1');
+    expect(write.body).toEqual({ errorMessages: ['scripted fault'] });
+    expect(jiraCalls(fake, mark)).toHaveLength(1);
+  });
+
   describe('admin proxy', () => {
     it('refuses a missing or wrong key with 401, marked, nothing sent', async () => {
       const mark = fake.requestLog.length;
