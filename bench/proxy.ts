@@ -80,6 +80,8 @@ export async function proxyBench(entry: string): Promise<ProxyBenchResult> {
     const token = await signHs256Token(readAuthSettings(), user.id, 3600);
     app = await startApp(entry, {
       DATABASE_URL: url, ...fake.env(), JIRA_PROXY_RATE_LIMIT_PER_USER: '1000000', JIRA_APP_POINTS_PER_HOUR: '100000000',
+      // e.g. BENCH_APP_NODE_OPTIONS='--cpu-prof --cpu-prof-dir=/tmp/prof' to see where the app spends its time.
+      ...(process.env.BENCH_APP_NODE_OPTIONS ? { NODE_OPTIONS: process.env.BENCH_APP_NODE_OPTIONS } : {}),
     });
     const spa = { authorization: `Bearer ${token}`, 'x-team-id': seeded.teamId };
     const direct = { url: `${fake.url}/ex/jira/${seeded.cloudId}/rest/api/3/myself`, headers: { authorization: `Bearer ${seeded.accessToken}`, accept: 'application/json' } };
