@@ -10,6 +10,7 @@ import { refreshStorm, STORM, type StormResult } from './storm.js';
 import { SLOW, slowAtlassian, type SlowAtlassianResult } from './slow-atlassian.js';
 import { printRateLimitRuns, rateLimitBench, RL } from './rate-limits.js';
 import { webhookThroughput } from './webhooks.js';
+import { PROXY, proxyBench } from './proxy.js';
 import {
   createBenchDatabase, dropBenchDatabase, median, openDatabase, postgresReachable, seedTeam, sleep, startApp,
 } from './support.js';
@@ -98,7 +99,7 @@ async function throughput(db: Db): Promise<{ kind: string; results: LoadResult[]
 
 const fmt = (n: number, digits = 0) => n.toFixed(digits);
 
-/** BENCH_ONLY=storm,slow runs just those sections (throughput, startup, storm, slow, webhooks); default: all. */
+/** BENCH_ONLY=storm,slow runs just those sections (throughput, startup, storm, slow, webhooks, proxy, ratelimits); default: all. */
 const only = (process.env.BENCH_ONLY ?? '').split(',').map((s) => s.trim()).filter(Boolean);
 const runs = (section: string): boolean => only.length === 0 || only.includes(section);
 
@@ -190,6 +191,23 @@ async function main(): Promise<void> {
       + `refreshes ${r.successfulRefreshes} successful of ${r.refreshRequests} (want exactly ${r.teams}); lost refresh tokens ${r.lostRefreshTokens}  ${verdict ? 'PASS' : 'FAIL'}`);
     if (!verdict) failures.push('slow Atlassian');
   }
+  if (havePg && runs('proxy')) {
+    console.log(`\n== Jira proxy on PostgreSQL: GET /rest/api/3/myself proxied vs sent straight to the same fake Atlassian `
+      + `(${PROXY.rounds} × ${PROXY.requestsPerRound} sequential requests each, alternating; then throughput at ${CONNECTIONS} connections)`);
+    const r = await proxyBench(BENCH_MAIN);
+    report.proxy = r;
+    console.log(`direct  p50 ${fmt(r.direct.p50Ms, 2)} ms  p99 ${fmt(r.direct.p99Ms, 2)} ms`);
+    console.log(`proxied p50 ${fmt(r.proxied.p50Ms, 2)} ms  p99 ${fmt(r.proxied.p99Ms, 2)} ms  →  added p50 ${fmt(r.addedP50Ms, 2)} ms, added p99 ${fmt(r.addedP99Ms, 2)} ms`);
+    console.log(`floor   p50 ${fmt(r.floor.p50Ms, 2)} ms  p99 ${fmt(r.floor.p99Ms, 2)} ms (auth + team guard + 1 SELECT, for scale); `
+      + `app CPU per request: floor ${fmt(r.appCpuMsPerRequest.floor, 2)} ms, proxied ${fmt(r.appCpuMsPerRequest.proxied, 2)} ms`);
+    for (const l of r.load) {
+      console.log(`${l.route.padEnd(40)} ${fmt(l.rps).padStart(6)} req/s  p50 ${fmt(l.p50Ms, 1)} ms  p99 ${fmt(l.p99Ms, 1)} ms  non-2xx ${l.non2xx}  errors ${l.errors}`);
+      if (l.non2xx > 0 || l.errors > 0) failures.push(`proxy bench ${l.route}: ${l.non2xx} non-2xx, ${l.errors} errors`);
+    }
+    console.log(`proxied throughput ÷ floor ${fmt(r.throughputRatio, 2)} (load average ${loadavg().map((l) => l.toFixed(1)).join(' ')})`);
+    console.log(`TARGET proxy-added-p50: ${fmt(r.addedP50Ms, 2)} ms (target ≤ ${PROXY.targetAddedP50Ms} ms) ${r.addedP50Ms <= PROXY.targetAddedP50Ms ? 'PASS' : 'FAIL'}`);
+  }
+
   if (runs('ratelimits')) {
     console.log(`\n== Atlassian rate limits: 3 tenants (1 greedy with ${RL.greedyCallers} callers, 2 quiet with 1 each), ${RL.seconds} s per run, fake limits scaled to a ${RL.windowMs / 1000} s window`);
     report.rateLimits = await rateLimitBench();

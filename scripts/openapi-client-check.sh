@@ -2,7 +2,7 @@
 # CI: the OpenAPI document a SPA generates its client from is complete and strict. Serves the API
 # (from the sources, on an in-memory database), fetches /api/docs-json, generates TypeScript types
 # with openapi-typescript, and type-checks test/openapi-client/, which handles every documented
-# problem code of authorize and callback exhaustively (a new code fails the type-check).
+# problem code of authorize, callback and the Jira proxies exhaustively (a new code fails the type-check).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out=test/openapi-client/generated
@@ -21,4 +21,4 @@ done
 [ -s "$out/openapi.json" ] || { echo "openapi: /api/docs-json did not answer"; cat "$log"; exit 1; }
 npx openapi-typescript "$out/openapi.json" -o "$out/api.d.ts" --silent
 npx tsc -p test/openapi-client/tsconfig.json
-echo "openapi: client generated from /api/docs-json; every problem code of authorize and callback is handled"
+echo "openapi: client generated from /api/docs-json; every problem code of authorize, callback and the Jira proxies is handled"

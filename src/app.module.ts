@@ -23,6 +23,8 @@ const jiraIntegration = JiraIntegrationModule.forRootAsync({
   imports: [StandaloneJiraOptionsModule],
   inject: [STANDALONE_JIRA_OPTIONS],
   useFactory: (options: JiraIntegrationModuleOptions) => options,
+  // The SPA's Jira proxy (docs/proxy.md); the backend's is in AdminModule.
+  jiraProxy: true,
 });
 
 @Module({

@@ -3,7 +3,8 @@ import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import cookieParser from 'cookie-parser';
 import { Logger } from 'nestjs-pino';
 import { createValidationPipe } from './common/validation-pipe.js';
-import { bodyOfType, JSON_BODY_LIMIT_BYTES } from './common/http/body-limits.js';
+import { bodyOfType, claimBody, JSON_BODY_LIMIT_BYTES } from './common/http/body-limits.js';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { rejectDeepBodies } from './common/http/body-depth.middleware.js';
 import { addProblemCodeCatalogue } from './common/openapi/problem-catalogue.js';
 import { appConfig } from './config/app.config.js';
@@ -12,6 +13,8 @@ import { jiraWebhooksConfig } from './config/jira-webhooks.config.js';
 import { captureWebhookBody, JIRA_WEBHOOK_PATH, webhookVerifier } from './integrations/jira/webhooks/webhook-request.js';
 import { jiraConfig } from './config/jira.config.js';
 import { Clock } from './common/clock.js';
+import { isJiraProxyRequest } from './integrations/jira/proxy/proxy-request.js';
+import { PROXY_PROBLEM_HEADER } from './integrations/jira/proxy/proxy-headers.js';
 
 /** Everything main.ts applies to the app, shared with the e2e tests so they test the real thing. */
 export function configureApp(app: NestExpressApplication): NestExpressApplication {
@@ -24,9 +27,12 @@ export function configureApp(app: NestExpressApplication): NestExpressApplicatio
     app.enableCors({
       origin: settings.corsOrigins,
       credentials: true,
-      methods: ['GET', 'POST', 'PUT', 'DELETE'],
-      allowedHeaders: ['authorization', 'content-type', 'x-team-id', 'x-request-id'],
-      exposedHeaders: ['retry-after'],
+      methods: ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'],
+      // accept-language and x-atlassian-token: what the Jira proxy passes on.
+      allowedHeaders: ['authorization', 'content-type', 'x-team-id', 'x-request-id', 'accept-language', 'x-atlassian-token'],
+      // The proxy's marker and Jira's rate-limit headers, which the SPA needs to read.
+      exposedHeaders: ['retry-after', PROXY_PROBLEM_HEADER, 'x-ratelimit-limit', 'x-ratelimit-remaining', 'x-ratelimit-reset', 'x-ratelimit-nearlimit',
+        'ratelimit-reason', 'x-arequestid'],
       maxAge: 600,
     });
   }
@@ -35,6 +41,8 @@ export function configureApp(app: NestExpressApplication): NestExpressApplicatio
   const clock = app.get(Clock);
   app.use(JIRA_WEBHOOK_PATH, captureWebhookBody(webhooks.maxBodyBytes,
     webhookVerifier(app.get<ConfigType<typeof jiraConfig>>(jiraConfig.KEY).clientSecret, webhooks.jwtMaxLifetimeSeconds, () => clock.now())));
+  // The Jira proxies' bodies stream to Jira untouched: no parser reads them.
+  app.use((req: IncomingMessage, _res: ServerResponse, next: () => void) => { if (isJiraProxyRequest(req)) claimBody(req); next(); });
   app.useBodyParser('json', { limit: JSON_BODY_LIMIT_BYTES, type: bodyOfType('application/json') });
   // Registered here so Nest does not add its default one, which would also parse GET bodies.
   app.useBodyParser('urlencoded', { limit: JSON_BODY_LIMIT_BYTES, extended: false, type: bodyOfType('application/x-www-form-urlencoded') });

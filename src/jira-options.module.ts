@@ -5,6 +5,7 @@ import { encryptionConfig } from './config/encryption.config.js';
 import { jiraConfig } from './config/jira.config.js';
 import { jiraRateLimitConfig } from './config/jira-rate-limit.config.js';
 import { jiraWebhooksConfig } from './config/jira-webhooks.config.js';
+import { jiraProxyConfig } from './config/jira-proxy.config.js';
 import { rateLimitConfig } from './config/rate-limit.config.js';
 import { redisConfig } from './config/redis.config.js';
 import type { JiraIntegrationModuleOptions } from './integrations/jira/jira-integration.options.js';
@@ -25,7 +26,7 @@ export const STANDALONE_JIRA_OPTIONS = 'STANDALONE_JIRA_OPTIONS';
     {
       provide: STANDALONE_JIRA_OPTIONS,
       inject: [appConfig.KEY, jiraConfig.KEY, jiraRateLimitConfig.KEY, encryptionConfig.KEY, rateLimitConfig.KEY, redisConfig.KEY, TeamAccessPolicy, MetricsService, NotificationOutbox,
-        jiraWebhooksConfig.KEY],
+        jiraWebhooksConfig.KEY, jiraProxyConfig.KEY],
       useFactory: (
         app: ConfigType<typeof appConfig>,
         jira: ConfigType<typeof jiraConfig>,
@@ -37,6 +38,7 @@ export const STANDALONE_JIRA_OPTIONS = 'STANDALONE_JIRA_OPTIONS';
         metrics: MetricsService,
         notificationOutbox: NotificationOutbox,
         webhookSettings: ConfigType<typeof jiraWebhooksConfig>,
+        proxySettings: ConfigType<typeof jiraProxyConfig>,
       ): JiraIntegrationModuleOptions => ({
         atlassian: jira,
         // Every JIRA_* setting, including ones the options above do not name.
@@ -46,7 +48,7 @@ export const STANDALONE_JIRA_OPTIONS = 'STANDALONE_JIRA_OPTIONS';
         production: app.isProduction,
         teamAccessPolicy,
         rateLimit: {
-          windowSeconds: limits.windowMs / 1000, perUser: limits.perUser, callbackPerIp: limits.callbackPerIp,
+          windowSeconds: limits.windowMs / 1000, perUser: limits.perUser, callbackPerIp: limits.callbackPerIp, proxyPerUser: limits.proxyPerUser,
           redisUrl: redis.url, redisCommandTimeoutMs: redis.commandTimeoutMs, redisConnectTimeoutMs: redis.connectTimeoutMs,
         },
         metrics,
@@ -54,6 +56,8 @@ export const STANDALONE_JIRA_OPTIONS = 'STANDALONE_JIRA_OPTIONS';
         notificationOutbox,
         // JIRA_WEBHOOK_*, as validated at start-up.
         webhookSettings,
+        // JIRA_PROXY_*, as validated at start-up.
+        proxySettings,
       }),
     },
   ],

@@ -5,6 +5,7 @@ import { databaseConfig } from './database.config.js';
 import { encryptionConfig } from './encryption.config.js';
 import { jiraConfig } from './jira.config.js';
 import { jiraWebhooksConfig } from './jira-webhooks.config.js';
+import { jiraProxyConfig } from './jira-proxy.config.js';
 import { notifyConfig } from './notify.config.js';
 import { jiraRateLimitConfig } from './jira-rate-limit.config.js';
 import { rateLimitConfig } from './rate-limit.config.js';
@@ -13,5 +14,5 @@ import { teamAccessConfig } from './team-access.config.js';
 
 export const allConfigs = [
   appConfig, authConfig, databaseConfig, encryptionConfig, jiraConfig, jiraRateLimitConfig, jiraWebhooksConfig, rateLimitConfig, redisConfig,
-  notifyConfig, adminConfig, teamAccessConfig,
+  notifyConfig, adminConfig, teamAccessConfig, jiraProxyConfig,
 ];

@@ -20,12 +20,19 @@ export class RateLimitEnv {
   @Min(1)
   @Max(100_000)
   JIRA_RATE_LIMIT_CALLBACK_PER_IP: number = 30;
+
+  /** Jira proxy (SPA) requests per user per window: each is one Jira call, as a page of the SPA makes several. */
+  @IsInt()
+  @Min(1)
+  @Max(1_000_000)
+  JIRA_PROXY_RATE_LIMIT_PER_USER: number = 300;
 }
 
 export interface RateLimitSettings {
   windowMs: number;
   perUser: number;
   callbackPerIp: number;
+  proxyPerUser: number;
 }
 
 export function readRateLimitSettings(env: NodeJS.ProcessEnv = process.env): RateLimitSettings {
@@ -34,6 +41,7 @@ export function readRateLimitSettings(env: NodeJS.ProcessEnv = process.env): Rat
     windowMs: parsed.JIRA_RATE_LIMIT_WINDOW_SECONDS * 1000,
     perUser: parsed.JIRA_RATE_LIMIT_PER_USER,
     callbackPerIp: parsed.JIRA_RATE_LIMIT_CALLBACK_PER_IP,
+    proxyPerUser: parsed.JIRA_PROXY_RATE_LIMIT_PER_USER,
   };
 }
 

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { type ConsentDecision, readConsentDecision, sendConsentPage } from './consent-page.js';
 import type { FakeRateLimits } from './rate-limits.js';
@@ -116,6 +116,10 @@ export class FakeAtlassian {
 
   readonly tokenRequests: TokenRequestRecord[] = [];
   readonly apiRequests: { path: string; status: number }[] = [];
+  /** Every request this fake received, as it arrived (method, raw target, headers): what a proxy let through. */
+  readonly requestLog: { method: string; url: string; headers: IncomingHttpHeaders }[] = [];
+  /** Scripted Jira answers by method and path (`GET /rest/api/3/issue/X-1`); others echo the request. */
+  readonly jiraAnswers = new Map<string, { status: number; body: string; headers?: Record<string, string> }>();
   /** When set, Jira calls are counted against Atlassian's rate limits (see rate-limits.ts). */
   rateLimits: FakeRateLimits | null = null;
   /** Jira's dynamic webhooks and signed deliveries (fake-webhooks.ts). */
@@ -260,6 +264,7 @@ export class FakeAtlassian {
   // --- HTTP -------------------------------------------------------------------------------
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    this.requestLog.push({ method: req.method ?? '', url: req.url ?? '', headers: { ...req.headers } });
     const url = new URL(req.url ?? '/', this.baseUrl);
     if (req.method === 'GET' && url.pathname === '/authorize') return this.authorize(url, res);
     if (req.method === 'POST' && url.pathname === '/authorize' && this.consentPage) {
@@ -282,7 +287,7 @@ export class FakeAtlassian {
     }
     if (req.method === 'POST' && url.pathname === '/app/report-accounts/') return this.personalData.handle(req, res, this.bearer(req) !== null);
     const jira = /^\/ex\/jira\/([^/]+)(\/.*)$/.exec(url.pathname);
-    if (jira) return this.jiraApi(req, res, decodeURIComponent(jira[1]), jira[2]);
+    if (jira) return this.jiraApi(req, res, decodeURIComponent(jira[1]), jira[2], url.search);
     json(res, 404, { error: 'not_found' });
   }
 
@@ -421,7 +426,7 @@ export class FakeAtlassian {
     return rec;
   }
 
-  private jiraApi(req: IncomingMessage, res: ServerResponse, cloudId: string, path: string): void {
+  private async jiraApi(req: IncomingMessage, res: ServerResponse, cloudId: string, path: string, search = ''): Promise<void> {
     const record = { path, status: 0 };
     this.apiRequests.push(record);
     const fault = this.apiFaults.shift();
@@ -454,7 +459,19 @@ export class FakeAtlassian {
       const a = rec.grant.account;
       return json(res, 200, { accountId: a.accountId, displayName: a.name, emailAddress: a.email, active: true });
     }
+    const scripted = this.jiraAnswers.get(`${req.method} ${path}`);
+    if (scripted) {
+      record.status = scripted.status;
+      res.writeHead(scripted.status, { 'content-type': 'application/json;charset=UTF-8', ...scripted.headers });
+      return void res.end(scripted.body);
+    }
+    // Anything else: an echo of what arrived, so tests can see what a caller sent through.
+    const chunks: Buffer[] = [];
+    for await (const c of req) chunks.push(c as Buffer);
     record.status = 200;
-    json(res, 200, { path, cloudId });
+    json(res, 200, {
+      path, cloudId, method: req.method, query: search.replace(/^\?/, ''), contentType: req.headers['content-type'] ?? null,
+      body: Buffer.concat(chunks).toString('utf8'),
+    });
   }
 }

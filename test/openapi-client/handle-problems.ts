@@ -1,6 +1,6 @@
 /*
  * What a SPA team writes against the client generated from /api/docs-json (openapi-typescript):
- * an exhaustive handler for every problem code of authorize and callback. `scripts/openapi-client-check.sh`
+ * an exhaustive handler for every problem code of authorize, callback and the Jira proxies (SPA and admin). `scripts/openapi-client-check.sh`
  * generates ./generated/api.d.ts from the served document and type-checks this file, so a code
  * added to (or removed from) either route's documentation breaks CI until it is handled here.
  */
@@ -97,4 +97,84 @@ export function returnToMessage(search: URLSearchParams, isCallbackCode: (c: str
   if (search.get('jira') !== 'error') return undefined;
   const code = search.get('code') ?? '';
   return isCallbackCode(code) ? `Jira connection failed (${code}).` : 'Jira connection failed.';
+}
+
+type SpaProxy = paths['/api/integrations/jira/proxy/{jiraPath}'];
+type AdminProxy = paths['/api/admin/teams/{teamId}/jira/{jiraPath}'];
+/** jira-connect's own answers on the SPA's Jira proxy (marked X-Jira-Connect-Problem: 1), over every method. */
+export type JiraProxyProblem = ProblemsOf<SpaProxy['get']> | ProblemsOf<SpaProxy['post']> | ProblemsOf<SpaProxy['put']>
+  | ProblemsOf<SpaProxy['patch']> | ProblemsOf<SpaProxy['delete']>;
+/** The same for a backend's proxy (admin key). */
+export type AdminJiraProxyProblem = ProblemsOf<AdminProxy['get']> | ProblemsOf<AdminProxy['post']> | ProblemsOf<AdminProxy['put']>
+  | ProblemsOf<AdminProxy['patch']> | ProblemsOf<AdminProxy['delete']>;
+/** The proxy's path parameter is the Jira path (`rest/api/3/myself`). */
+export const myselfPath: SpaProxy['get']['parameters']['path'] = { jiraPath: 'rest/api/3/myself' };
+
+/** A SPA tells its own problems (X-Jira-Connect-Problem: 1) from Jira's answers, which it handles as Jira documents them. */
+export function jiraProxyMessage(p: JiraProxyProblem): string {
+  switch (p.code) {
+    case 'unauthenticated':
+    case 'invalid_token':
+    case 'token_lifetime_invalid':
+      return 'Please sign in again.';
+    case 'team_header_missing':
+    case 'team_header_invalid':
+    case 'not_team_member':
+      return 'Choose one of your teams first.';
+    case 'invalid_jira_path':
+    case 'method_not_allowed':
+      return `The app asked Jira for something the proxy never sends (${p.code}).`;
+    case 'jira_proxy_forbidden':
+      return 'This Jira action is not available here.';
+    case 'payload_too_large':
+    case 'jira_response_too_large':
+      return 'That is too much data for one request.';
+    case 'jira_not_connected':
+      return 'Connect Jira first.';
+    case 'jira_reauthorization_required':
+    case 'jira_scope_insufficient':
+      return 'Jira must be connected again.';
+    case 'rate_limited':
+    case 'atlassian_rate_limited':
+      return 'Too many Jira requests: wait a moment.';
+    case 'atlassian_unavailable':
+    case 'atlassian_client_rejected':
+    case 'jira_refresh_lock_timeout':
+    case 'jira_credentials_unreadable':
+    case 'database_unavailable':
+      return 'Jira is briefly unavailable: try again shortly.';
+    case 'internal_error':
+      return fallback(p);
+    default:
+      return unhandled(p);
+  }
+}
+
+/** A backend retries what is temporary and reports the rest. */
+export function adminJiraProxyRetryable(p: AdminJiraProxyProblem): boolean {
+  switch (p.code) {
+    case 'atlassian_rate_limited':
+    case 'atlassian_unavailable':
+    case 'jira_refresh_lock_timeout':
+    case 'database_unavailable':
+      return true;
+    case 'unauthenticated':
+    case 'invalid_admin_key':
+    case 'not_found':
+    case 'invalid_id':
+    case 'invalid_jira_path':
+    case 'method_not_allowed':
+    case 'jira_proxy_forbidden':
+    case 'payload_too_large':
+    case 'jira_response_too_large':
+    case 'jira_not_connected':
+    case 'jira_reauthorization_required':
+    case 'jira_scope_insufficient':
+    case 'atlassian_client_rejected':
+    case 'jira_credentials_unreadable':
+    case 'internal_error':
+      return false;
+    default:
+      return unhandled(p);
+  }
 }

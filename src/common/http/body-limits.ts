@@ -18,7 +18,8 @@ export function claimBody(req: IncomingMessage): void {
 /**
  * Which requests a body parser reads: this media type, sent with a method that carries a body.
  * A body on GET or DELETE means nothing to any route, so it is ignored rather than parsed (and
- * possibly refused with a code those routes do not document).
+ * possibly refused with a code those routes do not document). Requests whose body another reader
+ * takes (`claimBody`: the webhook receiver, the Jira proxies) are skipped.
  */
 export const bodyOfType = (mediaType: 'application/json' | 'application/x-www-form-urlencoded') => {
   const matches = new RegExp(`^${mediaType}\\s*(;|$)`, 'i');

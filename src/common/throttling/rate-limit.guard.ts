@@ -1,4 +1,4 @@
-import { type ExecutionContext, HttpStatus, Injectable } from '@nestjs/common';
+import { applyDecorators, type ExecutionContext, HttpStatus, Injectable, SetMetadata } from '@nestjs/common';
 import { SkipThrottle, ThrottlerGuard, type ThrottlerLimitDetail } from '@nestjs/throttler';
 import { AppError, CommonErrorCode } from '../app-error.js';
 
@@ -17,6 +17,15 @@ export const RateLimitPerIp = (): MethodDecorator & ClassDecorator => SkipThrott
  * spends the connecting user's Atlassian rate budget: those are limited per user.
  */
 export const RateLimitVerifyPerUser = (): MethodDecorator & ClassDecorator => SkipThrottle({ [PER_USER]: true, [PER_IP]: true });
+
+/** Per user, counting only the Jira proxy's requests (their own, larger budget). */
+export const PROXY_PER_USER = 'proxy-per-user';
+/** Marks the routes the `proxy-per-user` throttler counts. */
+export const PROXY_THROTTLED = 'throttling:proxy';
+
+/** Limit this route per user with the proxy's budget (JIRA_PROXY_RATE_LIMIT_PER_USER) and no other. */
+export const RateLimitProxyPerUser = (): MethodDecorator & ClassDecorator =>
+  applyDecorators(SkipThrottle({ [PER_USER]: true, [PER_IP]: true, [VERIFY_PER_USER]: true }), SetMetadata(PROXY_THROTTLED, true));
 
 /**
  * ThrottlerGuard answering with our problem JSON and a plain `Retry-After` header (the stock guard

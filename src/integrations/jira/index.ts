@@ -9,13 +9,15 @@ export type {
   AtlassianAppOptions,
   EncryptionKey,
   JiraIntegrationModuleOptions,
+  JiraProxyOptions,
   JiraRateLimitOptions,
   JiraTokenOptions,
   JiraLifecycleOptions,
 } from './jira-integration.options.js';
 export { isJiraPublicRoute } from './module/request-user.guard.js';
 export { JiraTokenManager, type JiraCredentials } from './tokens/jira-token-manager.service.js';
-export { JiraClient, TeamJiraClient, type JiraRequestOptions } from './client/jira-client.js';
+export { JiraClient, TeamJiraClient, type JiraRequestOptions, type JiraStreamOptions } from './client/jira-client.js';
+export { JiraProxyService, type ProxyCaller } from './proxy/jira-proxy.service.js';
 export { JiraConnectionEvent, type JiraConnectionEventName, type JiraConnectionEventPayload } from './jira.events.js';
 export { JiraError, JiraErrorCode } from './jira.errors.js';
 export { TeamAccessPolicy } from '../../teams/team-access.policy.js';

@@ -15,6 +15,7 @@ import { JiraTokenManager } from './tokens/jira-token-manager.service.js';
 import { JiraRefreshRecoveryJob } from './tokens/jira-refresh-recovery.job.js';
 import { OAuthStateStore } from './connect/oauth-state.store.js';
 import { RateLimitGovernor } from './client/rate-limit-governor.js';
+import { JiraProxyService } from './proxy/jira-proxy.service.js';
 import { rateLimitStateStoreProvider } from './client/rate-limit-state.js';
 import { JiraWebhookDispatcher } from './webhooks/jira-webhook.dispatcher.js';
 import { JiraWebhookInbox } from './webhooks/jira-webhook-inbox.service.js';
@@ -51,10 +52,10 @@ const builder = new ConfigurableModuleBuilder<JiraIntegrationModuleOptions>({
   optionsInjectionToken: JIRA_MODULE_OPTIONS,
 })
   .setClassMethodName('forRoot')
-  .setExtras<JiraIntegrationModuleExtras>({ routePrefix: DEFAULT_ROUTE_PREFIX }, (definition, extras) => ({
+  .setExtras<JiraIntegrationModuleExtras>({ routePrefix: DEFAULT_ROUTE_PREFIX, jiraProxy: false }, (definition, extras) => ({
     ...definition,
     // Routes are mapped before any options factory runs, so the prefix is a static extra.
-    controllers: mountControllers(extras.routePrefix ?? DEFAULT_ROUTE_PREFIX),
+    controllers: mountControllers(extras.routePrefix ?? DEFAULT_ROUTE_PREFIX, { jiraProxy: extras.jiraProxy }),
     providers: [...(definition.providers ?? []), { provide: JIRA_ROUTE_PREFIX, useValue: extras.routePrefix ?? DEFAULT_ROUTE_PREFIX }],
   }))
   .build();
@@ -79,11 +80,11 @@ export type JiraIntegrationModuleAsyncOptions = typeof builder.ASYNC_OPTIONS_TYP
     ...optionProviders,
     AtlassianGateway, JiraTokenManager, JiraClient, JiraKeepAliveJob, JiraOAuthService, JiraConnectionService, OAuthStateStore,
     JiraRefreshRecoveryJob, // StoredKeyCheck: in module/option-providers.ts (built from the options)
-    RateLimitGovernor, rateLimitStateStoreProvider,
+    RateLimitGovernor, rateLimitStateStoreProvider, JiraProxyService,
     ...WEBHOOK_PROVIDERS,
     ...LIFECYCLE_PROVIDERS,
   ],
-  exports: [AtlassianGateway, JiraTokenManager, JiraClient, MetricsService, JiraWebhookDispatcher, JiraWebhookLifecycle],
+  exports: [AtlassianGateway, JiraTokenManager, JiraClient, MetricsService, JiraWebhookDispatcher, JiraWebhookLifecycle, JiraProxyService],
 })
 export class JiraIntegrationModule extends ConfigurableModuleClass implements OnApplicationBootstrap {
   private readonly logger = new Logger('JiraIntegrationModule');

@@ -3,7 +3,8 @@ import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { JiraOAuthController } from './connect/jira-oauth.controller.js';
 import { JiraWebhookController } from './webhooks/jira-webhook.controller.js';
-import { encryptionSettingsFrom, jiraSettingsFrom, rateLimitSettingsFrom, type JiraIntegrationModuleOptions } from './jira-integration.options.js';
+import { encryptionSettingsFrom, jiraSettingsFrom, proxySettingsFrom, rateLimitSettingsFrom, type JiraIntegrationModuleOptions } from './jira-integration.options.js';
+import { JiraProxyController } from './proxy/jira-proxy.controller.js';
 import { mountControllers } from './module/routes.js';
 
 const key = randomBytes(32);
@@ -29,7 +30,7 @@ describe('JiraIntegrationModule options', () => {
     // The redirect URI must end in the module's own callback route.
     expect(() => jiraSettingsFrom(base)).toThrow(/JiraIntegrationModule options: JIRA_REDIRECT_URI must end in/);
     expect(jiraSettingsFrom({ ...base, jiraSettings: { retryBudgetMs: 5 } }, 'integrations/jira').retryBudgetMs).toBe(5);
-    expect(rateLimitSettingsFrom(base)).toEqual({ windowMs: 60_000, perUser: 20, callbackPerIp: 30 });
+    expect(rateLimitSettingsFrom(base)).toEqual({ windowMs: 60_000, perUser: 20, callbackPerIp: 30, proxyPerUser: 300 });
     expect(rateLimitSettingsFrom({ ...base, rateLimit: { windowSeconds: 5, perUser: 2 } })).toMatchObject({ windowMs: 5000, perUser: 2 });
   });
 
@@ -38,6 +39,17 @@ describe('JiraIntegrationModule options', () => {
       .toThrow(/JiraIntegrationModule options: .*offline_access/);
     expect(() => jiraSettingsFrom({ ...base, returnOrigins: ['https://app.example.com/path'] }, 'integrations/jira')).toThrow(/JiraIntegrationModule options/);
     expect(() => rateLimitSettingsFrom({ ...base, rateLimit: { perUser: 0 } })).toThrow(/JiraIntegrationModule options/);
+  });
+
+  it('read the proxy options through JIRA_PROXY_* validation; bad rules name the option', () => {
+    const s = proxySettingsFrom(base);
+    expect(s.spaRules.map((r) => r.source)).toEqual(['GET /rest/api/3/**', 'GET /rest/agile/1.0/**']);
+    expect(s.adminRules.map((r) => r.source)).toEqual(['* /rest/**']);
+    expect(s).toMatchObject({ maxRequestBytes: 1024 * 1024, maxResponseBytes: 10 * 1024 * 1024 });
+    expect(proxySettingsFrom({ ...base, proxy: { rules: 'POST /rest/api/3/issue admin', maxRequestKb: 2 } })).toMatchObject({
+      spaRules: [{ methods: ['POST'], minRole: 'admin' }], maxRequestBytes: 2048,
+    });
+    expect(() => proxySettingsFrom({ ...base, proxy: { rules: 'GET /oauth/token' } })).toThrow(/JiraIntegrationModule options: JIRA_PROXY_RULES: "GET \/oauth\/token" must start with \/rest\//);
   });
 
   it('take keys as Buffers or base64 and refuse anything but 32 bytes', () => {
@@ -51,6 +63,10 @@ describe('JiraIntegrationModule options', () => {
 
   it('mount the controllers under the route prefix without touching the declared class', () => {
     expect(mountControllers('api/integrations/jira')).toEqual([JiraOAuthController, JiraWebhookController]);
+    expect(mountControllers('api/integrations/jira', { jiraProxy: true })).toEqual([JiraOAuthController, JiraWebhookController, JiraProxyController]);
+    const proxy = mountControllers('/integrations/jira/', { jiraProxy: true })[2];
+    expect(proxy.prototype).toBeInstanceOf(JiraProxyController);
+    expect(Reflect.getMetadata(PATH_METADATA, proxy)).toBe('integrations/jira');
     const [mounted, webhooks] = mountControllers('/integrations/jira/');
     expect(webhooks.prototype).toBeInstanceOf(JiraWebhookController);
     expect(Reflect.getMetadata(PATH_METADATA, webhooks)).toBe(

@@ -11,6 +11,7 @@ import type { MetricsService } from '../../metrics/metrics.service.js';
 import type { NotificationOutbox } from '../../notifications/notification-outbox.js';
 import type { TeamAccessPolicy } from '../../teams/team-access.policy.js';
 import { readJiraWebhookSettings, type JiraWebhookSettings } from '../../config/jira-webhooks.config.js';
+import { readJiraProxySettings, type JiraProxySettings } from '../../config/jira-proxy.config.js';
 
 /** Where the connect-flow routes live unless `routePrefix` says otherwise. */
 export const DEFAULT_ROUTE_PREFIX = 'api/integrations/jira';
@@ -58,6 +59,8 @@ export interface JiraRateLimitOptions {
   perUser?: number;
   /** Callback requests per client IP per window, default 30. */
   callbackPerIp?: number;
+  /** Jira proxy requests per user per window, default 300. */
+  proxyPerUser?: number;
   /** Share counters across instances through this Redis; unset keeps them in process memory. */
   redisUrl?: string;
   /** Bounds of every Redis wait, as REDIS_COMMAND_TIMEOUT_MS / REDIS_CONNECT_TIMEOUT_MS: 1000, 1000. */
@@ -103,6 +106,17 @@ export interface JiraWebhookModuleOptions {
   pollMs?: number;
   maxBodyKb?: number;
   jwtMaxLifetimeSeconds?: number;
+}
+
+/** The Jira proxy (docs/proxy.md); mount its SPA route with the `jiraProxy: true` extra of forRoot/forRootAsync. */
+export interface JiraProxyOptions {
+  /** As JIRA_PROXY_RULES: `METHOD /rest/pattern [role]` entries. Default `GET /rest/api/3/**, GET /rest/agile/1.0/**`. */
+  rules?: string;
+  /** As JIRA_ADMIN_PROXY_RULES (for JiraProxyService.forward with no team role). Default `* /rest/**`. */
+  adminRules?: string;
+  /** As JIRA_PROXY_MAX_REQUEST_KB / JIRA_PROXY_MAX_RESPONSE_KB: 1024, 10240. */
+  maxRequestKb?: number;
+  maxResponseKb?: number;
 }
 
 /** A 32-byte key: a Buffer, or base64 text (`openssl rand -base64 32`). */
@@ -153,6 +167,9 @@ export interface JiraIntegrationModuleOptions {
    * including ones added later, reaches the module unchanged.
    */
   jiraSettings?: Partial<JiraSettings>;
+  proxy?: JiraProxyOptions;
+  /** Advanced: proxy settings already read from JIRA_PROXY_* (the standalone server); wins over `proxy`. */
+  proxySettings?: JiraProxySettings;
   /** Advanced: webhook settings already read from JIRA_WEBHOOK_* (the standalone server); wins over `webhooks`. */
   webhookSettings?: JiraWebhookSettings;
 }
@@ -160,6 +177,8 @@ export interface JiraIntegrationModuleOptions {
 export interface JiraIntegrationModuleExtras {
   /** Path of the module's routes, without leading or trailing slash. Default `api/integrations/jira`. */
   routePrefix?: string;
+  /** Mount the SPA's Jira proxy, `<routePrefix>/proxy/{jiraPath}` (docs/proxy.md). Default false. */
+  jiraProxy?: boolean;
 }
 
 /** The route prefix, provided by the module definition (it is a static extra). */
@@ -242,6 +261,7 @@ export function rateLimitSettingsFrom(options: JiraIntegrationModuleOptions): Ra
       JIRA_RATE_LIMIT_WINDOW_SECONDS: optional(r.windowSeconds),
       JIRA_RATE_LIMIT_PER_USER: optional(r.perUser),
       JIRA_RATE_LIMIT_CALLBACK_PER_IP: optional(r.callbackPerIp),
+      JIRA_PROXY_RATE_LIMIT_PER_USER: optional(r.proxyPerUser),
     });
   } catch (err) {
     asOptionError(err);
@@ -266,6 +286,21 @@ export function webhookSettingsFrom(options: JiraIntegrationModuleOptions): Jira
       JIRA_WEBHOOK_POLL_MS: optional(w.pollMs),
       JIRA_WEBHOOK_MAX_BODY_KB: optional(w.maxBodyKb),
       JIRA_WEBHOOK_JWT_MAX_LIFETIME_SECONDS: optional(w.jwtMaxLifetimeSeconds),
+    });
+  } catch (err) {
+    asOptionError(err);
+  }
+}
+
+export function proxySettingsFrom(options: JiraIntegrationModuleOptions): JiraProxySettings {
+  if (options.proxySettings) return options.proxySettings;
+  const p = options.proxy ?? {};
+  try {
+    return readJiraProxySettings({
+      JIRA_PROXY_RULES: p.rules,
+      JIRA_ADMIN_PROXY_RULES: p.adminRules,
+      JIRA_PROXY_MAX_REQUEST_KB: optional(p.maxRequestKb),
+      JIRA_PROXY_MAX_RESPONSE_KB: optional(p.maxResponseKb),
     });
   } catch (err) {
     asOptionError(err);

@@ -30,6 +30,12 @@ export enum JiraErrorCode {
   CredentialsUnreadable = 'jira_credentials_unreadable',
   /** Jira keeps answering 401 to a token just refreshed: the grant lacks a scope the call needs. */
   ScopeInsufficient = 'jira_scope_insufficient',
+  /** A proxy path with dot segments, backslashes, empty segments, or outside Jira's REST space (nothing sent). */
+  InvalidJiraPath = 'invalid_jira_path',
+  /** No proxy rule allows this method and path for this caller (nothing sent). */
+  ProxyForbidden = 'jira_proxy_forbidden',
+  /** Jira announced an answer larger than JIRA_PROXY_MAX_RESPONSE_KB. */
+  ResponseTooLarge = 'jira_response_too_large',
   WebhookUnauthorized = 'jira_webhook_unauthorized',
   WebhookPayloadInvalid = 'jira_webhook_payload_invalid',
 }

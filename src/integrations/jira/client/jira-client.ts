@@ -3,7 +3,7 @@ import type { ConfigType } from '@nestjs/config';
 import type { Method } from 'axios';
 import { Clock } from '../../../common/clock.js';
 import { jiraConfig } from '../../../config/jira.config.js';
-import { AtlassianApiError, AtlassianGateway, parseRetryAfter, type JiraResponse } from '../atlassian/atlassian.gateway.js';
+import { AtlassianApiError, AtlassianGateway, parseRetryAfter, type JiraResponse, type JiraStreamResponse } from '../atlassian/atlassian.gateway.js';
 import { JiraError, JiraErrorCode } from '../jira.errors.js';
 import { atlassianUnavailable, scopeInsufficient } from '../tokens/jira-token.errors.js';
 import { JiraTokenManager, type JiraCredentials } from '../tokens/jira-token-manager.service.js';
@@ -15,6 +15,18 @@ export interface JiraRequestOptions {
   /** How long this call may wait for Atlassian's rate limits (default JIRA_RETRY_BUDGET_MS). */
   budgetMs?: number;
 }
+
+export interface JiraStreamOptions {
+  /** The query string, encoded, without `?`. */
+  query?: string;
+  body?: Buffer;
+  /** Request headers for Jira (Authorization is always the team's token, whatever is given). */
+  headers?: Record<string, string>;
+  budgetMs?: number;
+}
+
+/** Methods a 429 may be retried for (RFC 9110 idempotent methods the proxies carry). */
+const IDEMPOTENT = new Set(['GET', 'HEAD', 'PUT', 'DELETE', 'OPTIONS']);
 
 /** Rate-limited calls are retried at most this often (each after its scope's reset, within the budget). */
 const MAX_RATE_LIMIT_RETRIES = 2;
@@ -39,23 +51,52 @@ export class TeamJiraClient {
   ) {}
 
   /**
-   * One Jira call with a token valid for ≥ 60 s. A 401 (or a 403/404 while the stored expiry says
-   * the token may have expired) triggers one forced refresh and one retry, always to the same
-   * site as the first attempt; a 401 that persists with the fresh token is a scope problem (502
-   * jira_scope_insufficient), never another rotation, and so is a 401, in a later call, for a
-   * token a 401-triggered refresh obtained less than JIRA_UNAUTHORIZED_REFRESH_WINDOW_SECONDS ago. Every attempt passes the RateLimitGovernor,
-   * which holds it back after a 429 or near a limit, or fails it at once with 503
+   * One Jira call with a token valid for ≥ 60 s, through the refresh and governor rules below.
+   * The governor holds a call back after a 429 or near a limit, or fails it at once with 503
    * atlassian_rate_limited when it could not go out within the retry budget. Any other status is returned.
    */
   async request<T = unknown>(method: Method, path: string, options: JiraRequestOptions = {}): Promise<JiraResponse<T>> {
-    const deadline = this.clock.nowMs() + (options.budgetMs ?? this.retryBudgetMs);
+    return this.governed(method, path, options.budgetMs, true, (token, cloudId) => this.send<T>(token, cloudId, method, path, options));
+  }
+
+  /**
+   * Any Jira REST call with the bodies as bytes (the proxy's): the same token, refresh and governor
+   * rules as `request`, Jira's answer streamed back as it is. `path` is already checked and
+   * encoded (proxy/proxy-path.ts); `query` is appended as given. Only idempotent methods are
+   * retried after a 429; a POST or PATCH gets Jira's 429 back (the governor holds the scope back
+   * all the same). A retry after a refresh re-sends the body, which is why it is a Buffer.
+   */
+  async requestStream(method: Method, path: string, options: JiraStreamOptions = {}): Promise<JiraStreamResponse> {
+    const target = options.query ? `${path}?${options.query}` : path;
+    const retryRateLimited = IDEMPOTENT.has(method.toUpperCase());
+    return this.governed(method, path, options.budgetMs, retryRateLimited, (token, cloudId) => this.sendStream(token, cloudId, method, target, options),
+      (dropped) => dropped.body.destroy());
+  }
+
+  /**
+   * The loop both calls share. A 401 (or a 403/404 while the stored expiry says the token may
+   * have expired) triggers one forced refresh and one retry, always to the same site as the first
+   * attempt; a 401 that persists with the fresh token is a scope problem (502
+   * jira_scope_insufficient), never another rotation, and so is a 401, in a later call, for a token
+   * a 401-triggered refresh obtained less than JIRA_UNAUTHORIZED_REFRESH_WINDOW_SECONDS ago. Every
+   * attempt passes the RateLimitGovernor; one that got no answer is settled with it.
+   */
+  private async governed<R extends { status: number; headers: Record<string, string> }>(
+    method: Method,
+    path: string,
+    budgetMs: number | undefined,
+    retryRateLimited: boolean,
+    attempt: (accessToken: string, cloudId: string) => Promise<R>,
+    discard: (res: R) => void = () => undefined,
+  ): Promise<R> {
+    const deadline = this.clock.nowMs() + (budgetMs ?? this.retryBudgetMs);
     let credentials = await this.tokens.getCredentials(this.teamId);
     const cloudId = credentials.cloudId;
     let refreshed = false;
     for (let rateLimited = 0; ; ) {
       const call = { tenant: cloudId, method, path };
       await this.governor.acquire(call, deadline);
-      const res = await this.send<T>(credentials.accessToken, cloudId, method, path, options).catch((err: unknown) => {
+      const res = await attempt(credentials.accessToken, cloudId).catch((err: unknown) => {
         this.governor.settled(call);
         throw err;
       });
@@ -65,11 +106,16 @@ export class TeamJiraClient {
         // A 401 for a token a 401-triggered refresh just handed out throws jira_scope_insufficient here.
         const fresh = await this.tokens.refreshRejected(this.teamId, credentials.accessToken, res.status);
         if (fresh.cloudId !== cloudId) return res; // reconnected to another site meanwhile: never switch sites mid-call
+        discard(res);
         credentials = fresh;
         continue;
       }
-      if (res.status === 401 && refreshed) throw scopeInsufficient();
-      if (res.status !== 429) return res;
+      if (res.status === 401 && refreshed) {
+        discard(res);
+        throw scopeInsufficient();
+      }
+      if (res.status !== 429 || !retryRateLimited) return res;
+      discard(res);
       if (rateLimited >= MAX_RATE_LIMIT_RETRIES) {
         throw atlassianUnavailable(429, Math.max(1, parseRetryAfter(res.headers['retry-after']) ?? DEFAULT_RETRY_AFTER_S));
       }
@@ -98,6 +144,15 @@ export class TeamJiraClient {
   /** `GET /rest/api/3/myself`: the connected account as Jira sees it (what status?verify=true uses). */
   myself(): Promise<{ accountId: string; displayName?: string; emailAddress?: string; active?: boolean }> {
     return this.get('/rest/api/3/myself');
+  }
+
+  private async sendStream(token: string, cloudId: string, method: Method, target: string, options: JiraStreamOptions): Promise<JiraStreamResponse> {
+    try {
+      return await this.gateway.jiraStream(token, cloudId, method, target, { body: options.body, headers: options.headers });
+    } catch (err) {
+      if (err instanceof AtlassianApiError) throw atlassianUnavailable(undefined, 1, err);
+      throw err;
+    }
   }
 
   private async send<T>(token: string, cloudId: string, method: Method, path: string, options: JiraRequestOptions): Promise<JiraResponse<T>> {

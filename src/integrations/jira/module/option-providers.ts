@@ -14,6 +14,7 @@ import { encryptionConfig } from '../../../config/encryption.config.js';
 import { jiraConfig } from '../../../config/jira.config.js';
 import { jiraRateLimitConfig } from '../../../config/jira-rate-limit.config.js';
 import { jiraWebhooksConfig } from '../../../config/jira-webhooks.config.js';
+import { jiraProxyConfig } from '../../../config/jira-proxy.config.js';
 import { redisConfig } from '../../../config/redis.config.js';
 import { notifyConfig, type NotifySettings } from '../../../config/notify.config.js';
 import { rateLimitConfig, type RateLimitSettings } from '../../../config/rate-limit.config.js';
@@ -30,6 +31,7 @@ import {
   JIRA_ROUTE_PREFIX,
   jiraSettingsFrom,
   notifySettingsFrom,
+  proxySettingsFrom,
   rateLimitSettingsFrom,
   webhookSettingsFrom,
   redisSettingsFrom,
@@ -86,6 +88,7 @@ export const optionProviders: Provider[] = [
   { provide: redisConfig.KEY, inject: [JIRA_MODULE_OPTIONS], useFactory: redisSettingsFrom },
   { provide: notifyConfig.KEY, inject: [JIRA_MODULE_OPTIONS], useFactory: notifySettingsFrom },
   { provide: jiraWebhooksConfig.KEY, inject: [JIRA_MODULE_OPTIONS], useFactory: webhookSettingsFrom },
+  { provide: jiraProxyConfig.KEY, inject: [JIRA_MODULE_OPTIONS], useFactory: proxySettingsFrom },
   {
     provide: NotificationOutbox,
     inject: [JIRA_MODULE_OPTIONS, notifyConfig.KEY, Clock],
