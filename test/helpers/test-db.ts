@@ -1,6 +1,5 @@
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
-import { createDataSource } from '../../src/database/data-source.js';
 
 /*
  * PostgreSQL mode (DATABASE_URL set): the global setup migrates `<db>_tpl` once; each test file
@@ -42,6 +41,8 @@ export async function prepareTemplateDatabase(): Promise<() => Promise<void>> {
     await c.query(`DROP DATABASE IF EXISTS ${quote(template)} WITH (FORCE)`);
     await c.query(`CREATE DATABASE ${quote(template)}`);
   });
+  // Imported here, not at the top: test/setup.ts loads this file in every worker, unit specs too.
+  const { createDataSource } = await import('../../src/database/data-source.js');
   const ds = createDataSource({ kind: 'postgres', url: withDatabase(url, template), dataDir: 'memory://' });
   await ds.initialize();
   await ds.runMigrations();
