@@ -1,17 +1,70 @@
 import swc from 'unplugin-swc';
-import { defineConfig } from 'vitest/config';
+import { defineConfig, type TestProjectInlineConfiguration } from 'vitest/config';
 
-// SWC (not esbuild) so that decorator metadata is emitted: Nest's DI reads it.
-export default defineConfig({
+/*
+ * Test tiers (Vitest projects). `npm test` runs them all; `npm run test:tier -- <name>` runs one.
+ * Files are classified here by path, never by renaming: any test/*.e2e-spec.ts (or examples/) not
+ * listed below is `integration`, so a new file is picked up without touching this file.
+ */
+const TIERS = {
+  /** What differs on the embedded database: adapter, migrations, a whole connect flow. Always PGlite. */
+  pglite: ['test/migrations.e2e-spec.ts', 'examples/host-app/test/host-app.e2e-spec.ts'],
+  /** Private PostgreSQL/Redis, killed processes, slow Atlassian: timing-sensitive, one file at a time. */
+  faults: [
+    'test/database-stall.e2e-spec.ts',
+    'test/redis-stall.e2e-spec.ts',
+    'test/jira-webhooks-crash.e2e-spec.ts',
+    'test/token-manager-cross-process.e2e-spec.ts',
+    'test/token-slow-atlassian.e2e-spec.ts',
+    'test/token-refresh-outcomes.e2e-spec.ts',
+    'test/redis-outage-memory.e2e-spec.ts',
+  ],
+  /** The sandbox and headless Chromium: heavy, one file at a time. */
+  browser: ['test/browser/**/*.e2e-spec.ts', 'test/sandbox.e2e-spec.ts'],
+  /** The real entry point in child processes (runs on every Node version). Always PGlite. */
+  startup: ['test/startup.e2e-spec.ts'],
+  /** PgBouncer in transaction mode, and start-up refusals (scripts/ci-pooler.sh). */
+  pooler: ['test/pooler/**/*.e2e-spec.ts'],
+};
+const E2E = ['test/**/*.e2e-spec.ts', 'examples/**/*.e2e-spec.ts'];
+
+const shared = {
+  // SWC (not esbuild) so that decorator metadata is emitted: Nest's DI reads it.
   plugins: [swc.vite({ module: { type: 'es6' } })],
+};
+/** On PostgreSQL, one migrated template per run (shared by every project that declares it). */
+const e2e = {
+  globalSetup: ['test/global-setup.ts'],
+  setupFiles: ['test/setup.ts'],
+};
+/** Tiers that test the embedded database whatever DATABASE_URL says (test/setup.ts reads this). */
+const embedded = { env: { JC_TEST_DATABASE: 'embedded' } };
+const withoutTemplate = { globalSetup: [] };
+/** Alone on the machine: after the parallel tiers, one file at a time. */
+const alone = { fileParallelism: false };
+
+const project = (name: string, test: TestProjectInlineConfiguration['test']): TestProjectInlineConfiguration => ({
+  ...shared,
+  test: { name, pool: 'forks', testTimeout: 30_000, hookTimeout: 60_000, ...test },
+});
+
+export default defineConfig({
+  ...shared,
   test: {
-    include: ['src/**/*.spec.ts', 'test/**/*.e2e-spec.ts', 'examples/**/*.e2e-spec.ts'],
-    globalSetup: ['test/global-setup.ts'],
-    setupFiles: ['test/setup.ts'],
-    pool: 'forks',
+    // Forks waiting on HTTP and the database: 2 on 2 cores measured better than Vitest's default (cores - 1).
+    maxWorkers: Number(process.env.VITEST_MAX_WORKERS) || 2,
+    // `--project pooler` finds nothing until test/pooler/ has files: that is not a failure.
+    passWithNoTests: true,
     // Under CI, also a JSON report that .ci/run sums into one closing "N passed, N failed" line.
     reporters: process.env.VITEST_JSON_REPORT ? ['default', ['json', { outputFile: process.env.VITEST_JSON_REPORT }]] : ['default'],
-    testTimeout: 30_000,
-    hookTimeout: 60_000,
+    projects: [
+      project('unit', { ...embedded, include: ['src/**/*.spec.ts'], setupFiles: ['test/setup.ts'] }),
+      project('integration', { ...e2e, include: E2E, exclude: Object.values(TIERS).flat() }),
+      project('pglite', { ...e2e, ...embedded, ...withoutTemplate, include: TIERS.pglite }),
+      project('faults', { ...e2e, ...alone, include: TIERS.faults }),
+      project('browser', { ...e2e, ...alone, include: TIERS.browser }),
+      project('startup', { ...e2e, ...embedded, ...withoutTemplate, include: TIERS.startup }),
+      project('pooler', { ...e2e, ...alone, include: TIERS.pooler }),
+    ],
   },
 });

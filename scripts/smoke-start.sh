@@ -10,8 +10,11 @@ trap 'kill "$pid" 2>/dev/null || true; rm -rf "$dir"' EXIT
 
 (cd "$dir" && exec env -i PATH="$PATH" HOME="$dir" PORT="$port" node "$OLDPWD/dist/src/main.js" >"$log" 2>&1) &
 pid=$!
-for _ in $(seq 1 60); do
+# Up to 2 minutes (a loaded CI machine boots the embedded database slowly); stops polling at once
+# when the server answers or exits.
+for _ in $(seq 1 240); do
   if curl -fsS "http://127.0.0.1:$port/health" >"$dir/health.json" 2>/dev/null; then break; fi
+  kill -0 "$pid" 2>/dev/null || break
   sleep 0.5
 done
 if ! grep -q '"status":"ok"' "$dir/health.json" 2>/dev/null; then

@@ -149,7 +149,9 @@ describe('admin API', () => {
     const again = await t.http.delete(`/api/admin/teams/${m.teamId}`).set(admin);
     expect(again.status).toBe(200);
     expect(again.body.data).toEqual({ teamId: m.teamId, integrationDeleted: false, teamDeleted: false });
-    await new Promise((r) => setTimeout(r, 300));
+    // One notification, ever: sending happens only from outbox rows, and the repeat wrote none.
+    const [outbox] = await t.dataSource.query(`SELECT count(*)::int AS n FROM notification_outbox WHERE team_id = $1 AND type = 'disconnected'`, [m.teamId]);
+    expect(outbox.n).toBe(1);
     expect(receiver.ofTeam(m.teamId).filter((r) => r.body.type === 'disconnected')).toHaveLength(1);
     expect(receiver.ofTeam(m.teamId).find((r) => r.body.type === 'disconnected')!.body.data).toMatchObject({ reason: 'team_deleted' });
     expect(events.filter((e) => e.payload.teamId === m.teamId && e.name === JiraConnectionEvent.TeamDeleted)).toHaveLength(2);

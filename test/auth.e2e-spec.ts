@@ -1,7 +1,6 @@
 import { execFile } from 'node:child_process';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { Controller, Get, Injectable, Module, UseGuards } from '@nestjs/common';
 import { exportJWK, generateKeyPair, SignJWT } from 'jose';
@@ -12,6 +11,7 @@ import type { TeamRole } from '../src/teams/entities/team-member.entity.js';
 import { CurrentTeam, type TeamContext } from '../src/teams/team.decorators.js';
 import { TeamAccessPolicy } from '../src/teams/team-access.policy.js';
 import { TeamGuard } from '../src/teams/team.guard.js';
+import { entryPointArgs } from './helpers/entry-point.js';
 import { createTestApp, type TestApp } from './helpers/test-app.js';
 
 @Controller('api/whoami')
@@ -106,15 +106,13 @@ describe('bearer tokens from an identity provider (JWKS, RS256)', () => {
 
 describe('npm run cli -- dev:token', () => {
   const run = promisify(execFile);
-  const register = fileURLToPath(new URL('./helpers/swc-register.mjs', import.meta.url));
-  const cli = fileURLToPath(new URL('../src/cli/main.ts', import.meta.url));
   const dataDir = `/tmp/jc-cli-test-${process.pid}`;
   // The CLI is its own process; on PGlite it needs a data directory of its own (not the test's memory engine).
   const env = (extra: Record<string, string> = {}) => ({
     ...process.env, ...(process.env.DATABASE_URL ? {} : { DATA_DIR: dataDir }), NODE_ENV: 'development', ...extra,
   });
   const devToken = (extra?: Record<string, string>, args: string[] = []) =>
-    run(process.execPath, ['--import', register, cli, 'dev:token', '--email', 'alice@example.com', '--team', `Acme ${process.pid}`, ...args], { env: env(extra) });
+    run(process.execPath, [...entryPointArgs('cli/main'), 'dev:token', '--email', 'alice@example.com', '--team', `Acme ${process.pid}`, ...args], { env: env(extra) });
 
   afterAll(async () => {
     const { rmSync } = await import('node:fs');
@@ -142,7 +140,7 @@ describe('npm run cli -- dev:token', () => {
 
   it('is refused in production and rejects bad arguments', async () => {
     await expect(devToken({ NODE_ENV: 'production' })).rejects.toMatchObject({ code: 2, stderr: expect.stringMatching(/refused in production/) });
-    await expect(run(process.execPath, ['--import', register, cli, 'dev:token', '--email', 'nope', '--team', 'x'], { env: env() }))
+    await expect(run(process.execPath, [...entryPointArgs('cli/main'), 'dev:token', '--email', 'nope', '--team', 'x'], { env: env() }))
       .rejects.toMatchObject({ code: 2, stderr: expect.stringMatching(/--email/) });
   }, 60_000);
 });

@@ -43,6 +43,7 @@ describe('Jira OAuth connect flow', () => {
     const m = await t.member('owner');
     const before = Date.now();
     const flow = remember(await startFlow(t, m, { siteUrl: 'Acme' }));
+    const after = Date.now();
     const url = new URL(flow.authorizationUrl);
     expect(url.origin + url.pathname).toBe(`${fake.url}/authorize`);
     const p = url.searchParams;
@@ -54,9 +55,11 @@ describe('Jira OAuth connect flow', () => {
     expect(p.get('response_type')).toBe('code');
     expect(p.get('prompt')).toBe('consent');
     expect(flow.state).toMatch(/^[A-Za-z0-9_-]{43}$/); // 256 bits, base64url
-    const expiresIn = Date.parse(flow.expiresAt) - before;
-    expect(expiresIn).toBeGreaterThan(9.5 * 60_000);
-    expect(expiresIn).toBeLessThanOrEqual(10 * 60_000 + 1000);
+    // Ten minutes from when the request was served: bounded by the request's start and end, not
+    // by a slack that a loaded machine exceeds.
+    const expiresAt = Date.parse(flow.expiresAt);
+    expect(expiresAt).toBeGreaterThanOrEqual(before + 10 * 60_000);
+    expect(expiresAt).toBeLessThanOrEqual(after + 10 * 60_000);
     expect(flow.setCookie).toMatch(/; HttpOnly/i);
     expect(flow.setCookie).toMatch(/; SameSite=Lax/i);
     expect(flow.setCookie).toMatch(/; Path=\/api\/integrations\/jira\/oauth\/callback(;|$)/);

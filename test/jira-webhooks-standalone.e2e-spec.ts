@@ -1,4 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { JiraConnectionEventPayload } from '../src/integrations/jira/jira.events.js';
+import { JiraWebhookLifecycle } from '../src/integrations/jira/webhooks/jira-webhook-lifecycle.service.js';
+import { JiraWebhookRenewalJob } from '../src/integrations/jira/webhooks/jira-webhook-renewal.job.js';
 import { FakeAtlassian } from './fake-atlassian/fake-atlassian.js';
 import { NotificationReceiver } from './helpers/notification-receiver.js';
 import { connect } from './helpers/oauth-flow.js';
@@ -75,7 +78,9 @@ describe('standalone server without JIRA_WEBHOOK_EVENTS', () => {
       expect(res.body.data.status).toBe('connected');
       const status = await t.http.get('/api/integrations/jira/oauth/status').set(m.headers);
       expect(status.body.data.webhooks).toEqual({ state: 'disabled', expiresAt: null, lastDeliveryAt: null });
-      await new Promise((r) => setTimeout(r, 300));
+      // What would register, run to the end: the connected-event listener and a renewal pass.
+      await t.app.get(JiraWebhookLifecycle).onConnected({ teamId: m.teamId } as JiraConnectionEventPayload);
+      await t.app.get(JiraWebhookRenewalJob).runOnce();
       expect(fake.webhooks.ops).toEqual([]);
     } finally {
       await t.close();

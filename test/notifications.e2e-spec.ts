@@ -7,6 +7,7 @@ import { NotificationOutbox } from '../src/notifications/notification-outbox.js'
 import { verifyNotification } from '../src/notifications/notification-signature.js';
 import { NotificationWorker } from '../src/notifications/notification.worker.js';
 import { FakeAtlassian } from './fake-atlassian/fake-atlassian.js';
+import { waitUntil } from './helpers/free-port.js';
 import { seedIntegration } from './helpers/jira-seed.js';
 import { NotificationReceiver } from './helpers/notification-receiver.js';
 import { connect } from './helpers/oauth-flow.js';
@@ -53,6 +54,21 @@ describe('notifications to the product backend (outbox + worker)', () => {
 
   const typesOf = (teamId: string) => receiver.ofTeam(teamId).filter((r) => r.status === 200).map((r) => r.body.type);
 
+  /*
+   * Absences are proven through the outbox, not by waiting: a notification is sent only from an
+   * outbox row written in the change's own transaction, and every claim of a row adds one to its
+   * `attempts` (in the claiming statement). So the rows say what can ever be sent, and a delivered
+   * row whose `attempts` equals the requests received will never be sent again.
+   */
+  const outboxTypes = async (teamId: string): Promise<string[]> =>
+    ((await t.dataSource.query(`SELECT type FROM notification_outbox WHERE team_id = $1 ORDER BY occurred_at`, [teamId])) as { type: string }[])
+      .map((r) => r.type);
+  /** Waits until every row of `ids` is marked delivered: from then on no sender holds or claims them. */
+  const settled = (app: TestApp, ids: string[]) => waitUntil(async () => {
+    const [row] = await app.dataSource.query(`SELECT count(*)::int AS n FROM notification_outbox WHERE id = ANY($1) AND status = 'delivered'`, [ids]);
+    return row.n === ids.length;
+  }, 20_000, 'every outbox row marked delivered');
+
   it('connect, site selection and disconnect each notify once, signed, and emit the in-process event', async () => {
     const m = await t.member('owner');
     const { res } = await connect(t, fake, m);
@@ -92,7 +108,8 @@ describe('notifications to the product backend (outbox + worker)', () => {
     const chosen = fake.account.sites[1];
     expect((await t.http.put('/api/integrations/jira/site').set(owner.headers).send({ cloudId: chosen.id })).status).toBe(200);
     await receiver.waitFor(() => typesOf(owner.teamId).length === 1, 'site_selected');
-    await new Promise((r) => setTimeout(r, 300)); // nothing else arrives for the pending state
+    // Nothing was, or will be, sent for the pending state: the outbox holds the site selection only.
+    expect(await outboxTypes(owner.teamId)).toEqual(['site_selected']);
     expect(typesOf(owner.teamId)).toEqual(['site_selected']);
     expect(events).toContainEqual({ name: JiraConnectionEvent.SiteSelected, payload: expect.objectContaining({ teamId: owner.teamId, cloudId: chosen.id }) });
   });
@@ -111,7 +128,7 @@ describe('notifications to the product backend (outbox + worker)', () => {
     await expect(tokens.getAccessToken(dead.teamId)).rejects.toMatchObject({ code: 'jira_reauthorization_required' });
     await expect(tokens.getAccessToken(dead.teamId)).rejects.toMatchObject({ code: 'jira_reauthorization_required' });
     await receiver.waitFor(() => typesOf(dead.teamId).length === 1, 'reauthorization_required');
-    await new Promise((r) => setTimeout(r, 300));
+    expect(await outboxTypes(dead.teamId)).toEqual(['reauthorization_required']); // once, not per refused call
     expect(typesOf(dead.teamId)).toEqual(['reauthorization_required']);
   });
 
@@ -121,9 +138,10 @@ describe('notifications to the product backend (outbox + worker)', () => {
       await outbox.enqueue(em, { type: 'connected', teamId: 'rolled-back-team' });
       throw new Error('change failed');
     })).rejects.toThrow('change failed');
-    await new Promise((r) => setTimeout(r, 300));
+    // No row, so nothing can ever be sent: a whole send cycle afterwards proves it too.
+    expect(await outboxTypes('rolled-back-team')).toEqual([]);
+    await t.app.get(NotificationWorker).drain();
     expect(receiver.ofTeam('rolled-back-team')).toEqual([]);
-    expect((await t.dataSource.query(`SELECT count(*)::int AS n FROM notification_outbox WHERE team_id = 'rolled-back-team'`))[0].n).toBe(0);
   });
 
   /** Enqueues `n` notifications for one team through `app`, each in a transaction of its own. */
@@ -146,7 +164,7 @@ describe('notifications to the product backend (outbox + worker)', () => {
         && receiver.ofTeam('team-flaky').length >= 2 * ids.length, 'every event refused at least once');
       receiver.mode = 'ok';
       await receiver.waitFor(() => ids.every((id) => receiver.acceptedCount(id) >= 1), 'every event accepted');
-      await new Promise((r) => setTimeout(r, 500)); // any duplicate would arrive meanwhile
+      await settled(t, ids); // then the requests counted below are all there will ever be
       for (const id of ids) expect(receiver.acceptedCount(id), id).toBe(1);
       // Every row delivered, after at least one refusal, its attempts counting exactly the requests made.
       const rows = (await t.dataSource.query(`SELECT id, status, attempts FROM notification_outbox WHERE team_id = 'team-flaky'`)) as
@@ -181,7 +199,7 @@ describe('notifications to the product backend (outbox + worker)', () => {
       await receiver.waitFor(() => receiver.ofTeam('team-restart').some((r) => r.status === 500), 'a refused attempt after the restart');
       receiver.mode = 'ok';
       await receiver.waitFor(() => ids.every((id) => receiver.acceptedCount(id) >= 1), 'every event accepted after the restart');
-      await new Promise((r) => setTimeout(r, 400));
+      await settled(t, ids);
       for (const id of ids) expect(receiver.acceptedCount(id), id).toBe(1);
 
       // A process killed mid-POST leaves its claim behind: once the lease runs out, the row is sent.
@@ -192,7 +210,11 @@ describe('notifications to the product backend (outbox + worker)', () => {
         `INSERT INTO notification_outbox (type, team_id, occurred_at, next_attempt_at, attempts, locked_until)
          VALUES ('connected', 'team-crashed', now(), now(), 1, now() + interval '1 hour') RETURNING id`);
       await receiver.waitFor(() => receiver.acceptedCount(crashed.id) === 1, 'the expired claim delivered');
-      await new Promise((r) => setTimeout(r, 300));
+      // A whole send cycle after the insert, and the live claim is untouched: a claim would have
+      // added an attempt (whichever instance or cycle made it).
+      await restarted.app.get(NotificationWorker).drain();
+      const [still] = await t.dataSource.query(`SELECT attempts, status FROM notification_outbox WHERE id = $1`, [leased.id]);
+      expect(still).toEqual({ attempts: 1, status: 'pending' });
       expect(receiver.acceptedCount(leased.id)).toBe(0); // still claimed by its (presumed live) sender
     } finally {
       await restarted.close();

@@ -3,16 +3,15 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
+import { entryPointArgs } from './helpers/entry-point.js';
 import { createTestApp } from './helpers/test-app.js';
 
 /*
- * The real entry point (src/main.ts, from the sources) in a child process with a clean
- * environment, as an operator starts it: what does it print, and does it stop?
+ * The real entry point in a child process with a clean environment, as an operator starts it:
+ * what does it print, and does it stop? From dist/ when it is fresh (CI builds it), else from the
+ * sources; the first test always runs the sources, so the source-run path stays tested.
  */
-const REGISTER = fileURLToPath(new URL('../scripts/swc-register.mjs', import.meta.url));
-const MAIN = fileURLToPath(new URL('../src/main.ts', import.meta.url));
 const dirs: string[] = [];
 const tempDir = () => {
   const dir = mkdtempSync(join(tmpdir(), 'jc-startup-'));
@@ -28,9 +27,9 @@ interface Exit {
 }
 
 /** Starts the server; resolves when it exits (or kills it after `timeoutMs` and says so). */
-function start(env: Record<string, string>, timeoutMs = 100_000): Promise<Exit> {
+function start(env: Record<string, string>, { fromSources = false, timeoutMs = 100_000 } = {}): Promise<Exit> {
   const cwd = tempDir(); // no .env here, and the default DATA_DIR (./.data) lands in it
-  const child = spawn(process.execPath, ['--import', REGISTER, MAIN], {
+  const child = spawn(process.execPath, entryPointArgs('main', { fromSources }), {
     cwd,
     env: { PATH: process.env.PATH, HOME: cwd, LOG_LEVEL: 'warn', PORT: '0', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -65,7 +64,7 @@ describe('start-up errors', () => {
       JIRA_KEEPALIVE_DAYS: '900', // jira
       JIRA_RATE_LIMIT_PER_USER: '0', // rate limit
       REDIS_URL: 'http://cache', // redis
-    });
+    }, { fromSources: true });
     expect(r.code).toBe(1);
     expect(stackLines(r.stderr + r.stdout)).toEqual([]);
     const lines = ours(r.stderr);

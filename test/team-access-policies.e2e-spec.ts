@@ -1,10 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Clock } from '../src/common/clock.js';
 import type { TeamRole } from '../src/teams/entities/team-member.entity.js';
 import { FakeAtlassian } from './fake-atlassian/fake-atlassian.js';
 import { JwksIssuer } from './helpers/jwks-issuer.js';
 import { MembershipService } from './helpers/membership-service.js';
 import { connect } from './helpers/oauth-flow.js';
 import { createTestApp, type TestApp, type TestMember } from './helpers/test-app.js';
+import { TestClock } from './helpers/webhook-probe.js';
 
 const STATUS = '/api/integrations/jira/oauth/status';
 const AUTHORIZE = '/api/integrations/jira/oauth/authorize';
@@ -106,9 +108,11 @@ describe('TEAM_ACCESS_POLICY', () => {
 
   describe('http', () => {
     const TOKEN = 'membership-token-0123456789';
+    const clock = new TestClock(); // the cache's expiry is moved past, not waited for
     let t: TestApp;
     beforeAll(async () => {
       t = await createTestApp({
+        configure: (b) => b.overrideProvider(Clock).useValue(clock),
         env: {
           ...base(), TEAM_ACCESS_POLICY: 'http', TEAM_ACCESS_URL: product.urlTemplate, TEAM_ACCESS_TOKEN: TOKEN,
           TEAM_ACCESS_TIMEOUT_MS: '500', TEAM_ACCESS_CACHE_SECONDS: '2', AUTH_ROLE_MAP: ROLE_MAP,
@@ -191,7 +195,7 @@ describe('TEAM_ACCESS_POLICY', () => {
       // A role change shows after the cache expires.
       product.set('org_cache', 'u_member', 404);
       expect((await t.http.get(STATUS).set(member)).status).toBe(200);
-      await new Promise((r) => setTimeout(r, 2100));
+      clock.offsetMs += 2_100; // past TEAM_ACCESS_CACHE_SECONDS=2
       expect((await t.http.get(STATUS).set(member)).status).toBe(403);
       expect(product.count('org_cache', 'u_member')).toBe(2);
 

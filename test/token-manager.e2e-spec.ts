@@ -189,7 +189,8 @@ describe('JiraTokenManager and JiraClient', () => {
     await expect(tokens.getAccessToken(s.teamId)).rejects.toMatchObject({ code: 'jira_refresh_lock_timeout', status: 503, retryAfter: 1 });
     expect(Date.now() - started).toBeLessThan(2500);
     expect(requestsSince(mark)).toHaveLength(0);
-    await new Promise((r) => setTimeout(r, 3000));
+    // The other process's lease lapses (moved into the past rather than waited out).
+    await t.dataSource.query(`UPDATE jira_integrations SET refresh_lease_expires_at = now() - interval '1 second' WHERE team_id = $1`, [s.teamId]);
     await expect(tokens.getAccessToken(s.teamId)).resolves.toEqual(expect.any(String));
     expect(await storedIntegration(t.dataSource, s.teamId)).toMatchObject({ refreshLeaseOwner: null, refreshInFlightVersion: null });
     expect(await chainIntact(t.dataSource, fake, s.teamId)).toBe(true);

@@ -5,24 +5,14 @@ import { JiraKeepAliveJob } from '../src/integrations/jira/tokens/jira-keepalive
 import { JiraTokenManager } from '../src/integrations/jira/tokens/jira-token-manager.service.js';
 import { FakeAtlassian } from './fake-atlassian/fake-atlassian.js';
 import { loseRefreshAnswers } from './fake-atlassian/token-faults.js';
-import { expectGrantAliveAfterLeeway } from './helpers/grant-survival.js';
+import { eventually, expectGrantAliveAfterLeeway } from './helpers/grant-survival.js';
 import { chainIntact, seedIntegration, storedIntegration } from './helpers/jira-seed.js';
 import { createTestApp, type TestApp } from './helpers/test-app.js';
 
 const DAY = 24 * 60 * 60_000;
 /** The fake's reuse leeway in these tests (Atlassian: 10 minutes). */
 const LEEWAY_MS = 4_000;
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** Polls `probe` every 100 ms until it holds, for at most `ms`. */
-async function eventually(probe: () => Promise<boolean>, ms: number): Promise<boolean> {
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    if (await probe()) return true;
-    await sleep(100);
-  }
-  return probe();
-}
 
 /*
  * Atlassian rotates the refresh token, then its answer never arrives; afterwards nobody calls.

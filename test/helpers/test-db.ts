@@ -1,6 +1,5 @@
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
-import { createDataSource } from '../../src/database/data-source.js';
 
 /*
  * PostgreSQL mode (DATABASE_URL set): the global setup migrates `<db>_tpl` once; each test file
@@ -43,6 +42,8 @@ const quote = (name: string): string => `"${name.replace(/"/g, '""')}"`;
 
 /** Runs every migration on the PostgreSQL database at `url`. */
 export async function migrateDatabase(url: string): Promise<void> {
+  // Imported here, not at the top: test/setup.ts loads this file in every worker, unit specs too.
+  const { createDataSource } = await import('../../src/database/data-source.js');
   const ds = createDataSource({ kind: 'postgres', url, dataDir: 'memory://' });
   await ds.initialize();
   try {
