@@ -8,7 +8,7 @@ export class RedisEnv {
   @Matches(/^rediss?:\/\/\S+$/, { message: 'REDIS_URL must be a redis:// or rediss:// URL' })
   REDIS_URL?: string;
 
-  /** A Redis command not answered within this fails (the rate limiter then lets the request through). */
+  /** A Redis command not answered within this fails (the rate limiter then counts in memory until Redis answers again). */
   @IsInt()
   @Min(50)
   @Max(10_000)

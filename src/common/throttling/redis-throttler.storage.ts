@@ -1,5 +1,5 @@
 import { Logger, type OnApplicationShutdown } from '@nestjs/common';
-import type { ThrottlerStorage } from '@nestjs/throttler';
+import { ThrottlerStorageService, type ThrottlerStorage } from '@nestjs/throttler';
 import type { Redis } from 'ioredis';
 import { RedisAvailability } from './bounded-redis.js';
 
@@ -35,14 +35,17 @@ const QUIT_TIMEOUT_MS = 1000;
 /**
  * ThrottlerStorage on Redis, so every instance counts against the same limits
  * (@nest-lab/throttler-storage-redis does not support Nest 12). If Redis is unreachable or
- * stalled (commands time out, see REDIS_COMMAND_TIMEOUT_MS) the request is let through: rate
- * limiting protects the service but must not take the OAuth flow down with it. The outage is
- * logged once when it starts and once when Redis answers again; meanwhile requests skip Redis
- * without waiting (RedisAvailability), and a background PING decides when it is back.
+ * stalled (commands time out, see REDIS_COMMAND_TIMEOUT_MS) the request is counted in this
+ * instance's memory instead (@nestjs/throttler's own in-memory storage): rate limiting protects
+ * the service but must not take the OAuth flow down with it, nor vanish during an outage. The
+ * outage is logged once when it starts and once when Redis answers again; meanwhile requests skip
+ * Redis without waiting (RedisAvailability), and a background PING decides when it is back.
  */
 export class RedisThrottlerStorage implements ThrottlerStorage, OnApplicationShutdown {
   private readonly logger = new Logger(RedisThrottlerStorage.name);
   readonly availability: RedisAvailability;
+  /** Where requests are counted while Redis is down: per instance, so N instances allow N × the limit. */
+  private readonly memory = new ThrottlerStorageService();
 
   constructor(
     private readonly redis: Redis,
@@ -51,13 +54,12 @@ export class RedisThrottlerStorage implements ThrottlerStorage, OnApplicationShu
     this.availability = new RedisAvailability(redis, {
       purpose: 'rate-limit counters',
       onDown: (err) => this.logger.warn({ err: { message: err.message } },
-        'rate-limit storage unavailable; requests are not limited until Redis answers again'),
-      onUp: (downMs) => this.logger.log({ downMs }, 'rate-limit storage recovered; requests are limited again'),
+        'rate-limit storage unavailable; requests are limited in this instance\'s memory until Redis answers again'),
+      onUp: (downMs) => this.logger.log({ downMs }, 'rate-limit storage recovered; requests are limited in Redis again'),
     });
   }
 
   async increment(key: string, ttl: number, limit: number, blockDuration: number, throttlerName: string): Promise<ThrottlerStorageRecord> {
-    const notLimited = { totalHits: 0, timeToExpire: Math.ceil(ttl / 1000), isBlocked: false, timeToBlockExpire: 0 };
     const base = `${this.prefix}${throttlerName}:${key}`;
     try {
       const [hits, windowMs, blocked, blockMs] = (await this.availability.run((redis) => redis.eval(
@@ -70,12 +72,13 @@ export class RedisThrottlerStorage implements ThrottlerStorage, OnApplicationShu
         timeToBlockExpire: Math.ceil(blockMs / 1000),
       };
     } catch {
-      return notLimited;
+      return this.memory.increment(key, ttl, limit, blockDuration, throttlerName);
     }
   }
 
   async onApplicationShutdown(): Promise<void> {
     this.availability.stop();
+    this.memory.onApplicationShutdown();
     const quit = this.redis.quit().then(() => true, () => false);
     const timeout = new Promise<boolean>((resolve) => setTimeout(resolve, QUIT_TIMEOUT_MS, false).unref());
     if (!(await Promise.race([quit, timeout]))) this.redis.disconnect();
