@@ -23,7 +23,7 @@ import { sleep } from './support.js';
  */
 export const RL = {
   seconds: Number(process.env.BENCH_RL_SECONDS ?? 20),
-  windowMs: 10_000,
+  windowMs: Number(process.env.BENCH_RL_WINDOW_S ?? 10) * 1000,
   // Low enough that Atlassian's limits bind before this process's own capacity (PGlite: one session).
   burstPerSecond: 40,
   tenantQuota: 200,

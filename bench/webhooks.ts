@@ -75,7 +75,7 @@ export async function webhookThroughput(entry: string, kind: string, env: Record
   let stopping: Promise<void> | undefined;
   const stop = () => (stopping ??= app.stop());
   try {
-    const jwt = await new SignJWT({}).setProtectedHeader({ alg: 'HS256', typ: 'JWT' }).setIssuedAt().setExpirationTime('2h')
+    const jwt = await new SignJWT({}).setProtectedHeader({ alg: 'HS256', typ: 'JWT' }).setIssuedAt().setExpirationTime('5m') // within JIRA_WEBHOOK_JWT_MAX_LIFETIME_SECONDS
       .sign(new TextEncoder().encode(CLIENT_SECRET));
     let seq = 0;
     /** Delivery ids the app answered 2xx: each must be in the inbox afterwards. */
