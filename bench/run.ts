@@ -169,9 +169,16 @@ async function main(): Promise<void> {
       + `load average ${loadavg().map((l) => l.toFixed(1)).join(' ')}]`);
     console.log(`TARGET storm statements: ${fmt(s.statementsPerTeam, 2)} per team (target ≤ 3.5) ${s.statementsPerTeam <= 3.5 ? 'PASS' : 'FAIL'}  `
       + `${JSON.stringify(s.statements)}; shared lease polls ${s.polls}`);
+    const cpuMs = s.appCpuMs.reduce((a, b) => a + b, 0) + s.fakeCpuMs + s.postgresCpuMs;
     console.log(`CPU during the storm: app processes ${s.appCpuMs.map((c) => fmt(c)).join(' + ')} ms, bench process (fake Atlassian) ${fmt(s.fakeCpuMs)} ms, `
       + `PostgreSQL backends ${fmt(s.postgresCpuMs)} ms; `
-      + `${fmt((s.appCpuMs.reduce((a, b) => a + b, 0) + s.fakeCpuMs + s.postgresCpuMs) / s.wallMs, 2)} cores busy on average over the wall time`);
+      + `${fmt(cpuMs / s.wallMs, 2)} cores busy on average over the wall time`);
+    // Why the limit above is out of reach here: the storm is CPU-bound. Its CPU work (refreshes:
+    // claims, token calls, sealing, writes) spread over every core is a floor the latency ideal and
+    // the valid-token run do not count. Reported beside the issue's line, not instead of it.
+    const cpuFloorMs = cpuMs / cpus().length;
+    console.log(`storm against its CPU floor: ${fmt(s.wallMs / cpuFloorMs, 2)} × (wall ${fmt(s.wallMs)} ms; floor ${fmt(cpuFloorMs)} ms = ${fmt(cpuMs)} CPU-ms `
+      + `over ${cpus().length} cores; ${fmt(cpuMs / s.teams, 2)} CPU-ms per refreshed team, of which the app ${fmt(s.appCpuMs.reduce((a, b) => a + b, 0) / s.teams, 2)})`);
     if (!verdict) failures.push('refresh storm');
   }
 
