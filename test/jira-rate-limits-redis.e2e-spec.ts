@@ -6,6 +6,7 @@ import { InMemoryRateLimitStateStore, RATE_LIMIT_STATE_STORE, RedisRateLimitStat
 import { FakeAtlassian } from './fake-atlassian/fake-atlassian.js';
 import { FakeRateLimits } from './fake-atlassian/rate-limits.js';
 import { seedIntegration } from './helpers/jira-seed.js';
+import { waitUntilHeldBack } from './helpers/rate-limit-probe.js';
 import { createTestApp, type TestApp } from './helpers/test-app.js';
 
 /*
@@ -71,7 +72,7 @@ describe('rate-limit state shared through Redis', () => {
     const first = one.app.get(JiraClient).forTeam(s.teamId).myself();
     while (rl.rejected(s.cloudId).length === 0) await sleep(5);
     const t429 = rl.rejected(s.cloudId)[0].at;
-    await sleep(50);
+    await waitUntilHeldBack(one, s.teamId);
 
     const otherClient = two.app.get(JiraClient).forTeam(s.teamId);
     const started = Date.now();

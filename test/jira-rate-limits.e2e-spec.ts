@@ -3,6 +3,7 @@ import { JiraClient } from '../src/integrations/jira/client/jira-client.js';
 import { FakeAtlassian, type FakeAccount } from './fake-atlassian/fake-atlassian.js';
 import { FakeRateLimits } from './fake-atlassian/rate-limits.js';
 import { seedIntegration } from './helpers/jira-seed.js';
+import { waitUntilHeldBack } from './helpers/rate-limit-probe.js';
 import { createTestApp, type TestApp } from './helpers/test-app.js';
 
 /*
@@ -42,7 +43,7 @@ describe('Jira rate-limit governor', () => {
     const first = jira.forTeam(a.teamId).get('/rest/api/3/project/search');
     while (rl.rejected(a.cloudId).length === 0) await sleep(5);
     const t429 = rl.rejected(a.cloudId)[0].at;
-    await sleep(50);
+    await waitUntilHeldBack(t, a.teamId);
     const started = Date.now();
     const others = Array.from({ length: 5 }, (_, i) => jira.forTeam(a.teamId).get(`/rest/api/3/issue/A-${i + 1}`));
     // A caller whose budget ends before the reset is refused at once, with Retry-After.
