@@ -1,14 +1,14 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect } from 'vitest';
 import type { JiraConnectionEventPayload } from '../src/integrations/jira/jira.events.js';
 import { JiraWebhookLifecycle } from '../src/integrations/jira/webhooks/jira-webhook-lifecycle.service.js';
 import { JiraWebhookRenewalJob } from '../src/integrations/jira/webhooks/jira-webhook-renewal.job.js';
-import { FakeAtlassian } from './fake-atlassian/fake-atlassian.js';
+import { fileFixtures } from './helpers/fixtures.js';
 import { NotificationReceiver } from './helpers/notification-receiver.js';
 import { connect } from './helpers/oauth-flow.js';
-import { createTestApp, type TestApp } from './helpers/test-app.js';
 import { waitFor } from './helpers/webhook-probe.js';
 
 const PATH = '/api/integrations/jira/webhooks';
+const { test, useApp } = fileFixtures();
 
 /*
  * The standalone server: subscriptions from JIRA_WEBHOOK_EVENTS / JIRA_WEBHOOK_JQL, no handler
@@ -16,34 +16,23 @@ const PATH = '/api/integrations/jira/webhooks';
  * notification (NOTIFY_WEBHOOK_URL), recorded in the same transaction as the inbox row.
  */
 describe('standalone server: configured subscriptions, events forwarded as notifications', () => {
-  const fake = new FakeAtlassian();
   const receiver = new NotificationReceiver();
-  let t: TestApp;
+  test.beforeAll(() => receiver.start());
+  test.afterAll(() => receiver.stop());
+  const t = useApp(() => ({
+    env: {
+      JIRA_WEBHOOK_URL: 'https://hooks.example.test/api/integrations/jira/webhooks',
+      JIRA_WEBHOOK_EVENTS: 'jira:issue_created, comment_created',
+      JIRA_WEBHOOK_JQL: 'project IN (ABC, DEF)',
+      JIRA_WEBHOOK_JOB_INTERVAL_SECONDS: '0',
+      JIRA_WEBHOOK_POLL_MS: '50',
+      NOTIFY_WEBHOOK_URL: receiver.url,
+      NOTIFY_WEBHOOK_SECRET: 'whsec_test_0123456789abcdefghijklmnopqrstuvwxyz',
+      NOTIFY_POLL_INTERVAL_MS: '50',
+    },
+  }));
 
-  beforeAll(async () => {
-    await fake.start();
-    await receiver.start();
-    t = await createTestApp({
-      env: {
-        ...fake.env(),
-        JIRA_WEBHOOK_URL: 'https://hooks.example.test/api/integrations/jira/webhooks',
-        JIRA_WEBHOOK_EVENTS: 'jira:issue_created, comment_created',
-        JIRA_WEBHOOK_JQL: 'project IN (ABC, DEF)',
-        JIRA_WEBHOOK_JOB_INTERVAL_SECONDS: '0',
-        JIRA_WEBHOOK_POLL_MS: '50',
-        NOTIFY_WEBHOOK_URL: receiver.url,
-        NOTIFY_WEBHOOK_SECRET: 'whsec_test_0123456789abcdefghijklmnopqrstuvwxyz',
-        NOTIFY_POLL_INTERVAL_MS: '50',
-      },
-    });
-  });
-  afterAll(async () => {
-    await t?.close();
-    await receiver.stop();
-    await fake.stop();
-  });
-
-  it('registers the configured events and forwards each delivery once, with the team and Jira\'s identifier', async () => {
+  test('registers the configured events and forwards each delivery once, with the team and Jira\'s identifier', async ({ fake }) => {
     const m = await t.member('owner');
     const { res } = await connect(t, fake, m);
     const cloudId = res.body.data.site.cloudId as string;
@@ -69,22 +58,18 @@ describe('standalone server: configured subscriptions, events forwarded as notif
 });
 
 describe('standalone server without JIRA_WEBHOOK_EVENTS', () => {
-  it('registers nothing and says so in the status', async () => {
-    const fake = await new FakeAtlassian().start();
-    const t = await createTestApp({ env: { ...fake.env(), JIRA_WEBHOOK_EVENTS: undefined, JIRA_WEBHOOK_URL: undefined } });
-    try {
-      const m = await t.member('owner');
-      const { res } = await connect(t, fake, m);
-      expect(res.body.data.status).toBe('connected');
-      const status = await t.http.get('/api/integrations/jira/oauth/status').set(m.headers);
-      expect(status.body.data.webhooks).toEqual({ state: 'disabled', expiresAt: null, lastDeliveryAt: null });
-      // What would register, run to the end: the connected-event listener and a renewal pass.
-      await t.app.get(JiraWebhookLifecycle).onConnected({ teamId: m.teamId } as JiraConnectionEventPayload);
-      await t.app.get(JiraWebhookRenewalJob).runOnce();
-      expect(fake.webhooks.ops).toEqual([]);
-    } finally {
-      await t.close();
-      await fake.stop();
-    }
+  const t = useApp({ env: { JIRA_WEBHOOK_EVENTS: undefined, JIRA_WEBHOOK_URL: undefined } });
+
+  test('registers nothing and says so in the status', async ({ fake }) => {
+    const mark = fake.webhooks.ops.length; // the fake is the file's: the first describe registered there
+    const m = await t.member('owner');
+    const { res } = await connect(t, fake, m);
+    expect(res.body.data.status).toBe('connected');
+    const status = await t.http.get('/api/integrations/jira/oauth/status').set(m.headers);
+    expect(status.body.data.webhooks).toEqual({ state: 'disabled', expiresAt: null, lastDeliveryAt: null });
+    // What would register, run to the end: the connected-event listener and a renewal pass.
+    await t.app.get(JiraWebhookLifecycle).onConnected({ teamId: m.teamId } as JiraConnectionEventPayload);
+    await t.app.get(JiraWebhookRenewalJob).runOnce();
+    expect(fake.webhooks.ops.slice(mark)).toEqual([]);
   });
 });
