@@ -3,6 +3,7 @@ import { JiraTokenManager } from '../src/integrations/jira/tokens/jira-token-man
 import { FakeAtlassian } from './fake-atlassian/fake-atlassian.js';
 import { chainIntact, seedIntegration } from './helpers/jira-seed.js';
 import { createTestApp, type TestApp } from './helpers/test-app.js';
+import { waitFor } from './helpers/webhook-probe.js';
 
 /** Atlassian's token endpoint answers this late (the case reported in issue 8). */
 const SLOW_TOKEN_MS = Number(process.env.TEST_SLOW_TOKEN_MS ?? 9_000);
@@ -35,12 +36,14 @@ describe(`a ${SLOW_TOKEN_MS / 1000} s token endpoint does not starve the app (po
       t.dataSource.query('UPDATE jira_integrations SET team_id = $1 WHERE team_id = $2', [unrelated.teamId, s.teamId]));
     const teams = await Promise.all(Array.from({ length: REFRESHING_TEAMS }, () => seedIntegration(t.dataSource, fake)));
     const before = fake.refreshCount;
+    const arrivedMark = fake.requestLog.length;
     fake.tokenLatencyMs = SLOW_TOKEN_MS;
     const started = Date.now();
     try {
       const tokens = t.app.get(JiraTokenManager);
       const refreshes = Promise.allSettled(teams.flatMap((s) => [tokens.getAccessToken(s.teamId), tokens.getAccessToken(s.teamId)]));
-      await new Promise((r) => setTimeout(r, 300));
+      // Sample once every team's refresh has reached Atlassian (the fake logs requests as they arrive).
+      await waitFor(() => fake.requestLog.slice(arrivedMark).filter((r) => r.url.startsWith('/oauth/token')).length >= REFRESHING_TEAMS, 'the refreshes at Atlassian', SLOW_TOKEN_MS);
       const samples: { status: number; health: number; ms: number }[] = [];
       while (Date.now() - started < SLOW_TOKEN_MS - 1_500) {
         const t0 = Date.now();
