@@ -6,13 +6,14 @@ import { Test } from '@nestjs/testing';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import type { Request } from 'express';
 import request from 'supertest';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect } from 'vitest';
 import { readDatabaseSettings } from '../src/config/database.config.js';
 import { createDataSource } from '../src/database/data-source.js';
 import { JiraIntegrationModule, TeamAccessPolicy, type TeamRole } from '../src/integrations/jira/index.js';
 import { FakeAtlassian } from './fake-atlassian/fake-atlassian.js';
+import { fileFixtures } from './helpers/fixtures.js';
 import { seedIntegration, storedIntegration, type SeededIntegration } from './helpers/jira-seed.js';
-import { createTestApp, type TestApp, type TestMember } from './helpers/test-app.js';
+import { createTestApp, type TestMember } from './helpers/test-app.js';
 
 /*
  * The Jira proxies (docs/proxy.md) against the fake Atlassian: what reaches it is read from its
@@ -22,6 +23,8 @@ import { createTestApp, type TestApp, type TestMember } from './helpers/test-app
 const ADMIN_KEY = 'proxy-test-admin-key-0123456789abcdef0123';
 const SPA = '/api/integrations/jira/proxy';
 const MARKER = 'x-jira-connect-problem';
+/** The first two describes share the file's fake; the host app below is another Atlassian app (its own redirect URI). */
+const { test: it, useApp } = fileFixtures();
 
 interface RawAnswer { status: number; headers: Record<string, string | string[] | undefined>; body: string }
 
@@ -43,22 +46,17 @@ const jiraCalls = (fake: FakeAtlassian, from: number) => fake.requestLog.slice(f
 
 describe('Jira proxies, default rules', () => {
   let fake: FakeAtlassian;
-  let t: TestApp;
   let port: number;
   let connected: SeededIntegration;
   let member: TestMember;
+  const t = useApp({ env: { ADMIN_API_KEYS: ADMIN_KEY, JIRA_PROXY_RULES: undefined, JIRA_ADMIN_PROXY_RULES: undefined } });
 
-  beforeAll(async () => {
-    fake = await new FakeAtlassian().start();
-    t = await createTestApp({ env: { ...fake.env(), ADMIN_API_KEYS: ADMIN_KEY, JIRA_PROXY_RULES: undefined, JIRA_ADMIN_PROXY_RULES: undefined } });
+  it.beforeAll(async ({ fake: fileFake }) => {
+    fake = fileFake;
     await t.app.listen(0, '127.0.0.1');
     port = (t.app.getHttpServer().address() as AddressInfo).port;
     connected = await seedIntegration(t.dataSource, fake); // stored token already due: refreshed on the way
     member = await t.member('member', connected.teamId);
-  });
-  afterAll(async () => {
-    await t?.close();
-    await fake?.stop();
   });
 
   it('a member reads /rest/api/3/myself with the team\'s token, refreshed on the way; no SPA header goes out', async () => {
@@ -288,25 +286,19 @@ describe('Jira proxies, default rules', () => {
 
 describe('Jira proxy with a rule allowing one write', () => {
   let fake: FakeAtlassian;
-  let t: TestApp;
   let connected: SeededIntegration;
-
-  beforeAll(async () => {
-    fake = await new FakeAtlassian().start();
-    t = await createTestApp({
-      env: {
-        ...fake.env(),
-        JIRA_PROXY_RULES: 'GET /rest/api/3/**, POST /rest/api/3/issue/*/comment, DELETE /rest/api/3/issue/* admin',
-        JIRA_PROXY_MAX_REQUEST_KB: '1',
-        JIRA_PROXY_MAX_RESPONSE_KB: '1',
-        JIRA_PROXY_RATE_LIMIT_PER_USER: '8',
-      },
-    });
-    connected = await seedIntegration(t.dataSource, fake, { expiresInMs: 30 * 60_000 });
+  const t = useApp({
+    env: {
+      JIRA_PROXY_RULES: 'GET /rest/api/3/**, POST /rest/api/3/issue/*/comment, DELETE /rest/api/3/issue/* admin',
+      JIRA_PROXY_MAX_REQUEST_KB: '1',
+      JIRA_PROXY_MAX_RESPONSE_KB: '1',
+      JIRA_PROXY_RATE_LIMIT_PER_USER: '8',
+    },
   });
-  afterAll(async () => {
-    await t?.close();
-    await fake?.stop();
+
+  it.beforeAll(async ({ fake: fileFake }) => {
+    fake = fileFake; // the file's, after the first describe revoked its grants: this one's grant is minted after
+    connected = await seedIntegration(t.dataSource, fake, { expiresInMs: 30 * 60_000 });
   });
 
   it('lets a member add a comment, and only that write; logs it', async () => {
