@@ -8,10 +8,11 @@ import { createTestApp, type TestApp, type TestAppOptions } from './test-app.js'
  * instead of each describe's beforeAll/afterAll pair. Fixtures start on first use (a test or a
  * `test.beforeAll` that destructures them) and live until the file ends.
  *
- *   const { test, useApp } = fileFixtures();            // or fileFixtures({ fake: { reuseWindowMs: 4_000 } })
+ *   const { test, useApp, useFake } = fileFixtures();    // or fileFixtures({ fake: { reuseWindowMs: 4_000 } })
  *   describe('…', () => {
+ *     const fake = useFake();                             // the file's fake (or destructure { fake } in a test)
  *     const t = useApp({ env: { ADMIN_API_KEYS: KEY } }); // fake.env() is added; booted before, closed after this describe
- *     test('…', async ({ fake }) => { … t.http … fake.requestLog … });
+ *     test('…', async () => { … t.http … fake.requestLog … });
  *   });
  *
  * The fake is shared by every describe of the file: count with marks (`fake.requestLog.length`
@@ -99,13 +100,36 @@ export function fileFixtures(options: FileFixtureOptions = {}) {
     test.afterAll(async () => {
       if (current) await current.close();
     });
-    return new Proxy({} as TestApp, {
-      get(_, key) {
-        if (!current) throw new Error(`useApp(): the app is used outside its describe's tests (reading ${String(key)})`);
-        return Reflect.get(current, key) as unknown;
-      },
-    });
+    return handle(() => current, 'useApp()');
   }
 
-  return { test, it: test, useApp };
+  /** The file's fake, for describe-level code and helpers (a test can also destructure `{ fake }`). */
+  function useFake(): FakeAtlassian {
+    let current: FakeAtlassian | undefined;
+    test.beforeAll(({ fake }) => {
+      current = fake;
+    });
+    return handle(() => current, 'useFake()');
+  }
+
+  return { test, it: test, useApp, useFake };
+}
+
+/** Forwards reads, writes and method calls to what a suite hook set up; loud when used before. */
+function handle<T extends object>(current: () => T | undefined, what: string): T {
+  const target = (key: PropertyKey): T => {
+    const value = current();
+    if (!value) throw new Error(`${what}: used outside its describe's tests (${String(key)})`);
+    return value;
+  };
+  return new Proxy({} as T, {
+    get(_, key) {
+      const obj = target(key);
+      const value = Reflect.get(obj, key) as unknown;
+      return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(obj) : value;
+    },
+    set(_, key, value) {
+      return Reflect.set(target(key), key, value);
+    },
+  });
 }
