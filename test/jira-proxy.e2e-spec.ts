@@ -24,7 +24,7 @@ const ADMIN_KEY = 'proxy-test-admin-key-0123456789abcdef0123';
 const SPA = '/api/integrations/jira/proxy';
 const MARKER = 'x-jira-connect-problem';
 /** The first two describes share the file's fake; the host app below is another Atlassian app (its own redirect URI). */
-const { test: it, useApp } = fileFixtures();
+const { test: it, useApp, useFake } = fileFixtures();
 
 interface RawAnswer { status: number; headers: Record<string, string | string[] | undefined>; body: string }
 
@@ -45,14 +45,13 @@ function raw(port: number, method: string, target: string, headers: Record<strin
 const jiraCalls = (fake: FakeAtlassian, from: number) => fake.requestLog.slice(from).filter((r) => r.url.startsWith('/ex/jira/'));
 
 describe('Jira proxies, default rules', () => {
-  let fake: FakeAtlassian;
+  const fake = useFake();
   let port: number;
   let connected: SeededIntegration;
   let member: TestMember;
   const t = useApp({ env: { ADMIN_API_KEYS: ADMIN_KEY, JIRA_PROXY_RULES: undefined, JIRA_ADMIN_PROXY_RULES: undefined } });
 
-  it.beforeAll(async ({ fake: fileFake }) => {
-    fake = fileFake;
+  beforeAll(async () => {
     await t.app.listen(0, '127.0.0.1');
     port = (t.app.getHttpServer().address() as AddressInfo).port;
     connected = await seedIntegration(t.dataSource, fake); // stored token already due: refreshed on the way
@@ -285,7 +284,8 @@ describe('Jira proxies, default rules', () => {
 });
 
 describe('Jira proxy with a rule allowing one write', () => {
-  let fake: FakeAtlassian;
+  // The file's, after the first describe revoked its grants: this one's grant is minted after.
+  const fake = useFake();
   let connected: SeededIntegration;
   const t = useApp({
     env: {
@@ -296,8 +296,7 @@ describe('Jira proxy with a rule allowing one write', () => {
     },
   });
 
-  it.beforeAll(async ({ fake: fileFake }) => {
-    fake = fileFake; // the file's, after the first describe revoked its grants: this one's grant is minted after
+  beforeAll(async () => {
     connected = await seedIntegration(t.dataSource, fake, { expiresInMs: 30 * 60_000 });
   });
 
