@@ -1,15 +1,17 @@
 import { randomBytes } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { TokenCipher } from '../src/common/crypto/token-cipher.js';
 import { EncryptionService } from '../src/common/crypto/encryption.service.js';
 import { JiraKeepAliveJob } from '../src/integrations/jira/tokens/jira-keepalive.job.js';
 import { JiraTokenManager } from '../src/integrations/jira/tokens/jira-token-manager.service.js';
 import { StoredKeyCheck, unknownKeyIds } from '../src/integrations/jira/tokens/stored-key-check.js';
-import { FakeAtlassian } from './fake-atlassian/fake-atlassian.js';
+import { fileFixtures } from './helpers/fixtures.js';
 import { chainIntact, seedIntegration, storedIntegration, type SeededIntegration } from './helpers/jira-seed.js';
-import { createTestApp, type TestApp } from './helpers/test-app.js';
 
 const DAY = 24 * 60 * 60_000;
+
+/** The file's fake Atlassian and its app: file-scoped fixtures (test/helpers/fixtures.ts). */
+const { useApp, useFake } = fileFixtures();
 
 /*
  * Stored credentials that cannot be decrypted (a wrong or dropped key, a ciphertext copied from
@@ -17,17 +19,8 @@ const DAY = 24 * 60 * 60_000;
  * stop the keep-alive of the other rows.
  */
 describe('unreadable stored credentials', () => {
-  let fake: FakeAtlassian;
-  let t: TestApp;
-
-  beforeAll(async () => {
-    fake = await new FakeAtlassian().start();
-    t = await createTestApp({ env: { ...fake.env(), JIRA_REFRESH_BACKOFF_MS: '20' } });
-  });
-  afterAll(async () => {
-    await t?.close();
-    await fake?.stop();
-  });
+  const fake = useFake();
+  const t = useApp({ env: { JIRA_REFRESH_BACKOFF_MS: '20' } });
 
   /** Re-encrypts the row's tokens under a key this app does not have (as after a lost ENCRYPTION_KEY). */
   async function poison(s: SeededIntegration): Promise<string> {
