@@ -1,24 +1,17 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FakeAtlassian } from './fake-atlassian/fake-atlassian.js';
+import { describe, expect, it } from 'vitest';
+import { fileFixtures } from './helpers/fixtures.js';
 import { chainIntact, seedIntegration } from './helpers/jira-seed.js';
-import { createTestApp, type TestApp } from './helpers/test-app.js';
+
+/** The file's fake Atlassian and its app: file-scoped fixtures (test/helpers/fixtures.ts). */
+const { useApp, useFake } = fileFixtures();
 
 /*
  * A Jira that answers 401 to everything (a missing scope, a site-level block): one rotation for
  * that token, then every later 401 for the token it produced is a scope problem, across calls.
  */
 describe('one rotation per token for 401s across calls', () => {
-  let fake: FakeAtlassian;
-  let t: TestApp;
-
-  beforeAll(async () => {
-    fake = await new FakeAtlassian().start();
-    t = await createTestApp({ env: { ...fake.env(), JIRA_UNAUTHORIZED_REFRESH_WINDOW_SECONDS: '600' } });
-  });
-  afterAll(async () => {
-    await t?.close();
-    await fake?.stop();
-  });
+  const fake = useFake();
+  const t = useApp({ env: { JIRA_UNAUTHORIZED_REFRESH_WINDOW_SECONDS: '600' } });
 
   it('Jira answering 401 to everything: 10 sequential verifies make at most one refresh, each answers jira_scope_insufficient', async () => {
     const s = await seedIntegration(t.dataSource, fake, { expiresInMs: 30 * 60_000 });
