@@ -1,18 +1,20 @@
 import { EventEmitter2 } from '@nestjs/event-emitter';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { JiraConnectionEvent } from '../src/integrations/jira/jira.events.js';
 import { JiraKeepAliveJob } from '../src/integrations/jira/tokens/jira-keepalive.job.js';
 import { JiraTokenManager } from '../src/integrations/jira/tokens/jira-token-manager.service.js';
-import { FakeAtlassian } from './fake-atlassian/fake-atlassian.js';
 import { loseRefreshAnswers } from './fake-atlassian/token-faults.js';
+import { fileFixtures } from './helpers/fixtures.js';
 import { eventually, expectGrantAliveAfterLeeway } from './helpers/grant-survival.js';
 import { chainIntact, seedIntegration, storedIntegration } from './helpers/jira-seed.js';
-import { createTestApp, type TestApp } from './helpers/test-app.js';
 
 const DAY = 24 * 60 * 60_000;
 /** The fake's reuse leeway in these tests (Atlassian: 10 minutes). */
 const LEEWAY_MS = 4_000;
 
+
+/** The file's fake Atlassian and its app: file-scoped fixtures (test/helpers/fixtures.ts). */
+const { useApp, useFake } = fileFixtures({ fake: { reuseWindowMs: LEEWAY_MS } });
 
 /*
  * Atlassian rotates the refresh token, then its answer never arrives; afterwards nobody calls.
@@ -21,24 +23,14 @@ const LEEWAY_MS = 4_000;
  * a rotated-away one, and the next use after the leeway revokes the whole grant.
  */
 describe('interrupted refreshes are finished inside the reuse leeway, with no caller', () => {
-  let fake: FakeAtlassian;
-  let t: TestApp;
-
-  beforeAll(async () => {
-    fake = await new FakeAtlassian({ reuseWindowMs: LEEWAY_MS }).start();
-    t = await createTestApp({
-      env: {
-        ...fake.env(),
-        JIRA_REFRESH_RECOVERY_SECONDS: '1',
-        JIRA_REFRESH_MAX_ATTEMPTS: '2',
-        JIRA_REFRESH_BACKOFF_MS: '20',
-        JIRA_HTTP_TIMEOUT_MS: '1000',
-      },
-    });
-  });
-  afterAll(async () => {
-    await t?.close();
-    await fake?.stop();
+  const fake = useFake();
+  const t = useApp({
+    env: {
+      JIRA_REFRESH_RECOVERY_SECONDS: '1',
+      JIRA_REFRESH_MAX_ATTEMPTS: '2',
+      JIRA_REFRESH_BACKOFF_MS: '20',
+      JIRA_HTTP_TIMEOUT_MS: '1000',
+    },
   });
 
   const recoveredCount = async (): Promise<number> => {
