@@ -1,16 +1,18 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { JiraRefreshRecoveryJob } from '../src/integrations/jira/tokens/jira-refresh-recovery.job.js';
 import { JiraTokenManager } from '../src/integrations/jira/tokens/jira-token-manager.service.js';
-import { FakeAtlassian } from './fake-atlassian/fake-atlassian.js';
 import { scriptRefreshes, type RefreshStep } from './fake-atlassian/token-faults.js';
+import { fileFixtures } from './helpers/fixtures.js';
 import { expectGrantAliveAfterLeeway } from './helpers/grant-survival.js';
 import { chainIntact, seedIntegration, storedIntegration } from './helpers/jira-seed.js';
-import { createTestApp, type TestApp } from './helpers/test-app.js';
 
 /** The fake's reuse leeway here (Atlassian: 10 minutes). */
 const LEEWAY_MS = 4_000;
 /** JIRA_HTTP_TIMEOUT_MS: the total deadline of one token call. */
 const DEADLINE_MS = 1_500;
+
+/** The file's fake Atlassian and its app: file-scoped fixtures (test/helpers/fixtures.ts). */
+const { useApp, useFake } = fileFixtures({ fake: { reuseWindowMs: LEEWAY_MS } });
 
 /*
  * Answers that may come after Atlassian has rotated the refresh token (issue 15's outcome table):
@@ -19,24 +21,14 @@ const DEADLINE_MS = 1_500;
  * chain's current refresh token stored. No caller touches the team after the first call.
  */
 describe('an unknown outcome stays unknown until a definite answer for that token', () => {
-  let fake: FakeAtlassian;
-  let t: TestApp;
-
-  beforeAll(async () => {
-    fake = await new FakeAtlassian({ reuseWindowMs: LEEWAY_MS }).start();
-    t = await createTestApp({
-      env: {
-        ...fake.env(),
-        JIRA_REFRESH_RECOVERY_SECONDS: '1',
-        JIRA_REFRESH_MAX_ATTEMPTS: '2',
-        JIRA_REFRESH_BACKOFF_MS: '20',
-        JIRA_HTTP_TIMEOUT_MS: String(DEADLINE_MS),
-      },
-    });
-  });
-  afterAll(async () => {
-    await t?.close();
-    await fake?.stop();
+  const fake = useFake();
+  const t = useApp({
+    env: {
+      JIRA_REFRESH_RECOVERY_SECONDS: '1',
+      JIRA_REFRESH_MAX_ATTEMPTS: '2',
+      JIRA_REFRESH_BACKOFF_MS: '20',
+      JIRA_HTTP_TIMEOUT_MS: String(DEADLINE_MS),
+    },
   });
 
   const expectGrantAlive = (teamId: string) => expectGrantAliveAfterLeeway(t, fake, teamId, LEEWAY_MS);
