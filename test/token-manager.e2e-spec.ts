@@ -1,37 +1,32 @@
 import { EventEmitter2 } from '@nestjs/event-emitter';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { JiraClient } from '../src/integrations/jira/client/jira-client.js';
 import {
   JIRA_REAUTHORIZATION_REQUIRED, JiraTokenManager, type JiraReauthorizationRequiredEvent,
 } from '../src/integrations/jira/tokens/jira-token-manager.service.js';
-import { FakeAtlassian } from './fake-atlassian/fake-atlassian.js';
+import { fileFixtures } from './helpers/fixtures.js';
 import { chainIntact, seedIntegration, storedIntegration } from './helpers/jira-seed.js';
-import { createTestApp, type TestApp } from './helpers/test-app.js';
+
+/** The file's fake Atlassian and its app: file-scoped fixtures (test/helpers/fixtures.ts). */
+const { useApp, useFake } = fileFixtures();
 
 describe('JiraTokenManager and JiraClient', () => {
-  let fake: FakeAtlassian;
-  let t: TestApp;
+  const fake = useFake();
+  const t = useApp({
+    env: {
+      LOG_LEVEL: 'debug',
+      JIRA_REFRESH_BACKOFF_MS: '20',
+      JIRA_REFRESH_MAX_ATTEMPTS: '3',
+      JIRA_RETRY_BUDGET_MS: '5000',
+      JIRA_REFRESH_LOCK_TIMEOUT_MS: '1500',
+    },
+  });
   let tokens: JiraTokenManager;
   const events: JiraReauthorizationRequiredEvent[] = [];
 
-  beforeAll(async () => {
-    fake = await new FakeAtlassian().start();
-    t = await createTestApp({
-      env: {
-        ...fake.env(),
-        LOG_LEVEL: 'debug',
-        JIRA_REFRESH_BACKOFF_MS: '20',
-        JIRA_REFRESH_MAX_ATTEMPTS: '3',
-        JIRA_RETRY_BUDGET_MS: '5000',
-        JIRA_REFRESH_LOCK_TIMEOUT_MS: '1500',
-      },
-    });
+  beforeAll(() => {
     tokens = t.app.get(JiraTokenManager);
     t.app.get(EventEmitter2).on(JIRA_REAUTHORIZATION_REQUIRED, (e: JiraReauthorizationRequiredEvent) => events.push(e));
-  });
-  afterAll(async () => {
-    await t?.close();
-    await fake?.stop();
   });
   beforeEach(() => {
     events.length = 0;
