@@ -1,30 +1,21 @@
 import { EventEmitter2 } from '@nestjs/event-emitter';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { JiraKeepAliveJob } from '../src/integrations/jira/tokens/jira-keepalive.job.js';
 import { JIRA_REAUTHORIZATION_REQUIRED } from '../src/integrations/jira/tokens/jira-token-manager.service.js';
-import { FakeAtlassian } from './fake-atlassian/fake-atlassian.js';
+import { fileFixtures } from './helpers/fixtures.js';
 import { chainIntact, seedIntegration, storedIntegration, type SeededIntegration } from './helpers/jira-seed.js';
-import { createTestApp, type TestApp } from './helpers/test-app.js';
 import { usingPostgres } from './helpers/test-db.js';
 
 const DAY = 24 * 60 * 60_000;
 
-describe('keep-alive job', () => {
-  let fake: FakeAtlassian;
-  let a: TestApp;
-  let b: TestApp;
+/** The file's fake Atlassian and its apps: file-scoped fixtures (test/helpers/fixtures.ts). */
+const { useApp, useFake } = fileFixtures();
 
-  beforeAll(async () => {
-    fake = await new FakeAtlassian().start();
-    // Two instances of the service on one database, as two deployed replicas.
-    a = await createTestApp({ env: fake.env() });
-    b = await createTestApp({ env: fake.env() });
-  });
-  afterAll(async () => {
-    await a?.close();
-    await b?.close();
-    await fake?.stop();
-  });
+describe('keep-alive job', () => {
+  const fake = useFake();
+  // Two instances of the service on one database, as two deployed replicas.
+  const a = useApp();
+  const b = useApp();
 
   /** Clears the table so each test sees only its own rows. */
   const reset = () => a.dataSource.query('DELETE FROM jira_integrations');
