@@ -1,9 +1,9 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { JiraTokenManager } from '../src/integrations/jira/tokens/jira-token-manager.service.js';
-import { FakeAtlassian } from './fake-atlassian/fake-atlassian.js';
+import { fileFixtures } from './helpers/fixtures.js';
 import { chainIntact, seedIntegration, type SeededIntegration } from './helpers/jira-seed.js';
 import { countStatements, type StatementCounter } from './helpers/statement-counter.js';
-import { createTestApp, type TestApp } from './helpers/test-app.js';
+import type { TestApp } from './helpers/test-app.js';
 
 /*
  * The refresh storm's structure, counted rather than timed (the machine's load makes wall-clock
@@ -15,28 +15,23 @@ import { createTestApp, type TestApp } from './helpers/test-app.js';
 const TEAMS = 24;
 const CALLERS_PER_APP = 5;
 
+/** The file's fake Atlassian and its apps: file-scoped fixtures (test/helpers/fixtures.ts). */
+const { useApp, useFake } = fileFixtures();
+
 describe('refresh storm structure: statements counted', () => {
-  let fake: FakeAtlassian;
-  let a: TestApp;
-  let b: TestApp;
+  const fake = useFake();
+  // The recovery sweep and keep-alive stay quiet for the test's few seconds (their periods are
+  // long); so does the webhook dispatcher's inbox poll (1 s by default), which uses the same
+  // DataSource and would be counted with the token path's statements.
+  const quiet = { JIRA_WEBHOOK_POLL_MS: '600000' };
+  const a = useApp({ env: quiet });
+  const b = useApp({ env: quiet });
   let countA: StatementCounter;
   let countB: StatementCounter;
 
-  beforeAll(async () => {
-    fake = await new FakeAtlassian().start();
-    // The recovery sweep and keep-alive stay quiet for the test's few seconds (their periods are
-    // long); so does the webhook dispatcher's inbox poll (1 s by default), which uses the same
-    // DataSource and would be counted with the token path's statements.
-    const quiet = { JIRA_WEBHOOK_POLL_MS: '600000' };
-    a = await createTestApp({ env: { ...fake.env(), ...quiet } });
-    b = await createTestApp({ env: { ...fake.env(), ...quiet } });
+  beforeAll(() => {
     countA = countStatements(a.dataSource);
     countB = countStatements(b.dataSource);
-  });
-  afterAll(async () => {
-    await a?.close();
-    await b?.close();
-    await fake?.stop();
   });
 
   const seedTeams = async (): Promise<SeededIntegration[]> => {
