@@ -1,10 +1,9 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { Clock } from '../src/common/clock.js';
 import { JiraTokenManager } from '../src/integrations/jira/tokens/jira-token-manager.service.js';
-import { FakeAtlassian } from './fake-atlassian/fake-atlassian.js';
+import { fileFixtures } from './helpers/fixtures.js';
 import { expectGrantAliveAfterLeeway } from './helpers/grant-survival.js';
 import { chainIntact, seedIntegration, storedIntegration } from './helpers/jira-seed.js';
-import { createTestApp, type TestApp } from './helpers/test-app.js';
 
 /** The fake's reuse leeway here (Atlassian: 10 minutes). */
 const LEEWAY_MS = 8_000;
@@ -22,28 +21,20 @@ class SkewedClock extends Clock {
   }
 }
 
+/** One fake Atlassian for both clock offsets; each describe boots its own two apps (fixtures.ts). */
+const { useApp, useFake } = fileFixtures({ fake: { reuseWindowMs: LEEWAY_MS } });
+
 /*
  * Lease times are the database's: an instance whose clock is 30 s ahead or behind neither takes a
  * lease another instance still holds, nor waits 30 s too long to finish a refresh whose holder died.
  */
 describe.each([['ahead', SKEW_MS], ['behind', -SKEW_MS]])('a second instance whose clock is 30 s %s', (_label, offsetMs) => {
-  let fake: FakeAtlassian;
-  let a: TestApp;
-  let skewed: TestApp;
-
-  beforeAll(async () => {
-    fake = await new FakeAtlassian({ reuseWindowMs: LEEWAY_MS }).start();
-    // a never sweeps during the test; the skewed instance sweeps every second.
-    a = await createTestApp({ env: { ...fake.env(), JIRA_REFRESH_RECOVERY_SECONDS: '300', JIRA_HTTP_TIMEOUT_MS: '1500', JIRA_WEBHOOK_POLL_MS: '600000' } });
-    skewed = await createTestApp({
-      env: { ...fake.env(), JIRA_REFRESH_RECOVERY_SECONDS: '1', JIRA_HTTP_TIMEOUT_MS: '1500', JIRA_WEBHOOK_POLL_MS: '600000' },
-      configure: (b) => b.overrideProvider(Clock).useValue(new SkewedClock(offsetMs)),
-    });
-  });
-  afterAll(async () => {
-    await skewed?.close();
-    await a?.close();
-    await fake?.stop();
+  const fake = useFake();
+  // a never sweeps during the test; the skewed instance sweeps every second.
+  const a = useApp({ env: { JIRA_REFRESH_RECOVERY_SECONDS: '300', JIRA_HTTP_TIMEOUT_MS: '1500', JIRA_WEBHOOK_POLL_MS: '600000' } });
+  const skewed = useApp({
+    env: { JIRA_REFRESH_RECOVERY_SECONDS: '1', JIRA_HTTP_TIMEOUT_MS: '1500', JIRA_WEBHOOK_POLL_MS: '600000' },
+    configure: (b) => b.overrideProvider(Clock).useValue(new SkewedClock(offsetMs)),
   });
 
   it('never takes a lease the other instance holds: one refresh, one token for both', async () => {
