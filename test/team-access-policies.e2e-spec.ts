@@ -1,11 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Clock } from '../src/common/clock.js';
 import type { TeamRole } from '../src/teams/entities/team-member.entity.js';
-import { FakeAtlassian } from './fake-atlassian/fake-atlassian.js';
+import { fileFixtures } from './helpers/fixtures.js';
 import { JwksIssuer } from './helpers/jwks-issuer.js';
 import { MembershipService } from './helpers/membership-service.js';
 import { connect } from './helpers/oauth-flow.js';
-import { createTestApp, type TestApp, type TestMember } from './helpers/test-app.js';
+import type { TestMember } from './helpers/test-app.js';
 import { TestClock } from './helpers/webhook-probe.js';
 
 const STATUS = '/api/integrations/jira/oauth/status';
@@ -16,29 +16,26 @@ const ROLE_MAP = 'org:admin=admin,org:member=member,org:owner=owner';
 const caller = (userId: string, teamId: string, token: string, role: TeamRole = 'owner'): TestMember =>
   ({ userId, teamId, role, token, headers: { authorization: `Bearer ${token}`, 'x-team-id': teamId } });
 
+/** One fake Atlassian for the three policies; each policy's describe boots its own app (fixtures.ts). */
+const { useApp, useFake } = fileFixtures();
+
 describe('TEAM_ACCESS_POLICY', () => {
-  const fake = new FakeAtlassian();
+  const fake = useFake();
   const idp = new JwksIssuer();
   const product = new MembershipService();
-  const base = () => ({ ...fake.env(), JIRA_RATE_LIMIT_PER_USER: '1000' });
+  const base = () => ({ JIRA_RATE_LIMIT_PER_USER: '1000' });
 
   beforeAll(async () => {
-    await fake.start();
     await idp.start();
     await product.start();
   });
   afterAll(async () => {
     await product.stop();
     await idp.stop();
-    await fake.stop();
   });
 
   describe('table (default)', () => {
-    let t: TestApp;
-    beforeAll(async () => {
-      t = await createTestApp({ env: { ...base(), TEAM_ACCESS_POLICY: undefined } });
-    });
-    afterAll(async () => t?.close());
+    const t = useApp({ env: { ...base(), TEAM_ACCESS_POLICY: undefined } });
 
     it('reads team_members: member reads, admin connects, others are refused', async () => {
       const owner = await t.member('owner');
@@ -53,11 +50,7 @@ describe('TEAM_ACCESS_POLICY', () => {
 
   describe('claims', () => {
     const CLAIM = 'https://product.example/teams';
-    let t: TestApp;
-    beforeAll(async () => {
-      t = await createTestApp({ env: { ...base(), ...idp.env(), TEAM_ACCESS_POLICY: 'claims', AUTH_TEAMS_CLAIM: CLAIM, AUTH_ROLE_MAP: ROLE_MAP } });
-    });
-    afterAll(async () => t?.close());
+    const t = useApp(() => ({ env: { ...base(), ...idp.env(), TEAM_ACCESS_POLICY: 'claims', AUTH_TEAMS_CLAIM: CLAIM, AUTH_ROLE_MAP: ROLE_MAP } }));
 
     const as = async (teamId: string, claims: Record<string, unknown>, sub = 'user_2xClaims') =>
       ({ authorization: `Bearer ${await idp.sign(sub, claims)}`, 'x-team-id': teamId });
@@ -109,17 +102,13 @@ describe('TEAM_ACCESS_POLICY', () => {
   describe('http', () => {
     const TOKEN = 'membership-token-0123456789';
     const clock = new TestClock(); // the cache's expiry is moved past, not waited for
-    let t: TestApp;
-    beforeAll(async () => {
-      t = await createTestApp({
-        configure: (b) => b.overrideProvider(Clock).useValue(clock),
-        env: {
-          ...base(), TEAM_ACCESS_POLICY: 'http', TEAM_ACCESS_URL: product.urlTemplate, TEAM_ACCESS_TOKEN: TOKEN,
-          TEAM_ACCESS_TIMEOUT_MS: '500', TEAM_ACCESS_CACHE_SECONDS: '2', AUTH_ROLE_MAP: ROLE_MAP,
-        },
-      });
-    });
-    afterAll(async () => t?.close());
+    const t = useApp(() => ({
+      configure: (b) => b.overrideProvider(Clock).useValue(clock),
+      env: {
+        ...base(), TEAM_ACCESS_POLICY: 'http', TEAM_ACCESS_URL: product.urlTemplate, TEAM_ACCESS_TOKEN: TOKEN,
+        TEAM_ACCESS_TIMEOUT_MS: '500', TEAM_ACCESS_CACHE_SECONDS: '2', AUTH_ROLE_MAP: ROLE_MAP,
+      },
+    }));
 
     const as = async (teamId: string, userId: string) => ({ authorization: `Bearer ${await t.tokenFor(userId)}`, 'x-team-id': teamId });
 
