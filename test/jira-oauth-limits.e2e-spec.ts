@@ -1,8 +1,8 @@
 import { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FakeAtlassian } from './fake-atlassian/fake-atlassian.js';
+import { describe, expect, it } from 'vitest';
+import { fileFixtures } from './helpers/fixtures.js';
 import { consent, startFlow } from './helpers/oauth-flow.js';
-import { createTestApp, type TestApp } from './helpers/test-app.js';
+import { createTestApp } from './helpers/test-app.js';
 
 const AUTHORIZE = '/api/integrations/jira/oauth/authorize';
 const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -19,20 +19,13 @@ async function redisReachable(): Promise<boolean> {
   }
 }
 const haveRedis = await redisReachable();
+/** The file's fake Atlassian and its apps: file-scoped fixtures (test/helpers/fixtures.ts). */
+const { useApp, useFake } = fileFixtures();
 
 describe('Jira OAuth rate limits, configuration and OpenAPI', () => {
-  const fake = new FakeAtlassian();
-  let limited: TestApp;
-
-  beforeAll(async () => {
-    await fake.start();
-    limited = await createTestApp({
-      env: { ...fake.env(), JIRA_RATE_LIMIT_PER_USER: '2', JIRA_RATE_LIMIT_CALLBACK_PER_IP: '2', JIRA_RATE_LIMIT_WINDOW_SECONDS: '30', REDIS_URL: undefined },
-    });
-  });
-  afterAll(async () => {
-    await limited?.close();
-    await fake.stop();
+  const fake = useFake();
+  const limited = useApp({
+    env: { JIRA_RATE_LIMIT_PER_USER: '2', JIRA_RATE_LIMIT_CALLBACK_PER_IP: '2', JIRA_RATE_LIMIT_WINDOW_SECONDS: '30', REDIS_URL: undefined },
   });
 
   it('limits authorize per user with 429, Retry-After and problem JSON; other users are unaffected', async () => {
@@ -101,17 +94,9 @@ describe('Jira OAuth rate limits, configuration and OpenAPI', () => {
   });
 
   describe.skipIf(!haveRedis)('with REDIS_URL', () => {
-    let a: TestApp;
-    let b: TestApp;
-    beforeAll(async () => {
-      const env = { ...fake.env(), REDIS_URL, JIRA_RATE_LIMIT_PER_USER: '3', JIRA_RATE_LIMIT_CALLBACK_PER_IP: '1000' };
-      a = await createTestApp({ env });
-      b = await createTestApp({ env });
-    });
-    afterAll(async () => {
-      await a?.close();
-      await b?.close();
-    });
+    const env = { REDIS_URL, JIRA_RATE_LIMIT_PER_USER: '3', JIRA_RATE_LIMIT_CALLBACK_PER_IP: '1000' };
+    const a = useApp({ env });
+    const b = useApp({ env });
 
     it('shares the counters between instances', async () => {
       const m = await a.member('owner');
