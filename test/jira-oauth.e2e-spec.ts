@@ -1,34 +1,24 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { FakeAtlassian } from './fake-atlassian/fake-atlassian.js';
+import { fileFixtures } from './helpers/fixtures.js';
 import { consent, connect, dumpOAuthTables, integrationRow, sha256, startFlow } from './helpers/oauth-flow.js';
-import { createTestApp, type TestApp } from './helpers/test-app.js';
 
 const RETURN_ORIGIN = 'https://app.example.test';
+/** The file's fake Atlassian and its apps: file-scoped fixtures (test/helpers/fixtures.ts). */
+const { useApp, useFake } = fileFixtures();
 
 describe('Jira OAuth connect flow', () => {
-  const fake = new FakeAtlassian();
-  let t: TestApp;
-  let second: TestApp;
+  const fake = useFake();
+  const env = {
+    OAUTH_RETURN_ORIGINS: RETURN_ORIGIN,
+    LOG_LEVEL: 'trace',
+    JIRA_RATE_LIMIT_PER_USER: '1000',
+    JIRA_RATE_LIMIT_CALLBACK_PER_IP: '1000',
+  };
+  const t = useApp({ env });
+  const second = useApp({ env });
   /** Every state and binding cookie value handed out, for the leak check at the end. */
   const handedOut: string[] = [];
-
-  beforeAll(async () => {
-    await fake.start();
-    const env = {
-      ...fake.env(),
-      OAUTH_RETURN_ORIGINS: RETURN_ORIGIN,
-      LOG_LEVEL: 'trace',
-      JIRA_RATE_LIMIT_PER_USER: '1000',
-      JIRA_RATE_LIMIT_CALLBACK_PER_IP: '1000',
-    };
-    t = await createTestApp({ env });
-    second = await createTestApp({ env });
-  });
-  afterAll(async () => {
-    await t?.close();
-    await second?.close();
-    await fake.stop();
-  });
   beforeEach(() => {
     fake.account = FakeAtlassian.account('acme', 1);
     fake.denyWith = null;
