@@ -1,8 +1,9 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { readJiraSettings } from '../src/config/jira.config.js';
 import { FakeAtlassian } from './fake-atlassian/fake-atlassian.js';
+import { fileFixtures } from './helpers/fixtures.js';
 import { CALLBACK_PATH, consent, integrationRow, sha256, startFlow, type StartedFlow } from './helpers/oauth-flow.js';
-import { createTestApp, type TestApp } from './helpers/test-app.js';
+import type { TestApp } from './helpers/test-app.js';
 
 /*
  * Issue 10 item 2: every callback failure goes back to the app. A known state (even expired, used,
@@ -11,26 +12,17 @@ import { createTestApp, type TestApp } from './helpers/test-app.js';
  */
 const APP = 'https://app.example.test';
 const DEFAULT_RETURN = `${APP}/settings/integrations?tab=jira`;
+/** The file's fake Atlassian and its apps: file-scoped fixtures (test/helpers/fixtures.ts). */
+const { useApp, useFake } = fileFixtures();
 
 describe('callback failures return to the app', () => {
-  const fake = new FakeAtlassian();
-  let t: TestApp;
+  const fake = useFake();
+  const env = { OAUTH_RETURN_ORIGINS: APP, JIRA_RATE_LIMIT_PER_USER: '1000', JIRA_RATE_LIMIT_CALLBACK_PER_IP: '1000' };
+  const t = useApp({ env });
   /** Same database, with OAUTH_DEFAULT_RETURN_URL. */
-  let withDefault: TestApp;
+  const withDefault = useApp({ env: { ...env, OAUTH_DEFAULT_RETURN_URL: DEFAULT_RETURN } });
   const handedOut: string[] = [];
   let requestNo = 0;
-
-  beforeAll(async () => {
-    await fake.start();
-    const env = { ...fake.env(), OAUTH_RETURN_ORIGINS: APP, JIRA_RATE_LIMIT_PER_USER: '1000', JIRA_RATE_LIMIT_CALLBACK_PER_IP: '1000' };
-    t = await createTestApp({ env });
-    withDefault = await createTestApp({ env: { ...env, OAUTH_DEFAULT_RETURN_URL: DEFAULT_RETURN } });
-  });
-  afterAll(async () => {
-    await t?.close();
-    await withDefault?.close();
-    await fake.stop();
-  });
   beforeEach(() => {
     fake.account = FakeAtlassian.account('acme', 1);
     fake.tokenLatencyMs = 0;
