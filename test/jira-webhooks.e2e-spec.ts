@@ -1,24 +1,32 @@
 import { EventEmitter2 } from '@nestjs/event-emitter';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { JiraConnectionEvent } from '../src/integrations/jira/jira.events.js';
 import { Clock } from '../src/common/clock.js';
 import { JiraWebhookDispatcher } from '../src/integrations/jira/webhooks/jira-webhook.dispatcher.js';
 import { JiraWebhookRenewalJob } from '../src/integrations/jira/webhooks/jira-webhook-renewal.job.js';
 import { FakeAtlassian } from './fake-atlassian/fake-atlassian.js';
 import type { FakeDelivery } from './fake-atlassian/fake-webhooks.js';
+import { fileFixtures } from './helpers/fixtures.js';
 import { connect } from './helpers/oauth-flow.js';
-import { createTestApp, type TestApp, type TestMember } from './helpers/test-app.js';
+import { createTestApp, type TestMember } from './helpers/test-app.js';
 import { TestClock, waitFor, WebhookProbe, WebhookProbeModule } from './helpers/webhook-probe.js';
 
 const HOOK_URL = 'https://hooks.example.test/api/integrations/jira/webhooks';
 const PATH = '/api/integrations/jira/webhooks';
 const DAY = 24 * 3_600_000;
 const ADMIN_KEY = 'k'.repeat(20) + 'admin-key-for-tests';
+/** The file's fake Atlassian and its app: file-scoped fixtures (test/helpers/fixtures.ts). */
+const { useApp, useFake } = fileFixtures();
 
 describe('managed Jira webhooks', () => {
   const clock = new TestClock();
-  let fake: FakeAtlassian;
-  let t: TestApp;
+  const fake = useFake();
+  const t = useApp({
+    env: { JIRA_WEBHOOK_URL: HOOK_URL, JIRA_WEBHOOK_JOB_INTERVAL_SECONDS: '0', JIRA_WEBHOOK_POLL_MS: '50',
+      JIRA_WEBHOOK_RETRY_BASE_MS: '20', JIRA_WEBHOOK_MAX_ATTEMPTS: '3', ADMIN_API_KEYS: ADMIN_KEY },
+    imports: [WebhookProbeModule],
+    configure: (b) => b.overrideProvider(Clock).useValue(clock),
+  });
   let probe: WebhookProbe;
   let owner: TestMember;
   let cloudId: string;
@@ -43,19 +51,8 @@ describe('managed Jira webhooks', () => {
     return d;
   };
 
-  beforeAll(async () => {
-    fake = await new FakeAtlassian().start();
-    t = await createTestApp({
-      env: { ...fake.env(), JIRA_WEBHOOK_URL: HOOK_URL, JIRA_WEBHOOK_JOB_INTERVAL_SECONDS: '0', JIRA_WEBHOOK_POLL_MS: '50',
-        JIRA_WEBHOOK_RETRY_BASE_MS: '20', JIRA_WEBHOOK_MAX_ATTEMPTS: '3', ADMIN_API_KEYS: ADMIN_KEY },
-      imports: [WebhookProbeModule],
-      configure: (b) => b.overrideProvider(Clock).useValue(clock),
-    });
+  beforeAll(() => {
     probe = t.app.get(WebhookProbe);
-  });
-  afterAll(async () => {
-    await t?.close();
-    await fake?.stop();
   });
 
   it('registers the declared subscription when a team connects, and shows it in the status', async () => {
