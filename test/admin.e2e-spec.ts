@@ -2,46 +2,41 @@ import { EventEmitter2 } from '@nestjs/event-emitter';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readAdminSettings } from '../src/config/admin.config.js';
 import { JiraConnectionEvent, type JiraConnectionEventPayload } from '../src/integrations/jira/jira.events.js';
-import { FakeAtlassian } from './fake-atlassian/fake-atlassian.js';
+import { fileFixtures } from './helpers/fixtures.js';
 import { seedIntegration } from './helpers/jira-seed.js';
 import { NotificationReceiver } from './helpers/notification-receiver.js';
 import { connect, startFlow } from './helpers/oauth-flow.js';
-import { createTestApp, type TestApp } from './helpers/test-app.js';
+import { createTestApp } from './helpers/test-app.js';
 
 const KEY = 'adm_' + 'k'.repeat(40);
 const OTHER_KEY = 'adm_' + 'o'.repeat(40);
 const STATUS = '/api/integrations/jira/oauth/status';
+/** The file's fake Atlassian and its app: file-scoped fixtures (test/helpers/fixtures.ts). */
+const { useApp, useFake } = fileFixtures();
 
 describe('admin API', () => {
-  const fake = new FakeAtlassian();
+  const fake = useFake();
   const receiver = new NotificationReceiver();
-  let t: TestApp;
+  beforeAll(() => receiver.start());
+  afterAll(() => receiver.stop());
+  const t = useApp(() => ({
+    env: {
+      JIRA_RATE_LIMIT_PER_USER: '1000',
+      LOG_LEVEL: 'trace',
+      ADMIN_API_KEYS: `${KEY}, ${OTHER_KEY}`,
+      NOTIFY_WEBHOOK_URL: receiver.url,
+      NOTIFY_WEBHOOK_SECRET: 's'.repeat(40),
+      NOTIFY_POLL_INTERVAL_MS: '50',
+    },
+  }));
   const events: { name: string; payload: JiraConnectionEventPayload }[] = [];
   const admin = { authorization: `Bearer ${KEY}` };
 
-  beforeAll(async () => {
-    await fake.start();
-    await receiver.start();
-    t = await createTestApp({
-      env: {
-        ...fake.env(),
-        JIRA_RATE_LIMIT_PER_USER: '1000',
-        LOG_LEVEL: 'trace',
-        ADMIN_API_KEYS: `${KEY}, ${OTHER_KEY}`,
-        NOTIFY_WEBHOOK_URL: receiver.url,
-        NOTIFY_WEBHOOK_SECRET: 's'.repeat(40),
-        NOTIFY_POLL_INTERVAL_MS: '50',
-      },
-    });
+  beforeAll(() => {
     const emitter = t.app.get(EventEmitter2);
     for (const name of [JiraConnectionEvent.Disconnected, JiraConnectionEvent.TeamDeleted]) {
       emitter.on(name, (payload: JiraConnectionEventPayload) => events.push({ name, payload }));
     }
-  });
-  afterAll(async () => {
-    await t?.close();
-    await receiver.stop();
-    await fake.stop();
   });
 
   it('refuses a missing key, a wrong key and a user bearer token with 401; accepts every configured key', async () => {
