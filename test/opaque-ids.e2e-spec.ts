@@ -1,21 +1,15 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FakeAtlassian } from './fake-atlassian/fake-atlassian.js';
+import { describe, expect, it } from 'vitest';
+import { fileFixtures } from './helpers/fixtures.js';
 import { connect } from './helpers/oauth-flow.js';
-import { createTestApp, type TestApp, type TestMember } from './helpers/test-app.js';
+import type { TestMember } from './helpers/test-app.js';
+
+/** The file's fake Atlassian and its app: file-scoped fixtures (test/helpers/fixtures.ts). */
+const { useApp, useFake } = fileFixtures();
 
 /** The product's own ids (issue 9): Auth0, Clerk and integer ids through the whole connect flow. */
 describe('opaque user and team ids', () => {
-  const fake = new FakeAtlassian();
-  let t: TestApp;
-
-  beforeAll(async () => {
-    await fake.start();
-    t = await createTestApp({ env: { ...fake.env(), JIRA_RATE_LIMIT_PER_USER: '1000' } });
-  });
-  afterAll(async () => {
-    await t?.close();
-    await fake.stop();
-  });
+  const fake = useFake();
+  const t = useApp({ env: { JIRA_RATE_LIMIT_PER_USER: '1000' } });
 
   async function memberWithIds(userId: string, teamId: string): Promise<TestMember> {
     await t.dataSource.query('INSERT INTO teams (id, name) VALUES ($1, $1) ON CONFLICT DO NOTHING', [teamId]);
