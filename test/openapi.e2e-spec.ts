@@ -1,8 +1,8 @@
 import { SignJWT } from 'jose';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FakeAtlassian } from './fake-atlassian/fake-atlassian.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { fileFixtures } from './helpers/fixtures.js';
 import { codesOf, documentedCodes, HTTP_METHODS, type OpenApiDocument, type Operation, resolve, type Schema } from './helpers/openapi-doc.js';
-import { createTestApp, type TestApp, type TestMember } from './helpers/test-app.js';
+import type { TestMember } from './helpers/test-app.js';
 
 /*
  * The document a SPA team generates its client from (/api/docs-json) must say what the API does:
@@ -10,12 +10,13 @@ import { createTestApp, type TestApp, type TestMember } from './helpers/test-app
  * can meet; each answer's code must be listed for that route and status. A new route, or a new
  * guard on an old one, fails this file until its @ApiProblems(...) says so.
  */
+/** The app on the file's fake Atlassian: file-scoped fixtures (test/helpers/fixtures.ts). */
+const { useApp } = fileFixtures();
 const AUTHORIZE = '/api/integrations/jira/oauth/authorize';
 const CALLBACK = '/api/integrations/jira/oauth/callback';
 
 describe('OpenAPI document (/api/docs-json)', () => {
-  let t: TestApp;
-  let fake: FakeAtlassian;
+  const t = useApp({ env: { JIRA_RATE_LIMIT_PER_USER: '100000', JIRA_RATE_LIMIT_CALLBACK_PER_IP: '100000' } });
   let doc: OpenApiDocument;
   let owner: TestMember;
   let reader: TestMember;
@@ -23,8 +24,6 @@ describe('OpenAPI document (/api/docs-json)', () => {
   const operations: { path: string; method: string; op: Operation }[] = [];
 
   beforeAll(async () => {
-    fake = await new FakeAtlassian().start();
-    t = await createTestApp({ env: { ...fake.env(), JIRA_RATE_LIMIT_PER_USER: '100000', JIRA_RATE_LIMIT_CALLBACK_PER_IP: '100000' } });
     doc = (await t.http.get('/api/docs-json')).body as OpenApiDocument;
     for (const [path, item] of Object.entries(doc.paths)) {
       for (const method of HTTP_METHODS) if (item[method]) operations.push({ path, method, op: item[method] });
@@ -32,10 +31,6 @@ describe('OpenAPI document (/api/docs-json)', () => {
     owner = await t.member('owner');
     reader = await t.member('member', owner.teamId);
     outsider = await t.member('owner');
-  });
-  afterAll(async () => {
-    await t?.close();
-    await fake?.stop();
   });
 
   const problemSchemas = () =>
