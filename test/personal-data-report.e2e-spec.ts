@@ -1,33 +1,29 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { Clock } from '../src/common/clock.js';
 import { JiraIntegration } from '../src/integrations/jira/entities/jira-integration.entity.js';
 import { PersonalDataReportJob } from '../src/integrations/jira/lifecycle/personal-data-report.job.js';
 import { FakeAtlassian, type FakeAccount } from './fake-atlassian/fake-atlassian.js';
+import { fileFixtures } from './helpers/fixtures.js';
 import { storedIntegration } from './helpers/jira-seed.js';
 import { ShiftedClock } from './helpers/shifted-clock.js';
-import { createTestApp, type TestApp } from './helpers/test-app.js';
 
 const DAY = 24 * 60 * 60_000;
 const WITH_ME = ['read:jira-user', 'read:jira-work', 'offline_access', 'read:me'];
+/** The file's fake Atlassian and its app: file-scoped fixtures (test/helpers/fixtures.ts). */
+const { useApp, useFake } = fileFixtures();
 
 describe('personal-data reporting job', () => {
-  const fake = new FakeAtlassian();
+  const fake = useFake();
   const clock = new ShiftedClock();
-  let t: TestApp;
+  const t = useApp({
+    env: { NOTIFY_WEBHOOK_URL: 'http://127.0.0.1:9/unused', NOTIFY_WEBHOOK_SECRET: 's'.repeat(40),
+      NOTIFY_POLL_INTERVAL_MS: '600000', JIRA_PERSONAL_DATA_CALL_DEADLINE_MS: '3000' },
+    configure: (b) => b.overrideProvider(Clock).useValue(clock),
+  });
   let job: PersonalDataReportJob;
 
-  beforeAll(async () => {
-    await fake.start();
-    t = await createTestApp({
-      env: { ...fake.env(), NOTIFY_WEBHOOK_URL: 'http://127.0.0.1:9/unused', NOTIFY_WEBHOOK_SECRET: 's'.repeat(40),
-        NOTIFY_POLL_INTERVAL_MS: '600000', JIRA_PERSONAL_DATA_CALL_DEADLINE_MS: '3000' },
-      configure: (b) => b.overrideProvider(Clock).useValue(clock),
-    });
+  beforeAll(() => {
     job = t.app.get(PersonalDataReportJob);
-  });
-  afterAll(async () => {
-    await t?.close();
-    await fake.stop();
   });
   beforeEach(async () => {
     clock.offsetMs = 0;
