@@ -2,42 +2,34 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Clock } from '../src/common/clock.js';
 import { ReconsentNoticeJob } from '../src/integrations/jira/lifecycle/reconsent-notice.job.js';
 import { JiraTokenManager } from '../src/integrations/jira/tokens/jira-token-manager.service.js';
-import { FakeAtlassian } from './fake-atlassian/fake-atlassian.js';
+import { fileFixtures } from './helpers/fixtures.js';
 import { seedIntegration } from './helpers/jira-seed.js';
 import { ShiftedClock } from './helpers/shifted-clock.js';
 import { NotificationReceiver } from './helpers/notification-receiver.js';
 import { connect, integrationRow } from './helpers/oauth-flow.js';
 import { type OpenApiDocument, resolve } from './helpers/openapi-doc.js';
-import { createTestApp, type TestApp } from './helpers/test-app.js';
 
 const DAY = 24 * 60 * 60_000;
 const YEAR = 365 * DAY;
 const KEY = 'adm_' + 'l'.repeat(40);
 const STATUS = '/api/integrations/jira/oauth/status';
+/** The file's fake Atlassian and its app: file-scoped fixtures (test/helpers/fixtures.ts). */
+const { useApp, useFake } = fileFixtures();
 
 interface OutboxRow { id: string; type: string; data: Record<string, unknown> }
 
 describe('connections that outlive a moment: consent expiry and a connector who leaves', () => {
-  const fake = new FakeAtlassian();
+  const fake = useFake();
   const receiver = new NotificationReceiver();
   const clock = new ShiftedClock();
   const admin = { authorization: `Bearer ${KEY}` };
-  let t: TestApp;
-
-  beforeAll(async () => {
-    await fake.start();
-    await receiver.start();
-    t = await createTestApp({
-      env: { ...fake.env(), JIRA_RATE_LIMIT_PER_USER: '1000', ADMIN_API_KEYS: KEY, NOTIFY_WEBHOOK_URL: receiver.url,
-        NOTIFY_WEBHOOK_SECRET: 's'.repeat(40), NOTIFY_POLL_INTERVAL_MS: '50' },
-      configure: (b) => b.overrideProvider(Clock).useValue(clock),
-    });
-  });
-  afterAll(async () => {
-    await t?.close();
-    await receiver.stop();
-    await fake.stop();
-  });
+  beforeAll(() => receiver.start());
+  afterAll(() => receiver.stop());
+  const t = useApp(() => ({
+    env: { JIRA_RATE_LIMIT_PER_USER: '1000', ADMIN_API_KEYS: KEY, NOTIFY_WEBHOOK_URL: receiver.url,
+      NOTIFY_WEBHOOK_SECRET: 's'.repeat(40), NOTIFY_POLL_INTERVAL_MS: '50' },
+    configure: (b) => b.overrideProvider(Clock).useValue(clock),
+  }));
 
   const outbox = async (teamId: string, type: string): Promise<OutboxRow[]> =>
     (await t.dataSource.query('SELECT id, type, data FROM notification_outbox WHERE team_id = $1 AND type = $2 ORDER BY occurred_at, id',
