@@ -58,7 +58,7 @@ export default defineConfig({
     // Under CI, also a JSON report that .ci/run sums into one closing "N passed, N failed" line.
     reporters: process.env.VITEST_JSON_REPORT ? ['default', ['json', { outputFile: process.env.VITEST_JSON_REPORT }]] : ['default'],
     projects: [
-      project('unit', { ...embedded, include: ['src/**/*.spec.ts'], setupFiles: ['test/setup.ts'] }),
+      project('unit', { ...embedded, include: ['src/**/*.spec.ts', 'scripts/**/*.spec.ts'], setupFiles: ['test/setup.ts'] }),
       project('integration', { ...e2e, include: E2E, exclude: Object.values(TIERS).flat() }),
       project('pglite', { ...e2e, ...embedded, ...withoutTemplate, include: TIERS.pglite }),
       project('faults', { ...e2e, ...alone, include: TIERS.faults }),
