@@ -1,4 +1,4 @@
-// Generated documentation and its drift checks (see docs/README.md, "How these pages stay true").
+// Generated documentation and its drift checks (README.md, "Documentation": npm run docs:check).
 //   node --import ./scripts/swc-register.mjs scripts/docs.ts <config|openapi> [--check]
 //   node --import ./scripts/swc-register.mjs scripts/docs.ts links
 //   node --import ./scripts/swc-register.mjs scripts/docs.ts check     (all three, one process)
