@@ -15,7 +15,7 @@ export const generatedPages: Record<GeneratedPage['name'], GeneratedPage> = {
 
 /** Problems (empty when none) of the copy of `page` under `root` against `generated` (generated now if not given). */
 export async function checkGenerated(page: GeneratedPage, root: string, generated?: string): Promise<string[]> {
-  const drift = driftOf(join(root, page.path), generated ?? await page.generate());
+  const drift = driftOf(join(root, page.path), generated ?? await page.generate(), page.path);
   return drift ? [`${drift}\n  run \`npm run docs:${page.name}\` and commit the result`] : [];
 }
 
