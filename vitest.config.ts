@@ -61,7 +61,7 @@ export default defineConfig({
       // Unit files share their workers' module graph (no isolation): each file re-importing Nest,
       // TypeORM and PGlite cost 128 s of the tier's import time under load against 20 s shared
       // (84 s CPU against 38 s for the tier). Unit specs keep no state at module level.
-      project('unit', { ...embedded, include: ['src/**/*.spec.ts'], setupFiles: ['test/setup.ts'], isolate: false }),
+      project('unit', { ...embedded, include: ['src/**/*.spec.ts', 'scripts/**/*.spec.ts'], setupFiles: ['test/setup.ts'], isolate: false }),
       project('integration', { ...e2e, include: E2E, exclude: Object.values(TIERS).flat() }),
       project('pglite', { ...e2e, ...embedded, ...withoutTemplate, include: TIERS.pglite }),
       project('faults', { ...e2e, ...alone, include: TIERS.faults }),
