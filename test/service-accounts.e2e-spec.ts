@@ -32,7 +32,7 @@ describe('service-account connections', () => {
   const handedOut: string[] = [];
 
   const env = () => ({ ...fake.env(), JIRA_RATE_LIMIT_PER_USER: '1000', ADMIN_API_KEYS: ADMIN_KEY,
-    JIRA_WEBHOOK_URL: HOOK_URL, JIRA_WEBHOOK_JOB_INTERVAL_SECONDS: '0',
+    JIRA_WEBHOOK_URL: HOOK_URL, JIRA_WEBHOOK_JOB_INTERVAL_SECONDS: '0', JIRA_REFRESH_MAX_ATTEMPTS: '2', JIRA_REFRESH_BACKOFF_MS: '20',
     NOTIFY_WEBHOOK_URL: receiver.url, NOTIFY_WEBHOOK_SECRET: 'n'.repeat(40), NOTIFY_POLL_INTERVAL_MS: '50' });
 
   beforeAll(async () => {
@@ -178,6 +178,26 @@ describe('service-account connections', () => {
       await t.app.get(JiraTokenManager).getAccessToken(owner.teamId);
       await second.app.get(JiraTokenManager).getAccessToken(owner.teamId);
       expect(fake.mintRequests(sa.clientId)).toHaveLength(2);
+    } finally {
+      clock.offsetMs = 0;
+    }
+  });
+
+  it('a mint whose answer is lost leaves nothing to recover: the call fails, the row stays connected, the next call mints', async () => {
+    const owner = await t.member('owner');
+    const sa = await connectSa(owner);
+    const tokens = t.app.get(JiraTokenManager);
+    clock.offsetMs = HOUR - 30_000;
+    try {
+      fake.failNextTokenRequests({ status: 0, destroy: true, grant: 'client_credentials' }, { status: 0, destroy: true, grant: 'client_credentials' });
+      await expect(tokens.getAccessToken(owner.teamId)).rejects.toMatchObject({ code: 'atlassian_unavailable' });
+      expect(fake.mintRequests(sa.clientId).map((r) => r.status)).toEqual([200, -1, -1]);
+      // Unlike a refresh, no "in flight" marker stays behind for the recovery sweep.
+      expect(await integrationRow(t, owner.teamId)).toMatchObject({ status: 'connected', refresh_in_flight_version: null, refresh_lease_owner: null,
+        last_error_code: 'atlassian_unavailable' });
+      expect(await tokens.getAccessToken(owner.teamId)).toEqual(expect.any(String));
+      expect(fake.mintRequests(sa.clientId).map((r) => r.status)).toEqual([200, -1, -1, 200]);
+      expect((await integrationRow(t, owner.teamId))?.last_error_code).toBeNull();
     } finally {
       clock.offsetMs = 0;
     }

@@ -324,7 +324,7 @@ export class JiraTokenManager {
           this.metrics.refreshCompleted('client_rejected');
           this.logger.error(`Atlassian refused the ${credential.grant} request of team ${lease.teamId} (${err.message})`
             + (credential.presented ? '; check JIRA_CLIENT_ID/SECRET' : ''));
-          throw clientRejected(err);
+          throw clientRejected(err, credential.grant === 'client_credentials');
         }
         const delay = retryDelayMs(attempt, this.retry.baseDelayMs, err.retryAfterSeconds);
         const retry = shouldRetry(this.retry, attempt, performance.now() - started, delay) && performance.now() + delay < deadline
