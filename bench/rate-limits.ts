@@ -179,7 +179,7 @@ export async function rateLimitBench(): Promise<RateLimitRun[]> {
 
 const f = (n: number, d = 2) => (Number.isFinite(n) ? n.toFixed(d) : 'n/a');
 
-/** Prints the runs, the ratios the README talks about and the governor's TARGET lines. */
+/** Prints the runs, the ratios docs/benchmarks.md talks about and the governor's TARGET lines. */
 export function printRateLimitRuns(runs: RateLimitRun[]): void {
   for (const r of runs) {
     console.log(`${r.governor ? 'governor ' : 'no govern'} ${r.greedy ? 'greedy+quiet' : 'quiet only  '}  quiet ok ${r.quiet.ok}/${r.quiet.calls} `

@@ -73,7 +73,7 @@ export type JiraIntegrationModuleAsyncOptions = typeof builder.ASYNC_OPTIONS_TYP
  * (options: jira-integration.options.ts). Controllers are mounted under the route prefix by
  * module/routes.ts; everything the services inject from outside comes from module/option-providers.ts.
  * Needs from the host: a default TypeORM DataSource, EventEmitterModule.forRoot(), and
- * ScheduleModule.forRoot() for the hourly jobs (README: Using the module inside your NestJS app).
+ * ScheduleModule.forRoot() for the hourly jobs (docs/embedding.md).
  */
 @Module({
   imports: [HttpModule, DiscoveryModule, TypeOrmModule.forFeature(jiraConnectEntities)],

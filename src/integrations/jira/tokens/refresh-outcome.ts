@@ -51,7 +51,7 @@ const CLIENT_ERRORS = new Set(['invalid_client', 'unauthorized_client', 'access_
 const verdict = (mayHaveRotated: boolean, next: RefreshNext, rateLimited = false): RefreshOutcomeVerdict =>
   ({ mayHaveRotated, next, rateLimited });
 
-/** The outcome table (README "Token refresh"; row-by-row tests in refresh-outcome.spec.ts). */
+/** The outcome table (docs/tokens.md, "The outcome table"; row-by-row tests in refresh-outcome.spec.ts). */
 export function refreshOutcome(result: TokenCallResult): RefreshOutcomeVerdict {
   switch (result.kind) {
     case 'no_connection': return verdict(false, 'retry');
