@@ -11,6 +11,7 @@ import { JiraClient } from './client/jira-client.js';
 import { JiraConnectionService } from './connect/jira-connection.service.js';
 import { JiraKeepAliveJob } from './tokens/jira-keepalive.job.js';
 import { JiraOAuthService } from './connect/jira-oauth.service.js';
+import { JiraServiceAccountService } from './connect/service-account.service.js';
 import { JiraTokenManager } from './tokens/jira-token-manager.service.js';
 import { JiraRefreshRecoveryJob } from './tokens/jira-refresh-recovery.job.js';
 import { OAuthStateStore } from './connect/oauth-state.store.js';
@@ -78,7 +79,7 @@ export type JiraIntegrationModuleAsyncOptions = typeof builder.ASYNC_OPTIONS_TYP
   imports: [HttpModule, DiscoveryModule, TypeOrmModule.forFeature(jiraConnectEntities)],
   providers: [
     ...optionProviders,
-    AtlassianGateway, JiraTokenManager, JiraClient, JiraKeepAliveJob, JiraOAuthService, JiraConnectionService, OAuthStateStore,
+    AtlassianGateway, JiraTokenManager, JiraClient, JiraKeepAliveJob, JiraOAuthService, JiraConnectionService, JiraServiceAccountService, OAuthStateStore,
     JiraRefreshRecoveryJob, // StoredKeyCheck: in module/option-providers.ts (built from the options)
     RateLimitGovernor, rateLimitStateStoreProvider, JiraProxyService,
     ...WEBHOOK_PROVIDERS,
