@@ -6,6 +6,7 @@ import { OAuthStateSuperseded1767000000000 } from './1767000000000-OAuthStateSup
 import { JiraWebhooks1768000000000 } from './1768000000000-JiraWebhooks.js';
 import { WebhookRawBody1769000000000 } from './1769000000000-WebhookRawBody.js';
 import { ConnectionLifecycle1769500000000 } from './1769500000000-ConnectionLifecycle.js';
+import { ServiceAccounts1770000000000 } from './1770000000000-ServiceAccounts.js';
 
 /** Listed explicitly (not globbed) so the same list works from tsc output, SWC and the CLI. */
 export const migrations = [
@@ -17,4 +18,5 @@ export const migrations = [
   JiraWebhooks1768000000000,
   WebhookRawBody1769000000000,
   ConnectionLifecycle1769500000000,
+  ServiceAccounts1770000000000,
 ];

@@ -1,5 +1,9 @@
 import type { NestExpressApplication } from '@nestjs/platform-express';
-import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import { DocumentBuilder, SwaggerModule, type OpenAPIObject } from '@nestjs/swagger';
+import type { INestApplication } from '@nestjs/common';
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import cookieParser from 'cookie-parser';
 import { Logger } from 'nestjs-pino';
 import { createValidationPipe } from './common/validation-pipe.js';
@@ -51,17 +55,33 @@ export function configureApp(app: NestExpressApplication): NestExpressApplicatio
   app.useGlobalPipes(createValidationPipe());
   app.enableShutdownHooks();
 
+  SwaggerModule.setup('api/docs', app, () => openApiDocument(app), { jsonDocumentUrl: 'api/docs-json' });
+  return app;
+}
+
+/**
+ * The OpenAPI document served at /api/docs-json. It needs only the module graph, not running
+ * providers, so scripts/docs builds it from an app created with `preview: true` (no database, no
+ * listen) and commits it as docs/openapi.json.
+ */
+export function openApiDocument(app: INestApplication): OpenAPIObject {
   const doc = new DocumentBuilder()
     .setTitle('jira-connect')
     .setDescription('Connect a team\'s Jira Cloud site through Atlassian OAuth 2.0 (3LO). Errors are RFC 9457 problem JSON '
       + '(`#/components/schemas/Problem`) with a `code`; each response lists its codes as an enum, and ProblemCode lists them all. '
       + 'Team routes take the team in the `X-Team-Id` header.')
-    .setVersion('0.1.0')
+    .setVersion(packageVersion())
     .addBearerAuth()
     .addBearerAuth({ type: 'http', scheme: 'bearer', description: 'One of ADMIN_API_KEYS (admin API only)' }, 'admin-key')
     .build();
-  SwaggerModule.setup('api/docs', app, () => addProblemCodeCatalogue(SwaggerModule.createDocument(app, doc)), {
-    jsonDocumentUrl: 'api/docs-json',
-  });
-  return app;
+  return addProblemCodeCatalogue(SwaggerModule.createDocument(app, doc));
+}
+
+/** package.json's version (src/ and dist/src/ sit at different depths under the package root). */
+function packageVersion(): string {
+  for (let dir = dirname(fileURLToPath(import.meta.url)); dir !== dirname(dir); dir = dirname(dir)) {
+    const file = join(dir, 'package.json');
+    if (existsSync(file)) return (JSON.parse(readFileSync(file, 'utf8')) as { version: string }).version;
+  }
+  return '0.0.0';
 }

@@ -180,7 +180,7 @@ describe('admin API', () => {
     expect(reauth.body.nextCursor).toBeNull();
     const item = reauth.body.data.find((i: { teamId: string }) => i.teamId === seeded[0].teamId);
     expect(item).toEqual({
-      teamId: seeded[0].teamId, status: 'reauthorization_required', site: { cloudId: seeded[0].cloudId, url: expect.any(String), name: expect.any(String) },
+      teamId: seeded[0].teamId, status: 'reauthorization_required', connectionType: 'oauth', site: { cloudId: seeded[0].cloudId, url: expect.any(String), name: expect.any(String) },
       connectedAt: expect.any(String), lastError: { code: 'jira_reauthorization_required', at: expect.any(String) }, accessTokenExpiresAt: expect.any(String),
       consentExpiresAt: null, connectedBy: { userId: null, leftAt: null },
     });

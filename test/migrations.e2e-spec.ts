@@ -88,4 +88,25 @@ describe('migrations', () => {
     expect((await ds.query(`SELECT email FROM users WHERE id = $1`, [user.id]))[0].email).toBe('u@example.test');
     await ds.runMigrations();
   });
+
+  it('ServiceAccounts: existing rows become oauth, only the two connection types fit, and a revert drops service-account rows', async () => {
+    await revert('ServiceAccounts1770000000000');
+    const [team] = await ds.query(`INSERT INTO teams (name) VALUES ('sa') RETURNING id`);
+    const [other] = await ds.query(`INSERT INTO teams (name) VALUES ('sa-2') RETURNING id`);
+    await ds.query(`INSERT INTO jira_integrations (team_id, status, cloud_id) VALUES ($1, 'connected', 'c1')`, [team.id]);
+    await ds.runMigrations();
+    expect((await ds.query('SELECT connection_type, client_credential FROM jira_integrations WHERE team_id = $1', [team.id]))[0])
+      .toEqual({ connection_type: 'oauth', client_credential: null });
+    await expect(ds.query(`UPDATE jira_integrations SET connection_type = 'api_token' WHERE team_id = $1`, [team.id]))
+      .rejects.toThrow(/jira_integrations_connection_type_check/);
+    await ds.query(`INSERT INTO jira_integrations (team_id, status, cloud_id, connection_type, client_credential) VALUES ($1, 'connected', 'c2', 'service_account', 'v2:k:sealed')`,
+      [other.id]);
+
+    await revert('ServiceAccounts1770000000000');
+    expect((await ds.query('SELECT team_id FROM jira_integrations WHERE team_id = ANY($1::text[])', [[team.id, other.id]])).map((r: { team_id: string }) => r.team_id))
+      .toEqual([team.id]);
+    expect(await ds.query(`SELECT 1 FROM information_schema.columns WHERE table_name = 'jira_integrations' AND column_name = 'client_credential'`)).toEqual([]);
+    await ds.runMigrations();
+    await ds.query('DELETE FROM teams WHERE id = ANY($1::text[])', [[team.id, other.id]]);
+  });
 });

@@ -9,7 +9,7 @@ import { timed } from './helpers/timed-request.js';
 
 const AUTHORIZE = '/api/integrations/jira/oauth/authorize';
 const PER_USER = 3;
-/** The promise of the README: a rate-limited route answers within this while Redis is stalled. */
+/** The promise of docs/operations.md (When Redis or the database stalls): a rate-limited route answers within this while Redis is stalled. */
 const STALLED_BOUND_MS = 2000;
 
 const skipReason = redisServerBinary() ? null : 'redis-server not found on PATH';

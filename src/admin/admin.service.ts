@@ -5,7 +5,7 @@ import type { DataSource } from 'typeorm';
 import { AppError } from '../common/app-error.js';
 import { Clock } from '../common/clock.js';
 import { removeIntegration } from '../integrations/jira/connect/jira-connection.service.js';
-import type { JiraIntegrationStatus } from '../integrations/jira/entities/jira-integration.entity.js';
+import type { JiraConnectionType, JiraIntegrationStatus } from '../integrations/jira/entities/jira-integration.entity.js';
 import { JiraConnectionEvent, type JiraConnectionEventPayload } from '../integrations/jira/jira.events.js';
 import { consentedBefore, consentExpiresAt } from '../integrations/jira/lifecycle/consent.js';
 import { NotificationOutbox } from '../notifications/notification-outbox.js';
@@ -22,6 +22,8 @@ export interface TeamDeletion {
 export interface IntegrationListItem {
   teamId: string;
   status: JiraIntegrationStatus;
+  /** A user's 3LO grant or an organisation's service account (never its secret). */
+  connectionType: JiraConnectionType;
   site: { cloudId: string; url: string | null; name: string | null } | null;
   connectedAt: Date | null;
   lastError: { code: string; at: Date | null } | null;
@@ -46,6 +48,7 @@ export interface IntegrationPage {
 interface ListRow {
   team_id: string;
   status: JiraIntegrationStatus;
+  connection_type: JiraConnectionType;
   cloud_id: string | null;
   site_url: string | null;
   site_name: string | null;
@@ -121,7 +124,7 @@ export class AdminService {
    * Idempotent; the user and the team stay. When the user connected the team's Jira, the
    * integration keeps working on their grant; it is marked (status: `connectedBy.isMember: false`)
    * and `connector_left` is recorded in the same transaction, so the product can ask someone to
-   * reconnect.
+   * reconnect. A service account does not work on its connector's grant: no connector_left for it.
    */
   async deleteMember(teamId: string, userId: string): Promise<{ removed: boolean; connectorLeft: boolean }> {
     return this.dataSource.transaction(async (em) => {
@@ -129,7 +132,7 @@ export class AdminService {
       if (count === 0) return { removed: false, connectorLeft: false };
       const [left] = (await em.query(
         `UPDATE jira_integrations SET connector_left_at = $3
-          WHERE team_id = $1 AND connected_by_user_id = $2 AND connector_left_at IS NULL
+          WHERE team_id = $1 AND connected_by_user_id = $2 AND connector_left_at IS NULL AND connection_type = 'oauth'
           RETURNING cloud_id, site_url, connector_left_at`, [teamId, userId, this.clock.now()])) as [{ cloud_id: string | null; site_url: string | null; connector_left_at: Date }[], number];
       if (left.length === 0) return { removed: true, connectorLeft: false };
       await this.outbox.enqueue(em, { type: NotificationType.ConnectorLeft, teamId,
@@ -144,7 +147,7 @@ export class AdminService {
     const after = cursor ? decodeCursor(cursor) : null;
     const consentedBeforeAt = filter.consentExpiresBefore ? consentedBefore(filter.consentExpiresBefore) : null;
     const rows = (await this.dataSource.query(
-      `SELECT team_id, status, cloud_id, site_url, site_name, connected_at, last_error_code, last_error_at, access_token_expires_at,
+      `SELECT team_id, status, connection_type, cloud_id, site_url, site_name, connected_at, last_error_code, last_error_at, access_token_expires_at,
               consented_at, connected_by_user_id, connector_left_at
          FROM jira_integrations
         WHERE ($1::text IS NULL OR status = $1) AND ($2::text IS NULL OR team_id > $2)
@@ -157,6 +160,7 @@ export class AdminService {
       items: page.map((r) => ({
         teamId: r.team_id,
         status: r.status,
+        connectionType: r.connection_type,
         site: r.cloud_id ? { cloudId: r.cloud_id, url: r.site_url, name: r.site_name } : null,
         connectedAt: date(r.connected_at),
         lastError: r.last_error_code ? { code: r.last_error_code, at: date(r.last_error_at) } : null,

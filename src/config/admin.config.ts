@@ -2,6 +2,7 @@ import { registerAs } from '@nestjs/config';
 import { IsOptional, IsString } from 'class-validator';
 import { RuntimeEnv } from './runtime.env.js';
 import { EnvValidationError, isPlaceholder, validateEnv } from './validate-env.js';
+import { Describe } from './describe.js';
 
 export const ADMIN_KEY_MIN_LENGTH = 32;
 
@@ -9,6 +10,7 @@ export class AdminEnv extends RuntimeEnv {
   /** Comma-separated keys for the service-to-service admin API; unset = the admin API answers 404. */
   @IsOptional()
   @IsString()
+  @Describe('comma-separated keys (each at least 32 characters, e.g. `openssl rand -hex 32`) of the admin API; list two during a rotation; unset = every admin route answers 404')
   ADMIN_API_KEYS?: string;
 }
 

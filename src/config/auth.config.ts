@@ -3,6 +3,7 @@ import { IsInt, IsOptional, IsString, IsUrl, Max, Min, MinLength } from 'class-v
 import { devSecret } from './dev-secrets.js';
 import { RuntimeEnv } from './runtime.env.js';
 import { EnvValidationError, isPlaceholder, validateEnv } from './validate-env.js';
+import { Describe } from './describe.js';
 
 const MAX_AGE_RANGE = 'AUTH_JWT_MAX_AGE_SECONDS must be whole seconds from 60 to 2592000 (30 days)';
 
@@ -10,25 +11,30 @@ export class AuthEnv extends RuntimeEnv {
   /** HS256 shared secret, at least 32 characters. */
   @IsOptional()
   @MinLength(32, { message: 'AUTH_JWT_SECRET must be at least 32 characters long' })
+  @Describe('HS256 secret of the product\'s bearer tokens', { default: 'generated in development' })
   AUTH_JWT_SECRET?: string;
 
   /** RS256/ES256 verification keys from the identity provider. */
   @IsOptional()
   @IsUrl({ require_tld: false, protocols: ['http', 'https'] }, { message: 'AUTH_JWKS_URL must be an http(s) URL' })
+  @Describe('verify RS256/ES256 bearer tokens with this identity provider\'s keys instead of `AUTH_JWT_SECRET`')
   AUTH_JWKS_URL?: string;
 
   @IsOptional()
   @IsString()
+  @Describe('expected `iss` of bearer tokens')
   AUTH_JWT_ISSUER?: string;
 
   @IsOptional()
   @IsString()
+  @Describe('expected `aud` of bearer tokens')
   AUTH_JWT_AUDIENCE?: string;
 
   /** Longest bearer-token life accepted: `exp - iat`, and `exp - now`, must not exceed it. */
   @IsInt({ message: MAX_AGE_RANGE })
   @Min(60, { message: MAX_AGE_RANGE })
   @Max(30 * 86_400, { message: MAX_AGE_RANGE })
+  @Describe('longest bearer-token life accepted: both `exp - iat` and `exp - now` must be within it (401 `token_lifetime_invalid` otherwise); set it to your identity provider\'s session-token lifetime')
   AUTH_JWT_MAX_AGE_SECONDS: number = 86_400;
 }
 

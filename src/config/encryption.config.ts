@@ -3,6 +3,7 @@ import { IsOptional, Matches } from 'class-validator';
 import { devSecret } from './dev-secrets.js';
 import { RuntimeEnv } from './runtime.env.js';
 import { EnvValidationError, isPlaceholder, validateEnv } from './validate-env.js';
+import { Describe } from './describe.js';
 
 const BASE64_32 = /^[A-Za-z0-9+/_-]{43}=?$/;
 
@@ -10,6 +11,7 @@ export class EncryptionEnv extends RuntimeEnv {
   /** 32 random bytes, base64: `openssl rand -base64 32`. */
   @IsOptional()
   @Matches(BASE64_32, { message: 'ENCRYPTION_KEY must be 32 bytes encoded as base64 (openssl rand -base64 32)' })
+  @Describe('key of the token columns (AES-256-GCM): 32 bytes, base64 (`openssl rand -base64 32`)', { default: 'generated in development' })
   ENCRYPTION_KEY?: string;
 
   /** Comma-separated keys that still decrypt (after a rotation), never used to encrypt. */
@@ -17,6 +19,7 @@ export class EncryptionEnv extends RuntimeEnv {
   @Matches(/^[A-Za-z0-9+/_-]{43}=?(\s*,\s*[A-Za-z0-9+/_-]{43}=?)*$/, {
     message: 'ENCRYPTION_PREVIOUS_KEYS must be a comma-separated list of 32-byte base64 keys',
   })
+  @Describe('comma-separated retired keys that still decrypt, never used to encrypt (key rotation)')
   ENCRYPTION_PREVIOUS_KEYS?: string;
 }
 

@@ -2,44 +2,52 @@ import { registerAs } from '@nestjs/config';
 import { IsInt, IsOptional, IsUrl, Max, Min, MinLength } from 'class-validator';
 import { RuntimeEnv } from './runtime.env.js';
 import { EnvValidationError, isPlaceholder, validateEnv } from './validate-env.js';
+import { Describe } from './describe.js';
 
 export class NotifyEnv extends RuntimeEnv {
   /** Where notifications are POSTed; unset = none are recorded or sent. */
   @IsOptional()
   @IsUrl({ require_tld: false, require_protocol: true, protocols: ['http', 'https'] }, { message: 'NOTIFY_WEBHOOK_URL must be an http(s) URL' })
+  @Describe('where notifications are POSTed; unset = none are recorded or sent')
   NOTIFY_WEBHOOK_URL?: string;
 
   /** HMAC-SHA256 key of the signature header; required with NOTIFY_WEBHOOK_URL. */
   @IsOptional()
   @MinLength(32, { message: 'NOTIFY_WEBHOOK_SECRET must be at least 32 characters long' })
+  @Describe('HMAC-SHA256 key of the signature header; required with `NOTIFY_WEBHOOK_URL`')
   NOTIFY_WEBHOOK_SECRET?: string;
 
   @IsInt()
   @Min(100)
   @Max(120_000)
+  @Describe('per delivery request')
   NOTIFY_TIMEOUT_MS: number = 10_000;
 
   /** How often each instance looks for due notifications. */
   @IsInt()
   @Min(10)
   @Max(600_000)
+  @Describe('how often each instance looks for due notifications')
   NOTIFY_POLL_INTERVAL_MS: number = 1_000;
 
   /** First retry delay; doubles per attempt (jittered) up to NOTIFY_RETRY_MAX_MS. */
   @IsInt()
   @Min(10)
   @Max(3_600_000)
+  @Describe('first retry delay; doubles per attempt (jittered ±50 %) up to `NOTIFY_RETRY_MAX_MS`')
   NOTIFY_RETRY_BASE_MS: number = 10_000;
 
   @IsInt()
   @Min(10)
   @Max(86_400_000)
+  @Describe('cap of the retry delay (not below `NOTIFY_RETRY_BASE_MS`)')
   NOTIFY_RETRY_MAX_MS: number = 3_600_000;
 
   /** How long a notification is retried before it is marked failed (at least a day). */
   @IsInt()
   @Min(24)
   @Max(24 * 30)
+  @Describe('how long a notification is retried before it is marked failed')
   NOTIFY_RETRY_FOR_HOURS: number = 72;
 }
 

@@ -2,6 +2,7 @@ import { registerAs } from '@nestjs/config';
 import { IsIn, IsInt, IsOptional, IsString, IsUrl, Max, Min, MinLength } from 'class-validator';
 import { TEAM_ROLES, type TeamRole } from '../teams/entities/team-member.entity.js';
 import { EnvValidationError, validateEnv } from './validate-env.js';
+import { Describe } from './describe.js';
 
 export const TEAM_ACCESS_POLICIES = ['table', 'claims', 'http'] as const;
 export type TeamAccessPolicyKind = (typeof TEAM_ACCESS_POLICIES)[number];
@@ -9,42 +10,50 @@ export type TeamAccessPolicyKind = (typeof TEAM_ACCESS_POLICIES)[number];
 export class TeamAccessEnv {
   /** Where membership comes from: `team_members` (table), the bearer token (claims), or the product over HTTP. */
   @IsIn(TEAM_ACCESS_POLICIES)
+  @Describe('where a user\'s role in a team comes from: the `team_members` table, the bearer token\'s claims, or the product over HTTP')
   TEAM_ACCESS_POLICY: TeamAccessPolicyKind = 'table';
 
   /** claims: the claim holding `{ "<teamId>": role }` or `[{ id, role }]`. */
   @IsString()
+  @Describe('claims: the claim holding `{ "<teamId>": role }` or `[{ id, role }]`')
   AUTH_TEAMS_CLAIM: string = 'teams';
 
   /** claims and http: the product's role names to ours, e.g. `org:admin=admin,org:member=member`. */
   @IsOptional()
   @IsString()
+  @Describe('claims, http: the product\'s role names to ours, `productRole=owner|admin|member`, comma-separated')
   AUTH_ROLE_MAP?: string;
 
   /** http: GET URL with `{teamId}` and `{userId}` placeholders, answering `{ "role": … }`, or 404/403. */
   @IsOptional()
   @IsUrl({ require_tld: false, require_protocol: true, protocols: ['http', 'https'] }, { message: 'TEAM_ACCESS_URL must be an http(s) URL' })
+  @Describe('http (required): GET URL with `{teamId}` and `{userId}` placeholders, answering 200 `{ "role": … }`, or 404/403')
   TEAM_ACCESS_URL?: string;
 
   /** http: sent as `Authorization: Bearer <token>` so the product can tell this service's calls apart. */
   @IsOptional()
   @MinLength(16, { message: 'TEAM_ACCESS_TOKEN must be at least 16 characters long' })
+  @Describe('http: sent as `Authorization: Bearer …` so the product can tell this service\'s calls apart')
   TEAM_ACCESS_TOKEN?: string;
 
   @IsInt()
   @Min(100)
   @Max(30_000)
+  @Describe('http: per request; no answer in time is 503 `team_access_unavailable`')
   TEAM_ACCESS_TIMEOUT_MS: number = 3_000;
 
   /** http: how long an answer (member or not) is reused; 0 asks every time. Failures are never cached. */
   @IsInt()
   @Min(0)
   @Max(3_600)
+  @Describe('http: how long an answer (member or not) is reused per instance; 0 asks every time; failures are never cached')
   TEAM_ACCESS_CACHE_SECONDS: number = 30;
 
   /** http: the largest answer read; a larger one is a failure (503), never a grant. */
   @IsInt()
   @Min(1)
   @Max(1_024)
+  @Describe('http: the largest answer read; a larger one is 503 `team_access_unavailable`, never a grant')
   TEAM_ACCESS_MAX_ANSWER_KB: number = 16;
 }
 

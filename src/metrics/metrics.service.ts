@@ -11,7 +11,7 @@ export type RefreshOutcome =
   | 'recovered'
   | 'credentials_unreadable';
 
-export type TokenGrantType = 'authorization_code' | 'refresh_token';
+export type TokenGrantType = 'authorization_code' | 'refresh_token' | 'client_credentials';
 
 /**
  * The service's Prometheus metrics, on a registry of its own (not prom-client's global one), so

@@ -16,7 +16,7 @@ export function signNotification(secret: string, timestamp: number, rawBody: str
 }
 
 /**
- * What a receiver runs (and the README shows): true when one `v1=` signature in the header
+ * What a receiver runs (and docs/notifications.md shows, in Node and Python): true when one `v1=` signature in the header
  * matches and the timestamp is within `toleranceSeconds` of now (replay window).
  */
 export function verifyNotification(secret: string, rawBody: string, timestampHeader: string | undefined,

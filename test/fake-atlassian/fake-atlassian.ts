@@ -11,7 +11,8 @@ import { FakePersonalDataReporting } from './fake-personal-data.js';
  * 127.0.0.1. It behaves as Atlassian documents (shared/design/atlassian-oauth-facts.md):
  * JSON token bodies, rotating refresh tokens with a reuse window after which a reused token
  * revokes the whole grant (403 invalid_grant), accessible-resources, /me, the Jira gateway and
- * the personal-data reporting API (fake-personal-data.ts).
+ * the personal-data reporting API (fake-personal-data.ts), and service accounts' OAuth 2.0
+ * credentials (grant_type=client_credentials: a 60-minute access token, no refresh token).
  */
 
 export interface FakeSite {
@@ -37,7 +38,7 @@ export interface TokenFault {
   /** Hang up without answering. */
   destroy?: boolean;
   /** Only for this grant type (default: any). */
-  grant?: 'authorization_code' | 'refresh_token';
+  grant?: 'authorization_code' | 'refresh_token' | 'client_credentials';
 }
 
 interface Grant {
@@ -46,6 +47,16 @@ interface Grant {
   scopes: string[];
   revoked: boolean;
   current: string | null;
+}
+
+/** A service account's OAuth 2.0 credential, as an organisation admin created it. */
+export interface FakeServiceAccount {
+  clientId: string;
+  clientSecret: string;
+  account: FakeAccount;
+  scopes: string[];
+  /** Deleted (or its secret rotated) at Atlassian: the token endpoint answers invalid_client. */
+  revoked: boolean;
 }
 
 interface RefreshRecord {
@@ -83,6 +94,8 @@ export interface TokenRequestRecord {
   contentType: string | undefined;
   /** The refresh token presented (test-side only: this fake lives in the test process). */
   refreshToken?: string;
+  /** The client id presented (tells service accounts' mints apart). */
+  clientId?: string;
 }
 
 const json = (res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void => {
@@ -126,6 +139,7 @@ export class FakeAtlassian {
   readonly webhooks = new FakeJiraWebhooks(() => this.clientSecret);
   /** The personal-data reporting API (fake-personal-data.ts). */
   readonly personalData = new FakePersonalDataReporting();
+  private readonly serviceAccounts = new Map<string, FakeServiceAccount & { grant: Grant }>();
   private readonly faults: TokenFault[] = [];
   private readonly apiFaults: { status: number; retryAfter?: string }[] = [];
   private readonly codes = new Map<string, { grant: Grant; redirectUri: string; expiresAt: number; used: boolean }>();
@@ -209,7 +223,36 @@ export class FakeAtlassian {
 
   /** Access tokens and refresh tokens ever issued: what must never show up in logs or the DB. */
   issuedSecrets(): string[] {
-    return [...this.accessTokens.keys(), ...this.refreshTokens.keys(), ...this.codes.keys(), this.clientSecret];
+    return [...this.accessTokens.keys(), ...this.refreshTokens.keys(), ...this.codes.keys(), this.clientSecret,
+      ...[...this.serviceAccounts.values()].map((s) => s.clientSecret)];
+  }
+
+  /**
+   * A service account with an OAuth 2.0 credential, as an organisation admin creates one: it
+   * reaches the sites it has a role on (default: a new account's one site) with the scopes chosen
+   * at creation.
+   */
+  registerServiceAccount(options: { sites?: FakeSite[]; scopes?: string[] } = {}): FakeServiceAccount {
+    const name = `svc-${randomBytes(3).toString('hex')}`;
+    const account = FakeAtlassian.account(name, 1);
+    if (options.sites) account.sites = options.sites;
+    const scopes = options.scopes ?? ['read:jira-user', 'read:jira-work', 'write:jira-work'];
+    const clientId = opaque('sa-client');
+    const sa = { clientId, clientSecret: opaque('sa-secret'), account, scopes, revoked: false,
+      grant: { id: opaque('grant'), account, scopes, revoked: false, current: null } };
+    this.serviceAccounts.set(clientId, sa);
+    return sa;
+  }
+
+  /** The credential deleted at Atlassian: mints answer 401 invalid_client (tokens already issued run out). */
+  revokeServiceAccount(clientId: string): void {
+    const sa = this.serviceAccounts.get(clientId);
+    if (sa) sa.revoked = true;
+  }
+
+  /** client_credentials requests with this client id (any answer): what "exactly one mint" counts. */
+  mintRequests(clientId: string): TokenRequestRecord[] {
+    return this.tokenRequests.filter((r) => r.grant === 'client_credentials' && r.clientId === clientId);
   }
 
   /** Expire an access token now, as if an hour had passed. */
@@ -338,6 +381,7 @@ export class FakeAtlassian {
       status: 0,
       contentType,
       refreshToken: typeof body.refresh_token === 'string' ? body.refresh_token : undefined,
+      clientId: typeof body.client_id === 'string' ? body.client_id : undefined,
     };
     this.tokenRequests.push(record);
     const answer = (status: number, payload: unknown, headers: Record<string, string> = {}) => {
@@ -357,6 +401,14 @@ export class FakeAtlassian {
     }
     if (!contentType?.startsWith('application/json') || typeof body !== 'object' || body === null) {
       return answer(400, { error: 'invalid_request', error_description: 'JSON body expected' });
+    }
+    if (grantType === 'client_credentials') {
+      // A service account's own credential, not the app's; no refresh token (no offline_access).
+      const sa = this.serviceAccounts.get(String(body.client_id));
+      if (!sa || sa.revoked || body.client_secret !== sa.clientSecret) {
+        return answer(401, { error: 'invalid_client', error_description: 'Client authentication failed' });
+      }
+      return answer(200, this.issue(sa.grant));
     }
     if (body.client_id !== this.clientId || body.client_secret !== this.clientSecret) {
       return answer(401, { error: 'access_denied', error_description: 'Unauthorized' });

@@ -1,7 +1,7 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import { IsIn, IsInt, IsISO8601, IsOptional, IsString, Max, MaxLength, Min } from 'class-validator';
-import { JIRA_INTEGRATION_STATUSES, type JiraIntegrationStatus } from '../../integrations/jira/entities/jira-integration.entity.js';
+import { JIRA_CONNECTION_TYPES, JIRA_INTEGRATION_STATUSES, type JiraConnectionType, type JiraIntegrationStatus } from '../../integrations/jira/entities/jira-integration.entity.js';
 import { TEAM_ROLES, type TeamRole } from '../../teams/entities/team-member.entity.js';
 
 export class PutMemberDto {
@@ -58,6 +58,8 @@ class AdminConnectedByDto {
 export class AdminIntegrationDto {
   @ApiProperty() teamId: string;
   @ApiProperty({ enum: JIRA_INTEGRATION_STATUSES }) status: JiraIntegrationStatus;
+  @ApiProperty({ enum: JIRA_CONNECTION_TYPES, description: 'A user\'s OAuth 2.0 (3LO) grant, or a service account (client credentials).' })
+  connectionType: JiraConnectionType;
   @ApiProperty({ type: AdminSiteDto, nullable: true }) site: AdminSiteDto | null;
   @ApiProperty({ nullable: true, type: String, format: 'date-time' }) connectedAt: Date | null;
   @ApiProperty({ type: AdminLastErrorDto, nullable: true }) lastError: AdminLastErrorDto | null;

@@ -14,7 +14,7 @@ export const REDACTED_PATHS = [
   'req.headers.cookie',
   'res.headers["set-cookie"]',
   ...['access_token', 'refresh_token', 'accessToken', 'refreshToken', 'id_token', 'code', 'state',
-    'client_secret', 'clientSecret', 'code_verifier', 'codeVerifier', 'password', 'token', 'authorization']
+    'client_secret', 'clientSecret', 'client_credential', 'clientCredential', 'code_verifier', 'codeVerifier', 'password', 'token', 'authorization']
     .flatMap((k) => [k, `*.${k}`, `*.*.${k}`]),
 ];
 

@@ -1,6 +1,6 @@
 /*
  * What a host NestJS application imports to embed the Jira integration
- * (README: Using the module inside your NestJS app).
+ * (docs/embedding.md).
  */
 export { JiraIntegrationModule, jiraConnectEntities, jiraConnectSubscribers } from './jira-integration.module.js';
 export type { JiraIntegrationModuleAsyncOptions, JiraIntegrationModuleForRootOptions } from './jira-integration.module.js';

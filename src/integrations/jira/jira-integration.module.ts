@@ -11,6 +11,7 @@ import { JiraClient } from './client/jira-client.js';
 import { JiraConnectionService } from './connect/jira-connection.service.js';
 import { JiraKeepAliveJob } from './tokens/jira-keepalive.job.js';
 import { JiraOAuthService } from './connect/jira-oauth.service.js';
+import { JiraServiceAccountService } from './connect/service-account.service.js';
 import { JiraTokenManager } from './tokens/jira-token-manager.service.js';
 import { JiraRefreshRecoveryJob } from './tokens/jira-refresh-recovery.job.js';
 import { OAuthStateStore } from './connect/oauth-state.store.js';
@@ -72,13 +73,13 @@ export type JiraIntegrationModuleAsyncOptions = typeof builder.ASYNC_OPTIONS_TYP
  * (options: jira-integration.options.ts). Controllers are mounted under the route prefix by
  * module/routes.ts; everything the services inject from outside comes from module/option-providers.ts.
  * Needs from the host: a default TypeORM DataSource, EventEmitterModule.forRoot(), and
- * ScheduleModule.forRoot() for the hourly jobs (README: Using the module inside your NestJS app).
+ * ScheduleModule.forRoot() for the hourly jobs (docs/embedding.md).
  */
 @Module({
   imports: [HttpModule, DiscoveryModule, TypeOrmModule.forFeature(jiraConnectEntities)],
   providers: [
     ...optionProviders,
-    AtlassianGateway, JiraTokenManager, JiraClient, JiraKeepAliveJob, JiraOAuthService, JiraConnectionService, OAuthStateStore,
+    AtlassianGateway, JiraTokenManager, JiraClient, JiraKeepAliveJob, JiraOAuthService, JiraConnectionService, JiraServiceAccountService, OAuthStateStore,
     JiraRefreshRecoveryJob, // StoredKeyCheck: in module/option-providers.ts (built from the options)
     RateLimitGovernor, rateLimitStateStoreProvider, JiraProxyService,
     ...WEBHOOK_PROVIDERS,

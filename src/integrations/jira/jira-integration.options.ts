@@ -33,7 +33,7 @@ export interface AtlassianAppOptions {
   httpTimeoutMs?: number;
 }
 
-/** Token upkeep; every field has the default of its JIRA_* variable (README, Configuration). */
+/** Token upkeep; every field has the default of its JIRA_* variable (docs/configuration.md). */
 export interface JiraTokenOptions {
   keepAliveDays?: number;
   refreshLockTimeoutMs?: number;
@@ -42,7 +42,7 @@ export interface JiraTokenOptions {
   retryBudgetMs?: number;
 }
 
-/** Connections that outlive a moment (README: Consent expiry, Personal data); defaults as the JIRA_* variables. */
+/** Connections that outlive a moment (docs/service-accounts.md: consent expiry, personal data); defaults as the JIRA_* variables. */
 export interface JiraLifecycleOptions {
   /** Days before the 365-day consent expiry at which `reconsent_due` goes out. Default [30, 7]. */
   reconsentNoticeDays?: readonly number[];
@@ -70,7 +70,7 @@ export interface JiraRateLimitOptions {
   storage?: ThrottlerStorage;
 }
 
-/** Signed, durable notifications of connection changes to your backend (README: Notifications). */
+/** Signed, durable notifications of connection changes to your backend (docs/notifications.md). */
 export interface JiraNotificationOptions {
   /** Where they are POSTed; unset = none are recorded or sent. */
   webhookUrl?: string;
@@ -85,7 +85,7 @@ export interface JiraNotificationOptions {
 }
 
 /**
- * Managed Jira webhooks (README: Jira webhooks). Handlers are declared with `@OnJiraWebhook` on
+ * Managed Jira webhooks (docs/webhooks.md). Handlers are declared with `@OnJiraWebhook` on
  * provider methods; these options say where Jira delivers and, optionally, one subscription from
  * configuration (as the standalone server's JIRA_WEBHOOK_* variables).
  */

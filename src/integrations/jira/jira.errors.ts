@@ -19,6 +19,8 @@ export enum JiraErrorCode {
   NoAccessibleSites = 'jira_no_accessible_sites',
   SiteNotAccessible = 'jira_site_not_accessible',
   NotConnected = 'jira_not_connected',
+  /** Atlassian refused a service account's client id/secret (invalid_client, unauthorized_client, access_denied). */
+  ServiceAccountRejected = 'jira_service_account_rejected',
   NoPendingSiteSelection = 'jira_no_pending_site_selection',
   ReauthorizationRequired = 'jira_reauthorization_required',
   AtlassianUnavailable = 'atlassian_unavailable',

@@ -8,7 +8,7 @@ import type { Readable } from 'node:stream';
 import { firstValueFrom } from 'rxjs';
 import { jiraConfig } from '../../../config/jira.config.js';
 import type { JiraSite } from '../entities/jira-integration.entity.js';
-import { refreshOutcome, type RefreshOutcomeVerdict, type TokenCallResult } from '../tokens/refresh-outcome.js';
+import { mintOutcome, refreshOutcome, type RefreshOutcomeVerdict, type TokenCallResult } from '../tokens/refresh-outcome.js';
 
 /** What Atlassian's token endpoint returns, with field names of our own. */
 export interface TokenSet {
@@ -47,8 +47,10 @@ export class AtlassianTokenError extends Error {
   constructor(
     readonly result: TokenCallResult,
     readonly retryAfterSeconds?: number,
+    /** `client_credentials`: a service account's mint, read with mintOutcome. */
+    grantType?: string,
   ) {
-    const verdict = refreshOutcome(result);
+    const verdict = grantType === 'client_credentials' ? mintOutcome(result) : refreshOutcome(result);
     const httpStatus = result.kind === 'http' ? result.status : undefined;
     const oauthError = result.kind === 'http' ? result.oauthError : undefined;
     const kind: TokenFailureKind = verdict.next === 'reauthorize' ? 'invalid_grant'
@@ -182,6 +184,21 @@ export class AtlassianGateway {
       client_id: this.config.clientId,
       client_secret: this.config.clientSecret,
       refresh_token: refreshToken,
+    }, deadlineMs);
+  }
+
+  /**
+   * A service account's access token (OAuth 2.0 client credentials: about 60 minutes, no refresh
+   * token), from the same token endpoint as 3LO; calls then go through api.atlassian.com/ex/jira
+   * as for 3LO ("Create OAuth 2.0 credential for service accounts", support.atlassian.com).
+   * The scopes are the ones chosen when the credential was created.
+   */
+  mint(clientId: string, clientSecret: string, deadlineMs = this.config.httpTimeoutMs): Promise<TokenSet> {
+    return this.tokenRequest({
+      grant_type: 'client_credentials',
+      client_id: clientId,
+      client_secret: clientSecret,
+      audience: 'api.atlassian.com',
     }, deadlineMs);
   }
 
@@ -327,7 +344,7 @@ export class AtlassianGateway {
         }),
       ));
     } catch (err) {
-      throw new AtlassianTokenError(failureOf(err));
+      throw new AtlassianTokenError(failureOf(err), undefined, body.grant_type);
     }
     // axios leaves a body that is not JSON (an HTML error page, a cut-off answer) as a string.
     const data = typeof res.data === 'object' && res.data !== null ? res.data as Record<string, unknown> : {};
@@ -341,6 +358,7 @@ export class AtlassianGateway {
       };
     }
     const oauthError = typeof data.error === 'string' && data.error !== '' ? data.error : undefined;
-    throw new AtlassianTokenError({ kind: 'http', status: res.status, oauthError, tokenUsable: false }, parseRetryAfter(headersOf(res)['retry-after']));
+    throw new AtlassianTokenError({ kind: 'http', status: res.status, oauthError, tokenUsable: false }, parseRetryAfter(headersOf(res)['retry-after']),
+      body.grant_type);
   }
 }

@@ -6,20 +6,22 @@ import { Clock } from '../../../common/clock.js';
 import { NotificationOutbox } from '../../../notifications/notification-outbox.js';
 import { NotificationType } from '../../../notifications/notification-types.js';
 import { TeamAccessPolicy } from '../../../teams/team-access.policy.js';
-import type { JiraIntegrationStatus, JiraSite } from '../entities/jira-integration.entity.js';
+import type { JiraConnectionType, JiraIntegrationStatus, JiraSite } from '../entities/jira-integration.entity.js';
 import { JiraClient } from '../client/jira-client.js';
 import { RateLimitGovernor, type RateLimitView } from '../client/rate-limit-governor.js';
 import { publicSite, type PublicSite } from './jira-oauth.service.js';
 import { JiraError, JiraErrorCode } from '../jira.errors.js';
 import { JiraConnectionEvent, type JiraConnectionEventPayload } from '../jira.events.js';
 import { consentExpiresAt } from '../lifecycle/consent.js';
-import { isUnreadable, openToken } from '../tokens/token-sealing.js';
+import { isUnreadable, openClientCredential, openToken } from '../tokens/token-sealing.js';
 import { JiraWebhookLifecycle, type WebhookStatus } from '../webhooks/jira-webhook-lifecycle.service.js';
 
 export type ConnectionStatus = 'not_connected' | JiraIntegrationStatus;
 
 export interface ConnectionView {
   status: ConnectionStatus;
+  /** A user's 3LO grant or an organisation's service account; null when not connected. Never the secret. */
+  connectionType: JiraConnectionType | null;
   site: PublicSite | null;
   availableSites?: PublicSite[];
   scopes: string[];
@@ -63,6 +65,8 @@ export interface DisconnectView {
 
 interface Row {
   status: JiraIntegrationStatus;
+  connection_type: JiraConnectionType;
+  client_credential: string | null;
   cloud_id: string | null;
   site_url: string | null;
   site_name: string | null;
@@ -92,6 +96,7 @@ function tokensReadable(teamId: string, row: Row): boolean {
   try {
     if (row.access_token) openToken(row.access_token, 'access_token', teamId);
     if (row.refresh_token) openToken(row.refresh_token, 'refresh_token', teamId);
+    if (row.client_credential) openClientCredential(row.client_credential, teamId);
     return true;
   } catch (err) {
     if (isUnreadable(err)) return false;
@@ -139,11 +144,12 @@ export class JiraConnectionService {
   async status(teamId: string): Promise<ConnectionView> {
     const row = await this.read(teamId);
     if (!row) {
-      return { status: 'not_connected', site: null, scopes: [], connectedBy: null, connectedAt: null, consentExpiresAt: null,
+      return { status: 'not_connected', connectionType: null, site: null, scopes: [], connectedBy: null, connectedAt: null, consentExpiresAt: null,
         accessTokenExpiresAt: null, lastRefreshedAt: null, ...(this.webhooks ? { webhooks: await this.webhooks.statusOf(teamId) } : {}) };
     }
     return {
       status: row.status,
+      connectionType: row.connection_type,
       site: row.cloud_id ? { cloudId: row.cloud_id, url: row.site_url ?? '', name: row.site_name ?? '' } : null,
       ...(row.status === 'pending_site_selection' ? { availableSites: sitesOf(row.available_sites).map(publicSite) } : {}),
       scopes: scopesOf(row.scopes),
@@ -157,8 +163,14 @@ export class JiraConnectionService {
       ...(!tokensReadable(teamId, row) ? { lastError: { code: JiraErrorCode.CredentialsUnreadable, at: date(row.last_error_at) } }
         : row.last_error_code ? { lastError: { code: row.last_error_code, at: date(row.last_error_at) } } : {}),
       ...(row.cloud_id ? { rateLimit: await this.governor.view(row.cloud_id) } : {}),
-      ...(this.webhooks ? { webhooks: await this.webhooks.statusOf(teamId) } : {}),
+      ...(this.webhooks ? { webhooks: await this.webhookStatus(teamId, row) } : {}),
     };
+  }
+
+  /** Atlassian offers dynamic webhooks to 3LO apps only: a service account's are `unsupported` (none registered). */
+  private async webhookStatus(teamId: string, row: Row): Promise<WebhookStatus> {
+    if (row.connection_type === 'service_account') return { state: 'unsupported', expiresAt: null, lastDeliveryAt: null };
+    return this.webhooks!.statusOf(teamId);
   }
 
   /** Chooses one of `availableSites` while the integration waits for a site. */
@@ -198,8 +210,9 @@ export class JiraConnectionService {
     return this.status(teamId);
   }
 
-  /** Wipes the team's tokens and pending states. Idempotent. */
+  /** Wipes the team's tokens (or service-account credential) and pending states. Idempotent. */
   async disconnect(teamId: string): Promise<DisconnectView> {
+    const serviceAccount = (await this.read(teamId))?.connection_type === 'service_account';
     // While the token still works: bounded, best effort, never fails the disconnect.
     await this.webhooks?.deregisterBeforeDisconnect(teamId).catch((err: unknown) =>
       this.logger.warn(`webhook deregistration before disconnect failed: ${String(err)}`));
@@ -212,7 +225,10 @@ export class JiraConnectionService {
       status: 'not_connected',
       wasConnected: removed !== null,
       removeAppAt: REMOVE_APP_AT,
-      message: 'Jira tokens were deleted here. Atlassian offers no way for apps to revoke a grant: remove the app under '
+      message: serviceAccount
+        ? 'The service account\'s credential and tokens were deleted here. To revoke the credential itself, delete it in '
+          + `Atlassian Administration (${REMOVE_APP_AT.admin}, Directory > Service accounts).`
+        : 'Jira tokens were deleted here. Atlassian offers no way for apps to revoke a grant: remove the app under '
         + `Connected apps at ${REMOVE_APP_AT.user} (your account), or a site admin can revoke it at ${REMOVE_APP_AT.admin} `
         + '(Apps > Connected apps).',
     };
@@ -220,7 +236,7 @@ export class JiraConnectionService {
 
   private async read(teamId: string): Promise<Row | null> {
     const rows = (await this.dataSource.query(
-      `SELECT status, cloud_id, site_url, site_name, available_sites, scopes, connected_by_user_id, atlassian_account_id,
+      `SELECT status, connection_type, client_credential, cloud_id, site_url, site_name, available_sites, scopes, connected_by_user_id, atlassian_account_id,
               atlassian_account_name, connected_at, access_token_expires_at, last_refreshed_at, last_error_code, last_error_at,
               consented_at, connector_left_at, access_token, refresh_token
          FROM jira_integrations WHERE team_id = $1`,

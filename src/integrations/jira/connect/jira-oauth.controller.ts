@@ -13,9 +13,11 @@ import { TeamGuard } from '../../../teams/team.guard.js';
 import { AuthorizeDto, AuthorizeResponseDto } from './dto/authorize.dto.js';
 import { CallbackResponseDto, ConnectionResponseDto, DisconnectResponseDto } from './dto/connection.dto.js';
 import { SelectSiteDto } from './dto/select-site.dto.js';
+import { ServiceAccountDto } from './dto/service-account.dto.js';
 import { RequestUserGuard } from '../module/request-user.guard.js';
 import { JiraConnectionService } from './jira-connection.service.js';
 import { JiraOAuthService } from './jira-oauth.service.js';
+import { JiraServiceAccountService } from './service-account.service.js';
 import { bindingCookieName } from './oauth-state.store.js';
 import { JiraErrorCode } from '../jira.errors.js';
 
@@ -45,6 +47,7 @@ export class JiraOAuthController {
   constructor(
     private readonly oauth: JiraOAuthService,
     private readonly connections: JiraConnectionService,
+    private readonly serviceAccounts: JiraServiceAccountService,
   ) {}
 
   @Post('oauth/authorize')
@@ -172,6 +175,29 @@ export class JiraOAuthController {
   })
   async selectSite(@CurrentTeam() team: TeamContext, @Body() body: SelectSiteDto) {
     return { data: await this.connections.selectSite(team.id, body.cloudId) };
+  }
+
+  @Put('service-account')
+  @UseGuards(TeamGuard)
+  @TeamRoles('owner', 'admin')
+  @RateLimitPerUser()
+  @ApiBearerAuth()
+  @ApiTeamHeader()
+  @ApiOperation({
+    summary: 'Connect Jira with a service account',
+    description: 'Connects the team through an Atlassian service account\'s OAuth 2.0 credential (client credentials). '
+      + 'A token is minted and the site must be among its accessible resources before anything is stored; the secret is '
+      + 'stored encrypted and never returned. Replaces a 3LO connection (a later 3LO connect replaces it in turn); '
+      + 'DELETE oauth/disconnect removes it. Dynamic webhooks are not available to service accounts. Owner or admin.',
+  })
+  @ApiOkResponse({ type: ConnectionResponseDto })
+  @ApiProblems(...ADMIN_ROUTE, ProblemSets.jsonBody, {
+    400: [JiraErrorCode.InvalidSiteUrl],
+    422: [JiraErrorCode.ServiceAccountRejected, JiraErrorCode.SiteNotAccessible],
+    502: [JiraErrorCode.AtlassianUnavailable],
+  })
+  async connectServiceAccount(@CurrentTeam() team: TeamContext, @CurrentUser() user: AuthenticatedUser, @Body() body: ServiceAccountDto) {
+    return { data: await this.serviceAccounts.connect(team.id, user.id, body) };
   }
 
   @Delete('oauth/disconnect')

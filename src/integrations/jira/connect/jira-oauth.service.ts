@@ -240,7 +240,7 @@ export class JiraOAuthService {
          created_at, updated_at, consented_at, account_updated_at)
        VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7::text[], $8, $9, $10, $11, $12, $13, 1, $14, NULL, NULL, NULL, $14, $14, $14, $15)
        ON CONFLICT (team_id) DO UPDATE SET
-         status = EXCLUDED.status, cloud_id = EXCLUDED.cloud_id, site_url = EXCLUDED.site_url,
+         status = EXCLUDED.status, connection_type = 'oauth', client_credential = NULL, cloud_id = EXCLUDED.cloud_id, site_url = EXCLUDED.site_url,
          site_name = EXCLUDED.site_name, available_sites = EXCLUDED.available_sites, scopes = EXCLUDED.scopes,
          connected_by_user_id = EXCLUDED.connected_by_user_id, atlassian_account_id = EXCLUDED.atlassian_account_id,
          atlassian_account_name = EXCLUDED.atlassian_account_name, access_token = EXCLUDED.access_token,

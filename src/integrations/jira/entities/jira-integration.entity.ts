@@ -4,6 +4,10 @@ import { Column, CreateDateColumn, Entity, PrimaryGeneratedColumn, UpdateDateCol
 export const JIRA_INTEGRATION_STATUSES = ['pending_site_selection', 'connected', 'reauthorization_required'] as const;
 export type JiraIntegrationStatus = (typeof JIRA_INTEGRATION_STATUSES)[number];
 
+/** How the team connected: a user's 3LO grant, or an organisation's service account (client credentials). */
+export const JIRA_CONNECTION_TYPES = ['oauth', 'service_account'] as const;
+export type JiraConnectionType = (typeof JIRA_CONNECTION_TYPES)[number];
+
 /** A site the token can reach, as `accessible-resources` listed it. */
 export interface JiraSite {
   cloudId: string;
@@ -24,6 +28,16 @@ export class JiraIntegration {
 
   @Column({ type: 'text' })
   status: JiraIntegrationStatus;
+
+  @Column({ name: 'connection_type', type: 'text', default: 'oauth' })
+  connectionType: JiraConnectionType;
+
+  /**
+   * Service accounts only: the sealed `{clientId, clientSecret}` tokens are minted with (sealed by
+   * tokens/token-sealing.ts, bound to the team; never decrypted on load, never returned).
+   */
+  @Column({ name: 'client_credential', type: 'text', nullable: true, select: false })
+  clientCredential: string | null;
 
   @Column({ name: 'cloud_id', type: 'text', nullable: true })
   cloudId: string | null;

@@ -7,7 +7,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import type { DataSource } from 'typeorm';
 import { Clock } from '../../../common/clock.js';
 import { jiraConfig } from '../../../config/jira.config.js';
-import { MetricsService } from '../../../metrics/metrics.service.js';
+import { MetricsService, type TokenGrantType } from '../../../metrics/metrics.service.js';
 import { NotificationOutbox } from '../../../notifications/notification-outbox.js';
 import { AtlassianGateway, AtlassianTokenError, type TokenSet } from '../atlassian/atlassian.gateway.js';
 import { retryDelayMs, shouldRetry, sleep, type RetryPolicy } from '../atlassian/retry-policy.js';
@@ -21,7 +21,7 @@ import { LeaseWatch } from './lease-watch.js';
 import { ReadBatch } from './read-batch.js';
 import { leaseLive, RefreshLeaseStore, type ClaimReason, type ObservedRow, type RefreshLease } from './refresh-lease.js';
 import { RefreshResults, type RefreshOutcome } from './refresh-results.js';
-import { isUnreadable, openToken } from './token-sealing.js';
+import { isUnreadable, openClientCredential, openToken } from './token-sealing.js';
 import { UnauthorizedRefreshMemo } from './unauthorized-refresh-memo.js';
 
 export { JIRA_REAUTHORIZATION_REQUIRED, type JiraReauthorizationRequiredEvent, type RefreshOutcome } from './refresh-results.js';
@@ -34,6 +34,16 @@ export interface JiraCredentials {
 }
 
 export const TOKEN_MIN_VALIDITY_MS = 60_000;
+/**
+ * What a leased row gets new tokens with: its refresh token (3LO), or a service account's client
+ * credential (a mint: nothing rotates, so nothing can be lost). `presented`: the refresh token.
+ */
+interface LeasedCredential {
+  grant: TokenGrantType;
+  presented?: string;
+  call: (deadlineMs: number) => Promise<TokenSet>;
+}
+
 /**
  * A lease outlives the token call it covers by this much: every call's deadline ends at least this
  * long before its lease does (the lease is JIRA_HTTP_TIMEOUT_MS + this, counted from when the
@@ -54,6 +64,9 @@ const LEASE_MARGIN_MS = 2_000;
  * 3. call Atlassian inside a concurrency slot, with a total deadline that ends before the lease;
  * 4. store access token, rotated refresh token and expiry with one UPDATE that only applies while
  *    the lease is ours and the version unchanged.
+ *
+ * A service account's row takes the same path: its due token is claimed under the same lease and
+ * minted (client credentials) instead of refreshed, so one mint per expiry across all processes.
  *
  * What a failed call means comes from one table (refresh-outcome.ts). Once any attempt had an
  * unknown outcome, the marker stays until new tokens are stored or invalid_grant wipes the row;
@@ -246,39 +259,53 @@ export class JiraTokenManager {
     }
   }
 
+  /** The leased row's refresh token or service-account credential, decrypted; null when it has none. */
+  private credentialOf(lease: RefreshLease): LeasedCredential | null {
+    if (lease.connectionType === 'service_account') {
+      if (!lease.clientCredentialEnvelope) return null;
+      const { clientId, clientSecret } = openClientCredential(lease.clientCredentialEnvelope, lease.teamId);
+      return { grant: 'client_credentials', call: (ms) => this.gateway.mint(clientId, clientSecret, ms) };
+    }
+    if (!lease.refreshTokenEnvelope) return null;
+    const refreshToken = openToken(lease.refreshTokenEnvelope, 'refresh_token', lease.teamId);
+    return { grant: 'refresh_token', presented: refreshToken, call: (ms) => this.gateway.refresh(refreshToken, ms) };
+  }
+
   /**
-   * Calls Atlassian with the leased row's refresh token, holding `slot` for the call only; retries
-   * what the outcome table calls transient while the lease is ours and the deadline allows.
+   * Calls Atlassian with the leased row's refresh token (or mints with its service-account
+   * credential), holding `slot` for the call only; retries what the outcome table calls transient
+   * while the lease is ours and the deadline allows.
    */
   private async refreshLeased(lease: RefreshLease, slot: () => void, deadline: number): Promise<RefreshOutcome> {
     let releaseSlot = slot;
-    let refreshToken: string;
+    let credential: LeasedCredential;
     try {
-      if (!lease.refreshTokenEnvelope) {
+      const found = this.credentialOf(lease);
+      if (!found) {
         releaseSlot();
         return await this.results.reauthorizationRequired(lease);
       }
-      refreshToken = openToken(lease.refreshTokenEnvelope, 'refresh_token', lease.teamId);
+      credential = found;
     } catch (err) {
       releaseSlot();
       if (!isUnreadable(err)) throw err;
       await this.leases.release(lease, { clearMarker: !lease.resumesUnknownOutcome, errorCode: JiraErrorCode.CredentialsUnreadable });
       this.metrics.refreshCompleted('credentials_unreadable');
-      this.logger.error(`The stored refresh token of team ${lease.teamId} cannot be decrypted: ${(err as Error).message}`);
+      this.logger.error(`The stored credential of team ${lease.teamId} cannot be decrypted: ${(err as Error).message}`);
       throw credentialsUnreadable();
     }
     const started = performance.now();
     // Sticky: once any answer about this token may have come after a rotation, only new tokens
     // stored or invalid_grant end the in-flight marker.
-    let unknown = lease.resumesUnknownOutcome;
+    let unknown = lease.resumesUnknownOutcome && credential.presented !== undefined;
     for (let attempt = 1; ; attempt++) {
-      const done = this.metrics.tokenEndpointTimer('refresh_token');
+      const done = this.metrics.tokenEndpointTimer(credential.grant);
       // The call ends before the lease does (by construction) and by the caller's deadline.
       const now = performance.now();
       const callMs = Math.min(this.config.httpTimeoutMs, lease.sentAt + this.leaseMs - LEASE_MARGIN_MS - now, deadline - now);
       let tokens: TokenSet;
       try {
-        tokens = await this.gateway.refresh(refreshToken, Math.max(1, callMs));
+        tokens = await credential.call(Math.max(1, callMs));
         done('ok');
         this.watch.recordTokenCallMs(performance.now() - now);
       } catch (err) {
@@ -295,8 +322,9 @@ export class JiraTokenManager {
         if (next === 'client_rejected' || next === 'rejected') {
           await this.leases.release(lease, { clearMarker: !unknown, errorCode: JiraErrorCode.AtlassianClientRejected });
           this.metrics.refreshCompleted('client_rejected');
-          this.logger.error(`Atlassian refused the refresh request (${err.message}); check JIRA_CLIENT_ID/SECRET`);
-          throw clientRejected(err);
+          this.logger.error(`Atlassian refused the ${credential.grant} request of team ${lease.teamId} (${err.message})`
+            + (credential.presented ? '; check JIRA_CLIENT_ID/SECRET' : ''));
+          throw clientRejected(err, credential.grant === 'client_credentials');
         }
         const delay = retryDelayMs(attempt, this.retry.baseDelayMs, err.retryAfterSeconds);
         const retry = shouldRetry(this.retry, attempt, performance.now() - started, delay) && performance.now() + delay < deadline
@@ -316,7 +344,7 @@ export class JiraTokenManager {
         throw atlassianUnavailable(err.verdict.rateLimited ? 429 : err.httpStatus, Math.max(1, Math.ceil(delay / 1000)), err);
       }
       releaseSlot(); // the slot bounds calls to Atlassian; the next claim need not wait for this write
-      return this.results.store(lease, tokens, refreshToken);
+      return this.results.store(lease, tokens, credential.presented);
     }
   }
 

@@ -19,8 +19,12 @@ export const reauthorizationRequired = (): JiraError =>
   new JiraError(JiraErrorCode.ReauthorizationRequired, HttpStatus.CONFLICT, 'Jira must be connected again',
     'Atlassian no longer accepts this connection (revoked, expired or reused grant). An owner or admin must connect Jira again.');
 
-export const clientRejected = (cause: AtlassianTokenError): JiraError =>
-  new JiraError(JiraErrorCode.AtlassianClientRejected, HttpStatus.BAD_GATEWAY, 'Atlassian rejected this service\'s credentials',
+/** `serviceAccount`: the refusal was of a service account's mint (its own credential, not the app's). */
+export const clientRejected = (cause: AtlassianTokenError, serviceAccount = false): JiraError => serviceAccount
+  ? new JiraError(JiraErrorCode.AtlassianClientRejected, HttpStatus.BAD_GATEWAY, 'Atlassian refused the service account\'s token request',
+    'The service account\'s credential was accepted before but this request was refused (for example a scope it no longer has). '
+    + 'An owner or admin can store a new credential with PUT /api/integrations/jira/service-account.', { cause })
+  : new JiraError(JiraErrorCode.AtlassianClientRejected, HttpStatus.BAD_GATEWAY, 'Atlassian rejected this service\'s credentials',
     'The Atlassian app credentials (JIRA_CLIENT_ID / JIRA_CLIENT_SECRET) are wrong or disabled; an operator must fix them. The connection itself is kept.',
     { cause });
 

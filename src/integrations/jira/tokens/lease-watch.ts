@@ -86,8 +86,10 @@ export class LeaseWatch {
     this.timerAt = Infinity;
     this.polling = true;
     const started = performance.now();
-    // A waiter due within a tick rides along: one read serves it now rather than another later.
-    const due = [...this.waiters].filter(([, list]) => list.some((w) => w.dueAt <= started + MIN_TICK_MS)).map(([teamId]) => teamId);
+    // Every waiting team rides along, due or not: one read serves them all now rather than one per
+    // group later (waiters registered a few ms apart on a loaded machine would otherwise split
+    // into groups polled on their own ticks). A row still leased just keeps waiting.
+    const due = [...this.waiters.keys()];
     try {
       for (let i = 0; i < due.length; i += BATCH) {
         const chunk = due.slice(i, i + BATCH);

@@ -25,6 +25,9 @@ export interface RefreshLease {
   cloudId: string | null;
   /** Ciphertext of the refresh token being presented (decrypted by the caller). */
   refreshTokenEnvelope: string | null;
+  /** `service_account`: the lease mints a token with the sealed client credential instead of refreshing. */
+  connectionType: string;
+  clientCredentialEnvelope: string | null;
   /** True when an earlier refresh of this version was already in flight (its outcome unknown). */
   resumesUnknownOutcome: boolean;
   /** performance.now() when the claim (or the last extension) was sent. */
@@ -79,7 +82,8 @@ function observed(r: ObservedColumns, observedAt = performance.now()): ObservedR
 /** The new tokens to store, already encrypted. `expiresAt` comes from the injected clock (token-expiry maths). */
 export interface StoredTokens {
   accessTokenEnvelope: string;
-  refreshTokenEnvelope: string;
+  /** Null for a service account's mint (it has none). */
+  refreshTokenEnvelope: string | null;
   expiresAt: Date;
   scopes: string[];
   /** The injected clock's now: last_refreshed_at feeds the keep-alive's idle maths. */
@@ -111,7 +115,7 @@ function reasonParams(reason: ClaimReason): unknown[] {
 
 interface ClaimedColumns {
   id: string; team_id: string; token_version: number; cloud_id: string | null; refresh_token: string | null;
-  resumes: boolean;
+  resumes: boolean; connection_type: string; client_credential: string | null;
 }
 
 /** node-postgres reports UPDATE as `[rows, count]`; PGlite's adapter, for a `WITH`, as rows. */
@@ -156,11 +160,11 @@ export class RefreshLeaseStore {
     const sentAt = performance.now();
     const rows = rowsOf<ObservedColumns & {
       id: string; claimed: string | null; claimed_version: number; claimed_cloud_id: string | null;
-      refresh_token: string | null; resumes: boolean | null;
+      refresh_token: string | null; resumes: boolean | null; connection_type: string; client_credential: string | null;
     }>(await this.dataSource.query(
       `WITH claimed AS (${this.claimSql(reason)})
        SELECT j.id, ${observedColumns('j')}, c.id AS claimed, c.token_version AS claimed_version,
-              c.cloud_id AS claimed_cloud_id, c.refresh_token, c.resumes
+              c.cloud_id AS claimed_cloud_id, c.refresh_token, c.resumes, c.connection_type, c.client_credential
          FROM jira_integrations j LEFT JOIN claimed c ON c.id = j.id
         WHERE j.team_id = $1`,
       this.claimParams(teamId, reason),
@@ -198,7 +202,8 @@ export class RefreshLeaseStore {
               refresh_in_flight_version = token_version
         WHERE team_id = $1 AND (refresh_lease_expires_at IS NULL OR refresh_lease_expires_at <= clock_timestamp())
           AND ${CONDITIONS[reason.kind]}
-        RETURNING id, team_id, token_version, cloud_id, refresh_token, refresh_in_flight_since < now() AS resumes`;
+        RETURNING id, team_id, token_version, cloud_id, refresh_token, refresh_in_flight_since < now() AS resumes,
+                  connection_type, client_credential`;
   }
 
   private claimParams(teamId: string, reason: ClaimReason): unknown[] {
@@ -213,6 +218,8 @@ export class RefreshLeaseStore {
       version: row.token_version,
       cloudId: row.cloud_id,
       refreshTokenEnvelope: row.refresh_token,
+      connectionType: row.connection_type,
+      clientCredentialEnvelope: row.client_credential,
       resumesUnknownOutcome: Boolean(row.resumes),
       sentAt,
     };
@@ -270,14 +277,15 @@ export class RefreshLeaseStore {
   }
 
   /**
-   * Atlassian refused the very refresh token of version `lease.version` (invalid_grant): wipe the
-   * tokens, but only while that version is still the stored one (a token another holder has just
+   * Atlassian refused the very refresh token of version `lease.version` (invalid_grant), or a
+   * service account's credential (invalid_client): wipe the tokens and the refused credential, but only while that version is still the stored one (a token another holder has just
    * stored is never deleted because an older one was refused: superplane#6308). True on transition.
    */
   async markReauthorizationRequired(em: EntityManager, lease: RefreshLease, errorCode: string): Promise<boolean> {
     const [, affected] = (await em.query(
       `UPDATE jira_integrations
           SET status = 'reauthorization_required', access_token = NULL, refresh_token = NULL, access_token_expires_at = NULL,
+              client_credential = NULL,
               token_version = token_version + 1, last_error_code = $3, last_error_at = now(),
               refresh_lease_owner = NULL, refresh_lease_expires_at = NULL,
               refresh_in_flight_version = NULL, refresh_in_flight_since = NULL, updated_at = now()
@@ -336,6 +344,7 @@ export class RefreshLeaseStore {
     const rows = (await this.dataSource.query(
       `SELECT team_id FROM jira_integrations
         WHERE refresh_in_flight_version IS NOT NULL AND refresh_in_flight_version = token_version AND ${LIVE}
+          AND refresh_token IS NOT NULL
           AND (refresh_lease_expires_at IS NULL OR refresh_lease_expires_at <= clock_timestamp())
         ORDER BY refresh_in_flight_since LIMIT ${Number(limit)}`,
     )) as { team_id: string }[];

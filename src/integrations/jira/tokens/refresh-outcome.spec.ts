@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { refreshOutcome, type RefreshNext, type TokenCallResult } from './refresh-outcome.js';
+import { mintOutcome, refreshOutcome, type RefreshNext, type TokenCallResult } from './refresh-outcome.js';
 
 const http = (status: number, oauthError?: string, tokenUsable = false): TokenCallResult => ({ kind: 'http', status, oauthError, tokenUsable });
 
@@ -41,6 +41,40 @@ describe('refreshOutcome: the token endpoint outcome table', () => {
     for (const [, result, mayHaveRotated, next] of TABLE) {
       const definite = next === 'store' || (result.kind === 'http' && result.status >= 400 && result.status < 500 && result.oauthError !== undefined);
       expect(!mayHaveRotated || next === 'store').toBe(definite || result.kind === 'no_connection');
+    }
+  });
+});
+
+/** [row, result, what follows, rate limited?]: a mint never "may have rotated" (nothing to lose). */
+const MINT_TABLE: [string, TokenCallResult, RefreshNext, boolean][] = [
+  ['no connection: nothing was sent', { kind: 'no_connection' }, 'retry', false],
+  ['connection reset after sending: unknown, simply minted again', { kind: 'connection_lost' }, 'retry', false],
+  ['our total deadline passed: unknown, simply minted again', { kind: 'deadline' }, 'retry', false],
+  ['200 with an access token', http(200, undefined, true), 'store', false],
+  ['200 without an access token', http(200), 'retry', false],
+  ['500', http(500), 'retry', false],
+  ['503 with an OAuth-looking body', http(503, 'server_error'), 'retry', false],
+  ['429 without an OAuth error', http(429), 'retry', true],
+  ['401 invalid_client: the credential is gone (deleted or secret rotated)', http(401, 'invalid_client'), 'reauthorize', false],
+  ['401 access_denied: wrong secret', http(401, 'access_denied'), 'reauthorize', false],
+  ['400 unauthorized_client', http(400, 'unauthorized_client'), 'reauthorize', false],
+  ['403 invalid_grant', http(403, 'invalid_grant'), 'reauthorize', false],
+  ['400 invalid_scope (other 4xx with an OAuth error)', http(400, 'invalid_scope'), 'rejected', false],
+  ['403 without an OAuth error (a WAF page)', http(403), 'retry', false],
+  ['401 without an OAuth error', http(401), 'retry', false],
+];
+
+describe('mintOutcome: the same table for a service account\'s client-credentials mint', () => {
+  it.each(MINT_TABLE)('%s', (_row, result, next, rateLimited) => {
+    expect(mintOutcome(result)).toEqual({ mayHaveRotated: false, next, rateLimited });
+  });
+
+  it('differs from a refresh only in rotation and in what a refused client means', () => {
+    for (const [, result] of TABLE) {
+      const refresh = refreshOutcome(result);
+      const mint = mintOutcome(result);
+      expect(mint.mayHaveRotated).toBe(false);
+      expect(mint.next).toBe(refresh.next === 'client_rejected' ? 'reauthorize' : refresh.next);
     }
   });
 });

@@ -8,6 +8,12 @@
  * the request. Anything else (no answer, a cut-off or unparsable answer, an edge's 5xx/408/429
  * page, a 4xx without an OAuth error) may have come after Atlassian rotated, so the presented
  * refresh token stays marked "in flight" and is presented again inside the reuse leeway.
+ *
+ * A service account's mint (grant_type=client_credentials, mintOutcome below) reads the same
+ * table with two differences: there is no refresh token to lose, so no outcome is ever "may have
+ * rotated" (an unknown one is simply minted again later), and the credential is the grant, so a
+ * refused client id/secret ends the connection (reauthorization_required) instead of being an
+ * operator problem with the app's own credentials.
  */
 
 /** What one token-endpoint call came to, as the gateway saw it (never a token or a body). */
@@ -45,7 +51,7 @@ const CLIENT_ERRORS = new Set(['invalid_client', 'unauthorized_client', 'access_
 const verdict = (mayHaveRotated: boolean, next: RefreshNext, rateLimited = false): RefreshOutcomeVerdict =>
   ({ mayHaveRotated, next, rateLimited });
 
-/** The outcome table (README "Token refresh"; row-by-row tests in refresh-outcome.spec.ts). */
+/** The outcome table (docs/tokens.md, "The outcome table"; row-by-row tests in refresh-outcome.spec.ts). */
 export function refreshOutcome(result: TokenCallResult): RefreshOutcomeVerdict {
   switch (result.kind) {
     case 'no_connection': return verdict(false, 'retry');
@@ -62,4 +68,10 @@ export function refreshOutcome(result: TokenCallResult): RefreshOutcomeVerdict {
   if (oauthError === 'invalid_grant') return verdict(false, 'reauthorize');
   if (CLIENT_ERRORS.has(oauthError!)) return verdict(false, 'client_rejected');
   return verdict(false, 'rejected');
+}
+
+/** The outcome table of a client-credentials mint (row-by-row tests beside the refresh rows). */
+export function mintOutcome(result: TokenCallResult): RefreshOutcomeVerdict {
+  const v = refreshOutcome(result);
+  return verdict(false, v.next === 'client_rejected' ? 'reauthorize' : v.next, v.rateLimited);
 }

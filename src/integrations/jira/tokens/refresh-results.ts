@@ -42,13 +42,14 @@ export class RefreshResults {
   ) {}
 
   /** The conditional write of the new tokens, in a short transaction (the outbox joins it). */
-  async store(lease: RefreshLease, tokens: TokenSet, presented: string): Promise<RefreshOutcome> {
-    if (!tokens.refreshToken) this.logger.warn(`Atlassian returned no refresh token for team ${lease.teamId}; keeping the stored one`);
+  /** `presented`: the refresh token that was presented; undefined for a service account's mint (it has none). */
+  async store(lease: RefreshLease, tokens: TokenSet, presented: string | undefined): Promise<RefreshOutcome> {
+    if (!tokens.refreshToken && presented) this.logger.warn(`Atlassian returned no refresh token for team ${lease.teamId}; keeping the stored one`);
     const now = this.clock.now();
     const expiresAt = new Date(now.getTime() + tokens.expiresInSeconds * 1000);
     const sealed = {
       accessTokenEnvelope: sealToken(tokens.accessToken, 'access_token', lease.teamId),
-      refreshTokenEnvelope: sealToken(tokens.refreshToken ?? presented, 'refresh_token', lease.teamId),
+      refreshTokenEnvelope: presented ? sealToken(tokens.refreshToken ?? presented, 'refresh_token', lease.teamId) : null,
       expiresAt,
       scopes: tokens.scopes,
       now,
@@ -78,7 +79,10 @@ export class RefreshResults {
     };
   }
 
-  /** Atlassian refused the stored refresh token (or there is none): wipe, in a short transaction, then tell. */
+  /**
+   * Atlassian refused the stored refresh token or service-account credential (or there is none):
+   * wipe, in a short transaction, then tell.
+   */
   async reauthorizationRequired(lease: RefreshLease): Promise<never> {
     const transitioned = await this.dataSource.transaction(async (em) => {
       const changed = await this.leases.markReauthorizationRequired(em, lease, JiraErrorCode.ReauthorizationRequired);
@@ -87,7 +91,8 @@ export class RefreshResults {
     });
     if (transitioned) {
       this.metrics.refreshCompleted('invalid_grant');
-      this.logger.warn(`Atlassian rejected the refresh token of team ${lease.teamId}; reauthorization required`);
+      this.logger.warn(`Atlassian rejected the ${lease.connectionType === 'service_account' ? 'service-account credential' : 'refresh token'}`
+        + ` of team ${lease.teamId}; reauthorization required`);
       const event: JiraReauthorizationRequiredEvent = { teamId: lease.teamId, integrationId: lease.integrationId };
       this.events.emit(JIRA_REAUTHORIZATION_REQUIRED, event);
     }

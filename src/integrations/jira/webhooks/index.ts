@@ -1,4 +1,4 @@
-/** What a product uses from managed Jira webhooks (README "Jira webhooks"). */
+/** What a product uses from managed Jira webhooks (docs/webhooks.md). */
 export { OnJiraWebhook } from './on-jira-webhook.decorator.js';
 export type { JiraWebhookEvent, JiraWebhookSubscription, JiraWebhookEventName } from './webhook-subscription.js';
 export { JIRA_WEBHOOK_OPTIONS, type JiraWebhookOptions } from './jira-webhook.registry.js';

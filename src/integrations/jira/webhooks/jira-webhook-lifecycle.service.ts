@@ -17,7 +17,7 @@ export const REGISTRATION_LEASE_MS = 2 * 60_000;
 /** Disconnect waits at most this long for Jira to delete the webhooks. */
 const DEREGISTER_TIMEOUT_MS = 5_000;
 
-export type WebhookState = 'disabled' | 'not_registered' | 'pending' | 'active' | 'failed' | 'inactive' | 'expired';
+export type WebhookState = 'disabled' | 'unsupported' | 'not_registered' | 'pending' | 'active' | 'failed' | 'inactive' | 'expired';
 
 export interface WebhookStatus {
   state: WebhookState;
@@ -33,7 +33,7 @@ export interface StoredWebhook {
 interface RegistrationRow {
   team_id: string;
   cloud_id: string;
-  state: Exclude<WebhookState, 'disabled' | 'not_registered' | 'expired'>;
+  state: Exclude<WebhookState, 'disabled' | 'unsupported' | 'not_registered' | 'expired'>;
   webhooks: StoredWebhook[] | string;
   expires_at: Date | null;
   last_delivery_at: Date | null;
@@ -88,7 +88,7 @@ export class JiraWebhookLifecycle {
     await this.dataSource.query(
       `INSERT INTO jira_webhook_registrations (team_id, cloud_id, site_url, state, next_check_at, created_at, updated_at)
        SELECT i.team_id::text, i.cloud_id, i.site_url, 'pending', $2, $2, $2 FROM jira_integrations i
-        WHERE i.team_id::text = $1 AND i.cloud_id IS NOT NULL
+        WHERE i.team_id::text = $1 AND i.cloud_id IS NOT NULL AND i.connection_type = 'oauth'
        ON CONFLICT (team_id) DO NOTHING`, [teamId, now]);
     const [claimed] = (await this.dataSource.query(
       `UPDATE jira_webhook_registrations SET lease_until = $2 WHERE team_id = $1 AND (lease_until IS NULL OR lease_until <= $3)
@@ -105,9 +105,11 @@ export class JiraWebhookLifecycle {
    */
   async ensureClaimed(teamId: string): Promise<void> {
     const now = this.clock.now();
-    const integration = ((await this.dataSource.query(
-      `SELECT status, cloud_id, site_url FROM jira_integrations WHERE team_id::text = $1`, [teamId])) as
-      { status: string; cloud_id: string | null; site_url: string | null }[])[0];
+    const found = ((await this.dataSource.query(
+      `SELECT status, cloud_id, site_url, connection_type FROM jira_integrations WHERE team_id::text = $1`, [teamId])) as
+      { status: string; cloud_id: string | null; site_url: string | null; connection_type: string }[])[0];
+    // Service accounts cannot use dynamic webhooks (3LO apps only): nothing to register or keep.
+    const integration = found?.connection_type === 'service_account' ? undefined : found;
     const row = await this.read(teamId);
     if (!integration || integration.status !== 'connected' || !integration.cloud_id || !this.registry.enabled) {
       if (!integration) await this.dataSource.query('DELETE FROM jira_webhook_registrations WHERE team_id = $1', [teamId]);

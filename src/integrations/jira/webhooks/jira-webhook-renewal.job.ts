@@ -58,7 +58,7 @@ export class JiraWebhookRenewalJob implements OnApplicationBootstrap, OnApplicat
     await this.dataSource.query(
       `INSERT INTO jira_webhook_registrations (team_id, cloud_id, site_url, state, next_check_at, created_at, updated_at)
        SELECT i.team_id::text, i.cloud_id, i.site_url, 'pending', $1, $1, $1 FROM jira_integrations i
-        WHERE i.status = 'connected' AND i.cloud_id IS NOT NULL
+        WHERE i.status = 'connected' AND i.cloud_id IS NOT NULL AND i.connection_type = 'oauth'
        ON CONFLICT (team_id) DO NOTHING`, [now]);
     while (report.teams.length < MAX_PER_RUN) {
       const at = this.clock.now();

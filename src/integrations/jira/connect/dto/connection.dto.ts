@@ -97,7 +97,8 @@ export class RateLimitDto {
 }
 
 export class WebhooksStatusDto {
-  @ApiProperty({ enum: ['disabled', 'not_registered', 'pending', 'active', 'failed', 'inactive', 'expired'] })
+  @ApiProperty({ enum: ['disabled', 'unsupported', 'not_registered', 'pending', 'active', 'failed', 'inactive', 'expired'],
+    description: '`unsupported`: a service-account connection (Atlassian offers dynamic webhooks to 3LO apps only); none are registered.' })
   state: string;
 
   @ApiProperty({ nullable: true, type: String, format: 'date-time', description: 'When Jira drops the webhooks unless refreshed.' })
@@ -110,6 +111,10 @@ export class WebhooksStatusDto {
 export class ConnectionDto {
   @ApiProperty({ enum: ['not_connected', 'pending_site_selection', 'connected', 'reauthorization_required'] })
   status: string;
+
+  @ApiProperty({ enum: ['oauth', 'service_account'], nullable: true, type: String, description: 'How the team connected: a user\'s '
+    + 'OAuth 2.0 (3LO) grant, or a service account\'s client credentials (PUT /api/integrations/jira/service-account); null when not connected.' })
+  connectionType: 'oauth' | 'service_account' | null;
 
   @ApiProperty({ type: SiteDto, nullable: true })
   site: SiteDto | null;
@@ -127,7 +132,8 @@ export class ConnectionDto {
   connectedAt: string | null;
 
   @ApiProperty({ nullable: true, type: String, format: 'date-time', description: '365 days after the user consented, kept across refreshes '
-    + 'and reset by a reconnect: Atlassian ends the grant then. `reconsent_due` notifications come 30 and 7 days before.' })
+    + 'and reset by a reconnect: Atlassian ends the grant then. `reconsent_due` notifications come 30 and 7 days before. '
+    + 'Null for a service account (no user consent to expire).' })
   consentExpiresAt: string | null;
 
   @ApiProperty({ nullable: true, type: String, format: 'date-time' })
