@@ -3,10 +3,9 @@ import { connect as tcpConnect } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import fc from 'fast-check';
 import { SignJWT } from 'jose';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FakeAtlassian } from './fake-atlassian/fake-atlassian.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { fileFixtures } from './helpers/fixtures.js';
 import { connect } from './helpers/oauth-flow.js';
-import { createTestApp, type TestApp } from './helpers/test-app.js';
 import { waitFor } from './helpers/webhook-probe.js';
 
 const HOOK_URL = 'https://hooks.example.test/api/integrations/jira/webhooks';
@@ -20,9 +19,15 @@ const nestedObject = (depth: number): string => '{"a":'.repeat(depth - 1) + '{"b
  * documented 4xx (which Jira does not retry: it retries 408, 409, 425, 429 and 5xx), never a 5xx;
  * nothing unauthenticated is read; the site comes from every `self` link.
  */
+/** The file's fake Atlassian and its app: file-scoped fixtures (test/helpers/fixtures.ts). */
+const { useApp, useFake } = fileFixtures();
+
 describe('Jira webhook receiver hardening', () => {
-  let fake: FakeAtlassian;
-  let t: TestApp;
+  const fake = useFake();
+  const t = useApp({
+    env: { JIRA_WEBHOOK_URL: HOOK_URL, JIRA_WEBHOOK_JOB_INTERVAL_SECONDS: '0', JIRA_WEBHOOK_POLL_MS: '60000',
+      JIRA_WEBHOOK_EVENTS: 'jira:issue_updated', JIRA_WEBHOOK_JQL: 'project = ABC' },
+  });
   let cloudId: string;
   let site: string;
   let hookIds: number[];
@@ -50,14 +55,9 @@ describe('Jira webhook receiver hardening', () => {
       { payload: Record<string, unknown>; raw_body: Buffer | null; team_id: string }[];
 
   beforeAll(async () => {
-    fake = await new FakeAtlassian().start();
     const env = fake.env();
     secret = env.JIRA_CLIENT_SECRET!;
     gateway = env.JIRA_API_BASE_URL!;
-    t = await createTestApp({
-      env: { ...env, JIRA_WEBHOOK_URL: HOOK_URL, JIRA_WEBHOOK_JOB_INTERVAL_SECONDS: '0', JIRA_WEBHOOK_POLL_MS: '60000',
-        JIRA_WEBHOOK_EVENTS: 'jira:issue_updated', JIRA_WEBHOOK_JQL: 'project = ABC' },
-    });
     const owner = await t.member('owner');
     const { res } = await connect(t, fake, owner);
     cloudId = res.body.data.site.cloudId;
@@ -67,10 +67,6 @@ describe('Jira webhook receiver hardening', () => {
     await t.app.listen(0, '127.0.0.1');
     port = (t.app.getHttpServer().address() as AddressInfo).port;
   }, 60_000);
-  afterAll(async () => {
-    await t?.close();
-    await fake?.stop();
-  });
 
   describe('payloads PostgreSQL would refuse as they are', () => {
     it.each([
