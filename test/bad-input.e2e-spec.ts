@@ -2,8 +2,9 @@ import fc from 'fast-check';
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FakeAtlassian } from './fake-atlassian/fake-atlassian.js';
+import { fileFixtures } from './helpers/fixtures.js';
 import { documentedCodes, type OpenApiDocument } from './helpers/openapi-doc.js';
-import { createTestApp, type TestApp, type TestMember } from './helpers/test-app.js';
+import type { TestMember } from './helpers/test-app.js';
 
 /*
  * Property-based bad input: random bodies, content types, headers, query strings and cookies
@@ -67,9 +68,19 @@ interface BadRequest {
   extraHeaders: [string, string][];
 }
 
+/** The file's fake Atlassian and its app: file-scoped fixtures (test/helpers/fixtures.ts). */
+const { useApp, useFake } = fileFixtures();
+
 describe('bad input (property-based)', () => {
-  let t: TestApp;
-  let fake: FakeAtlassian;
+  const fake = useFake();
+  const t = useApp({
+    env: {
+      OAUTH_RETURN_ORIGINS: 'http://localhost:5173',
+      // High limits: the point is to reach validation, not to collect 429s.
+      JIRA_RATE_LIMIT_PER_USER: '100000',
+      JIRA_RATE_LIMIT_CALLBACK_PER_IP: '100000',
+    },
+  });
   let server: { close: () => void } | undefined;
   let connected: TestMember;
   let pending: TestMember;
@@ -97,16 +108,6 @@ describe('bad input (property-based)', () => {
   }
 
   beforeAll(async () => {
-    fake = await new FakeAtlassian().start();
-    t = await createTestApp({
-      env: {
-        ...fake.env(),
-        OAUTH_RETURN_ORIGINS: 'http://localhost:5173',
-        // High limits: the point is to reach validation, not to collect 429s.
-        JIRA_RATE_LIMIT_PER_USER: '100000',
-        JIRA_RATE_LIMIT_CALLBACK_PER_IP: '100000',
-      },
-    });
     await t.app.listen(0, '127.0.0.1');
     server = t.app.getHttpServer();
     openapi = (await request(server as never).get('/api/docs-json')).body as OpenApiDocument;
@@ -146,8 +147,6 @@ describe('bad input (property-based)', () => {
   afterAll(async () => {
     if (process.env.FC_STATS) console.log([...seen].sort().map(([k, v]) => `${v}\t${k}`).join('\n'));
     server = undefined;
-    await t?.close();
-    await fake?.stop();
   });
 
   const requestArb = (endpoint: Endpoint): fc.Arbitrary<BadRequest> => {
