@@ -40,8 +40,9 @@ export interface FileFixtureOptions {
 /*
  * Apps are closed by an afterAll of this module rather than only by the fixtures' own cleanup:
  * Vitest tears file fixtures down after the file's afterAll hooks, and test/setup.ts's afterAll
- * drops the file's database (WITH FORCE). Hooks after a test run in reverse order of registration,
- * so this one, registered when the test file imports this module, runs before that drop.
+ * drops the file's database (WITH FORCE). afterAll hooks run in reverse order of registration
+ * (sequence.hooks 'stack', Vitest's default), so this one, registered when the test file imports
+ * this module, runs before that drop (checked: apps closed, then the database dropped).
  */
 const open = new Set<TestApp>();
 const closeApp = async (t: TestApp): Promise<void> => {
