@@ -67,7 +67,7 @@ describe.skipIf(skipReason !== null)(`Redis round trips per governed Jira call${
   };
 
   it('one EVALSHA of the step script per call; the answers\' headers go with the next step (or a flush every 250 ms)', async () => {
-    // Warm: each script is loaded (EVALSHA answered NOSCRIPT, then EVAL) on its first use.
+    // Warm: each script is sent as EVAL (which loads it) on its first use.
     await proxied();
     await t.app.get<RedisRateLimitStateStore>(RATE_LIMIT_STATE_STORE, { strict: false }).flush();
     await proxied();

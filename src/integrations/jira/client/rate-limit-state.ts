@@ -220,17 +220,24 @@ redis.call('SET', KEYS[1], tostring(slot + tonumber(ARGV[1])), 'PX', math.max(10
 return slot`;
 
 /**
- * A Lua script sent by its SHA1 (EVALSHA): the text goes over the wire only when Redis answers
- * NOSCRIPT (first use, or after a restart or SCRIPT FLUSH), and then once as EVAL.
+ * A Lua script sent by its SHA1 (EVALSHA): the text goes over the wire on a client's first use
+ * (EVAL, which also loads it), and again only when Redis answers NOSCRIPT (after a restart or
+ * SCRIPT FLUSH). One round trip either way, except that NOSCRIPT answer.
  */
 export class LuaScript {
   readonly sha: string;
+  private readonly loaded = new WeakSet<Redis>();
 
   constructor(readonly lua: string) {
     this.sha = createHash('sha1').update(lua).digest('hex');
   }
 
   async run(redis: Redis, keys: string[], args: string[]): Promise<unknown> {
+    if (!this.loaded.has(redis)) {
+      const out = await redis.eval(this.lua, keys.length, ...keys, ...args);
+      this.loaded.add(redis);
+      return out;
+    }
     try {
       return await redis.evalsha(this.sha, keys.length, ...keys, ...args);
     } catch (err) {
