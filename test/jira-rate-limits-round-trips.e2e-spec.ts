@@ -81,13 +81,19 @@ describe.skipIf(skipReason !== null)(`Redis round trips per governed Jira call${
     const commands = governorCommands(from);
     const steps = commands.filter((c) => c.name === 'evalsha' && c.args[0] === STEP.sha);
     const others = commands.filter((c) => !steps.includes(c));
+    const all = seen.slice(from).filter((c) => c.source !== 'lua' && c.name !== 'echo');
     console.log(`ROUND TRIPS: ${calls} proxied calls in ${elapsed} ms: ${steps.length} steps, ${others.length} other governor commands `
-      + `(${JSON.stringify(others.map((c) => c.name))}); all commands on the private Redis: ${seen.slice(from).filter((c) => c.source !== 'lua' && c.name !== 'echo').length}`);
+      + `(${JSON.stringify(others.map((c) => c.name))}); all commands on the private Redis: ${all.length} ${JSON.stringify(Object.fromEntries(
+        [...new Set(all.map((c) => c.name))].map((n) => [n, all.filter((c) => c.name === n).length])))}`);
     expect(steps).toHaveLength(calls);
     // Nothing else but the background flush of snapshots no step took: at most one per SNAPSHOT_FLUSH_MS.
     expect(others.every((c) => c.name === 'evalsha')).toBe(true);
     expect(others.length).toBeLessThanOrEqual(Math.ceil(elapsed / SNAPSHOT_FLUSH_MS) + 1);
     expect(fake.rateLimits!.log.filter((r) => r.status === 429)).toEqual([]);
+    // The proxy's per-user limit (the throttler, same Redis) sends its script by SHA too, not its text each time.
+    const throttled = seen.slice(from).filter((c) => c.source !== 'lua' && c.args.some((a) => a.startsWith('jira-connect:throttle:')));
+    expect(throttled.length).toBeGreaterThanOrEqual(calls);
+    expect(throttled.every((c) => c.name === 'evalsha')).toBe(true);
   });
 
   it('the status read right after a call shows what that call\'s answer said (this instance\'s unsent snapshot is sent first)', async () => {

@@ -1,8 +1,7 @@
-import { createHash } from 'node:crypto';
 import { Logger, type OnApplicationShutdown } from '@nestjs/common';
 import type { ConfigType } from '@nestjs/config';
 import type { Redis } from 'ioredis';
-import { boundedRedisClient, RedisAvailability } from '../../../common/throttling/bounded-redis.js';
+import { boundedRedisClient, LuaScript, RedisAvailability } from '../../../common/throttling/bounded-redis.js';
 import { jiraRateLimitConfig } from '../../../config/jira-rate-limit.config.js';
 import { redisConfig } from '../../../config/redis.config.js';
 import { ADMIT_SCRIPT, RECORD_SCRIPT, REFUND_SCRIPT, STEP_SCRIPT } from './fair-share-script.js';
@@ -218,34 +217,6 @@ local slot = math.max(tonumber(ARGV[2]), tonumber(redis.call('GET', KEYS[1]) or 
 if slot > tonumber(ARGV[3]) then return -1 end
 redis.call('SET', KEYS[1], tostring(slot + tonumber(ARGV[1])), 'PX', math.max(1000, slot + tonumber(ARGV[1]) - tonumber(ARGV[2])))
 return slot`;
-
-/**
- * A Lua script sent by its SHA1 (EVALSHA): the text goes over the wire on a client's first use
- * (EVAL, which also loads it), and again only when Redis answers NOSCRIPT (after a restart or
- * SCRIPT FLUSH). One round trip either way, except that NOSCRIPT answer.
- */
-export class LuaScript {
-  readonly sha: string;
-  private readonly loaded = new WeakSet<Redis>();
-
-  constructor(readonly lua: string) {
-    this.sha = createHash('sha1').update(lua).digest('hex');
-  }
-
-  async run(redis: Redis, keys: string[], args: string[]): Promise<unknown> {
-    if (!this.loaded.has(redis)) {
-      const out = await redis.eval(this.lua, keys.length, ...keys, ...args);
-      this.loaded.add(redis);
-      return out;
-    }
-    try {
-      return await redis.evalsha(this.sha, keys.length, ...keys, ...args);
-    } catch (err) {
-      if (!(err instanceof Error) || !err.message.startsWith('NOSCRIPT')) throw err;
-      return redis.eval(this.lua, keys.length, ...keys, ...args);
-    }
-  }
-}
 
 export const STEP = new LuaScript(STEP_SCRIPT);
 const RECORD = new LuaScript(RECORD_SCRIPT);
