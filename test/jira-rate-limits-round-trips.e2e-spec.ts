@@ -96,9 +96,16 @@ describe.skipIf(skipReason !== null)(`Redis round trips per governed Jira call${
     expect(throttled.every((c) => c.name === 'evalsha')).toBe(true);
   });
 
-  it('the status read right after a call shows what that call\'s answer said (this instance\'s unsent snapshot is sent first)', async () => {
+  it('the status read right after a call shows what that call\'s answer said (its step carries this instance\'s unsent snapshot): one round trip', async () => {
     await proxied();
+    await settle();
+    const from = seen.length;
     const res = await t.http.get('/api/integrations/jira/oauth/status').set(member.headers);
+    await settle();
+    const commands = governorCommands(from);
+    expect(commands.filter((c) => c.name === 'evalsha' && c.args[0] === STEP.sha)).toHaveLength(1);
+    // At most the timer's flush besides (when this machine took more than SNAPSHOT_FLUSH_MS between the two requests).
+    expect(commands.length).toBeLessThanOrEqual(2);
     const used = fake.rateLimits!.log.filter((r) => r.cloudId === seeded.cloudId).length;
     expect(res.body.data.rateLimit).toMatchObject({ remaining: 1_000_000 - used, nearLimit: false, blockedUntil: null });
     const reader = new Redis(redis.url);

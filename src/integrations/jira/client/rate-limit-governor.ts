@@ -228,11 +228,10 @@ export class RateLimitGovernor {
   /** The tenant's current state as Atlassian last reported it, for `status`. */
   async view(tenant: string): Promise<RateLimitView> {
     const now = this.clock.nowMs();
-    const [t, a, blocked] = await Promise.all([
-      this.store.loadSnapshot(tenantScope(tenant)),
-      this.store.loadSnapshot(APP),
-      this.store.blockedUntil([APP, tenantScope(tenant)], now),
-    ]);
+    // One step without an ask: one round trip in Redis, carrying this instance's unsent snapshots of these scopes.
+    const { blocked, snapshots: [t, a] } = await this.store.step({
+      nowMs: now, blockKeys: [APP, tenantScope(tenant)], snapshotScopes: [tenantScope(tenant), APP],
+    });
     const date = (ms: number | undefined): Date | null => (ms === undefined ? null : new Date(ms));
     return {
       nearLimit: t?.nearLimit ?? false,

@@ -293,7 +293,8 @@ export class RedisRateLimitStateStore implements RateLimitStateStore, OnApplicat
   }
 
   step(req: StepRequest): Promise<StepResult> {
-    const writes = this.takePending(SNAPSHOTS_PER_STEP);
+    // The scopes it reads first: what it returns is never older than this instance's own last answer.
+    const writes = this.takePending(SNAPSHOTS_PER_STEP, req.snapshotScopes);
     return this.guard(async () => {
       const admit = req.admit ? this.admitArgs(req.admit) : { keys: [], args: [] };
       const reads = req.snapshotScopes.flatMap((scope) => [this.snapKey(scope), this.lastKey(scope)]);
@@ -390,9 +391,16 @@ export class RedisRateLimitStateStore implements RateLimitStateStore, OnApplicat
     this.flushTimer.unref();
   }
 
-  /** Up to `max` unsent snapshots, oldest first, taken out of `pending`. */
-  private takePending(max: number): PendingSnapshot[] {
+  /** Up to `max` unsent snapshots (those of `first`, then the oldest), taken out of `pending`. */
+  private takePending(max: number, first: string[] = []): PendingSnapshot[] {
     const out: PendingSnapshot[] = [];
+    for (const scope of first) {
+      const s = this.pending.get(scope);
+      if (s && out.length < max) {
+        out.push(s);
+        this.pending.delete(scope);
+      }
+    }
     for (const [scope, s] of this.pending) {
       if (out.length >= max) break;
       out.push(s);
