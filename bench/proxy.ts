@@ -83,6 +83,8 @@ export async function proxyBench(entry: string): Promise<ProxyBenchResult> {
       // This fake imposes no per-second limit and reports none: without this the governor would pace
       // one endpoint at its assumed default (JIRA_BURST_PER_SECOND), and the figure would be that pace.
       JIRA_BURST_PER_SECOND: '10000',
+      // BENCH_PROXY_REDIS_URL: the governor (and the proxy's per-user limit) keep their state in that Redis, as in production with REDIS_URL.
+      ...(process.env.BENCH_PROXY_REDIS_URL ? { REDIS_URL: process.env.BENCH_PROXY_REDIS_URL } : {}),
       // e.g. BENCH_APP_NODE_OPTIONS='--cpu-prof --cpu-prof-dir=/tmp/prof' to see where the app spends its time.
       ...(process.env.BENCH_APP_NODE_OPTIONS ? { NODE_OPTIONS: process.env.BENCH_APP_NODE_OPTIONS } : {}),
     });

@@ -13,6 +13,19 @@ export type RefreshOutcome =
 
 export type TokenGrantType = 'authorization_code' | 'refresh_token' | 'client_credentials';
 
+export type RateLimitScopeLabel = 'app' | 'tenant' | 'burst' | 'issue';
+
+/** Atlassian's RateLimit-Reason values (developer.atlassian.com/cloud/jira/platform/rate-limiting), and none given. */
+export const KNOWN_RATE_LIMIT_REASONS: ReadonlySet<string> = new Set([
+  'jira-quota-tenant-based', 'jira-quota-global-based', 'jira-burst-based', 'jira-per-issue-on-write', 'unspecified',
+]);
+
+/** Why the governor delayed or refused a call (rate-limit-governor.ts): a closed set. */
+export const GOVERNOR_REASONS: ReadonlySet<string> = new Set([
+  'burst_spacing', 'tenant_near_limit', 'app_near_limit', 'tenant_quota_spent', 'fair_share', 'app_pool', 'fair_share_wait', 'app_pool_wait',
+  'app_blocked', 'tenant_blocked', 'burst_blocked', 'issue_blocked',
+]);
+
 /**
  * The service's Prometheus metrics, on a registry of its own (not prom-client's global one), so
  * several app instances in one process (tests) never collide on metric names.
@@ -46,35 +59,40 @@ export class MetricsService {
     registers: [this.registry],
   });
 
-  /** 429s from Jira by tenant (site cloudId) and Atlassian's RateLimit-Reason. */
+  /*
+   * The governor's metrics carry bounded label sets only (no tenant, team or site: a label per
+   * tenant is a series per tenant, without bound). Per-tenant figures are in the team's status
+   * (`rateLimit`: remaining, reset, blockedUntil, lastRateLimited).
+   */
+
+  /** 429s from Jira by Atlassian's RateLimit-Reason (known values, else `other`) and the scope held back. */
   private readonly jiraRateLimitedTotal = new Counter({
     name: 'jira_api_rate_limited_total',
-    help: 'Jira REST answers 429 by tenant and RateLimit-Reason',
-    labelNames: ['tenant', 'reason'] as const,
+    help: 'Jira REST answers 429 by RateLimit-Reason and the scope held back',
+    labelNames: ['reason', 'scope'] as const,
     registers: [this.registry],
   });
 
   /** Calls the rate-limit governor held back to space them out near a limit. */
   private readonly jiraPacedTotal = new Counter({
     name: 'jira_api_calls_paced_total',
-    help: 'Jira REST calls delayed by near-limit pacing, by tenant and reason',
-    labelNames: ['tenant', 'reason'] as const,
+    help: 'Jira REST calls delayed by the rate-limit governor, by reason',
+    labelNames: ['reason'] as const,
     registers: [this.registry],
   });
 
   /** Calls refused at once (503 atlassian_rate_limited) because they could not go out within the budget. */
   private readonly jiraRejectedTotal = new Counter({
     name: 'jira_api_calls_rejected_total',
-    help: 'Jira REST calls refused by the rate-limit governor, by tenant and reason',
-    labelNames: ['tenant', 'reason'] as const,
+    help: 'Jira REST calls refused by the rate-limit governor, by reason',
+    labelNames: ['reason'] as const,
     registers: [this.registry],
   });
 
-  /** What Atlassian last reported as remaining (tenant quota, or the app's global pool with tenant=""). */
-  private readonly jiraRemaining = new Gauge({
-    name: 'jira_api_rate_limit_remaining',
-    help: 'Remaining Jira rate-limit budget last reported by Atlassian, by tenant and scope',
-    labelNames: ['tenant', 'scope'] as const,
+  /** What Atlassian last reported as remaining of the app's global pool (shared by all tenants). */
+  private readonly jiraAppRemaining = new Gauge({
+    name: 'jira_api_app_rate_limit_remaining',
+    help: 'Remaining points of the app\'s global Jira rate-limit pool, as Atlassian last reported it',
     registers: [this.registry],
   });
 
@@ -96,20 +114,22 @@ export class MetricsService {
     this.flows.inc({ outcome });
   }
 
-  jiraRateLimited(tenant: string, reason: string): void {
-    this.jiraRateLimitedTotal.inc({ tenant, reason });
+  /** A 429: `reason` is Atlassian's header (anything unknown counts as `other`), `scope` what the governor holds back. */
+  jiraRateLimited(reason: string, scope: RateLimitScopeLabel): void {
+    this.jiraRateLimitedTotal.inc({ reason: KNOWN_RATE_LIMIT_REASONS.has(reason) ? reason : 'other', scope });
   }
 
-  jiraCallPaced(tenant: string, reason: string): void {
-    this.jiraPacedTotal.inc({ tenant, reason });
+  /** `reason`: one of the governor's own (PACED_REASONS); anything else counts as `other`. */
+  jiraCallPaced(reason: string): void {
+    this.jiraPacedTotal.inc({ reason: GOVERNOR_REASONS.has(reason) ? reason : 'other' });
   }
 
-  jiraCallRejected(tenant: string, reason: string): void {
-    this.jiraRejectedTotal.inc({ tenant, reason });
+  jiraCallRejected(reason: string): void {
+    this.jiraRejectedTotal.inc({ reason: GOVERNOR_REASONS.has(reason) ? reason : 'other' });
   }
 
-  jiraRateLimitRemaining(tenant: string, scope: 'tenant' | 'app', remaining: number | undefined): void {
-    if (remaining !== undefined) this.jiraRemaining.set({ tenant, scope }, remaining);
+  jiraAppRateLimitRemaining(remaining: number | undefined): void {
+    if (remaining !== undefined) this.jiraAppRemaining.set(remaining);
   }
 
   render(): Promise<string> {

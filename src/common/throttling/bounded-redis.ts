@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { Logger } from '@nestjs/common';
 import { Redis } from 'ioredis';
 
@@ -103,6 +104,34 @@ export class RedisAvailability {
       // Still down: the next interval asks again.
     } finally {
       this.probing = false;
+    }
+  }
+}
+
+/**
+ * A Lua script sent by its SHA1 (EVALSHA): the text goes over the wire on a client's first use
+ * (EVAL, which also loads it), and again only when Redis answers NOSCRIPT (after a restart or
+ * SCRIPT FLUSH). One round trip either way, except that NOSCRIPT answer.
+ */
+export class LuaScript {
+  readonly sha: string;
+  private readonly loaded = new WeakSet<Redis>();
+
+  constructor(readonly lua: string) {
+    this.sha = createHash('sha1').update(lua).digest('hex');
+  }
+
+  async run(redis: Redis, keys: string[], args: string[]): Promise<unknown> {
+    if (!this.loaded.has(redis)) {
+      const out = await redis.eval(this.lua, keys.length, ...keys, ...args);
+      this.loaded.add(redis);
+      return out;
+    }
+    try {
+      return await redis.evalsha(this.sha, keys.length, ...keys, ...args);
+    } catch (err) {
+      if (!(err instanceof Error) || !err.message.startsWith('NOSCRIPT')) throw err;
+      return redis.eval(this.lua, keys.length, ...keys, ...args);
     }
   }
 }

@@ -1,7 +1,7 @@
 import { Logger, type OnApplicationShutdown } from '@nestjs/common';
 import { ThrottlerStorageService, type ThrottlerStorage } from '@nestjs/throttler';
 import type { Redis } from 'ioredis';
-import { RedisAvailability } from './bounded-redis.js';
+import { LuaScript, RedisAvailability } from './bounded-redis.js';
 
 type ThrottlerStorageRecord = Awaited<ReturnType<ThrottlerStorage['increment']>>;
 
@@ -10,7 +10,7 @@ type ThrottlerStorageRecord = Awaited<ReturnType<ThrottlerStorage['increment']>>
  * fixed window and, past the limit, start a block (and a fresh window after it).
  * KEYS: hits, block. ARGV: ttl ms, limit, block ms. Returns {hits, windowMs, blocked, blockMs}.
  */
-const INCREMENT = `
+const INCREMENT = new LuaScript(`
 local blockMs = redis.call('PTTL', KEYS[2])
 if blockMs > 0 then
   return {tonumber(ARGV[2]) + 1, blockMs, 1, blockMs}
@@ -27,7 +27,7 @@ if hits > tonumber(ARGV[2]) then
   return {hits, tonumber(ARGV[3]), 1, tonumber(ARGV[3])}
 end
 return {hits, windowMs, 0, 0}
-`;
+`);
 
 /** Bound on QUIT at shutdown: a stalled Redis must not hold the process open. */
 const QUIT_TIMEOUT_MS = 1000;
@@ -62,8 +62,8 @@ export class RedisThrottlerStorage implements ThrottlerStorage, OnApplicationShu
   async increment(key: string, ttl: number, limit: number, blockDuration: number, throttlerName: string): Promise<ThrottlerStorageRecord> {
     const base = `${this.prefix}${throttlerName}:${key}`;
     try {
-      const [hits, windowMs, blocked, blockMs] = (await this.availability.run((redis) => redis.eval(
-        INCREMENT, 2, `${base}:hits`, `${base}:block`, String(ttl), String(limit), String(Math.max(1, blockDuration)),
+      const [hits, windowMs, blocked, blockMs] = (await this.availability.run((redis) => INCREMENT.run(
+        redis, [`${base}:hits`, `${base}:block`], [String(ttl), String(limit), String(Math.max(1, blockDuration))],
       ))) as [number, number, number, number];
       return {
         totalHits: hits,

@@ -120,7 +120,7 @@ describe('RateLimitGovernor sharing the pool (work-conserving; fake timers, in-m
     expect(refused).toMatchObject({ code: 'atlassian_rate_limited', status: 503, retryAfter: 2 });
     await vi.advanceTimersByTimeAsync(2000);
     expect(await fits).toBeGreaterThanOrEqual(t0 - 1 + WINDOW);
-    expect(await metrics.render()).toMatch(/jira_api_calls_paced_total\{tenant="a",reason="app_pool_wait"\} 1/);
+    expect(await metrics.render()).toMatch(/jira_api_calls_paced_total\{reason="app_pool_wait"\} 1/);
   });
 
   it('waiting calls of one tenant go in arrival order', async () => {
@@ -163,6 +163,6 @@ describe('RateLimitGovernor sharing the pool (work-conserving; fake timers, in-m
     // 25 at once (the endpoint's 1 ms spacing aside), then the two without a point at the reset.
     expect(wentAt.filter((at) => at < 100)).toHaveLength(25);
     expect(wentAt.filter((at) => at >= 5000)).toHaveLength(2);
-    expect(await metrics.render()).toMatch(/jira_api_calls_paced_total\{tenant="a",reason="tenant_quota_spent"\} 2/);
+    expect(await metrics.render()).toMatch(/jira_api_calls_paced_total\{reason="tenant_quota_spent"\} 2/);
   });
 });

@@ -6,7 +6,9 @@ import { MetricsService } from '../../../metrics/metrics.service.js';
 import { sleep } from '../atlassian/retry-policy.js';
 import { JiraError, JiraErrorCode } from '../jira.errors.js';
 import { endpointFamily, readRateLimitHeaders, scopeOfReason, writtenIssue, type RateLimitScope } from './rate-limit-headers.js';
-import { RATE_LIMIT_STATE_STORE, type AdmitResult, type RateLimitSnapshot, type RateLimitStateStore } from './rate-limit-state.js';
+import {
+  RATE_LIMIT_STATE_STORE, type AdmitRequest, type AdmitResult, type Observation, type RateLimitSnapshot, type RateLimitStateStore, type StepResult,
+} from './rate-limit-state.js';
 import { WaitLine } from './wait-line.js';
 
 /** One Jira call as the governor sees it: the tenant is the team's site (cloudId). */
@@ -104,35 +106,56 @@ export class RateLimitGovernor {
    */
   async acquire(call: GovernedCall, deadlineMs: number): Promise<void> {
     const keys = this.blockKeys(call);
+    const scopes = [tenantScope(call.tenant), APP];
+    let step: StepResult;
+    let asked: { windowId: number } | undefined;
+    // One step (one Redis round trip) in the common case: not blocked, admitted, not near a limit.
     for (;;) {
       const now = this.clock.nowMs();
-      const blocked = await this.store.blockedUntil(keys, now);
-      if (blocked.untilMs <= now) break;
-      await this.waitOrReject(call, blocked.untilMs, deadlineMs, blocked.key?.split(':')[0] ?? 'tenant');
+      const ask = this.line.busy(call.tenant) ? undefined : this.admitRequest(call, deadlineMs, now);
+      step = await this.store.step({ nowMs: now, blockKeys: keys, admit: ask?.req, snapshotScopes: scopes });
+      asked = ask;
+      if (step.blocked.untilMs <= now) break;
+      await this.waitOrReject(call, step.blocked.untilMs, deadlineMs, step.blocked.key?.split(':')[0] ?? 'tenant');
     }
-    const first = this.line.busy(call.tenant) ? undefined : await this.admitOnce(call, deadlineMs);
+    const first = step.admitted && asked ? this.checked(call, { result: step.admitted, windowId: asked.windowId }) : undefined;
     const admitted = first?.result.verdict === 'ok' ? first : await this.waitForPool(call, deadlineMs, first);
     try {
-      await this.pace(call, deadlineMs, admitted.result);
+      // Snapshots read in the step that admitted the call; after a wait for the pool, read again.
+      const [tenant, app] = admitted === first ? step.snapshots
+        : await Promise.all([this.store.loadSnapshot(tenantScope(call.tenant)), this.store.loadSnapshot(APP)]);
+      await this.pace(call, deadlineMs, admitted.result, tenant, app);
     } catch (err) {
       await this.store.refund(call.tenant, admitted.windowId, POINTS_PER_CALL);
       throw err;
     }
   }
 
-  /** One ask of the pool (with the endpoint's slot); an endpoint slot past the deadline is refused at once. */
-  private async admitOnce(call: GovernedCall, deadlineMs: number): Promise<{ result: AdmitResult; windowId: number }> {
-    const now = this.clock.nowMs();
+  /** The pool's ask for `call` now (with the endpoint's slot). */
+  private admitRequest(call: GovernedCall, deadlineMs: number, now: number): { req: AdmitRequest; windowId: number } {
     const { windowMs, appPointsPerWindow } = this.settings;
     const windowId = Math.floor(now / windowMs);
     const limit = this.burstLimits.get(endpointFamily(call.method, call.path)) ?? this.settings.burstPerSecond;
-    const result = await this.store.admit({
-      tenant: call.tenant, windowId, windowMs, windowEndsMs: (windowId + 1) * windowMs, nowMs: now,
-      appCap: appPointsPerWindow, shareCap: Math.max(1, Math.floor(appPointsPerWindow * this.settings.tenantMaxShare)), cost: POINTS_PER_CALL,
-      burst: { key: burstScope(call), intervalMs: burstIntervalMs(limit), deadlineMs },
-    });
-    if (result.verdict === 'burst') this.reject(call, result.goAtMs - now, 'burst_spacing');
-    return { result, windowId };
+    return {
+      windowId,
+      req: {
+        tenant: call.tenant, windowId, windowMs, windowEndsMs: (windowId + 1) * windowMs, nowMs: now,
+        appCap: appPointsPerWindow, shareCap: Math.max(1, Math.floor(appPointsPerWindow * this.settings.tenantMaxShare)), cost: POINTS_PER_CALL,
+        burst: { key: burstScope(call), intervalMs: burstIntervalMs(limit), deadlineMs },
+      },
+    };
+  }
+
+  /** An endpoint slot past the deadline is refused at once. */
+  private checked(call: GovernedCall, asked: { result: AdmitResult; windowId: number }): { result: AdmitResult; windowId: number } {
+    if (asked.result.verdict === 'burst') this.reject(call, asked.result.goAtMs - this.clock.nowMs(), 'burst_spacing');
+    return asked;
+  }
+
+  /** One ask of the pool (with the endpoint's slot); an endpoint slot past the deadline is refused at once. */
+  private async admitOnce(call: GovernedCall, deadlineMs: number): Promise<{ result: AdmitResult; windowId: number }> {
+    const { req, windowId } = this.admitRequest(call, deadlineMs, this.clock.nowMs());
+    return this.checked(call, { result: await this.store.admit(req), windowId });
   }
 
   /**
@@ -143,7 +166,7 @@ export class RateLimitGovernor {
     const expected = Math.max(first?.result.goAtMs ?? 0, this.line.expectedAt(call.tenant));
     const verdict = first?.result.verdict ?? 'fair_share';
     if (expected > deadlineMs) this.reject(call, expected - this.clock.nowMs(), verdict);
-    this.metrics.jiraCallPaced(call.tenant, `${verdict}_wait`);
+    this.metrics.jiraCallPaced(`${verdict}_wait`);
     return this.line.run(call.tenant, deadlineMs, () => this.clock.nowMs(), async () => {
       for (;;) {
         const attempt = await this.admitOnce(call, deadlineMs);
@@ -156,35 +179,36 @@ export class RateLimitGovernor {
     }, () => this.reject(call, Math.max(1000, this.line.expectedAt(call.tenant) - this.clock.nowMs()), verdict));
   }
 
-  /** Records the rate-limit headers of a response; after a 429, blocks the scope its reason names. */
+  /**
+   * Records the rate-limit headers of a response; after a 429, blocks the scope its reason names
+   * (written before this resolves). Other snapshots may reach Redis with this instance's next step.
+   */
   async observe(call: GovernedCall, res: { status: number; headers: Record<string, string> }): Promise<void> {
     this.settled(call);
     const now = this.clock.nowMs();
     const r = readRateLimitHeaders(res.status, res.headers, now);
     const tenantQuota = r.quotas.find((q) => q.scope === 'tenant');
     const appQuota = r.quotas.find((q) => q.scope === 'app');
-    const previous = res.status === 429 ? null : await this.store.loadSnapshot(tenantScope(call.tenant));
+    // Without a last429 of its own, the store keeps the scope's last one.
     const tenantSnap: RateLimitSnapshot = {
       remaining: tenantQuota?.remaining ?? r.remaining,
       limit: tenantQuota ? tenantQuota.quota : r.limit,
       resetAtMs: tenantQuota?.resetAtMs ?? r.resetAtMs,
       nearLimit: r.nearLimit,
-      last429: previous?.last429,
       updatedAtMs: now,
     };
-    const writes: Promise<void>[] = [];
+    const observation: Observation = { snapshots: [] };
     if (r.limit !== undefined && r.limit > 0) this.learnBurstLimit(endpointFamily(call.method, call.path), r.limit);
     if (res.status === 429) {
       const scope = scopeOfReason(r.reason);
       const reason = r.reason ?? 'unspecified';
       const untilMs = Math.max(now + (r.retryAfterMs ?? 0), r.resetAtMs ?? 0, r.retryAfterMs === undefined && r.resetAtMs === undefined ? now + DEFAULT_BLOCK_MS : 0);
-      writes.push(this.store.block(this.blockKey(scope, call), untilMs, now));
+      observation.block = { key: this.blockKey(scope, call), untilMs, nowMs: now };
       tenantSnap.last429 = { reason, atMs: now, retryAtMs: untilMs };
-      this.metrics.jiraRateLimited(call.tenant, reason);
+      this.metrics.jiraRateLimited(reason, scope);
       this.logger.warn({ tenant: call.tenant, reason, scope, retryInMs: untilMs - now }, 'Jira answered 429; scope held back until its reset');
     }
-    writes.push(this.store.saveSnapshot(tenantScope(call.tenant), tenantSnap, this.ttl(tenantSnap, now)));
-    this.metrics.jiraRateLimitRemaining(call.tenant, 'tenant', tenantSnap.remaining);
+    observation.snapshots.push({ scope: tenantScope(call.tenant), snapshot: tenantSnap, ttlMs: this.ttl(tenantSnap, now) });
     this.noteNearLimit(tenantScope(call.tenant), tenantSnap, { tenant: call.tenant });
     if (appQuota) {
       const appSnap: RateLimitSnapshot = {
@@ -194,21 +218,20 @@ export class RateLimitGovernor {
         nearLimit: appQuota.remaining !== undefined && appQuota.quota !== undefined && appQuota.remaining < appQuota.quota * NEAR_LIMIT_FRACTION,
         updatedAtMs: now,
       };
-      writes.push(this.store.saveSnapshot(APP, appSnap, this.ttl(appSnap, now)));
-      this.metrics.jiraRateLimitRemaining('', 'app', appSnap.remaining);
+      observation.snapshots.push({ scope: APP, snapshot: appSnap, ttlMs: this.ttl(appSnap, now) });
+      this.metrics.jiraAppRateLimitRemaining(appSnap.remaining);
       this.noteNearLimit(APP, appSnap, { scope: 'app' });
     }
-    await Promise.all(writes);
+    await this.store.record(observation);
   }
 
   /** The tenant's current state as Atlassian last reported it, for `status`. */
   async view(tenant: string): Promise<RateLimitView> {
     const now = this.clock.nowMs();
-    const [t, a, blocked] = await Promise.all([
-      this.store.loadSnapshot(tenantScope(tenant)),
-      this.store.loadSnapshot(APP),
-      this.store.blockedUntil([APP, tenantScope(tenant)], now),
-    ]);
+    // One step without an ask: one round trip in Redis, carrying this instance's unsent snapshots of these scopes.
+    const { blocked, snapshots: [t, a] } = await this.store.step({
+      nowMs: now, blockKeys: [APP, tenantScope(tenant)], snapshotScopes: [tenantScope(tenant), APP],
+    });
     const date = (ms: number | undefined): Date | null => (ms === undefined ? null : new Date(ms));
     return {
       nearLimit: t?.nearLimit ?? false,
@@ -230,11 +253,10 @@ export class RateLimitGovernor {
    * point): then its pace is split between the tenants calling, each with its own slots, so one
    * tenant's many callers cannot queue ahead of another tenant's call.
    */
-  private async pace(call: GovernedCall, deadlineMs: number, admitted: AdmitResult): Promise<void> {
+  private async pace(call: GovernedCall, deadlineMs: number, admitted: AdmitResult, tenant: RateLimitSnapshot | null, app: RateLimitSnapshot | null): Promise<void> {
     const now = this.clock.nowMs();
     let goAt = admitted.goAtMs;
     let reason = goAt > now ? 'burst_spacing' : '';
-    const [tenant, app] = await Promise.all([this.store.loadSnapshot(tenantScope(call.tenant)), this.store.loadSnapshot(APP)]);
     const ourCountLeft = this.settings.appPointsPerWindow - admitted.poolUsed;
     const appBehind = app?.remaining !== undefined && app.remaining < ourCountLeft - Math.ceil(this.settings.appPointsPerWindow * APP_COUNT_SLACK);
     const paced: [string, RateLimitSnapshot | null, number][] = [[`pace:${tenantScope(call.tenant)}`, tenant, 1]];
@@ -256,7 +278,7 @@ export class RateLimitGovernor {
     }
     this.sending.set(call.tenant, sending + 1);
     if (goAt > now) {
-      this.metrics.jiraCallPaced(call.tenant, reason);
+      this.metrics.jiraCallPaced(reason);
       await sleep(goAt - now);
     }
   }
@@ -275,7 +297,7 @@ export class RateLimitGovernor {
   }
 
   private reject(call: GovernedCall, waitMs: number, reason: string): never {
-    this.metrics.jiraCallRejected(call.tenant, reason);
+    this.metrics.jiraCallRejected(reason);
     throw rateLimited(waitMs, reason);
   }
 

@@ -92,6 +92,38 @@ describe.each([
     expect(await s.reserveSlot('pace:t', 100, now, now + 150)).toBeNull();
   });
 
+  it('one step: a blocked scope admits (and counts) nothing; otherwise it admits, and returns the snapshots either way', async () => {
+    const s = make();
+    const now = freshWindow();
+    const snap = { remaining: 7, limit: 10, resetAtMs: now + 5000, nearLimit: false, updatedAtMs: now };
+    await s.saveSnapshot('tenant:a', snap, 60_000);
+    await s.block('tenant:a', now + 1000, now);
+    const req = { tenant: 'a', windowId: Math.floor(now / WINDOW_MS), windowMs: WINDOW_MS, windowEndsMs: (Math.floor(now / WINDOW_MS) + 1) * WINDOW_MS,
+      appCap: 4, shareCap: 2, cost: 1, nowMs: now };
+    const blocked = await s.step({ nowMs: now, blockKeys: ['app', 'tenant:a'], admit: req, snapshotScopes: ['tenant:a', 'app'] });
+    expect(blocked).toEqual({ blocked: { untilMs: now + 1000, key: 'tenant:a' }, admitted: undefined, snapshots: [snap, null] });
+    const later = now + 1001;
+    const open = await s.step({ nowMs: later, blockKeys: ['app', 'tenant:a'], admit: { ...req, nowMs: later }, snapshotScopes: ['tenant:a'] });
+    expect(open).toEqual({ blocked: { untilMs: 0 }, admitted: { verdict: 'ok', activeTenants: 1, poolUsed: 1, goAtMs: later }, snapshots: [snap] });
+    // Without an ask, only the blocks and snapshots.
+    expect((await s.step({ nowMs: later, blockKeys: ['tenant:a'], snapshotScopes: [] })).admitted).toBeUndefined();
+    expect(await ask(s, 'a', later)).toMatchObject({ poolUsed: 2 });
+  });
+
+  it('records a 429\'s block at once; a later answer without a 429 keeps the scope\'s last one', async () => {
+    const s = make();
+    const now = Date.now();
+    const last429 = { reason: 'jira-quota-tenant-based', atMs: now, retryAtMs: now + 2000 };
+    await s.record({ snapshots: [{ scope: 'tenant:b', snapshot: { nearLimit: false, updatedAtMs: now, last429 }, ttlMs: 62_000 }],
+      block: { key: 'tenant:b', untilMs: now + 2000, nowMs: now } });
+    expect(await s.blockedUntil(['tenant:b'], now)).toEqual({ untilMs: now + 2000, key: 'tenant:b' });
+    const later = { remaining: 5, limit: 10, nearLimit: false, updatedAtMs: now + 10 };
+    await s.record({ snapshots: [{ scope: 'tenant:b', snapshot: later, ttlMs: 60_000 }] });
+    expect(await s.loadSnapshot('tenant:b')).toEqual({ ...later, last429 });
+    const { snapshots } = await s.step({ nowMs: now + 20, blockKeys: [], snapshotScopes: ['tenant:b'] });
+    expect(snapshots).toEqual([{ ...later, last429 }]);
+  });
+
   it('stores snapshots', async () => {
     const s = make();
     const snap = { remaining: 3, limit: 10, resetAtMs: Date.now() + 5000, nearLimit: true, updatedAtMs: Date.now() };
@@ -120,6 +152,43 @@ describe('the Redis ADMIT script and fair-share.ts (through the memory store)', 
     const verdicts = new Set(answers.map((a) => a.memory.verdict));
     expect([...verdicts].sort()).toEqual(['app_pool', 'fair_share', 'ok']);
   });
+
+  it('and the STEP script (the common case\'s one round trip) admits exactly as ADMIT does', async () => {
+    const memory = new InMemoryRateLimitStateStore();
+    const lua = new RedisRateLimitStateStore(redis, `${prefix}agree-step:`);
+    const start = freshWindow();
+    let seed = 11;
+    const random = () => (seed = (seed * 48271) % 2147483647) / 2147483647;
+    const answers: { memory: AdmitResult; redis: AdmitResult | undefined }[] = [];
+    for (let now = start, i = 0; i < 240; i++, now += Math.floor(random() * 250)) {
+      const r = random();
+      const tenant = r < 0.6 ? 'greedy' : r < 0.85 ? 'steady' : 'rare';
+      const windowId = Math.floor(now / WINDOW_MS);
+      const req = { tenant, windowId, windowMs: WINDOW_MS, windowEndsMs: (windowId + 1) * WINDOW_MS, appCap: 30, shareCap: 12, cost: 1, nowMs: now,
+        burst: { key: `burst:${tenant}:GET /x`, intervalMs: 20, deadlineMs: now + 1000 } };
+      const step = await lua.step({ nowMs: now, blockKeys: [`tenant:${tenant}`], admit: req, snapshotScopes: [`tenant:${tenant}`, 'app'] });
+      answers.push({ memory: await memory.admit(req), redis: step.admitted });
+    }
+    expect(answers.map((a) => a.redis)).toEqual(answers.map((a) => a.memory));
+    expect([...new Set(answers.map((a) => a.memory.verdict))].sort()).toEqual(['app_pool', 'fair_share', 'ok']);
+  });
+});
+
+describe('RedisRateLimitStateStore: an answer\'s snapshots travel with the next step', () => {
+  it('another instance sees them after this instance\'s next step, or after the flush', async () => {
+    const p = `${prefix}defer:`;
+    const [one, two] = [new RedisRateLimitStateStore(redis, p), new RedisRateLimitStateStore(redis, p)];
+    const now = Date.now();
+    const snap = (remaining: number) => ({ remaining, limit: 100, nearLimit: false, updatedAtMs: now });
+    await one.record({ snapshots: [{ scope: 'tenant:d', snapshot: snap(50), ttlMs: 60_000 }] });
+    // Not sent yet: nothing in Redis for the other instance.
+    expect((await two.step({ nowMs: now, blockKeys: [], snapshotScopes: ['tenant:d'] })).snapshots).toEqual([null]);
+    await one.step({ nowMs: now, blockKeys: [], snapshotScopes: [] });
+    expect((await two.step({ nowMs: now, blockKeys: [], snapshotScopes: ['tenant:d'] })).snapshots).toEqual([snap(50)]);
+    await one.record({ snapshots: [{ scope: 'tenant:d', snapshot: snap(49), ttlMs: 60_000 }] });
+    await one.flush();
+    expect(await redis.get(`${p}snap:tenant:d`)).toBe(JSON.stringify(snap(49)));
+  });
 });
 
 describe('RedisRateLimitStateStore when Redis does not answer', () => {
@@ -133,6 +202,12 @@ describe('RedisRateLimitStateStore when Redis does not answer', () => {
     await s.block('tenant:a', now + 5000, now);
     expect(await s.blockedUntil(['tenant:a'], now)).toEqual({ untilMs: now + 5000, key: 'tenant:a' });
     expect(await admit(s, 'a', now)).toBe('ok');
+    await s.record({ snapshots: [{ scope: 'tenant:a', snapshot: { remaining: 3, nearLimit: false, updatedAtMs: now }, ttlMs: 60_000 }],
+      block: { key: 'burst:a:GET /x', untilMs: now + 3000, nowMs: now } });
+    expect(await s.step({ nowMs: now, blockKeys: ['burst:a:GET /x'], snapshotScopes: ['tenant:a'] })).toEqual({
+      blocked: { untilMs: now + 3000, key: 'burst:a:GET /x' }, admitted: undefined,
+      snapshots: [{ remaining: 3, nearLimit: false, updatedAtMs: now }],
+    });
     expect(Date.now() - started).toBeLessThan(3000);
     dead.disconnect();
   });

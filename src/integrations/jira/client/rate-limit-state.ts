@@ -1,10 +1,10 @@
 import { Logger, type OnApplicationShutdown } from '@nestjs/common';
 import type { ConfigType } from '@nestjs/config';
 import type { Redis } from 'ioredis';
-import { boundedRedisClient, RedisAvailability } from '../../../common/throttling/bounded-redis.js';
+import { boundedRedisClient, LuaScript, RedisAvailability } from '../../../common/throttling/bounded-redis.js';
 import { jiraRateLimitConfig } from '../../../config/jira-rate-limit.config.js';
 import { redisConfig } from '../../../config/redis.config.js';
-import { ADMIT_SCRIPT, REFUND_SCRIPT } from './fair-share-script.js';
+import { ADMIT_SCRIPT, RECORD_SCRIPT, REFUND_SCRIPT, STEP_SCRIPT } from './fair-share-script.js';
 import { contentionMs, decideAdmission, DEMAND_MARGIN, MIN_RATE_SPAN_MS, WAITING_MS } from './fair-share.js';
 
 /** What Atlassian last said about one scope (a tenant, or the app as a whole). */
@@ -43,6 +43,31 @@ export interface AdmitResult {
   goAtMs: number;
 }
 
+/** One Jira call's step: blocks of its scopes, then (unless blocked) its admission, and the snapshots its pacing reads. */
+export interface StepRequest {
+  nowMs: number;
+  blockKeys: string[];
+  /** Absent: only the blocks and snapshots (the call waits in its tenant's line instead). */
+  admit?: AdmitRequest;
+  snapshotScopes: string[];
+}
+
+export interface StepResult {
+  /** The latest block end among `blockKeys` (0 when none is blocked), and which key it is. */
+  blocked: { untilMs: number; key?: string };
+  /** Not blocked and asked: the admission (nothing is counted while blocked). */
+  admitted?: AdmitResult;
+  /** In the order of `snapshotScopes`. */
+  snapshots: (RateLimitSnapshot | null)[];
+}
+
+/** What one Jira answer said: snapshots to keep, and after a 429 the scope to block. */
+export interface Observation {
+  /** Each keeps the last 429 stored for its scope unless it carries one of its own. */
+  snapshots: { scope: string; snapshot: RateLimitSnapshot; ttlMs: number }[];
+  block?: { key: string; untilMs: number; nowMs: number };
+}
+
 /**
  * The governor's shared state. Every operation is one atomic step, so several instances on one
  * Redis agree on blocks, pool usage and pacing slots.
@@ -60,6 +85,13 @@ export interface RateLimitStateStore {
   reserveSlot(key: string, intervalMs: number, nowMs: number, deadlineMs: number): Promise<number | null>;
   saveSnapshot(scope: string, snapshot: RateLimitSnapshot, ttlMs: number): Promise<void>;
   loadSnapshot(scope: string): Promise<RateLimitSnapshot | null>;
+  /** blockedUntil, admit (unless blocked) and loadSnapshot in one atomic step: one round trip in Redis. */
+  step(req: StepRequest): Promise<StepResult>;
+  /**
+   * Keeps an answer's snapshots, and blocks a 429's scope. A block is written before this resolves;
+   * snapshots alone may be sent with this instance's next step instead (Redis: within SNAPSHOT_FLUSH_MS).
+   */
+  record(observation: Observation): Promise<void>;
 }
 
 export const RATE_LIMIT_STATE_STORE = Symbol('RATE_LIMIT_STATE_STORE');
@@ -155,6 +187,23 @@ export class InMemoryRateLimitStateStore implements RateLimitStateStore {
     const s = this.snapshots.get(scope);
     return s && s.expiresMs > Date.now() ? s.snap : null;
   }
+
+  async step(req: StepRequest): Promise<StepResult> {
+    const blocked = await this.blockedUntil(req.blockKeys, req.nowMs);
+    const admitted = blocked.untilMs <= req.nowMs && req.admit ? await this.admit(req.admit) : undefined;
+    return { blocked, admitted, snapshots: await Promise.all(req.snapshotScopes.map((scope) => this.loadSnapshot(scope))) };
+  }
+
+  async record(observation: Observation): Promise<void> {
+    if (observation.block) await this.block(observation.block.key, observation.block.untilMs);
+    for (const { scope, snapshot, ttlMs } of observation.snapshots) {
+      const kept = snapshot.last429 ? undefined : this.snapshots.get(scope);
+      const last429 = kept && kept.expiresMs > Date.now() ? kept.snap.last429 : undefined;
+      // The snapshot lives at least as long as the 429 it keeps (as in Redis).
+      const expiresMs = Math.max(snapshot.updatedAtMs + ttlMs, last429 && kept ? kept.expiresMs : 0);
+      this.snapshots.set(scope, { snap: last429 ? { ...snapshot, last429 } : snapshot, expiresMs });
+    }
+  }
 }
 
 const BLOCK = `
@@ -169,16 +218,39 @@ if slot > tonumber(ARGV[3]) then return -1 end
 redis.call('SET', KEYS[1], tostring(slot + tonumber(ARGV[1])), 'PX', math.max(1000, slot + tonumber(ARGV[1]) - tonumber(ARGV[2])))
 return slot`;
 
+export const STEP = new LuaScript(STEP_SCRIPT);
+const RECORD = new LuaScript(RECORD_SCRIPT);
+const ADMIT = new LuaScript(ADMIT_SCRIPT);
+const REFUND = new LuaScript(REFUND_SCRIPT);
+const BLOCK_ONE = new LuaScript(BLOCK);
+const RESERVE = new LuaScript(SLOT);
+
+/** Snapshots not yet in Redis are sent alone after this long when no step of this instance took them. */
+export const SNAPSHOT_FLUSH_MS = 250;
+/** Unsent snapshots a step carries (the rest go with the next one, or the flush). */
+const SNAPSHOTS_PER_STEP = 8;
+const SNAPSHOTS_PER_FLUSH = 200;
+
+type PendingSnapshot = Observation['snapshots'][number];
+
 /**
  * The state in Redis, shared by every instance. Each command is bounded by the client's
  * `commandTimeout`; on a Redis error the call is answered from this process's memory, and so is
  * every call after it, at once, until a background PING gets an answer (RedisAvailability): rate-limit
  * coordination must not take Jira calls down with it, nor slow each of them by a timeout.
+ *
+ * A Jira call costs one round trip in the common case: its step (STEP_SCRIPT) reads the blocks,
+ * admits it and reads the snapshots the pacing needs, and carries the snapshots this instance
+ * learnt from earlier answers. An answer's snapshots wait for that next step (or SNAPSHOT_FLUSH_MS);
+ * a 429's block is written at once.
  */
 export class RedisRateLimitStateStore implements RateLimitStateStore, OnApplicationShutdown {
   private readonly logger = new Logger(RedisRateLimitStateStore.name);
   private readonly fallback = new InMemoryRateLimitStateStore();
   readonly availability: RedisAvailability;
+  /** Snapshots this instance has not sent yet, the newest per scope. */
+  private readonly pending = new Map<string, PendingSnapshot>();
+  private flushTimer: NodeJS.Timeout | null = null;
 
   constructor(
     private readonly redis: Redis,
@@ -194,7 +266,7 @@ export class RedisRateLimitStateStore implements RateLimitStateStore, OnApplicat
 
   blockedUntil(keys: string[], nowMs: number): Promise<{ untilMs: number; key?: string }> {
     return this.guard(async () => {
-      const values = await this.redis.mget(...keys.map((k) => this.prefix + `block:${k}`));
+      const values = await this.redis.mget(...keys.map((k) => this.blockKey(k)));
       let best: { untilMs: number; key?: string } = { untilMs: 0 };
       values.forEach((v, i) => {
         const until = Number(v ?? 0);
@@ -207,7 +279,7 @@ export class RedisRateLimitStateStore implements RateLimitStateStore, OnApplicat
   block(key: string, untilMs: number, nowMs: number): Promise<void> {
     return this.guard(async () => {
       // Whole milliseconds: Redis refuses a fractional PX.
-      await this.redis.eval(BLOCK, 1, this.prefix + `block:${key}`, String(Math.ceil(untilMs)), String(Math.max(1, Math.ceil(untilMs - nowMs))));
+      await BLOCK_ONE.run(this.redis, [this.blockKey(key)], [String(Math.ceil(untilMs)), String(Math.max(1, Math.ceil(untilMs - nowMs)))]);
       // Also locally, so this instance honours the block even if Redis fails right after.
       await this.fallback.block(key, untilMs);
     }, () => this.fallback.block(key, untilMs));
@@ -215,47 +287,163 @@ export class RedisRateLimitStateStore implements RateLimitStateStore, OnApplicat
 
   admit(req: AdmitRequest): Promise<AdmitResult> {
     return this.guard(async () => {
-      const pool = (id: number) => `${this.prefix}pool:${id}`;
-      const burstKey = req.burst ? `${this.prefix}slot:${req.burst.key}` : `${this.prefix}slot:none`;
-      const [code, active, poolUsed, goAt] = (await this.redis.eval(ADMIT_SCRIPT, 5, pool(req.windowId), pool(req.windowId - 1), `${this.prefix}active`,
-        `${this.prefix}activity`, burstKey,
-        req.tenant, String(Math.round(req.nowMs)), String(req.windowMs), String(req.windowEndsMs), String(req.appCap), String(req.shareCap),
-        String(req.cost), String(contentionMs(req.windowMs)), String(WAITING_MS), String(DEMAND_MARGIN), String(MIN_RATE_SPAN_MS),
-        String(req.burst?.intervalMs ?? 0), String(Math.round(req.burst?.deadlineMs ?? 0)),
-        String(Math.ceil(req.windowEndsMs - req.nowMs + req.windowMs + 1000)))) as [number, number, number, number];
-      return { verdict: VERDICTS[Number(code)], activeTenants: Number(active), poolUsed: Number(poolUsed), goAtMs: Number(goAt) };
+      const { keys, args } = this.admitArgs(req);
+      return admitResult((await ADMIT.run(this.redis, keys, args)) as number[]);
     }, () => this.fallback.admit(req));
+  }
+
+  step(req: StepRequest): Promise<StepResult> {
+    // The scopes it reads first: what it returns is never older than this instance's own last answer.
+    const writes = this.takePending(SNAPSHOTS_PER_STEP, req.snapshotScopes);
+    return this.guard(async () => {
+      const admit = req.admit ? this.admitArgs(req.admit) : { keys: [], args: [] };
+      const reads = req.snapshotScopes.flatMap((scope) => [this.snapKey(scope), this.lastKey(scope)]);
+      const keys = [...this.snapshotKeys(writes), ...req.blockKeys.map((k) => this.blockKey(k)), ...reads, ...admit.keys];
+      const args = [String(writes.length), String(req.blockKeys.length), String(req.snapshotScopes.length), req.admit ? '1' : '0',
+        String(Math.round(req.nowMs)), ...this.snapshotArgs(writes), ...admit.args];
+      const out = (await STEP.run(this.redis, keys, args)) as (number | string | null)[];
+      const [untilMs, which] = [Number(out[0]), Number(out[1])];
+      const blocked = which > 0 ? { untilMs, key: req.blockKeys[which - 1] } : { untilMs: 0 };
+      const admitted = which === 0 && req.admit ? admitResult(out.slice(2, 6) as number[]) : undefined;
+      const snapshots = req.snapshotScopes.map((_, i) => parseSnapshot(out[6 + 2 * i] as string | null, out[7 + 2 * i] as string | null));
+      return { blocked, admitted, snapshots };
+    }, async () => {
+      await this.fallback.record({ snapshots: writes });
+      return this.fallback.step(req);
+    });
+  }
+
+  async record(observation: Observation): Promise<void> {
+    if (!observation.block) {
+      for (const s of observation.snapshots) {
+        this.pending.delete(s.scope); // re-inserted last: the flush and steps take the oldest first
+        this.pending.set(s.scope, s);
+      }
+      this.armFlush();
+      return;
+    }
+    const { key, untilMs, nowMs } = observation.block;
+    for (const s of observation.snapshots) this.pending.delete(s.scope);
+    const writes = [...this.takePending(SNAPSHOTS_PER_STEP), ...observation.snapshots];
+    await this.guard(async () => {
+      await RECORD.run(this.redis, [...this.snapshotKeys(writes), this.blockKey(key)],
+        [String(writes.length), String(Math.ceil(untilMs)), String(Math.max(1, Math.ceil(untilMs - nowMs))), ...this.snapshotArgs(writes)]);
+      // Also locally, so this instance honours the block even if Redis fails right after.
+      await this.fallback.block(key, untilMs);
+    }, () => this.fallback.record({ snapshots: writes, block: observation.block }));
+  }
+
+  /** Sends every snapshot not yet in Redis (the timer, a status read, shutdown). */
+  async flush(): Promise<void> {
+    if (this.flushTimer) clearTimeout(this.flushTimer);
+    this.flushTimer = null;
+    while (this.pending.size > 0) {
+      const writes = this.takePending(SNAPSHOTS_PER_FLUSH);
+      await this.guard(async () => {
+        await RECORD.run(this.redis, this.snapshotKeys(writes), [String(writes.length), '', '', ...this.snapshotArgs(writes)]);
+      }, () => this.fallback.record({ snapshots: writes }));
+    }
   }
 
   refund(tenant: string, windowId: number, cost: number): Promise<void> {
     return this.guard(async () => {
-      await this.redis.eval(REFUND_SCRIPT, 1, `${this.prefix}pool:${windowId}`, tenant, String(cost));
+      await REFUND.run(this.redis, [`${this.prefix}pool:${windowId}`], [tenant, String(cost)]);
     }, () => this.fallback.refund(tenant, windowId, cost));
   }
 
   reserveSlot(key: string, intervalMs: number, nowMs: number, deadlineMs: number): Promise<number | null> {
     return this.guard(async () => {
-      const slot = Number(await this.redis.eval(SLOT, 1, this.prefix + `slot:${key}`, String(Math.max(1, Math.round(intervalMs))), String(Math.round(nowMs)), String(Math.round(deadlineMs))));
+      const slot = Number(await RESERVE.run(this.redis, [this.prefix + `slot:${key}`],
+        [String(Math.max(1, Math.round(intervalMs))), String(Math.round(nowMs)), String(Math.round(deadlineMs))]));
       return slot < 0 ? null : slot;
     }, () => this.fallback.reserveSlot(key, intervalMs, nowMs, deadlineMs));
   }
 
   saveSnapshot(scope: string, snapshot: RateLimitSnapshot, ttlMs: number): Promise<void> {
     return this.guard(async () => {
-      await this.redis.set(this.prefix + `snap:${scope}`, JSON.stringify(snapshot), 'PX', Math.max(1, Math.round(ttlMs)));
+      const { last429, ...rest } = snapshot;
+      await this.redis.set(this.snapKey(scope), JSON.stringify(rest), 'PX', Math.max(1, Math.round(ttlMs)));
+      if (last429) await this.redis.set(this.lastKey(scope), JSON.stringify(last429), 'PX', Math.max(1, Math.round(ttlMs)));
     }, () => this.fallback.saveSnapshot(scope, snapshot, ttlMs));
   }
 
-  loadSnapshot(scope: string): Promise<RateLimitSnapshot | null> {
+  async loadSnapshot(scope: string): Promise<RateLimitSnapshot | null> {
+    // This instance's newest answer first (a status read right after a call shows it).
+    if (this.pending.has(scope)) await this.flush();
     return this.guard(async () => {
-      const raw = await this.redis.get(this.prefix + `snap:${scope}`);
-      return raw ? (JSON.parse(raw) as RateLimitSnapshot) : null;
+      const [snap, last] = await this.redis.mget(this.snapKey(scope), this.lastKey(scope));
+      return parseSnapshot(snap, last);
     }, () => this.fallback.loadSnapshot(scope));
   }
 
   async onApplicationShutdown(): Promise<void> {
+    await this.flush();
     this.availability.stop();
     await this.redis.quit().catch(() => this.redis.disconnect());
+  }
+
+  private armFlush(): void {
+    if (this.flushTimer || this.pending.size === 0) return;
+    this.flushTimer = setTimeout(() => {
+      this.flushTimer = null;
+      void this.flush();
+    }, SNAPSHOT_FLUSH_MS);
+    this.flushTimer.unref();
+  }
+
+  /** Up to `max` unsent snapshots (those of `first`, then the oldest), taken out of `pending`. */
+  private takePending(max: number, first: string[] = []): PendingSnapshot[] {
+    const out: PendingSnapshot[] = [];
+    for (const scope of first) {
+      const s = this.pending.get(scope);
+      if (s && out.length < max) {
+        out.push(s);
+        this.pending.delete(scope);
+      }
+    }
+    for (const [scope, s] of this.pending) {
+      if (out.length >= max) break;
+      out.push(s);
+      this.pending.delete(scope);
+    }
+    if (this.pending.size === 0 && this.flushTimer) {
+      clearTimeout(this.flushTimer);
+      this.flushTimer = null;
+    }
+    return out;
+  }
+
+  private snapshotKeys(writes: PendingSnapshot[]): string[] {
+    return writes.flatMap((w) => [this.snapKey(w.scope), this.lastKey(w.scope)]);
+  }
+
+  private snapshotArgs(writes: PendingSnapshot[]): string[] {
+    return writes.flatMap(({ snapshot: { last429, ...rest }, ttlMs }) =>
+      [JSON.stringify(rest), last429 ? JSON.stringify(last429) : '', String(Math.max(1, Math.round(ttlMs)))]);
+  }
+
+  private admitArgs(req: AdmitRequest): { keys: string[]; args: string[] } {
+    const pool = (id: number) => `${this.prefix}pool:${id}`;
+    return {
+      keys: [pool(req.windowId), pool(req.windowId - 1), `${this.prefix}active`, `${this.prefix}activity`,
+        req.burst ? `${this.prefix}slot:${req.burst.key}` : `${this.prefix}slot:none`],
+      args: [req.tenant, String(Math.round(req.nowMs)), String(req.windowMs), String(req.windowEndsMs), String(req.appCap), String(req.shareCap),
+        String(req.cost), String(contentionMs(req.windowMs)), String(WAITING_MS), String(DEMAND_MARGIN), String(MIN_RATE_SPAN_MS),
+        String(req.burst?.intervalMs ?? 0), String(Math.round(req.burst?.deadlineMs ?? 0)),
+        String(Math.ceil(req.windowEndsMs - req.nowMs + req.windowMs + 1000))],
+    };
+  }
+
+  private blockKey(key: string): string {
+    return `${this.prefix}block:${key}`;
+  }
+
+  private snapKey(scope: string): string {
+    return `${this.prefix}snap:${scope}`;
+  }
+
+  private lastKey(scope: string): string {
+    return `${this.prefix}last429:${scope}`;
   }
 
   private async guard<T>(op: () => Promise<T>, fallback: () => Promise<T>): Promise<T> {
@@ -265,6 +453,17 @@ export class RedisRateLimitStateStore implements RateLimitStateStore, OnApplicat
       return fallback();
     }
   }
+}
+
+function admitResult([code, active, poolUsed, goAt]: number[]): AdmitResult {
+  return { verdict: VERDICTS[Number(code)], activeTenants: Number(active), poolUsed: Number(poolUsed), goAtMs: Number(goAt) };
+}
+
+/** A stored snapshot and its scope's last 429 (kept in a key of its own); an older writer's JSON may still hold last429. */
+function parseSnapshot(snap: string | null, last: string | null): RateLimitSnapshot | null {
+  if (!snap) return null;
+  const parsed = JSON.parse(snap) as RateLimitSnapshot;
+  return last ? { ...parsed, last429: JSON.parse(last) as RateLimitSnapshot['last429'] } : parsed;
 }
 
 /** Redis when REDIS_URL is set (every command bounded by JIRA_RATE_STATE_REDIS_TIMEOUT_MS), else memory. */
