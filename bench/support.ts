@@ -105,7 +105,9 @@ export interface AppProcess {
 export async function startApp(entry: string, env: Record<string, string>): Promise<AppProcess> {
   const port = await freePort();
   const started = performance.now();
-  const child = spawn(process.execPath, [entry], {
+  // BENCH_APP_NODE_ARGS: extra node flags for the app processes (e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`).
+  const nodeArgs = (process.env.BENCH_APP_NODE_ARGS ?? '').split(' ').filter(Boolean);
+  const child = spawn(process.execPath, [...nodeArgs, entry], {
     env: { PATH: process.env.PATH ?? '', NODE_ENV: 'production', LOG_LEVEL: 'warn', ...secrets, ...env, PORT: String(port) },
     stdio: ['ignore', 'ignore', 'pipe'],
   });
