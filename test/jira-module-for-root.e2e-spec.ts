@@ -1,4 +1,4 @@
-import { Injectable, Logger, Module, type INestApplication } from '@nestjs/common';
+import { Controller, Get, Headers, Injectable, Logger, Module, type INestApplication } from '@nestjs/common';
 import { EventEmitterModule } from '@nestjs/event-emitter';
 import { Test } from '@nestjs/testing';
 import { InjectDataSource, TypeOrmModule } from '@nestjs/typeorm';
@@ -8,6 +8,7 @@ import type { DataSource } from 'typeorm';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { readDatabaseSettings } from '../src/config/database.config.js';
 import { createDataSource } from '../src/database/data-source.js';
+import * as entry from '../src/integrations/jira/index.js';
 import {
   JiraClient,
   JiraIntegrationModule,
@@ -49,8 +50,19 @@ const hostDatabase = TypeOrmModule.forRootAsync({
   },
 });
 
+/** A route of the host's own, calling the exported JiraClient; the host registers no exception filter. */
+@Controller('host')
+class HostJiraController {
+  constructor(private readonly jira: JiraClient) {}
+
+  @Get('myself')
+  async myself(@Headers('x-team-id') teamId: string) {
+    return { accountId: (await this.jira.forTeam(teamId).myself()).accountId };
+  }
+}
+
 async function boot(options: JiraIntegrationModuleForRootOptions): Promise<INestApplication> {
-  @Module({ imports: [hostDatabase, EventEmitterModule.forRoot(), JiraIntegrationModule.forRoot(options)] })
+  @Module({ imports: [hostDatabase, EventEmitterModule.forRoot(), JiraIntegrationModule.forRoot(options)], controllers: [HostJiraController] })
   class BareHostModule {}
   const app = (await Test.createTestingModule({ imports: [BareHostModule] }).compile()).createNestApplication({ logger: false });
   return app.init();
@@ -98,6 +110,24 @@ describe('JiraIntegrationModule.forRoot in a bare host', () => {
     const res = await http.post('/jira/oauth/authorize').set(as).send({ siteUrl: 'acme', extra: true });
     expect(res.status).toBe(400);
     expect(JSON.parse(res.text).code).toBe('validation_failed');
+  });
+
+  it('exports from its public entry what a host needs for webhooks and problem JSON', () => {
+    expect(entry.OnJiraWebhook).toBeTypeOf('function');
+    expect(new entry.ProblemDetailsFilter()).toBeTypeOf('object');
+    expect(new entry.JiraError(entry.JiraErrorCode.NotConnected, 409, 'x')).toBeInstanceOf(entry.AppError);
+  });
+
+  it("answers the module's errors on the host's own routes as problem JSON with their status, with no filter of the host's", async () => {
+    const res = await http.get('/host/myself').set(as);
+    expect(res.status, res.text).toBe(409);
+    expect(res.body).toEqual({
+      type: 'https://jira-connect.dev/problems/jira_not_connected',
+      title: 'Jira is not connected',
+      status: 409,
+      detail: expect.stringMatching(/^Connect Jira for this team first/),
+      code: 'jira_not_connected',
+    });
   });
 
   it('connects and exports a working JiraClient and its metrics', async () => {

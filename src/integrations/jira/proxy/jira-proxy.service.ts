@@ -88,7 +88,7 @@ export class JiraProxyService {
         headers: forwardedRequestHeaders(req.headers),
       });
     } catch (err) {
-      if (err instanceof AppError) logWrite(err.status, err.code);
+      if (err instanceof AppError) logWrite(err.getStatus(), err.code);
       throw err;
     }
     logWrite(answer.status);
