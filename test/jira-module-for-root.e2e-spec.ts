@@ -1,4 +1,4 @@
-import { Controller, Get, Headers, Injectable, Logger, Module, type INestApplication } from '@nestjs/common';
+import { ConsoleLogger, Controller, Get, Headers, Injectable, Logger, Module, type INestApplication, type LogLevel } from '@nestjs/common';
 import { EventEmitterModule } from '@nestjs/event-emitter';
 import { Test } from '@nestjs/testing';
 import { InjectDataSource, TypeOrmModule } from '@nestjs/typeorm';
@@ -61,10 +61,19 @@ class HostJiraController {
   }
 }
 
-async function boot(options: JiraIntegrationModuleForRootOptions): Promise<INestApplication> {
+/** Nest's default logger, recording the entries it would print instead of printing them. */
+class EntryRecorder extends ConsoleLogger {
+  readonly entries: { context?: string; level?: LogLevel; message: unknown }[] = [];
+
+  protected override printMessages(messages: unknown[], context?: string, level?: LogLevel): void {
+    for (const message of messages) this.entries.push({ context, level, message });
+  }
+}
+
+async function boot(options: JiraIntegrationModuleForRootOptions, logger: EntryRecorder): Promise<INestApplication> {
   @Module({ imports: [hostDatabase, EventEmitterModule.forRoot(), JiraIntegrationModule.forRoot(options)], controllers: [HostJiraController] })
   class BareHostModule {}
-  const app = (await Test.createTestingModule({ imports: [BareHostModule] }).compile()).createNestApplication({ logger: false });
+  const app = (await Test.createTestingModule({ imports: [BareHostModule] }).compile()).createNestApplication({ logger });
   return app.init();
 }
 
@@ -74,6 +83,7 @@ describe('JiraIntegrationModule.forRoot in a bare host', () => {
   let http: ReturnType<typeof request>;
   const as = { 'x-user': USER, 'x-team-id': TEAM };
   const warn = vi.spyOn(Logger.prototype, 'warn');
+  const logger = new EntryRecorder();
 
   beforeAll(async () => {
     await fake.start();
@@ -83,7 +93,7 @@ describe('JiraIntegrationModule.forRoot in a bare host', () => {
       encryption: { currentKey: process.env.ENCRYPTION_KEY! },
       teamAccessPolicy: OneTeamPolicy,
       currentUser: (req: Request) => req.get('x-user') ?? null,
-    });
+    }, logger);
     http = request(app.getHttpServer());
   });
   afterAll(async () => {
@@ -141,5 +151,15 @@ describe('JiraIntegrationModule.forRoot in a bare host', () => {
     expect(done.body.data.status).toBe('connected');
     expect((await app.get(JiraClient).forTeam(TEAM).myself()).accountId).toBe(fake.account.accountId);
     expect(await app.get(MetricsService).registry.metrics()).toMatch(/jira_oauth_flows_total\{outcome="connected"\} 1/);
+  });
+
+  it("prints each of the module's log events as one entry under Nest's default logger, in its class's context", () => {
+    const oauth = logger.entries.filter((e) => e.context === 'JiraOAuthService');
+    expect(oauth).toEqual([
+      { context: 'JiraOAuthService', level: 'log', message: expect.objectContaining({ teamId: TEAM, msg: 'jira authorization started' }) },
+      { context: 'JiraOAuthService', level: 'log', message: expect.objectContaining({ teamId: TEAM, status: 'connected', msg: 'jira authorization completed' }) },
+    ]);
+    // No message text taken for a context, no field object printed apart from its message.
+    for (const entry of logger.entries) expect(entry.context, JSON.stringify(entry)).toMatch(/^[A-Z]\w+$/);
   });
 });

@@ -136,7 +136,7 @@ export class ProblemDetailsFilter implements ExceptionFilter {
       // Log the error's class and message only; stack traces can carry request data.
       const err = exception instanceof Error ? exception : new Error(String(exception));
       // `problemCode`, not `code`: the logger redacts every `code` member (OAuth codes).
-      this.logger.error({ err: { type: err.name, message: err.message }, problemCode: problem.code }, 'request failed');
+      this.logger.error({ err: { type: err.name, message: err.message }, problemCode: problem.code, msg: 'request failed' });
     }
     if (res.headersSent) return;
     if (retryAfter !== undefined) res.setHeader('Retry-After', String(Math.max(0, Math.ceil(retryAfter))));

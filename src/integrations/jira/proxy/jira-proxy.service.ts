@@ -78,7 +78,7 @@ export class JiraProxyService {
     const body = WITH_BODY.has(method) ? await this.readBody(req) : undefined;
     const logWrite = (status: number, problemCode?: string): void => {
       if (method === 'GET') return;
-      this.logger.log({ teamId: caller.teamId, actor: caller.actor, method, path: target.path, status, problemCode }, 'Jira proxy write');
+      this.logger.log({ teamId: caller.teamId, actor: caller.actor, method, path: target.path, status, problemCode, msg: 'Jira proxy write' });
     };
     let answer: JiraStreamResponse;
     try {
