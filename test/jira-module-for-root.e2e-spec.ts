@@ -1,6 +1,7 @@
 import { ConsoleLogger, Controller, Get, Headers, Injectable, Logger, Module, type INestApplication, type LogLevel } from '@nestjs/common';
 import { EventEmitterModule } from '@nestjs/event-emitter';
 import { Test } from '@nestjs/testing';
+import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { InjectDataSource, TypeOrmModule } from '@nestjs/typeorm';
 import type { Request } from 'express';
 import request from 'supertest';
@@ -126,6 +127,13 @@ describe('JiraIntegrationModule.forRoot in a bare host', () => {
     expect(entry.OnJiraWebhook).toBeTypeOf('function');
     expect(new entry.ProblemDetailsFilter()).toBeTypeOf('object');
     expect(new entry.JiraError(entry.JiraErrorCode.NotConnected, 409, 'x')).toBeInstanceOf(entry.AppError);
+  });
+
+  it("puts every problem code of the module's routes in the host's own Swagger document with addProblemCodeCatalogue", () => {
+    const doc = entry.addProblemCodeCatalogue(SwaggerModule.createDocument(app, new DocumentBuilder().setTitle('host').build()));
+    const catalogue = (doc.components?.schemas?.ProblemCode as { enum: string[] }).enum;
+    expect(catalogue).toEqual(expect.arrayContaining(['jira_not_connected', 'oauth_state_expired', 'team_access_unavailable', 'not_found']));
+    expect(Object.keys(doc.paths)).toContain('/jira/oauth/authorize');
   });
 
   it("answers the module's errors on the host's own routes as problem JSON with their status, with no filter of the host's", async () => {

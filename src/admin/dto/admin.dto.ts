@@ -1,6 +1,7 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import { IsIn, IsInt, IsISO8601, IsOptional, IsString, Max, MaxLength, Min } from 'class-validator';
+import { JiraErrorCode } from '../../integrations/jira/jira.errors.js';
 import { JIRA_INTEGRATION_STATUSES, type JiraIntegrationStatus } from '../../integrations/jira/entities/jira-integration.entity.js';
 import { TEAM_ROLES, type TeamRole } from '../../teams/entities/team-member.entity.js';
 
@@ -44,7 +45,7 @@ class AdminSiteDto {
 }
 
 class AdminLastErrorDto {
-  @ApiProperty() code: string;
+  @ApiProperty({ enum: JiraErrorCode, enumName: 'JiraErrorCode' }) code: JiraErrorCode;
   @ApiProperty({ nullable: true, type: String, format: 'date-time' }) at: Date | null;
 }
 
