@@ -24,6 +24,17 @@ export default tseslint.config(
       ],
     },
   },
+  // Production code never reaches the fake Atlassian (it mints tokens without a login): only the testing entry does.
+  {
+    files: ['src/**/*.ts'],
+    ignores: ['src/integrations/jira/testing/**', 'src/**/*.spec.ts'],
+    rules: {
+      'no-restricted-imports': ['error', { patterns: [{
+        group: ['**/test/**', '**/testing/**', '**/testing/index.js', '**/testing', '@nestjs/testing'],
+        message: 'Test code (the fake Atlassian, src/integrations/jira/testing) stays out of production code paths.',
+      }] }],
+    },
+  },
   // TODO(issue 18): client/ still logs (fields, message), five calls; it is being rewritten on another
   // branch (the governor). Once merged, convert them like the rest of src/ and drop this block.
   {

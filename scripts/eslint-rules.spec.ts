@@ -38,3 +38,17 @@ describe('eslint.config.js: one log event, one argument', () => {
     expect(await restricted(code)).toEqual([]);
   });
 });
+
+describe('eslint.config.js: production code does not import test code', () => {
+  const imports = async (code: string, filePath: string) => {
+    const [result] = await new ESLint({ cwd: process.cwd() }).lintText(code, { filePath });
+    return result.messages.filter((m) => m.ruleId === 'no-restricted-imports').length;
+  };
+
+  it('refuses the fake Atlassian and the testing entry in src/, and allows them in the testing entry itself', async () => {
+    expect(await imports("export { startFakeAtlassian } from '../testing/index.js';\n", 'src/integrations/jira/connect/fixture.ts')).toBe(1);
+    expect(await imports("export { FakeAtlassian } from '../../../test/fake-atlassian/fake-atlassian.js';\n", 'src/integrations/jira/fixture.ts')).toBe(1);
+    expect(await imports("export { FakeAtlassian } from '../../../../test/fake-atlassian/fake-atlassian.js';\n", 'src/integrations/jira/testing/fixture.ts')).toBe(0);
+    expect(await imports("export { JiraClient } from '../client/jira-client.js';\n", 'src/integrations/jira/connect/fixture.ts')).toBe(0);
+  });
+});
