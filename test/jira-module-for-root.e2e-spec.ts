@@ -1,6 +1,7 @@
-import { Injectable, Logger, Module, type INestApplication } from '@nestjs/common';
+import { ConsoleLogger, Controller, Get, Headers, Injectable, Logger, Module, type INestApplication, type LogLevel } from '@nestjs/common';
 import { EventEmitterModule } from '@nestjs/event-emitter';
 import { Test } from '@nestjs/testing';
+import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { InjectDataSource, TypeOrmModule } from '@nestjs/typeorm';
 import type { Request } from 'express';
 import request from 'supertest';
@@ -8,6 +9,7 @@ import type { DataSource } from 'typeorm';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { readDatabaseSettings } from '../src/config/database.config.js';
 import { createDataSource } from '../src/database/data-source.js';
+import * as entry from '../src/integrations/jira/index.js';
 import {
   JiraClient,
   JiraIntegrationModule,
@@ -49,10 +51,30 @@ const hostDatabase = TypeOrmModule.forRootAsync({
   },
 });
 
-async function boot(options: JiraIntegrationModuleForRootOptions): Promise<INestApplication> {
-  @Module({ imports: [hostDatabase, EventEmitterModule.forRoot(), JiraIntegrationModule.forRoot(options)] })
+/** A route of the host's own, calling the exported JiraClient; the host registers no exception filter. */
+@Controller('host')
+class HostJiraController {
+  constructor(private readonly jira: JiraClient) {}
+
+  @Get('myself')
+  async myself(@Headers('x-team-id') teamId: string) {
+    return { accountId: (await this.jira.forTeam(teamId).myself()).accountId };
+  }
+}
+
+/** Nest's default logger, recording the entries it would print instead of printing them. */
+class EntryRecorder extends ConsoleLogger {
+  readonly entries: { context?: string; level?: LogLevel; message: unknown }[] = [];
+
+  protected override printMessages(messages: unknown[], context?: string, level?: LogLevel): void {
+    for (const message of messages) this.entries.push({ context, level, message });
+  }
+}
+
+async function boot(options: JiraIntegrationModuleForRootOptions, logger: EntryRecorder): Promise<INestApplication> {
+  @Module({ imports: [hostDatabase, EventEmitterModule.forRoot(), JiraIntegrationModule.forRoot(options)], controllers: [HostJiraController] })
   class BareHostModule {}
-  const app = (await Test.createTestingModule({ imports: [BareHostModule] }).compile()).createNestApplication({ logger: false });
+  const app = (await Test.createTestingModule({ imports: [BareHostModule] }).compile()).createNestApplication({ logger });
   return app.init();
 }
 
@@ -62,6 +84,7 @@ describe('JiraIntegrationModule.forRoot in a bare host', () => {
   let http: ReturnType<typeof request>;
   const as = { 'x-user': USER, 'x-team-id': TEAM };
   const warn = vi.spyOn(Logger.prototype, 'warn');
+  const logger = new EntryRecorder();
 
   beforeAll(async () => {
     await fake.start();
@@ -71,7 +94,7 @@ describe('JiraIntegrationModule.forRoot in a bare host', () => {
       encryption: { currentKey: process.env.ENCRYPTION_KEY! },
       teamAccessPolicy: OneTeamPolicy,
       currentUser: (req: Request) => req.get('x-user') ?? null,
-    });
+    }, logger);
     http = request(app.getHttpServer());
   });
   afterAll(async () => {
@@ -100,6 +123,31 @@ describe('JiraIntegrationModule.forRoot in a bare host', () => {
     expect(JSON.parse(res.text).code).toBe('validation_failed');
   });
 
+  it('exports from its public entry what a host needs for webhooks and problem JSON', () => {
+    expect(entry.OnJiraWebhook).toBeTypeOf('function');
+    expect(new entry.ProblemDetailsFilter()).toBeTypeOf('object');
+    expect(new entry.JiraError(entry.JiraErrorCode.NotConnected, 409, 'x')).toBeInstanceOf(entry.AppError);
+  });
+
+  it("puts every problem code of the module's routes in the host's own Swagger document with addProblemCodeCatalogue", () => {
+    const doc = entry.addProblemCodeCatalogue(SwaggerModule.createDocument(app, new DocumentBuilder().setTitle('host').build()));
+    const catalogue = (doc.components?.schemas?.ProblemCode as { enum: string[] }).enum;
+    expect(catalogue).toEqual(expect.arrayContaining(['jira_not_connected', 'oauth_state_expired', 'team_access_unavailable', 'not_found']));
+    expect(Object.keys(doc.paths)).toContain('/jira/oauth/authorize');
+  });
+
+  it("answers the module's errors on the host's own routes as problem JSON with their status, with no filter of the host's", async () => {
+    const res = await http.get('/host/myself').set(as);
+    expect(res.status, res.text).toBe(409);
+    expect(res.body).toEqual({
+      type: 'https://jira-connect.dev/problems/jira_not_connected',
+      title: 'Jira is not connected',
+      status: 409,
+      detail: expect.stringMatching(/^Connect Jira for this team first/),
+      code: 'jira_not_connected',
+    });
+  });
+
   it('connects and exports a working JiraClient and its metrics', async () => {
     const authorize = await http.post('/jira/oauth/authorize').set(as).send({});
     expect(authorize.status, authorize.text).toBe(200);
@@ -111,5 +159,15 @@ describe('JiraIntegrationModule.forRoot in a bare host', () => {
     expect(done.body.data.status).toBe('connected');
     expect((await app.get(JiraClient).forTeam(TEAM).myself()).accountId).toBe(fake.account.accountId);
     expect(await app.get(MetricsService).registry.metrics()).toMatch(/jira_oauth_flows_total\{outcome="connected"\} 1/);
+  });
+
+  it("prints each of the module's log events as one entry under Nest's default logger, in its class's context", () => {
+    const oauth = logger.entries.filter((e) => e.context === 'JiraOAuthService');
+    expect(oauth).toEqual([
+      { context: 'JiraOAuthService', level: 'log', message: expect.objectContaining({ teamId: TEAM, msg: 'jira authorization started' }) },
+      { context: 'JiraOAuthService', level: 'log', message: expect.objectContaining({ teamId: TEAM, status: 'connected', msg: 'jira authorization completed' }) },
+    ]);
+    // No message text taken for a context, no field object printed apart from its message.
+    for (const entry of logger.entries) expect(entry.context, JSON.stringify(entry)).toMatch(/^[A-Z]\w+$/);
   });
 });

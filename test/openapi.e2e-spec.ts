@@ -83,6 +83,30 @@ describe('OpenAPI document (/api/docs-json)', () => {
     expect(query.state.required).toBe(true);
   });
 
+  it('lists 503 team_access_unavailable on every team route (the team access policy may not answer)', () => {
+    const teamRoutes = operations.filter(({ op }) => op.parameters?.some((p) => p.in === 'header' && p.name.toLowerCase() === 'x-team-id'));
+    expect(teamRoutes.length).toBeGreaterThan(3);
+    for (const { path, method } of teamRoutes) {
+      expect(documentedCodes(doc, path, method, 503), `${method} ${path}`).toEqual(expect.arrayContaining(['team_access_unavailable']));
+    }
+  });
+
+  it('types the connection\'s verification.code and lastError.code as JiraErrorCode, and the callback\'s redirect query', () => {
+    const jiraErrorCode = doc.components.schemas.JiraErrorCode;
+    expect(jiraErrorCode?.enum).toEqual(expect.arrayContaining(['jira_not_connected', 'jira_reauthorization_required', 'jira_credentials_unreadable']));
+    const codeOf = (dto: string) => JSON.stringify(doc.components.schemas[dto]?.properties?.code);
+    for (const dto of ['VerificationDto', 'LastErrorDto', 'AdminLastErrorDto']) expect(codeOf(dto), dto).toContain('"#/components/schemas/JiraErrorCode"');
+
+    const found = doc.paths[CALLBACK].get.responses['302'] as { 'x-redirect-query'?: Schema };
+    const query = resolve(doc, found['x-redirect-query']!);
+    expect(query.properties?.jira.enum).toEqual(['connected', 'pending_site_selection', 'error']);
+    // Every failure of the callback's own (not the limiter's, the database's or a bug) can travel to returnTo.
+    const own = Object.keys(doc.paths[CALLBACK].get.responses).filter((s) => Number(s) >= 400)
+      .flatMap((s) => documentedCodes(doc, CALLBACK, 'get', Number(s)) ?? [])
+      .filter((c) => !['rate_limited', 'database_unavailable', 'internal_error'].includes(c));
+    expect([...(query.properties?.code.enum ?? [])].sort()).toEqual([...new Set(own)].sort());
+  });
+
   it('documents Set-Cookie, Location and Retry-After', () => {
     expect(doc.paths[AUTHORIZE].post.responses['200'].headers).toHaveProperty('Set-Cookie');
     expect(doc.paths[CALLBACK].get.responses['302'].headers).toHaveProperty('Location');

@@ -100,7 +100,7 @@ export class AdminService {
     if (disconnected) this.events.emit(JiraConnectionEvent.Disconnected, disconnected);
     const event: JiraConnectionEventPayload = { teamId, integrationId: disconnected?.integrationId ?? null, cloudId: disconnected?.cloudId ?? null };
     this.events.emit(JiraConnectionEvent.TeamDeleted, event);
-    this.logger.log({ teamId, integrationDeleted: Boolean(disconnected), teamDeleted }, 'team deleted through the admin API');
+    this.logger.log({ teamId, integrationDeleted: Boolean(disconnected), teamDeleted, msg: 'team deleted through the admin API' });
     return { teamId, integrationDeleted: Boolean(disconnected), teamDeleted };
   }
 
@@ -137,7 +137,7 @@ export class AdminService {
       if (left.length === 0) return { removed: true, connectorLeft: false };
       await this.outbox.enqueue(em, { type: NotificationType.ConnectorLeft, teamId,
         data: { userId, cloudId: left[0].cloud_id, siteUrl: left[0].site_url, leftAt: new Date(left[0].connector_left_at).toISOString() } });
-      this.logger.log({ teamId }, 'the user who connected Jira left the team; the integration keeps working');
+      this.logger.log({ teamId, msg: 'the user who connected Jira left the team; the integration keeps working' });
       return { removed: true, connectorLeft: true };
     });
   }

@@ -4,6 +4,7 @@ import { CommonErrorCode } from './app-error.js';
 import { PROBLEM_CONTENT_TYPE } from './problem-details.filter.js';
 import { Problem, ValidationProblem } from './openapi/problem.schema.js';
 import { DATABASE_UNAVAILABLE } from '../database/database-unavailable.js';
+import { TEAM_ACCESS_UNAVAILABLE } from '../teams/http-team-access.policy.js';
 
 /** Problem codes a route can answer, by HTTP status. */
 export type ProblemSet = Readonly<Partial<Record<number, readonly string[]>>>;
@@ -16,10 +17,11 @@ export type ProblemSet = Readonly<Partial<Record<number, readonly string[]>>>;
 export const ProblemSets = {
   /** Any route that needs `Authorization: Bearer` (i.e. not @Public()). */
   authenticated: { 401: [CommonErrorCode.Unauthenticated, CommonErrorCode.InvalidToken, CommonErrorCode.TokenLifetimeInvalid] },
-  /** Routes behind TeamGuard (document them with @ApiTeamHeader() too). */
+  /** Routes behind TeamGuard (document them with @ApiTeamHeader() too); 503 when the team access policy cannot answer (http). */
   team: {
     400: [CommonErrorCode.TeamHeaderMissing, CommonErrorCode.TeamHeaderInvalid],
     403: [CommonErrorCode.NotTeamMember],
+    503: [TEAM_ACCESS_UNAVAILABLE],
   },
   /** Routes restricted with @TeamRoles(...). */
   teamRole: { 403: [CommonErrorCode.InsufficientRole] },

@@ -1,4 +1,4 @@
-import { HttpStatus } from '@nestjs/common';
+import { HttpException, HttpStatus } from '@nestjs/common';
 
 /** Codes shared by every feature; features add their own (see jira.errors.ts). */
 export enum CommonErrorCode {
@@ -31,24 +31,52 @@ export interface AppErrorOptions {
   cause?: unknown;
 }
 
+/** Where each problem's `type` URI points (RFC 9457 §3.1.1): the code's page. */
+export const PROBLEM_TYPE_BASE = 'https://jira-connect.dev/problems/';
+
+/** RFC 9457 problem JSON as the API sends it; `instance` is the request path (added per request). */
+export interface ProblemDocument {
+  type: string;
+  title: string;
+  status: number;
+  detail?: string;
+  instance?: string;
+  code: string;
+  [extension: string]: unknown;
+}
+
 /**
  * A domain error with a stable machine-readable `code`, mapped to RFC 9457 problem JSON by
  * ProblemDetailsFilter. `detail` is shown to API users: say what happened and what to do next.
+ *
+ * It is an HttpException whose response is that problem document (without `instance`), so a
+ * host's routes that call our exports (JiraClient, JiraTokenManager) answer the right status and
+ * the problem body under Nest's own exception handling or any filter that honours HttpException,
+ * instead of a 500. The HTTP status is `getStatus()` (HttpException keeps `status` private).
  */
-export class AppError extends Error {
+export class AppError extends HttpException {
   readonly extensions: Record<string, unknown>;
   readonly retryAfter?: number;
 
   constructor(
     readonly code: string,
-    readonly status: HttpStatus,
+    status: HttpStatus,
     readonly title: string,
     readonly detail?: string,
     options: AppErrorOptions = {},
   ) {
-    super(detail ?? title, { cause: options.cause });
+    const extensions = options.extensions ?? {};
+    const body: ProblemDocument = { ...extensions, type: PROBLEM_TYPE_BASE + code, title, status, detail, code };
+    super(body, status, { cause: options.cause });
+    // HttpException takes the message from `body.message` (absent) or the class name.
+    this.message = detail ?? title;
     this.name = 'AppError';
-    this.extensions = options.extensions ?? {};
+    this.extensions = extensions;
     this.retryAfter = options.retryAfter;
+  }
+
+  /** The problem document, without `instance` (ProblemDetailsFilter adds the request path). */
+  override getResponse(): ProblemDocument {
+    return super.getResponse() as ProblemDocument;
   }
 }

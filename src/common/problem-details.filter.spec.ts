@@ -18,6 +18,18 @@ describe('toProblem', () => {
     expect(retryAfter).toBe(7);
   });
 
+  it('makes an AppError an HttpException carrying its status and problem document (for hosts without our filter)', () => {
+    const err = new AppError('jira_thing', HttpStatus.CONFLICT, 'Thing', 'Do this next.', { extensions: { a: 1 }, retryAfter: 7 });
+    expect(err).toBeInstanceOf(HttpException);
+    expect(err.getStatus()).toBe(409);
+    expect(err.message).toBe('Do this next.');
+    const { instance, ...problem } = toProblem(err, '/x').problem;
+    expect(instance).toBe('/x');
+    expect(err.getResponse()).toEqual(problem);
+    expect(JSON.stringify(toProblem(err, '/x').problem)).toBe(
+      '{"a":1,"type":"https://jira-connect.dev/problems/jira_thing","title":"Thing","status":409,"detail":"Do this next.","instance":"/x","code":"jira_thing"}');
+  });
+
   it('classifies body-parser failures by their own type and status', () => {
     expect(toProblem(bodyParserError('entity.parse.failed', 400)).problem).toMatchObject({ status: 400, code: 'malformed_json' });
     expect(toProblem(bodyParserError('entity.too.large', 413)).problem).toMatchObject({ status: 413, code: 'payload_too_large' });

@@ -2,21 +2,13 @@ import { type ArgumentsHost, Catch, type ExceptionFilter, HttpException, Logger 
 import { ThrottlerException } from '@nestjs/throttler';
 import type { Request, Response } from 'express';
 import { databaseUnavailable, isDatabaseUnavailable } from '../database/database-unavailable.js';
-import { AppError, CommonErrorCode } from './app-error.js';
+import { AppError, CommonErrorCode, PROBLEM_TYPE_BASE, type ProblemDocument } from './app-error.js';
 import { JSON_BODY_LIMIT_BYTES } from './http/body-limits.js';
 
-export interface ProblemDocument {
-  type: string;
-  title: string;
-  status: number;
-  detail?: string;
-  instance?: string;
-  code: string;
-  [extension: string]: unknown;
-}
+export type { ProblemDocument } from './app-error.js';
 
 export const PROBLEM_CONTENT_TYPE = 'application/problem+json';
-const TYPE_BASE = 'https://jira-connect.dev/problems/';
+const TYPE_BASE = PROBLEM_TYPE_BASE;
 
 const STATUS_CODES: Partial<Record<number, string>> = {
   400: CommonErrorCode.ValidationFailed,
@@ -55,6 +47,12 @@ function isBodyParserError(e: unknown): e is BodyParserError {
     && typeof ((e as BodyParserError).status ?? (e as BodyParserError).statusCode) === 'number';
 }
 
+/** The document with the request path as `instance` (members in the order the API always sent them). */
+function withInstance(doc: ProblemDocument, instance: string | undefined): ProblemDocument {
+  const { code, ...rest } = doc;
+  return { ...rest, instance, code };
+}
+
 /** Builds the RFC 9457 document for any thrown value; unknown errors become a bare 500. */
 export function toProblem(thrown: unknown, instance?: string): { problem: ProblemDocument; retryAfter?: number } {
   // Nest wraps body-parser failures in an HttpException; classify them by the original error.
@@ -63,15 +61,8 @@ export function toProblem(thrown: unknown, instance?: string): { problem: Proble
   const exception = isDatabaseUnavailable(unwrapped) ? databaseUnavailable(unwrapped) : unwrapped;
   if (exception instanceof AppError) {
     return {
-      problem: {
-        ...exception.extensions,
-        type: TYPE_BASE + exception.code,
-        title: exception.title,
-        status: exception.status,
-        detail: exception.detail,
-        instance,
-        code: exception.code,
-      },
+      // The error's own problem document (AppError.getResponse), placed at this request's path.
+      problem: withInstance(exception.getResponse(), instance),
       retryAfter: exception.retryAfter,
     };
   }
@@ -145,7 +136,7 @@ export class ProblemDetailsFilter implements ExceptionFilter {
       // Log the error's class and message only; stack traces can carry request data.
       const err = exception instanceof Error ? exception : new Error(String(exception));
       // `problemCode`, not `code`: the logger redacts every `code` member (OAuth codes).
-      this.logger.error({ err: { type: err.name, message: err.message }, problemCode: problem.code }, 'request failed');
+      this.logger.error({ err: { type: err.name, message: err.message }, problemCode: problem.code, msg: 'request failed' });
     }
     if (res.headersSent) return;
     if (retryAfter !== undefined) res.setHeader('Retry-After', String(Math.max(0, Math.ceil(retryAfter))));

@@ -63,7 +63,7 @@ export class NotificationWorker implements OnApplicationBootstrap, OnModuleDestr
     if (this.stopped) return;
     this.timer = setTimeout(() => {
       this.running = this.drain()
-        .catch((err: unknown) => this.logger.error({ err }, 'notification worker cycle failed'))
+        .catch((err: unknown) => this.logger.error({ err, msg: 'notification worker cycle failed' }))
         .finally(() => {
           this.running = null;
           this.scheduleTick(this.settings.pollIntervalMs);
@@ -79,7 +79,7 @@ export class NotificationWorker implements OnApplicationBootstrap, OnModuleDestr
       const rows = await this.claim();
       // One bad row must not hold up the batch; its lease expires and it is tried again.
       await Promise.all(rows.map((row) => this.deliver(row).catch((err: unknown) =>
-        this.logger.error({ err, notificationId: row.id }, 'notification delivery crashed'))));
+        this.logger.error({ err, notificationId: row.id, msg: 'notification delivery crashed' }))));
       if (rows.length < BATCH_SIZE) break;
     }
     await this.recordBacklog();
@@ -160,8 +160,8 @@ export class NotificationWorker implements OnApplicationBootstrap, OnModuleDestr
       [row.id, next ? 'pending' : 'failed', next, error],
     );
     const context = { notificationId: row.id, type: row.type, teamId: row.team_id, attempt: row.attempts, error };
-    if (next) this.logger.warn({ ...context, nextAttemptAt: next }, 'notification delivery failed; will retry');
-    else this.logger.error(context, 'notification delivery failed for the whole retry window; giving up');
+    if (next) this.logger.warn({ ...context, nextAttemptAt: next, msg: 'notification delivery failed; will retry' });
+    else this.logger.error({ ...context, msg: 'notification delivery failed for the whole retry window; giving up' });
   }
 
   /** Shutting down mid-POST: not the receiver's fault, so the attempt does not count. */

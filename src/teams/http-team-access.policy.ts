@@ -127,7 +127,7 @@ export class HttpTeamAccessPolicy extends TeamAccessPolicy {
   }
 
   private logged(err: AppError, teamId: string): AppError {
-    this.logger.warn({ teamId, reason: err.extensions.reason }, 'team access check failed');
+    this.logger.warn({ teamId, reason: err.extensions.reason, msg: 'team access check failed' });
     return err;
   }
 }

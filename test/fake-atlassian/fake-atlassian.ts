@@ -191,11 +191,15 @@ export class FakeAtlassian {
     };
   }
 
-  async start(): Promise<this> {
+  /** Listens on 127.0.0.1, on `port` (default: one the OS picks). */
+  async start(port = 0): Promise<this> {
     this.server = createServer((req, res) => {
       this.handle(req, res).catch((err: unknown) => json(res, 500, { error: 'fake_failure', message: String(err) }));
     });
-    await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
+    await new Promise<void>((resolve, reject) => {
+      this.server!.once('error', reject);
+      this.server!.listen(port, '127.0.0.1', resolve);
+    });
     this.baseUrl = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
     return this;
   }

@@ -1,7 +1,7 @@
 import { Injectable, Module } from '@nestjs/common';
 import { Clock } from '../../src/common/clock.js';
-import { OnJiraWebhook } from '../../src/integrations/jira/webhooks/on-jira-webhook.decorator.js';
-import type { JiraWebhookEvent } from '../../src/integrations/jira/webhooks/webhook-subscription.js';
+// The public entry, as a host imports them.
+import { OnJiraWebhook, type JiraWebhookEvent } from '../../src/integrations/jira/index.js';
 
 /** Clock of the app under test, moved forward by the tests (and the fake's webhook clock with it). */
 export class TestClock extends Clock {

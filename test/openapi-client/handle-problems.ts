@@ -50,6 +50,8 @@ export function authorizeMessage(p: AuthorizeProblem): string {
       return 'Too many attempts: wait a moment.';
     case 'jira_not_configured':
       return 'Jira is not set up on this server yet.';
+    case 'team_access_unavailable':
+      return 'Your team membership cannot be checked right now: try again shortly.';
     case 'database_unavailable':
       return 'The service is briefly unavailable: try again in a few seconds.';
     case 'internal_error':
@@ -92,12 +94,28 @@ export function callbackMessage(p: CallbackProblem): string {
   }
 }
 
+/** What the callback adds to returnTo's query string (`x-redirect-query` of its 302). */
+export type CallbackRedirectQuery = components['schemas']['CallbackRedirectQueryDto'];
+/** Every code the redirect carries is one the callback documents as a problem. */
+const asCallbackCode = (c: NonNullable<CallbackRedirectQuery['code']>): CallbackErrorCode => c;
+
 /** The returnTo page reads the same codes from its query string. */
-export function returnToMessage(search: URLSearchParams, isCallbackCode: (c: string) => c is CallbackErrorCode): string | undefined {
-  if (search.get('jira') !== 'error') return undefined;
-  const code = search.get('code') ?? '';
-  return isCallbackCode(code) ? `Jira connection failed (${code}).` : 'Jira connection failed.';
+export function returnToMessage(query: CallbackRedirectQuery): string | undefined {
+  switch (query.jira) {
+    case 'connected':
+      return undefined;
+    case 'pending_site_selection':
+      return 'Choose which Jira site to connect.';
+    case 'error':
+      return query.code ? `Jira connection failed (${asCallbackCode(query.code)}).` : 'Jira connection failed.';
+    default:
+      return unhandled(query.jira);
+  }
 }
+
+/** The connection's codes (verification.code, lastError.code) are JiraErrorCode, not any string. */
+export const needsReconnect = (c: components['schemas']['JiraErrorCode']): boolean =>
+  c === 'jira_reauthorization_required' || c === 'jira_scope_insufficient';
 
 type SpaProxy = paths['/api/integrations/jira/proxy/{jiraPath}'];
 type AdminProxy = paths['/api/admin/teams/{teamId}/jira/{jiraPath}'];
@@ -142,6 +160,7 @@ export function jiraProxyMessage(p: JiraProxyProblem): string {
     case 'jira_refresh_lock_timeout':
     case 'jira_credentials_unreadable':
     case 'database_unavailable':
+    case 'team_access_unavailable':
       return 'Jira is briefly unavailable: try again shortly.';
     case 'internal_error':
       return fallback(p);

@@ -139,5 +139,9 @@ describe('examples/host-app: the module inside a host NestJS app', () => {
     expect(res.status).toBe(200);
     expect(res.body.data).toMatchObject({ status: 'not_connected', wasConnected: true });
     expect((await http.get(`${PREFIX}/oauth/status`).set(as('alice'))).body.data.status).toBe('not_connected');
+    // The host's own route now meets the module's JiraError: its filter sees an HttpException with the real status.
+    const me = await http.get(`/teams/${TEAM}/jira/myself`).set(as('alice', null));
+    expect(me.status, JSON.stringify(me.body)).toBe(409);
+    expect(me.body).toEqual({ error: { status: 409, message: expect.stringMatching(/^Connect Jira for this team first/) } });
   });
 });

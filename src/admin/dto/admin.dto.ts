@@ -2,6 +2,7 @@ import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import { IsIn, IsInt, IsISO8601, IsOptional, IsString, Max, MaxLength, Min } from 'class-validator';
 import { JIRA_CONNECTION_TYPES, JIRA_INTEGRATION_STATUSES, type JiraConnectionType, type JiraIntegrationStatus } from '../../integrations/jira/entities/jira-integration.entity.js';
+import { JiraErrorCode } from '../../integrations/jira/jira.errors.js';
 import { TEAM_ROLES, type TeamRole } from '../../teams/entities/team-member.entity.js';
 
 export class PutMemberDto {
@@ -44,7 +45,7 @@ class AdminSiteDto {
 }
 
 class AdminLastErrorDto {
-  @ApiProperty() code: string;
+  @ApiProperty({ enum: JiraErrorCode, enumName: 'JiraErrorCode' }) code: JiraErrorCode;
   @ApiProperty({ nullable: true, type: String, format: 'date-time' }) at: Date | null;
 }
 

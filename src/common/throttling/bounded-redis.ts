@@ -19,7 +19,7 @@ export function boundedRedisClient(url: string, bounds: { commandTimeoutMs: numb
   client.on('error', (err: Error) => {
     if (!connected) return;
     connected = false;
-    logger.warn({ err: { message: err.message } }, `redis connection lost (${purpose}); reconnecting in the background`);
+    logger.warn({ err: { message: err.message }, msg: `redis connection lost (${purpose}); reconnecting in the background` });
   });
   client.on('ready', () => {
     if (!connected) logger.log(`redis connection restored (${purpose})`);

@@ -53,9 +53,9 @@ export class RedisThrottlerStorage implements ThrottlerStorage, OnApplicationShu
   ) {
     this.availability = new RedisAvailability(redis, {
       purpose: 'rate-limit counters',
-      onDown: (err) => this.logger.warn({ err: { message: err.message } },
-        'rate-limit storage unavailable; requests are limited in this instance\'s memory until Redis answers again'),
-      onUp: (downMs) => this.logger.log({ downMs }, 'rate-limit storage recovered; requests are limited in Redis again'),
+      onDown: (err) => this.logger.warn({ err: { message: err.message },
+        msg: 'rate-limit storage unavailable; requests are limited in this instance\'s memory until Redis answers again' }),
+      onUp: (downMs) => this.logger.log({ downMs, msg: 'rate-limit storage recovered; requests are limited in Redis again' }),
     });
   }
 

@@ -20,6 +20,13 @@ export { JiraClient, TeamJiraClient, type JiraRequestOptions, type JiraStreamOpt
 export { JiraProxyService, type ProxyCaller } from './proxy/jira-proxy.service.js';
 export { JiraConnectionEvent, type JiraConnectionEventName, type JiraConnectionEventPayload } from './jira.events.js';
 export { JiraError, JiraErrorCode } from './jira.errors.js';
+/** Problem JSON for the host's routes too (JiraError is already an HttpException with its status and body). */
+export { ProblemDetailsFilter, PROBLEM_CONTENT_TYPE, toProblem } from '../../common/problem-details.filter.js';
+export { AppError, CommonErrorCode, type ProblemDocument } from '../../common/app-error.js';
+/** For the host's own Swagger document: `#/components/schemas/ProblemCode` with every code its routes (ours included) answer. */
+export { addProblemCodeCatalogue } from '../../common/openapi/problem-catalogue.js';
+export { OnJiraWebhook } from './webhooks/on-jira-webhook.decorator.js';
+export type { JiraWebhookEvent, JiraWebhookEventName, JiraWebhookSubscription } from './webhooks/webhook-subscription.js';
 export { TeamAccessPolicy } from '../../teams/team-access.policy.js';
 export { TEAM_ROLES, type TeamRole } from '../../teams/entities/team-member.entity.js';
 export { MetricsService } from '../../metrics/metrics.service.js';

@@ -206,7 +206,7 @@ export class RateLimitGovernor {
       observation.block = { key: this.blockKey(scope, call), untilMs, nowMs: now };
       tenantSnap.last429 = { reason, atMs: now, retryAtMs: untilMs };
       this.metrics.jiraRateLimited(reason, scope);
-      this.logger.warn({ tenant: call.tenant, reason, scope, retryInMs: untilMs - now }, 'Jira answered 429; scope held back until its reset');
+      this.logger.warn({ msg: 'Jira answered 429; scope held back until its reset', tenant: call.tenant, reason, scope, retryInMs: untilMs - now });
     }
     observation.snapshots.push({ scope: tenantScope(call.tenant), snapshot: tenantSnap, ttlMs: this.ttl(tenantSnap, now) });
     this.noteNearLimit(tenantScope(call.tenant), tenantSnap, { tenant: call.tenant });
@@ -338,8 +338,8 @@ export class RateLimitGovernor {
     if ((this.nearLimitSeen.get(scope) ?? false) === near) return;
     this.nearLimitSeen.set(scope, near);
     const fields = { ...who, remaining: s.remaining, limit: s.limit, resetAt: s.resetAtMs ? new Date(s.resetAtMs).toISOString() : undefined };
-    if (near) this.logger.warn(fields, 'Jira rate limit: near the limit; calls are paced');
-    else this.logger.log(fields, 'Jira rate limit: back below the near-limit threshold');
+    if (near) this.logger.warn({ msg: 'Jira rate limit: near the limit; calls are paced', ...fields });
+    else this.logger.log({ msg: 'Jira rate limit: back below the near-limit threshold', ...fields });
   }
 }
 

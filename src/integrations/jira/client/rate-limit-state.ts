@@ -258,9 +258,10 @@ export class RedisRateLimitStateStore implements RateLimitStateStore, OnApplicat
   ) {
     this.availability = new RedisAvailability(redis, {
       purpose: 'Jira rate-limit state',
-      onDown: (err) => this.logger.warn({ err: { message: err.message } },
-        'rate-limit state in Redis unavailable; using this instance\'s memory until Redis answers again'),
-      onUp: (downMs) => this.logger.log({ downMs }, 'rate-limit state in Redis answers again'),
+      onDown: (err) => this.logger.warn({
+        msg: 'rate-limit state in Redis unavailable; using this instance\'s memory until Redis answers again', err: { message: err.message },
+      }),
+      onUp: (downMs) => this.logger.log({ msg: 'rate-limit state in Redis answers again', downMs }),
     });
   }
 

@@ -204,7 +204,7 @@ export class JiraConnectionService {
       throw new JiraError(JiraErrorCode.NoPendingSiteSelection, HttpStatus.CONFLICT, 'No site choice is pending',
         'The integration changed meanwhile. Read the status again.');
     }
-    this.logger.log({ teamId, cloudId: site.cloudId }, 'jira site selected');
+    this.logger.log({ teamId, cloudId: site.cloudId, msg: 'jira site selected' });
     const event: JiraConnectionEventPayload = { teamId, integrationId, cloudId: site.cloudId };
     this.events.emit(JiraConnectionEvent.SiteSelected, event);
     return this.status(teamId);
@@ -218,7 +218,7 @@ export class JiraConnectionService {
       this.logger.warn(`webhook deregistration before disconnect failed: ${String(err)}`));
     const removed = await this.dataSource.transaction((em) => removeIntegration(em, this.outbox, teamId, 'disconnected_by_user'));
     if (removed) {
-      this.logger.log({ teamId }, 'jira disconnected');
+      this.logger.log({ teamId, msg: 'jira disconnected' });
       this.events.emit(JiraConnectionEvent.Disconnected, removed);
     }
     return {

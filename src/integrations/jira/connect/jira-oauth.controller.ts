@@ -1,5 +1,5 @@
 import { Body, Controller, Delete, Get, HttpCode, ParseBoolPipe, Post, Put, Query, Req, Res, UseFilters, UseGuards, UsePipes } from '@nestjs/common';
-import { ApiBearerAuth, ApiBody, ApiFoundResponse, ApiOkResponse, ApiOperation, ApiQuery, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiBody, ApiExtraModels, ApiFoundResponse, ApiOkResponse, ApiOperation, ApiQuery, ApiTags, getSchemaPath } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
 import { type AuthenticatedUser, CurrentUser } from '../../../auth/current-user.decorator.js';
 import { Public } from '../../../auth/public.decorator.js';
@@ -11,6 +11,7 @@ import { RateLimitGuard, RateLimitPerIp, RateLimitPerUser, RateLimitVerifyPerUse
 import { CurrentTeam, type TeamContext, TeamRoles } from '../../../teams/team.decorators.js';
 import { TeamGuard } from '../../../teams/team.guard.js';
 import { AuthorizeDto, AuthorizeResponseDto } from './dto/authorize.dto.js';
+import { CALLBACK_PROBLEMS, CallbackRedirectQueryDto } from './dto/callback-redirect.dto.js';
 import { CallbackResponseDto, ConnectionResponseDto, DisconnectResponseDto } from './dto/connection.dto.js';
 import { SelectSiteDto } from './dto/select-site.dto.js';
 import { ServiceAccountDto } from './dto/service-account.dto.js';
@@ -102,21 +103,18 @@ export class JiraOAuthController {
   @ApiQuery({ name: 'error', type: String, required: false, description: 'e.g. access_denied when consent was declined' })
   @ApiQuery({ name: 'error_description', type: String, required: false })
   @ApiOkResponse({ type: CallbackResponseDto, description: 'Connected, or waiting for a site choice (no returnTo)', headers: SET_COOKIE })
+  @ApiExtraModels(CallbackRedirectQueryDto)
   @ApiFoundResponse({
-    description: 'Redirect to returnTo with jira=connected|pending_site_selection, or jira=error&code=<one of the problem codes below>',
+    description: 'Redirect to returnTo with jira=connected|pending_site_selection, or jira=error&code=<one of the problem codes below>: '
+      + `the query is \`${getSchemaPath(CallbackRedirectQueryDto)}\` (also \`x-redirect-query\`).`,
     headers: {
-      Location: { description: 'returnTo with the outcome in its query string.', schema: { type: 'string', format: 'uri' } },
+      Location: { description: 'returnTo with the outcome in its query string (CallbackRedirectQueryDto).', schema: { type: 'string', format: 'uri' } },
       ...SET_COOKIE,
     },
+    // An OpenAPI extension (not in @nestjs/swagger's types): the schema of Location's query string.
+    ...({ 'x-redirect-query': { $ref: getSchemaPath(CallbackRedirectQueryDto) } } as object),
   })
-  @ApiProblems(ProblemSets.rateLimited, {
-    400: [JiraErrorCode.StateMissing, JiraErrorCode.StateInvalid, JiraErrorCode.StateExpired, JiraErrorCode.StateReplayed,
-      JiraErrorCode.AuthorizationFailed, JiraErrorCode.CodeExchangeFailed],
-    403: [JiraErrorCode.BindingMissing, JiraErrorCode.BindingMismatch, JiraErrorCode.AccessDenied, JiraErrorCode.AuthorizationFailed],
-    409: [JiraErrorCode.StateSuperseded],
-    422: [JiraErrorCode.NoAccessibleSites],
-    502: [JiraErrorCode.AtlassianUnavailable, JiraErrorCode.AtlassianClientRejected, JiraErrorCode.AuthorizationFailed],
-  })
+  @ApiProblems(ProblemSets.rateLimited, CALLBACK_PROBLEMS)
   async callback(@Query() query: Record<string, unknown>, @Req() req: Request, @Res() res: Response): Promise<void> {
     res.setHeader('Cache-Control', 'no-store');
     // The URL carries the code: never leak it to returnTo through Referer.

@@ -91,7 +91,7 @@ export class JiraOAuthService {
     // Under the claims or http policy the product's team and user may have no rows here yet.
     await ensureTeamAndUser(this.dataSource.manager, teamId, userId);
     const issued = await this.states.issue({ teamId, userId, siteHint, returnTo });
-    this.logger.log({ teamId, userId, siteHint }, 'jira authorization started');
+    this.logger.log({ teamId, userId, siteHint, msg: 'jira authorization started' });
     return {
       authorizationUrl: this.gateway.authorizeUrl(issued.state),
       expiresAt: issued.expiresAt,
@@ -120,13 +120,13 @@ export class JiraOAuthService {
       const error = new JiraError(JiraErrorCode.StateMissing, HttpStatus.BAD_REQUEST, 'OAuth state missing',
         'The callback has no state parameter. Start connecting Jira again from the app.');
       this.metrics.oauthFlowCompleted('rejected_state');
-      this.logger.warn({ problemCode: error.code }, 'jira authorization callback rejected');
+      this.logger.warn({ problemCode: error.code, msg: 'jira authorization callback rejected' });
       return { ok: false, returnTo: this.config.defaultReturnUrl, error, clearCookie: false };
     }
     const consumed = await this.states.consume(params.state, cookieValue);
     if (!consumed.ok) {
       this.metrics.oauthFlowCompleted('rejected_state');
-      this.logger.warn({ teamId: consumed.teamId ?? undefined, problemCode: consumed.error.code }, 'jira authorization callback rejected');
+      this.logger.warn({ teamId: consumed.teamId ?? undefined, problemCode: consumed.error.code, msg: 'jira authorization callback rejected' });
       const returnTo = consumed.known ? consumed.returnTo : this.config.defaultReturnUrl;
       return { ok: false, returnTo, error: consumed.error, clearCookie: consumed.final };
     }
@@ -134,12 +134,12 @@ export class JiraOAuthService {
     try {
       const result = await this.finish(flow, params);
       this.metrics.oauthFlowCompleted(result.status);
-      this.logger.log({ teamId: flow.teamId, status: result.status, cloudId: result.site?.cloudId }, 'jira authorization completed');
+      this.logger.log({ teamId: flow.teamId, status: result.status, cloudId: result.site?.cloudId, msg: 'jira authorization completed' });
       return { ok: true, returnTo: flow.returnTo, result, clearCookie: true };
     } catch (err) {
       this.metrics.oauthFlowCompleted(err instanceof JiraError && err.code === JiraErrorCode.AccessDenied ? 'denied' : 'error');
       if (!(err instanceof JiraError)) throw err;
-      this.logger.warn({ teamId: flow.teamId, problemCode: err.code }, 'jira authorization failed');
+      this.logger.warn({ teamId: flow.teamId, problemCode: err.code, msg: 'jira authorization failed' });
       return { ok: false, returnTo: flow.returnTo, error: err, clearCookie: true };
     }
   }

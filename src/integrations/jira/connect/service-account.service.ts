@@ -65,7 +65,7 @@ export class JiraServiceAccountService {
         data: { cloudId: site.cloudId, siteUrl: site.url, siteName: site.name, connectedByUserId: userId, connectionType: 'service_account' } });
       return id;
     });
-    this.logger.log({ teamId, userId, cloudId: site.cloudId }, 'jira connected with a service account');
+    this.logger.log({ msg: 'jira connected with a service account', teamId, userId, cloudId: site.cloudId });
     const event: JiraConnectionEventPayload = { teamId, integrationId, cloudId: site.cloudId };
     this.events.emit(JiraConnectionEvent.Connected, event);
     return this.connections.status(teamId);

@@ -78,7 +78,7 @@ export class JiraProxyService {
     const body = WITH_BODY.has(method) ? await this.readBody(req) : undefined;
     const logWrite = (status: number, problemCode?: string): void => {
       if (method === 'GET') return;
-      this.logger.log({ teamId: caller.teamId, actor: caller.actor, method, path: target.path, status, problemCode }, 'Jira proxy write');
+      this.logger.log({ teamId: caller.teamId, actor: caller.actor, method, path: target.path, status, problemCode, msg: 'Jira proxy write' });
     };
     let answer: JiraStreamResponse;
     try {
@@ -88,7 +88,7 @@ export class JiraProxyService {
         headers: forwardedRequestHeaders(req.headers),
       });
     } catch (err) {
-      if (err instanceof AppError) logWrite(err.status, err.code);
+      if (err instanceof AppError) logWrite(err.getStatus(), err.code);
       throw err;
     }
     logWrite(answer.status);

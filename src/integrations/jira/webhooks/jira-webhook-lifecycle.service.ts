@@ -139,7 +139,7 @@ export class JiraWebhookLifecycle {
       if (unwanted.length > 0) await deleteWebhooks(client, unwanted).then(() => this.metrics.registration('deleted', unwanted.length));
       const expiresAt = keep.length > 0 ? await refreshWebhooks(client, keep.map((k) => k.id)) : null;
       if (stored.length > 0) this.metrics.renewal(lost > 0 ? 'reregistered' : 'refreshed');
-      if (lost > 0) this.logger.warn({ teamId, lost }, 'Jira no longer listed some webhooks; registered them again');
+      if (lost > 0) this.logger.warn({ teamId, lost, msg: 'Jira no longer listed some webhooks; registered them again' });
       await this.store(teamId, {
         state: errors.length > 0 ? 'failed' : 'active',
         cloudId: integration.cloud_id,
@@ -150,10 +150,10 @@ export class JiraWebhookLifecycle {
         error: errors.length > 0 ? 'jira_webhook_registration_rejected' : null,
         nextCheckAt: new Date(now.getTime() + (errors.length > 0 ? RETRY_AFTER_FAILURE_MS : this.checkIntervalMs)),
       });
-      if (errors.length > 0) this.logger.error({ teamId, errors }, 'Jira refused webhook registrations');
+      if (errors.length > 0) this.logger.error({ teamId, errors, msg: 'Jira refused webhook registrations' });
     } catch (err) {
       if (stored.length > 0) this.metrics.renewal('failed');
-      this.logger.warn({ teamId, problemCode: errorCode(err) }, 'jira webhook registration/renewal failed');
+      this.logger.warn({ teamId, problemCode: errorCode(err), msg: 'jira webhook registration/renewal failed' });
       await this.store(teamId, {
         state: row?.state === 'active' && sameSite ? 'active' : 'failed',
         error: errorCode(err),
@@ -179,7 +179,7 @@ export class JiraWebhookLifecycle {
         this.metrics.registration('deleted', ids.length);
       } catch (err) {
         this.metrics.registration('delete_failed', ids.length);
-        this.logger.warn({ teamId, problemCode: errorCode(err) }, 'could not delete Jira webhooks on disconnect; they expire within 30 days');
+        this.logger.warn({ teamId, problemCode: errorCode(err), msg: 'could not delete Jira webhooks on disconnect; they expire within 30 days' });
       } finally {
         clearTimeout(timer);
       }

@@ -161,7 +161,7 @@ export class JiraWebhookDispatcher implements OnApplicationBootstrap, OnApplicat
       [row.id, dead ? 'dead' : 'pending', [...done], failure, new Date(now.getTime() + backoff)]);
     this.metrics.handled(dead ? 'dead_lettered' : 'retried');
     if (dead) {
-      this.logger.error({ eventId: row.id, teamId: row.team_id, attempts: row.attempts }, 'jira webhook event dead-lettered');
+      this.logger.error({ eventId: row.id, teamId: row.team_id, attempts: row.attempts, msg: 'jira webhook event dead-lettered' });
       await this.refreshDeadLetterGauge();
     }
   }

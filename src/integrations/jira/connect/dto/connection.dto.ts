@@ -1,4 +1,5 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { JiraErrorCode } from '../../jira.errors.js';
 
 /** Response shapes, for the OpenAPI document only (the services return plain objects). */
 
@@ -33,8 +34,8 @@ export class ConnectedByDto {
 }
 
 export class LastErrorDto {
-  @ApiProperty()
-  code: string;
+  @ApiProperty({ enum: JiraErrorCode, enumName: 'JiraErrorCode', description: 'Why the last token refresh or read failed.' })
+  code: JiraErrorCode;
 
   @ApiProperty({ nullable: true, type: String, format: 'date-time' })
   at: string | null;
@@ -44,8 +45,8 @@ export class VerificationDto {
   @ApiProperty({ description: 'True when Jira answered /rest/api/3/myself with the stored token.' })
   ok: boolean;
 
-  @ApiPropertyOptional({ description: 'Problem code when the check failed.' })
-  code?: string;
+  @ApiPropertyOptional({ enum: JiraErrorCode, enumName: 'JiraErrorCode', description: 'Problem code when the check failed.' })
+  code?: JiraErrorCode;
 
   @ApiPropertyOptional()
   accountId?: string;
