@@ -116,7 +116,10 @@ export async function startApp(entry: string, env: Record<string, string>): Prom
   const url = `http://127.0.0.1:${port}`;
   for (;;) {
     if (child.exitCode !== null) throw new Error(`${entry} exited (${child.exitCode}): ${stderr.slice(-2000)}`);
-    if (performance.now() - started > 60_000) throw new Error(`${entry} did not become healthy in 60 s: ${stderr.slice(-2000)}`);
+    if (performance.now() - started > 60_000) {
+      child.kill('SIGKILL'); // never left running behind a failed bench
+      throw new Error(`${entry} did not become healthy in 60 s: ${stderr.slice(-2000)}`);
+    }
     const ok = await fetch(`${url}/health`).then((r) => r.status === 200, () => false);
     if (ok) break;
     await sleep(20);
