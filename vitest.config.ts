@@ -51,8 +51,10 @@ const project = (name: string, test: TestProjectInlineConfiguration['test']): Te
 export default defineConfig({
   ...shared,
   test: {
-    // Forks waiting on HTTP and the database: 2 on 2 cores measured better than Vitest's default (cores - 1).
-    maxWorkers: Number(process.env.VITEST_MAX_WORKERS) || 2,
+    // Forks spend much of their time waiting on HTTP, timers and the database: on 2 cores CI's Node 24
+    // step (every tier but the pooler's, on PostgreSQL) took 260 s with 2 workers (1.16 cores busy),
+    // 195 s with 3 and 211 s with 4 (2026-12-05, quiet machine). The "alone" tiers stay one file at a time.
+    maxWorkers: Number(process.env.VITEST_MAX_WORKERS) || 3,
     // `--project pooler` finds nothing until test/pooler/ has files: that is not a failure.
     passWithNoTests: true,
     // Under CI, also a JSON report that .ci/run sums into one closing "N passed, N failed" line.
