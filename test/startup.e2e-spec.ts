@@ -52,8 +52,7 @@ const stackLines = (text: string) => text.split('\n').filter((l) => /^\s+at\s/.t
 /** stderr without Node's own warnings (dev secrets generated, experimental loader notes). */
 const ours = (text: string) => text.split('\n').filter((l) => l.trim() && !/^\(node:\d+\)|--trace-warnings/.test(l));
 
-// Each test starts its own child process (own port, own data directory): they run side by side.
-describe.concurrent('start-up errors', () => {
+describe('start-up errors', () => {
   it('reports every invalid variable of every namespace at once, one line each, no stack, exit 1', async () => {
     const r = await start({
       PORT: 'eighty', // app
