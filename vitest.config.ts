@@ -1,5 +1,6 @@
 import swc from 'unplugin-swc';
 import { defineConfig, type TestProjectInlineConfiguration } from 'vitest/config';
+import { SlowFirstSequencer } from './test/slow-first-sequencer.js';
 
 /*
  * Test tiers (Vitest projects). `npm test` runs them all; `npm run test:tier -- <name>` runs one.
@@ -42,6 +43,12 @@ const embedded = { env: { JC_TEST_DATABASE: 'embedded' } };
 const withoutTemplate = { globalSetup: [] };
 /** Alone on the machine: after the parallel tiers, one file at a time. */
 const alone = { fileParallelism: false };
+/**
+ * The fault tests, after the parallel tiers, two files at a time: they mostly wait (on frozen
+ * servers, a 9 s token endpoint, a leeway), and one at a time left a core idle for a minute of
+ * every CI run. Vitest runs each sequence.groupOrder's files after the previous group's.
+ */
+const inPairs = { sequence: { groupOrder: 1 }, maxWorkers: 2 };
 
 const project = (name: string, test: TestProjectInlineConfiguration['test']): TestProjectInlineConfiguration => ({
   ...shared,
@@ -55,6 +62,8 @@ export default defineConfig({
     // step (every tier but the pooler's, on PostgreSQL) took 260 s with 2 workers (1.16 cores busy),
     // 195 s with 3 and 211 s with 4 (2026-12-05, quiet machine). The "alone" tiers stay one file at a time.
     maxWorkers: Number(process.env.VITEST_MAX_WORKERS) || 3,
+    // Long files first, whether or not Vitest has durations cached (a fresh clone has none).
+    sequence: { sequencer: SlowFirstSequencer },
     // `--project pooler` finds nothing until test/pooler/ has files: that is not a failure.
     passWithNoTests: true,
     // Under CI, also a JSON report that .ci/run sums into one closing "N passed, N failed" line.
@@ -66,7 +75,7 @@ export default defineConfig({
       project('unit', { ...embedded, include: ['src/**/*.spec.ts', 'scripts/**/*.spec.ts'], setupFiles: ['test/setup.ts'], isolate: false }),
       project('integration', { ...e2e, include: E2E, exclude: Object.values(TIERS).flat() }),
       project('pglite', { ...e2e, ...embedded, ...withoutTemplate, include: TIERS.pglite }),
-      project('faults', { ...e2e, ...alone, include: TIERS.faults }),
+      project('faults', { ...e2e, ...inPairs, include: TIERS.faults }),
       project('browser', { ...e2e, ...alone, include: TIERS.browser }),
       project('startup', { ...e2e, ...embedded, ...withoutTemplate, include: TIERS.startup }),
       project('pooler', { ...e2e, ...alone, include: TIERS.pooler }),

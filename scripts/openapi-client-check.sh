@@ -9,8 +9,10 @@ out=test/openapi-client/generated
 mkdir -p "$out"
 port=$((20000 + RANDOM % 20000))
 log=$(mktemp)
+# CI sets OPENAPI_FROM_DIST=1 after its build step: the built entry starts in a third of the time.
+if [ "${OPENAPI_FROM_DIST:-}" = 1 ]; then entry=(dist/src/main.js); else entry=(--import ./scripts/swc-register.mjs src/main.ts); fi
 env -i PATH="$PATH" HOME="${HOME:-/tmp}" NODE_ENV=development DATA_DIR=memory:// PORT="$port" LOG_LEVEL=warn \
-  node --import ./scripts/swc-register.mjs src/main.ts >"$log" 2>&1 &
+  node "${entry[@]}" >"$log" 2>&1 &
 pid=$!
 trap 'kill "$pid" 2>/dev/null || true; rm -f "$log"' EXIT
 for _ in $(seq 1 120); do

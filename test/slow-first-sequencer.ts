@@ -1,0 +1,36 @@
+import { relative } from 'node:path';
+import { BaseSequencer, type TestSpecification } from 'vitest/node';
+
+/**
+ * The parallel tiers' longest files, longest first (seconds in CI's Node 24 step, 2026-12-05).
+ * Vitest orders by the durations in its results cache, which a fresh clone (CI) does not have:
+ * there it falls back to file size, and a 30-second file picked up last became the run's tail.
+ * Files not listed keep Vitest's order, after these. A stale entry only costs ordering.
+ */
+export const LONG_FILES = [
+  'test/jira-rate-limits.e2e-spec.ts', // 30 s: the fake's real-clock quota windows
+  'test/bad-input.e2e-spec.ts', // 25 s: property runs against every endpoint
+  'test/jira-webhooks-hardening.e2e-spec.ts', // 17 s
+  'test/startup.e2e-spec.ts', // 16 s: child processes
+  'src/database/data-source.spec.ts', // 14 s
+  'src/integrations/jira/connect/oauth-state.store.spec.ts', // 11 s
+  'test/token-manager.e2e-spec.ts', // 10 s
+  'test/token-clock-skew.e2e-spec.ts', // 10 s
+  'examples/host-app/test/host-app.e2e-spec.ts', // 10 s
+  'test/migrations.e2e-spec.ts', // 10 s
+  'src/cli/key-rotation.spec.ts', // 9 s
+  'test/jira-oauth-callback-return.e2e-spec.ts', // 9 s
+];
+
+export class SlowFirstSequencer extends BaseSequencer {
+  override async sort(files: TestSpecification[]): Promise<TestSpecification[]> {
+    const sorted = await super.sort(files);
+    const root = this.ctx.config.root;
+    const rank = (f: TestSpecification): number => {
+      const i = LONG_FILES.indexOf(relative(root, f.moduleId));
+      return i === -1 ? LONG_FILES.length : i;
+    };
+    // Array.prototype.sort is stable: equal ranks keep Vitest's order.
+    return [...sorted].sort((a, b) => rank(a) - rank(b));
+  }
+}
