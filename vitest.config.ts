@@ -10,7 +10,7 @@ import { SlowFirstSequencer } from './test/slow-first-sequencer.js';
 const TIERS = {
   /** What differs on the embedded database: adapter, migrations, a whole connect flow. Always PGlite. */
   pglite: ['test/migrations.e2e-spec.ts', 'examples/host-app/test/host-app.e2e-spec.ts'],
-  /** Private PostgreSQL/Redis, killed processes, slow Atlassian: timing-sensitive, one file at a time. */
+  /** Private PostgreSQL/Redis, killed processes, slow Atlassian: after the parallel tiers, two files at a time (inPairs). */
   faults: [
     'test/database-stall.e2e-spec.ts',
     'test/redis-stall.e2e-spec.ts',
@@ -59,8 +59,9 @@ export default defineConfig({
   ...shared,
   test: {
     // Forks spend much of their time waiting on HTTP, timers and the database: on 2 cores CI's Node 24
-    // step (every tier but the pooler's, on PostgreSQL) took 260 s with 2 workers (1.16 cores busy),
-    // 195 s with 3 and 211 s with 4 (2026-12-05, quiet machine). The "alone" tiers stay one file at a time.
+    // step (every tier but the pooler's, on PostgreSQL) took 260 s with 2 workers (1.16 cores busy)
+    // and 242 to 245 s with 3 in fresh clones; with Vitest's durations cached, 195 s with 3 and 211 s
+    // with 4 (2026-12-05, quiet machine). The browser and pooler tiers stay one file at a time.
     maxWorkers: Number(process.env.VITEST_MAX_WORKERS) || 3,
     // Long files first, whether or not Vitest has durations cached (a fresh clone has none).
     sequence: { sequencer: SlowFirstSequencer },
