@@ -85,8 +85,6 @@ export async function proxyBench(entry: string): Promise<ProxyBenchResult> {
       JIRA_BURST_PER_SECOND: '10000',
       // BENCH_PROXY_REDIS_URL: the governor (and the proxy's per-user limit) keep their state in that Redis, as in production with REDIS_URL.
       ...(process.env.BENCH_PROXY_REDIS_URL ? { REDIS_URL: process.env.BENCH_PROXY_REDIS_URL } : {}),
-      // e.g. BENCH_APP_NODE_OPTIONS='--cpu-prof --cpu-prof-dir=/tmp/prof' to see where the app spends its time.
-      ...(process.env.BENCH_APP_NODE_OPTIONS ? { NODE_OPTIONS: process.env.BENCH_APP_NODE_OPTIONS } : {}),
     });
     const spa = { authorization: `Bearer ${token}`, 'x-team-id': seeded.teamId };
     const direct = { url: `${fake.url}/ex/jira/${seeded.cloudId}/rest/api/3/myself`, headers: { authorization: `Bearer ${seeded.accessToken}`, accept: 'application/json' } };
