@@ -1,3 +1,4 @@
+import type { Socket } from 'node:net';
 import pg from 'pg';
 import type { DatabaseSettings } from '../config/database.config.js';
 import { planStatement, setLocalStatementTimeout, type TransactionStatus } from './statement-timeout.js';
@@ -35,6 +36,7 @@ const settle = (p: Promise<unknown>): Promise<Settled> =>
  */
 export class BoundedClient extends pg.Client {
   private readonly setLocalTimeout?: string;
+  private corked = false;
 
   constructor(config: BoundedClientConfig = {}) {
     // Pipelined, so the statements of a wrapped one go out together instead of one round trip each.
@@ -82,7 +84,25 @@ export class BoundedClient extends pg.Client {
     return (statement as { value: unknown }).value;
   }
 
+  /**
+   * Every message written in this tick leaves in one socket write. node-postgres writes each
+   * protocol message as it serialises it (a parameterised statement is Parse, Bind, Describe,
+   * Execute, Sync; a wrapped one adds BEGIN/SET LOCAL and COMMIT), and with TCP_NODELAY each
+   * write was its own syscall and, on a quiet socket, its own packet: 7 writes for one statement.
+   */
+  private corkUntilNextTick(): void {
+    const stream = (this as unknown as { connection?: { stream?: Socket } }).connection?.stream;
+    if (this.corked || !stream || typeof stream.cork !== 'function') return;
+    stream.cork();
+    this.corked = true;
+    process.nextTick(() => {
+      this.corked = false;
+      stream.uncork();
+    });
+  }
+
   private send(...args: unknown[]): unknown {
+    this.corkUntilNextTick();
     const result = (super.query as (...a: unknown[]) => unknown)(...args);
     if (result instanceof Promise) {
       result.catch((err: unknown) => {

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import type { DataSource } from 'typeorm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { boundedPoolOptions } from '../../src/database/bounded-pool.js';
+import { BoundedClient, boundedPoolOptions } from '../../src/database/bounded-pool.js';
 import { createDataSource } from '../../src/database/data-source.js';
 import { JiraTokenManager } from '../../src/integrations/jira/tokens/jira-token-manager.service.js';
 import { FakeAtlassian } from '../fake-atlassian/fake-atlassian.js';
@@ -112,6 +112,34 @@ describe.skipIf(pgReason !== null)(`transaction pooler tier${pgReason ? ` (skipp
       await expect(pool.query('SELECT pg_sleep(5)')).rejects.toMatchObject({ code: '57014' });
     } finally {
       await pool.end();
+    }
+  }, 30_000);
+
+  it('directly: a lone parameterised statement, wrapped with its timeout, leaves in one socket write', async () => {
+    // BEGIN/SET LOCAL, then Parse, Bind, Describe, Execute, Sync, then COMMIT: seven protocol
+    // messages, counted at the socket's own write entry points (one call per syscall batch).
+    const client = new BoundedClient({ connectionString: cluster.url, serverStatementTimeoutMs: STATEMENT_TIMEOUT_MS });
+    await client.connect();
+    try {
+      const socket = (client as unknown as { connection: { stream: Record<string, (...a: unknown[]) => unknown> } }).connection.stream;
+      let writes = 0;
+      for (const name of ['_write', '_writev']) {
+        const original = socket[name];
+        socket[name] = function (this: unknown, ...a: unknown[]) {
+          writes += 1;
+          return original.apply(this, a);
+        };
+      }
+      const result = (await client.query('SELECT $1::int AS n', [7])) as { rows: { n: number }[] };
+      expect(result.rows[0].n).toBe(7);
+      expect(writes).toBe(1);
+      // And the two in one tick (two statements a caller sends together) share that write too.
+      writes = 0;
+      const both = (await Promise.all([client.query('SELECT 1 AS a'), client.query('SELECT $1::int AS b', [2])])) as { rows: unknown[] }[];
+      expect(both.map((r) => r.rows[0])).toEqual([{ a: 1 }, { b: 2 }]);
+      expect(writes).toBe(1);
+    } finally {
+      await client.end();
     }
   }, 30_000);
 
