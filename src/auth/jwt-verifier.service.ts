@@ -5,6 +5,7 @@ import { createRemoteJWKSet, jwtVerify, type JWTPayload, type JWTVerifyGetKey } 
 import { authConfig } from '../config/auth.config.js';
 import { signHs256Token } from './sign-token.js';
 import { parseOpaqueId } from '../common/opaque-id.js';
+import { VerifiedTokenCache } from './verified-token-cache.js';
 
 export interface VerifiedIdentity {
   userId: string;
@@ -25,6 +26,8 @@ export class JwtVerifier {
   /** Imported once: jose would otherwise import raw key bytes on every verification. */
   private readonly secret?: KeyObject;
   private readonly jwks?: JWTVerifyGetKey;
+  /** Signatures already checked (for at most a minute, never past exp): see VerifiedTokenCache. */
+  private readonly verified = new VerifiedTokenCache();
 
   constructor(@Inject(authConfig.KEY) private readonly settings: ConfigType<typeof authConfig>) {
     if (settings.jwksUrl) this.jwks = createRemoteJWKSet(new URL(settings.jwksUrl));
@@ -43,13 +46,17 @@ export class JwtVerifier {
       audience: this.settings.audience,
       clockTolerance: CLOCK_TOLERANCE_SECONDS,
     };
-    let payload: JWTPayload;
-    try {
-      ({ payload } = this.jwks
-        ? await jwtVerify(token, this.jwks, { ...options, algorithms: ['RS256', 'ES256'] })
-        : await jwtVerify(token, this.secret!, { ...options, algorithms: ['HS256'] }));
-    } catch {
-      return { ok: false, reason: 'invalid' };
+    const nowMs = Date.now();
+    let payload = this.verified.get(token, nowMs);
+    if (!payload) {
+      try {
+        ({ payload } = this.jwks
+          ? await jwtVerify(token, this.jwks, { ...options, algorithms: ['RS256', 'ES256'] })
+          : await jwtVerify(token, this.secret!, { ...options, algorithms: ['HS256'] }));
+      } catch {
+        return { ok: false, reason: 'invalid' };
+      }
+      this.verified.set(token, payload, nowMs);
     }
     const userId = parseOpaqueId(payload.sub);
     if (userId === null) return { ok: false, reason: 'invalid' };
