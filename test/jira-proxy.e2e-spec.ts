@@ -152,6 +152,19 @@ describe('Jira proxies, default rules', () => {
     expect(jiraCalls(fake, mark).map((c) => c.url)).toEqual([`/ex/jira/${other.cloudId}/rest/api/3/project/search`]);
   });
 
+  it('an outsider naming a team whose token is due: 403, and the token is neither refreshed nor sent (the prefetch only reads)', async () => {
+    const due = await seedIntegration(t.dataSource, fake, { account: FakeAtlassian.account('due-outsider', 1) }); // stored token already due
+    const outsider = await t.member('owner', connected.teamId);
+    const mark = fake.requestLog.length;
+    const refreshes = fake.refreshCount;
+    const refused = await t.http.get(`${SPA}/rest/api/3/myself`).set({ ...outsider.headers, 'x-team-id': due.teamId });
+    expect(refused.status).toBe(403);
+    expect(refused.body.code).toBe('not_team_member');
+    expect(fake.refreshCount).toBe(refreshes);
+    expect(fake.requestLog.slice(mark)).toEqual([]);
+    expect((await storedIntegration(t.dataSource, due.teamId)).accessToken).toBe(due.accessToken);
+  });
+
   it('answers 401 without a bearer token, marked, nothing sent', async () => {
     const mark = fake.requestLog.length;
     const res = await t.http.get(`${SPA}/rest/api/3/myself`).set('x-team-id', connected.teamId);

@@ -6,7 +6,7 @@ import { jiraConfig } from '../../../config/jira.config.js';
 import { AtlassianApiError, AtlassianGateway, parseRetryAfter, type JiraResponse, type JiraStreamResponse } from '../atlassian/atlassian.gateway.js';
 import { JiraError, JiraErrorCode } from '../jira.errors.js';
 import { atlassianUnavailable, scopeInsufficient } from '../tokens/jira-token.errors.js';
-import { JiraTokenManager, type JiraCredentials } from '../tokens/jira-token-manager.service.js';
+import { JiraTokenManager, type CredentialsPrefetch, type JiraCredentials } from '../tokens/jira-token-manager.service.js';
 import { RateLimitGovernor } from './rate-limit-governor.js';
 
 export interface JiraRequestOptions {
@@ -23,6 +23,8 @@ export interface JiraStreamOptions {
   /** Request headers for Jira (Authorization is always the team's token, whatever is given). */
   headers?: Record<string, string>;
   budgetMs?: number;
+  /** The team's row, already being read (JiraTokenManager.prefetch). */
+  prefetched?: CredentialsPrefetch;
 }
 
 /** Methods a 429 may be retried for (RFC 9110 idempotent methods the proxies carry). */
@@ -70,7 +72,7 @@ export class TeamJiraClient {
     const target = options.query ? `${path}?${options.query}` : path;
     const retryRateLimited = IDEMPOTENT.has(method.toUpperCase());
     return this.governed(method, path, options.budgetMs, retryRateLimited, (token, cloudId) => this.sendStream(token, cloudId, method, target, options),
-      (dropped) => dropped.body.destroy());
+      (dropped) => dropped.body.destroy(), options.prefetched);
   }
 
   /**
@@ -88,9 +90,10 @@ export class TeamJiraClient {
     retryRateLimited: boolean,
     attempt: (accessToken: string, cloudId: string) => Promise<R>,
     discard: (res: R) => void = () => undefined,
+    prefetched?: CredentialsPrefetch,
   ): Promise<R> {
     const deadline = this.clock.nowMs() + (budgetMs ?? this.retryBudgetMs);
-    let credentials = await this.tokens.getCredentials(this.teamId);
+    let credentials = await this.tokens.getCredentials(this.teamId, prefetched);
     const cloudId = credentials.cloudId;
     let refreshed = false;
     for (let rateLimited = 0; ; ) {

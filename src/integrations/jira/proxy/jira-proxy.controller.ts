@@ -8,6 +8,7 @@ import type { TeamRequest } from '../../../teams/team.decorators.js';
 import { TeamGuard } from '../../../teams/team.guard.js';
 import { JIRA_ROUTE_PREFIX } from '../jira-integration.options.js';
 import { RequestUserGuard } from '../module/request-user.guard.js';
+import { CredentialsPrefetchGuard, type PrefetchingRequest } from './credentials-prefetch.guard.js';
 import { JiraProxyService } from './jira-proxy.service.js';
 import { ApiJiraProxy, PROXY_PROBLEMS } from './proxy-openapi.js';
 import { ProxyProblemFilter } from './proxy-problem.filter.js';
@@ -23,7 +24,7 @@ const SPA_PROBLEMS = [ProblemSets.authenticated, ProblemSets.team, ProblemSets.r
  */
 @ApiTags('Jira proxy')
 @Controller('api/integrations/jira')
-@UseGuards(RequestUserGuard, TeamGuard, RateLimitGuard)
+@UseGuards(RequestUserGuard, CredentialsPrefetchGuard, TeamGuard, RateLimitGuard)
 @UseFilters(ProxyProblemFilter)
 @RateLimitProxyPerUser()
 @ApiBearerAuth()
@@ -72,6 +73,7 @@ export class JiraProxyController {
   private forward(req: Request, res: Response): Promise<void> {
     const { team, user } = req as TeamRequest & AuthenticatedRequest;
     const marker = `/${this.routePrefix.replace(/^\/+|\/+$/g, '')}/proxy`;
-    return this.proxy.forward({ teamId: team!.id, role: team!.role, actor: user!.id, rules: 'spa' }, rawPathAfter(req.originalUrl, marker), req, res);
+    const prefetched = (req as unknown as PrefetchingRequest).jiraCredentialsPrefetch;
+    return this.proxy.forward({ teamId: team!.id, role: team!.role, actor: user!.id, rules: 'spa', prefetched }, rawPathAfter(req.originalUrl, marker), req, res);
   }
 }

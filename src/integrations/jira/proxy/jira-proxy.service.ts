@@ -10,6 +10,7 @@ import type { TeamRole } from '../../../teams/entities/team-member.entity.js';
 import type { JiraStreamResponse } from '../atlassian/atlassian.gateway.js';
 import { JiraClient } from '../client/jira-client.js';
 import { JiraError, JiraErrorCode } from '../jira.errors.js';
+import type { CredentialsPrefetch } from '../tokens/jira-token-manager.service.js';
 import { forwardedRequestHeaders, returnedResponseHeaders } from './proxy-headers.js';
 import { checkedQuery, parseJiraPath } from './proxy-path.js';
 import { matchProxyRule, PROXY_METHODS, type ProxyRule } from './proxy-rules.js';
@@ -22,6 +23,8 @@ export interface ProxyCaller {
   /** For the write log line: the user id, or `admin-key`. */
   actor: string;
   rules: 'spa' | 'admin';
+  /** The team's token row, already being read (CredentialsPrefetchGuard); used only for `teamId`. */
+  prefetched?: CredentialsPrefetch;
 }
 
 type ProxyRequest = IncomingMessage & { body?: unknown; originalUrl?: string };
@@ -86,6 +89,7 @@ export class JiraProxyService {
         query: query === '' ? undefined : query,
         body: body && body.length > 0 ? body : undefined,
         headers: forwardedRequestHeaders(req.headers),
+        prefetched: caller.prefetched,
       });
     } catch (err) {
       if (err instanceof AppError) logWrite(err.getStatus(), err.code);
