@@ -4,10 +4,11 @@ import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import pg from 'pg';
 import { signHs256Token } from '../src/auth/sign-token.js';
-import { installColumnCipher } from '../src/common/crypto/encrypted-column.transformer.js';
 import { TokenCipher } from '../src/common/crypto/token-cipher.js';
 import { readAuthSettings } from '../src/config/auth.config.js';
 import { createDataSource, type AppDataSource } from '../src/database/data-source.js';
+import { sealTokenColumns } from '../src/integrations/jira/entities/jira-integration-tokens.subscriber.js';
+import { TokenSealer } from '../src/integrations/jira/tokens/token-sealing.js';
 
 export const PG_ADMIN_URL = process.env.BENCH_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 
@@ -18,7 +19,6 @@ export const secrets = {
 };
 process.env.AUTH_JWT_SECRET = secrets.AUTH_JWT_SECRET;
 process.env.ENCRYPTION_KEY = secrets.ENCRYPTION_KEY;
-installColumnCipher(new TokenCipher(Buffer.from(secrets.ENCRYPTION_KEY, 'base64')));
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 export const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
@@ -71,6 +71,7 @@ export async function openDatabase(env: { DATABASE_URL?: string; DATA_DIR?: stri
     : { kind: 'pglite', dataDir: env.DATA_DIR ?? 'memory://' });
   await ds.initialize();
   await ds.runMigrations();
+  sealTokenColumns(ds, TokenSealer.over(new TokenCipher(Buffer.from(secrets.ENCRYPTION_KEY, 'base64'))));
   return ds;
 }
 

@@ -7,6 +7,7 @@ import { JiraWebhooks1768000000000 } from './1768000000000-JiraWebhooks.js';
 import { WebhookRawBody1769000000000 } from './1769000000000-WebhookRawBody.js';
 import { ConnectionLifecycle1769500000000 } from './1769500000000-ConnectionLifecycle.js';
 import { ServiceAccounts1770000000000 } from './1770000000000-ServiceAccounts.js';
+import { DropCodeVerifier1771000000000 } from './1771000000000-DropCodeVerifier.js';
 
 /** Listed explicitly (not globbed) so the same list works from tsc output, SWC and the CLI. */
 export const migrations = [
@@ -19,4 +20,5 @@ export const migrations = [
   WebhookRawBody1769000000000,
   ConnectionLifecycle1769500000000,
   ServiceAccounts1770000000000,
+  DropCodeVerifier1771000000000,
 ];

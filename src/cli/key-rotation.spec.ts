@@ -1,11 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { installColumnCipher } from '../common/crypto/encrypted-column.transformer.js';
 import { TokenCipher } from '../common/crypto/token-cipher.js';
 import { readDatabaseSettings } from '../config/database.config.js';
 import { createDataSource, type AppDataSource } from '../database/data-source.js';
 import { JiraIntegration } from '../integrations/jira/entities/jira-integration.entity.js';
-import { JiraOAuthState } from '../integrations/jira/entities/jira-oauth-state.entity.js';
+import { sealTokenColumns } from '../integrations/jira/entities/jira-integration-tokens.subscriber.js';
+import { TokenSealer } from '../integrations/jira/tokens/token-sealing.js';
 import { rotateEncryptionKeys } from './key-rotation.js';
 
 describe('encrypted columns and keys:rotate', () => {
@@ -13,6 +13,12 @@ describe('encrypted columns and keys:rotate', () => {
   const oldKey = randomBytes(32);
   const newKey = randomBytes(32);
   const plaintexts: string[] = [];
+  /** The entity's token columns sealed with `cipher` (as a module instance with those keys would). */
+  let unseal: (() => void) | undefined;
+  const useCipher = (cipher: TokenCipher): void => {
+    unseal?.();
+    unseal = sealTokenColumns(ds, TokenSealer.over(cipher));
+  };
 
   beforeAll(async () => {
     ds = createDataSource(readDatabaseSettings());
@@ -24,33 +30,26 @@ describe('encrypted columns and keys:rotate', () => {
   });
 
   async function seed(teams: number): Promise<void> {
-    const [user] = await ds.query(`INSERT INTO users (email) VALUES ($1) RETURNING id`, [`rot-${randomBytes(4).toString('hex')}@x.test`]);
     for (let i = 0; i < teams; i++) {
       const [team] = await ds.query(`INSERT INTO teams (name) VALUES ('rot') RETURNING id`);
       const at = `at-${randomBytes(16).toString('hex')}`;
       const rt = `rt-${randomBytes(16).toString('hex')}`;
-      const verifier = `cv-${randomBytes(16).toString('hex')}`;
-      plaintexts.push(at, rt, verifier);
+      plaintexts.push(at, rt);
       await ds.getRepository(JiraIntegration).save({ teamId: team.id, status: 'connected', cloudId: 'c', accessToken: at, refreshToken: rt });
-      await ds.getRepository(JiraOAuthState).save({
-        stateHash: randomBytes(16).toString('hex'), teamId: team.id, userId: user.id, bindingHash: 'b',
-        codeVerifier: verifier, expiresAt: new Date(Date.now() + 600_000),
-      });
     }
   }
 
   async function rawValues(): Promise<string[]> {
     const rows = await ds.query(`
-      SELECT access_token AS v FROM jira_integrations UNION ALL SELECT refresh_token FROM jira_integrations
-      UNION ALL SELECT code_verifier FROM jira_oauth_states`);
+      SELECT access_token AS v FROM jira_integrations UNION ALL SELECT refresh_token FROM jira_integrations`);
     return rows.map((r: { v: string | null }) => r.v).filter((v: string | null): v is string => v !== null);
   }
 
   it('never writes the plaintext to the column, and reads it back through the entity', async () => {
-    installColumnCipher(new TokenCipher(oldKey));
+    useCipher(new TokenCipher(oldKey));
     await seed(3);
     const raw = await rawValues();
-    expect(raw.length).toBe(9);
+    expect(raw.length).toBe(6);
     for (const value of raw) {
       expect(value).toMatch(/^v[12]:/);
       expect(plaintexts.some((p) => value.includes(p))).toBe(false);
@@ -62,34 +61,32 @@ describe('encrypted columns and keys:rotate', () => {
   it('rotation rewrites every row under the new key, and the tokens are unchanged', async () => {
     const before = await ds.getRepository(JiraIntegration).find({ order: { id: 'ASC' } });
     const cipher = new TokenCipher(newKey, [oldKey]);
-    installColumnCipher(cipher);
+    useCipher(cipher);
     // Batch size 2 forces several batches (rows span pages).
     const result = await rotateEncryptionKeys(ds, cipher, 2);
-    expect(result).toEqual({ rotated: 9, current: 0 });
+    expect(result).toEqual({ rotated: 6, current: 0 });
     const raw = await rawValues();
     expect(raw.every((v) => v.split(':')[1] === cipher.currentKeyId)).toBe(true);
 
     // Only the new key is needed now.
-    installColumnCipher(new TokenCipher(newKey));
+    useCipher(new TokenCipher(newKey));
     const after = await ds.getRepository(JiraIntegration).find({ order: { id: 'ASC' } });
     expect(after.map((i) => [i.accessToken, i.refreshToken])).toEqual(before.map((i) => [i.accessToken, i.refreshToken]));
-    const states = await ds.getRepository(JiraOAuthState).find();
-    expect(states.every((s) => s.codeVerifier !== null && plaintexts.includes(s.codeVerifier))).toBe(true);
 
     const again = await rotateEncryptionKeys(ds, new TokenCipher(newKey));
-    expect(again).toEqual({ rotated: 0, current: 9 });
+    expect(again).toEqual({ rotated: 0, current: 6 });
   });
 
   it('moves legacy column-only ciphertexts of jira_integrations to the team-bound form, under the same key', async () => {
     const cipher = new TokenCipher(newKey);
-    installColumnCipher(cipher);
+    useCipher(cipher);
     const [team] = await ds.query(`INSERT INTO teams (name) VALUES ('legacy') RETURNING id`);
     const at = `at-${randomBytes(16).toString('hex')}`;
     // As written before tokens were bound to their team: AAD = column name only.
     await ds.query(`INSERT INTO jira_integrations (team_id, status, cloud_id, access_token) VALUES ($1, 'connected', 'c', $2)`,
       [team.id, cipher.encrypt(at, 'access_token')]);
     expect((await ds.getRepository(JiraIntegration).findOneByOrFail({ teamId: team.id })).accessToken).toBe(at); // still reads
-    expect(await rotateEncryptionKeys(ds, cipher)).toEqual({ rotated: 1, current: 9 });
+    expect(await rotateEncryptionKeys(ds, cipher)).toEqual({ rotated: 1, current: 6 });
     const [{ access_token: stored }] = await ds.query('SELECT access_token FROM jira_integrations WHERE team_id = $1', [team.id]);
     expect(stored).toMatch(/^v2:/);
     expect(cipher.decryptForTeam(stored, 'access_token', team.id)).toBe(at);

@@ -7,7 +7,6 @@ import type { TokenCipher } from '../common/crypto/token-cipher.js';
  */
 export const ENCRYPTED_COLUMNS: readonly { table: string; key: string; columns: readonly string[]; team?: string }[] = [
   { table: 'jira_integrations', key: 'id', columns: ['access_token', 'refresh_token', 'client_credential'], team: 'team_id' },
-  { table: 'jira_oauth_states', key: 'id', columns: ['code_verifier'] },
 ];
 
 export interface RotationResult {

@@ -5,7 +5,6 @@ import { readAuthSettings } from '../config/auth.config.js';
 import { readDatabaseSettings } from '../config/database.config.js';
 import { readEncryptionSettings } from '../config/encryption.config.js';
 import { EnvValidationError } from '../config/validate-env.js';
-import { installColumnCipher } from '../common/crypto/encrypted-column.transformer.js';
 import { TokenCipher } from '../common/crypto/token-cipher.js';
 import { createDataSource } from '../database/data-source.js';
 import { TEAM_ROLES, type TeamRole } from '../teams/entities/team-member.entity.js';
@@ -66,7 +65,6 @@ async function devToken(args: string[]): Promise<void> {
 async function keysRotate(): Promise<void> {
   const settings = readEncryptionSettings();
   const cipher = new TokenCipher(settings.currentKey, settings.previousKeys);
-  installColumnCipher(cipher);
   const result = await withDatabase((ds) => rotateEncryptionKeys(ds, cipher));
   console.log(`keys:rotate: ${result.rotated} value(s) re-encrypted with key ${cipher.currentKeyId}; ${result.current} already current.`);
 }

@@ -5,7 +5,7 @@ import { DataSource, type DataSourceOptions } from 'typeorm';
 import { migrations } from '../../migrations/index.js';
 import { readDatabaseSettings, type DatabaseSettings } from '../config/database.config.js';
 import { boundedPoolOptions, DEFAULT_CONNECT_TIMEOUT_MS } from './bounded-pool.js';
-import { entities, subscribers } from './entities.js';
+import { entities } from './entities.js';
 import { pglitePoolFor } from './pglite-pool.js';
 
 interface OpenPglite {
@@ -133,7 +133,6 @@ export function createDataSource(settings: DatabaseSettings = readDatabaseSettin
   const common = {
     type: 'postgres' as const,
     entities,
-    subscribers,
     migrations,
     synchronize: false,
     migrationsTransactionMode: 'each' as const,

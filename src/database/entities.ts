@@ -1,4 +1,3 @@
-import { JiraIntegrationTokensSubscriber } from '../integrations/jira/entities/jira-integration-tokens.subscriber.js';
 import { JiraIntegration } from '../integrations/jira/entities/jira-integration.entity.js';
 import { JiraOAuthState } from '../integrations/jira/entities/jira-oauth-state.entity.js';
 import { Team } from '../teams/entities/team.entity.js';
@@ -6,6 +5,3 @@ import { TeamMember } from '../teams/entities/team-member.entity.js';
 import { User } from '../teams/entities/user.entity.js';
 
 export const entities = [Team, User, TeamMember, JiraIntegration, JiraOAuthState];
-
-/** Entity subscribers (the Jira token columns are sealed to their team there). */
-export const subscribers = [JiraIntegrationTokensSubscriber];

@@ -2,7 +2,7 @@
  * What a host NestJS application imports to embed the Jira integration
  * (docs/embedding.md).
  */
-export { JiraIntegrationModule, jiraConnectEntities, jiraConnectSubscribers } from './jira-integration.module.js';
+export { JiraIntegrationModule, jiraConnectEntities } from './jira-integration.module.js';
 export type { JiraIntegrationModuleAsyncOptions, JiraIntegrationModuleForRootOptions } from './jira-integration.module.js';
 export { DEFAULT_ROUTE_PREFIX } from './jira-integration.options.js';
 export type {

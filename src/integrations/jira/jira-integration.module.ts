@@ -6,13 +6,14 @@ import { TypeOrmModule } from '@nestjs/typeorm';
 import { AtlassianGateway } from './atlassian/atlassian.gateway.js';
 import { JiraIntegration } from './entities/jira-integration.entity.js';
 import { JiraOAuthState } from './entities/jira-oauth-state.entity.js';
-import { JiraIntegrationTokensSubscriber } from './entities/jira-integration-tokens.subscriber.js';
+import { TokenColumnsSubscription } from './entities/jira-integration-tokens.subscriber.js';
 import { JiraClient } from './client/jira-client.js';
 import { JiraConnectionService } from './connect/jira-connection.service.js';
 import { JiraKeepAliveJob } from './tokens/jira-keepalive.job.js';
 import { JiraOAuthService } from './connect/jira-oauth.service.js';
 import { JiraServiceAccountService } from './connect/service-account.service.js';
 import { JiraTokenManager } from './tokens/jira-token-manager.service.js';
+import { TokenSealer } from './tokens/token-sealing.js';
 import { JiraRefreshRecoveryJob } from './tokens/jira-refresh-recovery.job.js';
 import { OAuthStateStore } from './connect/oauth-state.store.js';
 import { RateLimitGovernor } from './client/rate-limit-governor.js';
@@ -46,8 +47,6 @@ const LIFECYCLE_PROVIDERS = [ReconsentNoticeJob, PersonalDataReportJob];
 
 /** The module's TypeORM entities; a host lists them in its DataSource (or uses autoLoadEntities). */
 export const jiraConnectEntities = [JiraIntegration, JiraOAuthState];
-/** Entity subscribers a host lists in its DataSource `subscribers` (tokens are sealed to their team there). */
-export const jiraConnectSubscribers = [JiraIntegrationTokensSubscriber];
 
 const builder = new ConfigurableModuleBuilder<JiraIntegrationModuleOptions>({
   optionsInjectionToken: JIRA_MODULE_OPTIONS,
@@ -82,6 +81,8 @@ export type JiraIntegrationModuleAsyncOptions = typeof builder.ASYNC_OPTIONS_TYP
     AtlassianGateway, JiraTokenManager, JiraClient, JiraKeepAliveJob, JiraOAuthService, JiraConnectionService, JiraServiceAccountService, OAuthStateStore,
     JiraRefreshRecoveryJob, // StoredKeyCheck: in module/option-providers.ts (built from the options)
     RateLimitGovernor, rateLimitStateStoreProvider, JiraProxyService,
+    // This instance's cipher, from its `encryption` option, and the token subscriber it adds to its DataSource.
+    TokenSealer, TokenColumnsSubscription,
     ...WEBHOOK_PROVIDERS,
     ...LIFECYCLE_PROVIDERS,
   ],

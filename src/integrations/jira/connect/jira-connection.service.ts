@@ -13,7 +13,7 @@ import { publicSite, type PublicSite } from './jira-oauth.service.js';
 import { JiraError, JiraErrorCode } from '../jira.errors.js';
 import { JiraConnectionEvent, type JiraConnectionEventPayload } from '../jira.events.js';
 import { consentExpiresAt } from '../lifecycle/consent.js';
-import { isUnreadable, openClientCredential, openToken } from '../tokens/token-sealing.js';
+import { isUnreadable, TokenSealer } from '../tokens/token-sealing.js';
 import { JiraWebhookLifecycle, type WebhookStatus } from '../webhooks/jira-webhook-lifecycle.service.js';
 
 export type ConnectionStatus = 'not_connected' | JiraIntegrationStatus;
@@ -92,11 +92,11 @@ const scopesOf = (v: Row['scopes']): string[] =>
   Array.isArray(v) ? v : typeof v === 'string' ? v.replace(/^\{|\}$/g, '').split(',').filter(Boolean) : [];
 
 /** Whether the stored tokens still decrypt (a wrong or missing key must not read as "connected"). */
-function tokensReadable(teamId: string, row: Row): boolean {
+function tokensReadable(sealer: TokenSealer, teamId: string, row: Row): boolean {
   try {
-    if (row.access_token) openToken(row.access_token, 'access_token', teamId);
-    if (row.refresh_token) openToken(row.refresh_token, 'refresh_token', teamId);
-    if (row.client_credential) openClientCredential(row.client_credential, teamId);
+    if (row.access_token) sealer.open(row.access_token, 'access_token', teamId);
+    if (row.refresh_token) sealer.open(row.refresh_token, 'refresh_token', teamId);
+    if (row.client_credential) sealer.openClientCredential(row.client_credential, teamId);
     return true;
   } catch (err) {
     if (isUnreadable(err)) return false;
@@ -117,6 +117,7 @@ export class JiraConnectionService {
     private readonly events: EventEmitter2,
     private readonly governor: RateLimitGovernor,
     private readonly policy: TeamAccessPolicy,
+    private readonly sealer: TokenSealer,
     @Optional() private readonly webhooks?: JiraWebhookLifecycle,
   ) {}
 
@@ -160,7 +161,7 @@ export class JiraConnectionService {
       consentExpiresAt: consentExpiresAt(date(row.consented_at)),
       accessTokenExpiresAt: date(row.access_token_expires_at),
       lastRefreshedAt: date(row.last_refreshed_at),
-      ...(!tokensReadable(teamId, row) ? { lastError: { code: JiraErrorCode.CredentialsUnreadable, at: date(row.last_error_at) } }
+      ...(!tokensReadable(this.sealer, teamId, row) ? { lastError: { code: JiraErrorCode.CredentialsUnreadable, at: date(row.last_error_at) } }
         : row.last_error_code ? { lastError: { code: row.last_error_code, at: date(row.last_error_at) } } : {}),
       ...(row.cloud_id ? { rateLimit: await this.governor.view(row.cloud_id) } : {}),
       ...(this.webhooks ? { webhooks: await this.webhookStatus(teamId, row) } : {}),

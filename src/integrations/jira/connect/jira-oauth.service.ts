@@ -4,7 +4,7 @@ import { EventEmitter2 } from '@nestjs/event-emitter';
 import { InjectDataSource } from '@nestjs/typeorm';
 import type { DataSource, EntityManager } from 'typeorm';
 import { Clock } from '../../../common/clock.js';
-import { EncryptionService } from '../../../common/crypto/encryption.service.js';
+import { TokenSealer } from '../tokens/token-sealing.js';
 import { jiraConfig } from '../../../config/jira.config.js';
 import { MetricsService } from '../../../metrics/metrics.service.js';
 import { NotificationOutbox } from '../../../notifications/notification-outbox.js';
@@ -71,7 +71,7 @@ export class JiraOAuthService {
     @Inject(jiraConfig.KEY) private readonly config: ConfigType<typeof jiraConfig>,
     private readonly gateway: AtlassianGateway,
     private readonly states: OAuthStateStore,
-    private readonly cipher: EncryptionService,
+    private readonly sealer: TokenSealer,
     private readonly policy: TeamAccessPolicy,
     private readonly clock: Clock,
     private readonly metrics: MetricsService,
@@ -263,8 +263,8 @@ export class JiraOAuthService {
         flow.userId,
         account?.accountId ?? null,
         account?.name ?? null,
-        this.cipher.encryptForTeam(tokens.accessToken, 'access_token', flow.teamId),
-        tokens.refreshToken ? this.cipher.encryptForTeam(tokens.refreshToken, 'refresh_token', flow.teamId) : null,
+        this.sealer.seal(tokens.accessToken, 'access_token', flow.teamId),
+        tokens.refreshToken ? this.sealer.seal(tokens.refreshToken, 'refresh_token', flow.teamId) : null,
         new Date(now.getTime() + tokens.expiresInSeconds * 1000),
         now,
         account ? now : null, // when the stored account data was read (personal-data reporting's updatedAt)

@@ -10,7 +10,7 @@ import { AtlassianGateway, AtlassianTokenError, type TokenSet } from '../atlassi
 import type { JiraSite } from '../entities/jira-integration.entity.js';
 import { JiraError, JiraErrorCode } from '../jira.errors.js';
 import { JiraConnectionEvent, type JiraConnectionEventPayload } from '../jira.events.js';
-import { sealClientCredential, sealToken, type ClientCredential } from '../tokens/token-sealing.js';
+import { TokenSealer, type ClientCredential } from '../tokens/token-sealing.js';
 import { JiraWebhookLifecycle } from '../webhooks/jira-webhook-lifecycle.service.js';
 import { JiraConnectionService, type ConnectionView } from './jira-connection.service.js';
 import { normalizeSiteUrl, tryNormalizeSiteUrl } from './site-url.js';
@@ -41,6 +41,7 @@ export class JiraServiceAccountService {
     private readonly outbox: NotificationOutbox,
     private readonly events: EventEmitter2,
     private readonly connections: JiraConnectionService,
+    private readonly sealer: TokenSealer,
     @Optional() private readonly webhooks?: JiraWebhookLifecycle,
   ) {}
 
@@ -119,13 +120,13 @@ export class JiraServiceAccountService {
        RETURNING id`,
       [
         teamId,
-        sealClientCredential(credential, teamId),
+        this.sealer.sealClientCredential(credential, teamId),
         site.cloudId,
         site.url,
         site.name,
         tokens.scopes.length > 0 ? tokens.scopes : site.scopes,
         userId,
-        sealToken(tokens.accessToken, 'access_token', teamId),
+        this.sealer.seal(tokens.accessToken, 'access_token', teamId),
         new Date(now.getTime() + tokens.expiresInSeconds * 1000),
         now,
       ],

@@ -1,5 +1,4 @@
 import { Column, CreateDateColumn, Entity, PrimaryGeneratedColumn } from 'typeorm';
-import { encryptedColumn } from '../../../common/crypto/encrypted-column.transformer.js';
 
 /**
  * One pending authorization. Only the SHA-256 of the `state` value and of the browser-binding
@@ -21,10 +20,6 @@ export class JiraOAuthState {
 
   @Column({ name: 'binding_hash', type: 'text' })
   bindingHash: string;
-
-  /** PKCE verifier, should the flow use one (Atlassian Cloud does not document PKCE). */
-  @Column({ name: 'code_verifier', type: 'text', nullable: true, transformer: encryptedColumn('code_verifier') })
-  codeVerifier: string | null;
 
   /** Normalized `siteUrl` the user asked for, used to pick among accessible sites. */
   @Column({ name: 'site_hint', type: 'text', nullable: true })

@@ -21,7 +21,7 @@ import { LeaseWatch } from './lease-watch.js';
 import { ReadBatch } from './read-batch.js';
 import { leaseLive, RefreshLeaseStore, type ClaimReason, type ObservedRow, type RefreshLease } from './refresh-lease.js';
 import { RefreshResults, type RefreshOutcome } from './refresh-results.js';
-import { isUnreadable, openClientCredential, openToken } from './token-sealing.js';
+import { isUnreadable, TokenSealer } from './token-sealing.js';
 import { UnauthorizedRefreshMemo } from './unauthorized-refresh-memo.js';
 
 export { JIRA_REAUTHORIZATION_REQUIRED, type JiraReauthorizationRequiredEvent, type RefreshOutcome } from './refresh-results.js';
@@ -102,6 +102,7 @@ export class JiraTokenManager {
     private readonly metrics: MetricsService,
     @Inject(jiraConfig.KEY) private readonly config: ConfigType<typeof jiraConfig>,
     private readonly outbox: NotificationOutbox,
+    private readonly sealer: TokenSealer,
   ) {
     this.retry = { maxAttempts: config.refreshMaxAttempts, baseDelayMs: config.refreshBackoffMs, budgetMs: config.retryBudgetMs };
     this.limit = new ConcurrencyLimit(config.refreshConcurrency);
@@ -111,7 +112,7 @@ export class JiraTokenManager {
     this.leases = new RefreshLeaseStore(dataSource, owner, this.leaseMs);
     this.batch = new ReadBatch((teamId) => this.leases.observe(teamId), (teamIds) => this.leases.observeMany(teamIds));
     this.watch = new LeaseWatch((teamIds) => this.leases.observeMany(teamIds), this.leaseMs);
-    this.results = new RefreshResults(dataSource, this.leases, clock, events, metrics, outbox, this.logger);
+    this.results = new RefreshResults(dataSource, this.leases, clock, events, metrics, outbox, this.logger, sealer);
   }
 
   /**
@@ -281,11 +282,11 @@ export class JiraTokenManager {
   private credentialOf(lease: RefreshLease): LeasedCredential | null {
     if (lease.connectionType === 'service_account') {
       if (!lease.clientCredentialEnvelope) return null;
-      const { clientId, clientSecret } = openClientCredential(lease.clientCredentialEnvelope, lease.teamId);
+      const { clientId, clientSecret } = this.sealer.openClientCredential(lease.clientCredentialEnvelope, lease.teamId);
       return { grant: 'client_credentials', call: (ms) => this.gateway.mint(clientId, clientSecret, ms) };
     }
     if (!lease.refreshTokenEnvelope) return null;
-    const refreshToken = openToken(lease.refreshTokenEnvelope, 'refresh_token', lease.teamId);
+    const refreshToken = this.sealer.open(lease.refreshTokenEnvelope, 'refresh_token', lease.teamId);
     return { grant: 'refresh_token', presented: refreshToken, call: (ms) => this.gateway.refresh(refreshToken, ms) };
   }
 
@@ -389,7 +390,7 @@ export class JiraTokenManager {
     if (!row.accessTokenEnvelope || !row.expiresAt) return null;
     let accessToken: string;
     try {
-      accessToken = openToken(row.accessTokenEnvelope, 'access_token', teamId);
+      accessToken = this.sealer.open(row.accessTokenEnvelope, 'access_token', teamId);
     } catch (err) {
       if (!isUnreadable(err)) throw err;
       await this.leases.recordError(teamId, JiraErrorCode.CredentialsUnreadable);

@@ -10,7 +10,7 @@ import { JiraErrorCode } from '../jira.errors.js';
 import { JiraConnectionEvent, type JiraConnectionEventPayload } from '../jira.events.js';
 import { reauthorizationRequired } from './jira-token.errors.js';
 import type { RefreshLease, RefreshLeaseStore } from './refresh-lease.js';
-import { sealToken } from './token-sealing.js';
+import type { TokenSealer } from './token-sealing.js';
 
 /** Emitted once when a connection flips to `reauthorization_required` (payload below). */
 export const JIRA_REAUTHORIZATION_REQUIRED = JiraConnectionEvent.ReauthorizationRequired;
@@ -39,6 +39,7 @@ export class RefreshResults {
     private readonly metrics: MetricsService,
     private readonly outbox: NotificationOutbox,
     private readonly logger: Logger,
+    private readonly sealer: TokenSealer,
   ) {}
 
   /** The conditional write of the new tokens, in a short transaction (the outbox joins it). */
@@ -48,8 +49,8 @@ export class RefreshResults {
     const now = this.clock.now();
     const expiresAt = new Date(now.getTime() + tokens.expiresInSeconds * 1000);
     const sealed = {
-      accessTokenEnvelope: sealToken(tokens.accessToken, 'access_token', lease.teamId),
-      refreshTokenEnvelope: presented ? sealToken(tokens.refreshToken ?? presented, 'refresh_token', lease.teamId) : null,
+      accessTokenEnvelope: this.sealer.seal(tokens.accessToken, 'access_token', lease.teamId),
+      refreshTokenEnvelope: presented ? this.sealer.seal(tokens.refreshToken ?? presented, 'refresh_token', lease.teamId) : null,
       expiresAt,
       scopes: tokens.scopes,
       now,

@@ -12,8 +12,7 @@ export async function storedKeyIds(ds: DataSource): Promise<string[]> {
     SELECT DISTINCT split_part(v, ':', 2) AS key_id FROM (
       SELECT access_token AS v FROM jira_integrations WHERE access_token IS NOT NULL
       UNION ALL SELECT refresh_token FROM jira_integrations WHERE refresh_token IS NOT NULL
-      UNION ALL SELECT client_credential FROM jira_integrations WHERE client_credential IS NOT NULL
-      UNION ALL SELECT code_verifier FROM jira_oauth_states WHERE code_verifier IS NOT NULL) AS stored`)) as { key_id: string }[];
+      UNION ALL SELECT client_credential FROM jira_integrations WHERE client_credential IS NOT NULL) AS stored`)) as { key_id: string }[];
   return rows.map((r) => r.key_id).filter(Boolean).sort();
 }
 
