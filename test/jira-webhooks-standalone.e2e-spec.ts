@@ -1,5 +1,6 @@
 import { describe, expect } from 'vitest';
 import type { JiraConnectionEventPayload } from '../src/integrations/jira/jira.events.js';
+import { JiraWebhookDispatcher } from '../src/integrations/jira/webhooks/jira-webhook.dispatcher.js';
 import { JiraWebhookLifecycle } from '../src/integrations/jira/webhooks/jira-webhook-lifecycle.service.js';
 import { JiraWebhookRenewalJob } from '../src/integrations/jira/webhooks/jira-webhook-renewal.job.js';
 import { fileFixtures } from './helpers/fixtures.js';
@@ -52,8 +53,16 @@ describe('standalone server: configured subscriptions, events forwarded as notif
       data: { webhookIdentifier: d.deliveryId, webhookEvent: 'comment_created', cloudId, matchedWebhookIds: [hook.id] },
     });
     expect((forwarded[0].body.data.payload as { comment: { body: string } }).comment.body).toBe('hi');
-    const outbox = (await t.dataSource.query(`SELECT count(*)::int AS n FROM notification_outbox WHERE type = 'jira.webhook'`)) as { n: number }[];
+    const outbox = (await t.dataSource.query(`SELECT count(*)::int AS n FROM jira_notification_outbox WHERE type = 'jira.webhook'`)) as { n: number }[];
     expect(outbox[0].n).toBe(1);
+  });
+});
+
+describe('standalone server with JIRA_WEBHOOK_EVENTS: the inbox is polled', () => {
+  const t = useApp({ env: { JIRA_WEBHOOK_EVENTS: 'jira:issue_created', JIRA_WEBHOOK_JQL: 'project = ABC', JIRA_WEBHOOK_URL: 'https://hooks.example.test/api/integrations/jira/webhooks' } });
+
+  test('polls the webhook inbox', () => {
+    expect(t.app.get(JiraWebhookDispatcher).polling).toBe(true);
   });
 });
 
@@ -71,5 +80,9 @@ describe('standalone server without JIRA_WEBHOOK_EVENTS', () => {
     await t.app.get(JiraWebhookLifecycle).onConnected({ teamId: m.teamId } as JiraConnectionEventPayload);
     await t.app.get(JiraWebhookRenewalJob).runOnce();
     expect(fake.webhooks.ops.slice(mark)).toEqual([]);
+  });
+
+  test('does not poll the webhook inbox (it polled every second with webhooks off)', () => {
+    expect(t.app.get(JiraWebhookDispatcher).polling).toBe(false);
   });
 });

@@ -53,11 +53,20 @@ export class JiraWebhookDispatcher implements OnApplicationBootstrap, OnApplicat
   ) {}
 
   onApplicationBootstrap(): void {
+    // Webhooks off (no subscription from configuration, options or @OnJiraWebhook): nothing can be
+    // stored, so nothing is polled. It polled every second regardless: about 86,000 statements a
+    // day per instance, competing with everything else for PGlite's single session.
+    if (!this.registry.enabled) return;
     if (this.config.pollMs > 0) {
       this.timer = setInterval(() => this.kick(), this.config.pollMs);
       this.timer.unref();
     }
     this.kick();
+  }
+
+  /** Whether this instance polls the inbox (only with webhooks configured). */
+  get polling(): boolean {
+    return this.timer !== undefined;
   }
 
   async onApplicationShutdown(): Promise<void> {
