@@ -7,9 +7,13 @@ import { JiraWebhooks1768000000000 } from './1768000000000-JiraWebhooks.js';
 import { WebhookRawBody1769000000000 } from './1769000000000-WebhookRawBody.js';
 import { ConnectionLifecycle1769500000000 } from './1769500000000-ConnectionLifecycle.js';
 import { ServiceAccounts1770000000000 } from './1770000000000-ServiceAccounts.js';
-import { DropCodeVerifier1771000000000 } from './1771000000000-DropCodeVerifier.js';
+import { JiraOwnTables1771000000000 } from './1771000000000-JiraOwnTables.js';
 
-/** Listed explicitly (not globbed) so the same list works from tsc output, SWC and the CLI. */
+/**
+ * The standalone server's schema: its own tables (`teams`, `users`, `team_members`) and, through the
+ * last one, the module's. Listed explicitly (not globbed) so the same list works from tsc output,
+ * SWC and the CLI.
+ */
 export const migrations = [
   InitialSchema1764000000000,
   RefreshLease1765000000000,
@@ -20,5 +24,12 @@ export const migrations = [
   WebhookRawBody1769000000000,
   ConnectionLifecycle1769500000000,
   ServiceAccounts1770000000000,
-  DropCodeVerifier1771000000000,
+  JiraOwnTables1771000000000,
 ];
+
+/**
+ * What a host application runs with its own migrations (`jiraConnectMigrations`): the module's
+ * `jira_*` tables only, created on a new database or brought up to date in place on one that ran
+ * an earlier version's migrations (1771000000000-JiraOwnTables.ts).
+ */
+export const jiraMigrations = [JiraOwnTables1771000000000];

@@ -127,7 +127,7 @@ describe('admin API', () => {
 
     // Every table with a team_id column (whatever features added), except the outbox, which must still send.
     const tables = (await t.dataSource.query(
-      `SELECT table_name FROM information_schema.columns WHERE table_schema = current_schema() AND column_name = 'team_id' AND table_name <> 'notification_outbox'`,
+      `SELECT table_name FROM information_schema.columns WHERE table_schema = current_schema() AND column_name = 'team_id' AND table_name <> 'jira_notification_outbox'`,
     )) as { table_name: string }[];
     expect(tables.map((x) => x.table_name)).toEqual(expect.arrayContaining(['jira_integrations', 'jira_oauth_states', 'team_members']));
     for (const { table_name } of tables) {
@@ -145,7 +145,7 @@ describe('admin API', () => {
     expect(again.status).toBe(200);
     expect(again.body.data).toEqual({ teamId: m.teamId, integrationDeleted: false, teamDeleted: false });
     // One notification, ever: sending happens only from outbox rows, and the repeat wrote none.
-    const [outbox] = await t.dataSource.query(`SELECT count(*)::int AS n FROM notification_outbox WHERE team_id = $1 AND type = 'disconnected'`, [m.teamId]);
+    const [outbox] = await t.dataSource.query(`SELECT count(*)::int AS n FROM jira_notification_outbox WHERE team_id = $1 AND type = 'disconnected'`, [m.teamId]);
     expect(outbox.n).toBe(1);
     expect(receiver.ofTeam(m.teamId).filter((r) => r.body.type === 'disconnected')).toHaveLength(1);
     expect(receiver.ofTeam(m.teamId).find((r) => r.body.type === 'disconnected')!.body.data).toMatchObject({ reason: 'team_deleted' });

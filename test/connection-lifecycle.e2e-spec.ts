@@ -32,7 +32,7 @@ describe('connections that outlive a moment: consent expiry and a connector who 
   }));
 
   const outbox = async (teamId: string, type: string): Promise<OutboxRow[]> =>
-    (await t.dataSource.query('SELECT id, type, data FROM notification_outbox WHERE team_id = $1 AND type = $2 ORDER BY occurred_at, id',
+    (await t.dataSource.query('SELECT id, type, data FROM jira_notification_outbox WHERE team_id = $1 AND type = $2 ORDER BY occurred_at, id',
       [teamId, type])) as OutboxRow[];
 
   it('status shows consentExpiresAt = consent + 365 days, kept across refreshes and reset by a reconnect', async () => {

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readDatabaseSettings } from '../src/config/database.config.js';
 import { createDataSource, type AppDataSource } from '../src/database/data-source.js';
 
-const TABLES = ['jira_integrations', 'jira_oauth_states', 'notification_outbox', 'team_members', 'teams', 'users'];
+const TABLES = ['jira_integrations', 'jira_notification_outbox', 'jira_oauth_states', 'jira_webhook_events', 'jira_webhook_registrations', 'team_members', 'teams', 'users'];
 
 describe('migrations', () => {
   let ds: AppDataSource;
@@ -34,11 +34,11 @@ describe('migrations', () => {
       .map((r: { conname: string; confdeltype: string }) => `${r.conname}:${r.confdeltype}`);
     expect(constraints).toEqual(expect.arrayContaining([
       'jira_integrations_team_id_key: ',
-      'jira_integrations_team_id_fkey:c',
-      'jira_oauth_states_team_id_fkey:c',
       'jira_oauth_states_state_hash_key: ',
       'team_members_team_id_fkey:c',
     ]));
+    // The module's tables reference nothing of the server's (JiraOwnTables): a host's own `teams` cannot clash.
+    expect(constraints.filter((c: string) => /^jira_.*_fkey:/.test(c))).toEqual([]);
   });
 
   const columnType = async (table: string, column: string): Promise<string> =>
@@ -69,15 +69,18 @@ describe('migrations', () => {
     expect((await ds.query('SELECT team_id, connected_by_user_id FROM jira_integrations'))[0]).toEqual({ team_id: team.id, connected_by_user_id: user.id });
     expect((await ds.query('SELECT count(*)::int AS n FROM team_members'))[0].n).toBe(1);
 
-    // Opaque ids fit, foreign keys still hold and still cascade.
+    // Opaque ids fit; the server's foreign keys still hold and still cascade.
     await ds.query(`INSERT INTO teams (id, name) VALUES ('42', 'n'), ('org_2x', 'o')`);
     await ds.query(`INSERT INTO users (id) VALUES ('auth0|abc')`);
     await ds.query(`INSERT INTO team_members (team_id, user_id, role) VALUES ('42', 'auth0|abc', 'admin')`);
     await expect(ds.query(`INSERT INTO team_members (team_id, user_id, role) VALUES ('nope', 'auth0|abc', 'admin')`)).rejects.toThrow(/foreign key/);
     await expect(ds.query(`INSERT INTO teams (id, name) VALUES ($1, 'x')`, ['x'.repeat(256)])).rejects.toThrow(/teams_id_length/);
     await ds.query(`DELETE FROM teams WHERE id = $1`, [team.id]);
-    expect((await ds.query('SELECT count(*)::int AS n FROM jira_integrations'))[0].n).toBe(0);
-    expect((await ds.query('SELECT count(*)::int AS n FROM jira_oauth_states'))[0].n).toBe(0);
+    expect((await ds.query('SELECT count(*)::int AS n FROM team_members WHERE team_id = $1', [team.id]))[0].n).toBe(0);
+    // The module's rows no longer hang off `teams` (JiraOwnTables): the admin API's team deletion removes them itself.
+    expect((await ds.query('SELECT count(*)::int AS n FROM jira_integrations WHERE team_id = $1', [team.id]))[0].n).toBe(1);
+    await ds.query('DELETE FROM jira_oauth_states WHERE team_id = $1', [team.id]);
+    await ds.query('DELETE FROM jira_integrations WHERE team_id = $1', [team.id]);
 
     await expect(revert('OpaqueIds1766000000000')).rejects.toThrow(/not UUIDs/);
     expect(await columnType('teams', 'id')).toBe('text');

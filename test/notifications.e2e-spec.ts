@@ -61,11 +61,11 @@ describe('notifications to the product backend (outbox + worker)', () => {
    * row whose `attempts` equals the requests received will never be sent again.
    */
   const outboxTypes = async (teamId: string): Promise<string[]> =>
-    ((await t.dataSource.query(`SELECT type FROM notification_outbox WHERE team_id = $1 ORDER BY occurred_at`, [teamId])) as { type: string }[])
+    ((await t.dataSource.query(`SELECT type FROM jira_notification_outbox WHERE team_id = $1 ORDER BY occurred_at`, [teamId])) as { type: string }[])
       .map((r) => r.type);
   /** Waits until every row of `ids` is marked delivered: from then on no sender holds or claims them. */
   const settled = (app: TestApp, ids: string[]) => waitUntil(async () => {
-    const [row] = await app.dataSource.query(`SELECT count(*)::int AS n FROM notification_outbox WHERE id = ANY($1) AND status = 'delivered'`, [ids]);
+    const [row] = await app.dataSource.query(`SELECT count(*)::int AS n FROM jira_notification_outbox WHERE id = ANY($1) AND status = 'delivered'`, [ids]);
     return row.n === ids.length;
   }, 20_000, 'every outbox row marked delivered');
 
@@ -167,7 +167,7 @@ describe('notifications to the product backend (outbox + worker)', () => {
       await settled(t, ids); // then the requests counted below are all there will ever be
       for (const id of ids) expect(receiver.acceptedCount(id), id).toBe(1);
       // Every row delivered, after at least one refusal, its attempts counting exactly the requests made.
-      const rows = (await t.dataSource.query(`SELECT id, status, attempts FROM notification_outbox WHERE team_id = 'team-flaky'`)) as
+      const rows = (await t.dataSource.query(`SELECT id, status, attempts FROM jira_notification_outbox WHERE team_id = 'team-flaky'`)) as
         { id: string; status: string; attempts: number }[];
       expect(rows.filter((r) => r.status !== 'delivered' || r.attempts < 2)).toEqual([]);
       for (const r of rows) expect(receiver.received.filter((x) => x.body.id === r.id)).toHaveLength(r.attempts);
@@ -191,7 +191,7 @@ describe('notifications to the product backend (outbox + worker)', () => {
     await receiver.waitFor(() => receiver.ofTeam('team-restart').length >= 1, 'a request in flight');
     await first.close(); // mid-request: the claimed rows are handed back
     receiver.mode = 'failing';
-    const pending = await t.dataSource.query(`SELECT count(*)::int AS n FROM notification_outbox WHERE team_id = 'team-restart' AND status = 'pending'`);
+    const pending = await t.dataSource.query(`SELECT count(*)::int AS n FROM jira_notification_outbox WHERE team_id = 'team-restart' AND status = 'pending'`);
     expect(pending[0].n).toBe(ids.length);
 
     const restarted = await createTestApp({ env });
@@ -204,16 +204,16 @@ describe('notifications to the product backend (outbox + worker)', () => {
 
       // A process killed mid-POST leaves its claim behind: once the lease runs out, the row is sent.
       const [crashed] = await t.dataSource.query(
-        `INSERT INTO notification_outbox (type, team_id, occurred_at, next_attempt_at, attempts, locked_until)
+        `INSERT INTO jira_notification_outbox (type, team_id, occurred_at, next_attempt_at, attempts, locked_until)
          VALUES ('connected', 'team-crashed', now(), now(), 1, now() - interval '1 second') RETURNING id`);
       const [leased] = await t.dataSource.query(
-        `INSERT INTO notification_outbox (type, team_id, occurred_at, next_attempt_at, attempts, locked_until)
+        `INSERT INTO jira_notification_outbox (type, team_id, occurred_at, next_attempt_at, attempts, locked_until)
          VALUES ('connected', 'team-crashed', now(), now(), 1, now() + interval '1 hour') RETURNING id`);
       await receiver.waitFor(() => receiver.acceptedCount(crashed.id) === 1, 'the expired claim delivered');
       // A whole send cycle after the insert, and the live claim is untouched: a claim would have
       // added an attempt (whichever instance or cycle made it).
       await restarted.app.get(NotificationWorker).drain();
-      const [still] = await t.dataSource.query(`SELECT attempts, status FROM notification_outbox WHERE id = $1`, [leased.id]);
+      const [still] = await t.dataSource.query(`SELECT attempts, status FROM jira_notification_outbox WHERE id = $1`, [leased.id]);
       expect(still).toEqual({ attempts: 1, status: 'pending' });
       expect(receiver.acceptedCount(leased.id)).toBe(0); // still claimed by its (presumed live) sender
     } finally {

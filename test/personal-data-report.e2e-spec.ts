@@ -84,7 +84,7 @@ describe('personal-data reporting job', () => {
       const row = await storedIntegration(t.dataSource, teamId);
       expect(row).toMatchObject({ atlassianAccountId: null, atlassianAccountName: null, accountUpdatedAt: null, status: 'connected' });
       expect(row.refreshToken).not.toBeNull(); // the connection is left to fail (or not) on its own
-      const [note] = (await t.dataSource.query(`SELECT id, data FROM notification_outbox WHERE team_id = $1 AND type = 'connector_account_closed'`,
+      const [note] = (await t.dataSource.query(`SELECT id, data FROM jira_notification_outbox WHERE team_id = $1 AND type = 'connector_account_closed'`,
         [teamId])) as { id: string; data: Record<string, unknown> }[];
       expect(note.id).toMatch(/^[0-9a-f-]{36}$/);
       expect(JSON.stringify(note.data)).not.toContain(closing.accountId);

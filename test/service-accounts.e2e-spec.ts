@@ -62,7 +62,7 @@ describe('service-account connections', () => {
     return sa;
   };
   const outbox = async (teamId: string, type: string): Promise<unknown[]> =>
-    ((await t.dataSource.query('SELECT data FROM notification_outbox WHERE team_id = $1 AND type = $2', [teamId, type])) as { data: unknown }[])
+    ((await t.dataSource.query('SELECT data FROM jira_notification_outbox WHERE team_id = $1 AND type = $2', [teamId, type])) as { data: unknown }[])
       .map((r) => r.data);
 
   it('refuses a member (403) and malformed bodies (400), storing nothing and asking Atlassian nothing', async () => {

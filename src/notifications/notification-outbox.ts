@@ -32,7 +32,7 @@ export class NotificationOutbox {
     if (parseOpaqueId(input.teamId) === null) throw new Error('Invalid team id for a notification');
     const now = this.clock.now();
     const [row] = (await em.query(
-      `INSERT INTO notification_outbox (type, team_id, data, occurred_at, next_attempt_at, created_at)
+      `INSERT INTO jira_notification_outbox (type, team_id, data, occurred_at, next_attempt_at, created_at)
        VALUES ($1, $2, $3::jsonb, $4, $4, $4) RETURNING id`,
       [input.type, input.teamId, JSON.stringify(input.data ?? {}), now],
     )) as { id: string }[];

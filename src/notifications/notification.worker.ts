@@ -89,8 +89,8 @@ export class NotificationWorker implements OnApplicationBootstrap, OnModuleDestr
     const now = this.clock.nowMs();
     // UPDATE … RETURNING answers [rows, affected] through TypeORM.
     const [rows] = (await this.dataSource.query(
-      `UPDATE notification_outbox o SET locked_until = $2, attempts = o.attempts + 1
-         FROM (SELECT id FROM notification_outbox
+      `UPDATE jira_notification_outbox o SET locked_until = $2, attempts = o.attempts + 1
+         FROM (SELECT id FROM jira_notification_outbox
                 WHERE status = 'pending' AND next_attempt_at <= $1 AND (locked_until IS NULL OR locked_until <= $1)
                 ORDER BY next_attempt_at LIMIT $3 FOR UPDATE SKIP LOCKED) due
         WHERE o.id = due.id
@@ -142,7 +142,7 @@ export class NotificationWorker implements OnApplicationBootstrap, OnModuleDestr
     if (!error) {
       this.metrics.attempted(row.type, 'delivered', seconds);
       await this.dataSource.query(
-        `UPDATE notification_outbox SET status = 'delivered', delivered_at = $2, locked_until = NULL, last_error = NULL
+        `UPDATE jira_notification_outbox SET status = 'delivered', delivered_at = $2, locked_until = NULL, last_error = NULL
           WHERE id = $1 AND status = 'pending'`,
         [row.id, this.clock.now()],
       );
@@ -155,7 +155,7 @@ export class NotificationWorker implements OnApplicationBootstrap, OnModuleDestr
     const next = nextAttemptAt(this.schedule, row.attempts, new Date(row.occurred_at).getTime(), this.clock.nowMs());
     this.metrics.attempted(row.type, next ? 'retry' : 'failed', seconds);
     await this.dataSource.query(
-      `UPDATE notification_outbox SET status = $2, next_attempt_at = COALESCE($3, next_attempt_at), locked_until = NULL, last_error = $4
+      `UPDATE jira_notification_outbox SET status = $2, next_attempt_at = COALESCE($3, next_attempt_at), locked_until = NULL, last_error = $4
         WHERE id = $1 AND status = 'pending'`,
       [row.id, next ? 'pending' : 'failed', next, error],
     );
@@ -167,14 +167,14 @@ export class NotificationWorker implements OnApplicationBootstrap, OnModuleDestr
   /** Shutting down mid-POST: not the receiver's fault, so the attempt does not count. */
   private async release(id: string): Promise<void> {
     await this.dataSource.query(
-      `UPDATE notification_outbox SET locked_until = NULL, attempts = GREATEST(attempts - 1, 0) WHERE id = $1 AND status = 'pending'`,
+      `UPDATE jira_notification_outbox SET locked_until = NULL, attempts = GREATEST(attempts - 1, 0) WHERE id = $1 AND status = 'pending'`,
       [id],
     );
   }
 
   private async recordBacklog(): Promise<void> {
     const [row] = (await this.dataSource.query(
-      `SELECT min(occurred_at) AS oldest FROM notification_outbox WHERE status = 'pending'`,
+      `SELECT min(occurred_at) AS oldest FROM jira_notification_outbox WHERE status = 'pending'`,
     )) as { oldest: Date | string | null }[];
     this.metrics.backlog(row?.oldest ? Math.max(0, (this.clock.nowMs() - new Date(row.oldest).getTime()) / 1000) : 0);
   }

@@ -18,6 +18,7 @@ export { isJiraPublicRoute } from './module/request-user.guard.js';
 export { JiraTokenManager, type JiraCredentials } from './tokens/jira-token-manager.service.js';
 export { JiraClient, TeamJiraClient, type JiraRequestOptions, type JiraStreamOptions } from './client/jira-client.js';
 export { JiraProxyService, type ProxyCaller } from './proxy/jira-proxy.service.js';
+export { JiraConnectionService } from './connect/jira-connection.service.js';
 export { JiraConnectionEvent, type JiraConnectionEventName, type JiraConnectionEventPayload } from './jira.events.js';
 export { JiraError, JiraErrorCode } from './jira.errors.js';
 /** Problem JSON for the host's routes too (JiraError is already an HttpException with its status and body). */
@@ -30,5 +31,5 @@ export type { JiraWebhookEvent, JiraWebhookEventName, JiraWebhookSubscription } 
 export { TeamAccessPolicy } from '../../teams/team-access.policy.js';
 export { TEAM_ROLES, type TeamRole } from '../../teams/entities/team-member.entity.js';
 export { MetricsService } from '../../metrics/metrics.service.js';
-/** Our schema, for the host's DataSource `migrations` (run them with the host's own). */
-export { migrations as jiraConnectMigrations } from '../../../migrations/index.js';
+/** The module's tables (`jira_*` only), for the host's DataSource `migrations` (run them with the host's own). */
+export { jiraMigrations as jiraConnectMigrations } from '../../../migrations/index.js';

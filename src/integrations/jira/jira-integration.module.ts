@@ -86,7 +86,7 @@ export type JiraIntegrationModuleAsyncOptions = typeof builder.ASYNC_OPTIONS_TYP
     ...WEBHOOK_PROVIDERS,
     ...LIFECYCLE_PROVIDERS,
   ],
-  exports: [AtlassianGateway, JiraTokenManager, JiraClient, MetricsService, JiraWebhookDispatcher, JiraWebhookLifecycle, JiraProxyService],
+  exports: [AtlassianGateway, JiraTokenManager, JiraClient, JiraConnectionService, MetricsService, JiraWebhookDispatcher, JiraWebhookLifecycle, JiraProxyService],
 })
 export class JiraIntegrationModule extends ConfigurableModuleClass implements OnApplicationBootstrap {
   private readonly logger = new Logger('JiraIntegrationModule');

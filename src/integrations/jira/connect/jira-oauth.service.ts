@@ -10,7 +10,6 @@ import { MetricsService } from '../../../metrics/metrics.service.js';
 import { NotificationOutbox } from '../../../notifications/notification-outbox.js';
 import { NotificationType } from '../../../notifications/notification-types.js';
 import { TeamAccessPolicy } from '../../../teams/team-access.policy.js';
-import { ensureTeamAndUser } from '../../../teams/teams.service.js';
 import { AtlassianGateway, AtlassianTokenError, type AtlassianAccount, type TokenSet } from '../atlassian/atlassian.gateway.js';
 import type { JiraSite } from '../entities/jira-integration.entity.js';
 import { JiraError, JiraErrorCode } from '../jira.errors.js';
@@ -88,8 +87,6 @@ export class JiraOAuthService {
     // @IsOptional() lets an explicit null through: treat it as absent (it used to be a 500).
     const siteHint = input.siteUrl != null ? normalizeSiteUrl(input.siteUrl) : null;
     const returnTo = input.returnTo != null ? this.checkReturnTo(input.returnTo) : null;
-    // Under the claims or http policy the product's team and user may have no rows here yet.
-    await ensureTeamAndUser(this.dataSource.manager, teamId, userId);
     const issued = await this.states.issue({ teamId, userId, siteHint, returnTo });
     this.logger.log({ teamId, userId, siteHint, msg: 'jira authorization started' });
     return {

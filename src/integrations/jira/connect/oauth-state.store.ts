@@ -4,7 +4,6 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { createHash, randomBytes } from 'node:crypto';
 import type { DataSource, EntityManager } from 'typeorm';
 import { Clock } from '../../../common/clock.js';
-import { ensureTeamAndUserRows } from '../../../teams/directory-rows.js';
 import { JiraError, JiraErrorCode } from '../jira.errors.js';
 
 /** How long a user has between `authorize` and the callback. */
@@ -95,7 +94,6 @@ export class OAuthStateStore {
         input.teamId, new Date(now.getTime() - STATE_RETENTION_MS),
       ]);
       await m.query('UPDATE jira_oauth_states SET superseded_at = $2 WHERE team_id = $1 AND superseded_at IS NULL', [input.teamId, now]);
-      await ensureTeamAndUserRows(m, input.teamId, input.userId);
       await m.query(
         `INSERT INTO jira_oauth_states (state_hash, team_id, user_id, binding_hash, site_hint, return_to, expires_at, created_at)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,

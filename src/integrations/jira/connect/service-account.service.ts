@@ -5,7 +5,6 @@ import type { DataSource, EntityManager } from 'typeorm';
 import { Clock } from '../../../common/clock.js';
 import { NotificationOutbox } from '../../../notifications/notification-outbox.js';
 import { NotificationType } from '../../../notifications/notification-types.js';
-import { ensureTeamAndUser } from '../../../teams/teams.service.js';
 import { AtlassianGateway, AtlassianTokenError, type TokenSet } from '../atlassian/atlassian.gateway.js';
 import type { JiraSite } from '../entities/jira-integration.entity.js';
 import { JiraError, JiraErrorCode } from '../jira.errors.js';
@@ -58,7 +57,6 @@ export class JiraServiceAccountService {
         + 'service account a Jira role on the site (and the credential the Jira scopes), or choose one of accessibleSites.',
         { extensions: { siteUrl, accessibleSites: sites.map((s) => s.url) } });
     }
-    await ensureTeamAndUser(this.dataSource.manager, teamId, userId);
     await this.forgetOAuthWebhooks(teamId);
     const integrationId = await this.dataSource.transaction(async (em) => {
       const id = await this.upsert(em, teamId, userId, input, tokens, site);
