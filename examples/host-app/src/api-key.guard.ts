@@ -4,7 +4,7 @@ import { InjectRepository } from '@nestjs/typeorm';
 import { createHash } from 'node:crypto';
 import type { Request } from 'express';
 import type { Repository } from 'typeorm';
-import { isJiraPublicRoute } from '../../../src/integrations/jira/index.js';
+import { isJiraPublicRoute } from 'jira-connect';
 import { HostUser } from './host.entities.js';
 
 export const sha256 = (value: string): string => createHash('sha256').update(value, 'utf8').digest('hex');

@@ -4,7 +4,7 @@ import { EventEmitterModule } from '@nestjs/event-emitter';
 import { ScheduleModule } from '@nestjs/schedule';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import type { DataSourceOptions } from 'typeorm';
-import { jiraConnectEntities, jiraConnectMigrations, JiraIntegrationModule } from '../../../src/integrations/jira/index.js';
+import { jiraConnectEntities, jiraConnectMigrations, JiraIntegrationModule } from 'jira-connect';
 import { ApiKeyGuard } from './api-key.guard.js';
 import { HostExceptionFilter } from './host-exception.filter.js';
 import { hostEntities } from './host.entities.js';

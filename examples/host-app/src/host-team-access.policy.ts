@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import type { Repository } from 'typeorm';
-import { TeamAccessPolicy, type TeamRole } from '../../../src/integrations/jira/index.js';
+import { TeamAccessPolicy, type TeamRole } from 'jira-connect';
 import { HostMembership, type HostRole } from './host.entities.js';
 
 /** The host's roles in the integration's terms: who may connect (owner, admin) and who may look. */

@@ -1,5 +1,5 @@
 import { Controller, ForbiddenException, Get, Param, ParseIntPipe, Req } from '@nestjs/common';
-import { JiraClient } from '../../../src/integrations/jira/index.js';
+import { JiraClient } from 'jira-connect';
 import type { HostRequest } from './api-key.guard.js';
 import { HostTeamAccessPolicy } from './host-team-access.policy.js';
 

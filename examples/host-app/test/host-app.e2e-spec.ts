@@ -1,15 +1,23 @@
 import { PGlite } from '@electric-sql/pglite';
 import type { INestApplication } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
 import request from 'supertest';
 import { DataSource } from 'typeorm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pglitePoolFor } from '../../../src/database/pglite-pool.js';
-import { verifyNotification } from '../../../src/notifications/notification-signature.js';
-import { FakeAtlassian } from '../../../test/fake-atlassian/fake-atlassian.js';
 import { NotificationReceiver } from '../../../test/helpers/notification-receiver.js';
-import { sha256 } from '../src/api-key.guard.js';
-import { HostAppModule } from '../src/host-app.module.js';
+import { HOST_APP, INSTALLED, installPackedPackage } from './packed.js';
+
+/*
+ * jira-connect, as the host's src/ imports it, is the packed tarball unpacked into
+ * examples/host-app/node_modules (./packed.ts): packed before anything imports it. The host's
+ * modules and the package are imported after that, in beforeAll.
+ */
+type JiraConnect = typeof import('jira-connect');
+type JiraConnectTesting = typeof import('jira-connect/testing');
+type HostApp = typeof import('../src/host-app.module.js');
 
 /*
  * The example host (its own users, integer-keyed teams, API-key auth, error format and
@@ -24,7 +32,9 @@ const as = (who: keyof typeof KEYS, team: string | null = TEAM): Record<string, 
   ({ 'x-api-key': KEYS[who], ...(team === null ? {} : { 'x-team-id': team }) });
 
 describe('examples/host-app: the module inside a host NestJS app', () => {
-  const fake = new FakeAtlassian({ redirectUri: `http://127.0.0.1${PREFIX}/oauth/callback` });
+  let jiraConnect: JiraConnect;
+  let fake: InstanceType<JiraConnectTesting['FakeAtlassian']>;
+  let sha256: (value: string) => string;
   const receiver = new NotificationReceiver();
   const SECRET = 'host-notification-secret-0123456789abcdef';
   let app: INestApplication;
@@ -34,6 +44,12 @@ describe('examples/host-app: the module inside a host NestJS app', () => {
   const ids: Record<string, number> = {};
 
   beforeAll(async () => {
+    installPackedPackage();
+    jiraConnect = await import('jira-connect');
+    const { FakeAtlassian } = await import('jira-connect/testing');
+    const { HostAppModule }: HostApp = await import('../src/host-app.module.js');
+    ({ sha256 } = await import('../src/api-key.guard.js'));
+    fake = new FakeAtlassian({ redirectUri: `http://127.0.0.1${PREFIX}/oauth/callback` });
     await fake.start();
     await receiver.start();
     const database = process.env.DATABASE_URL ? { url: process.env.DATABASE_URL } : { driver: pglitePoolFor((pglite = new PGlite())) };
@@ -59,8 +75,21 @@ describe('examples/host-app: the module inside a host NestJS app', () => {
   afterAll(async () => {
     await app?.close();
     await pglite?.close();
-    await fake.stop();
+    await fake?.stop();
     await receiver.stop();
+  });
+
+  it('imports jira-connect from the packed tarball in its node_modules, with one @nestjs/core', async () => {
+    const fromHostSrc = createRequire(join(HOST_APP, 'src/host-app.module.ts'));
+    expect(fromHostSrc.resolve('jira-connect')).toBe(join(INSTALLED, 'dist/src/integrations/jira/index.js'));
+    expect(fromHostSrc.resolve('jira-connect/testing')).toBe(join(INSTALLED, 'dist/src/integrations/jira/testing/index.js'));
+    // The app runs on the package's classes (its JiraClient is the app's provider), not on our src/.
+    expect(app.get(jiraConnect.JiraClient)).toBeInstanceOf(jiraConnect.JiraClient);
+    const { JiraClient: fromSources } = await import('../../../src/integrations/jira/client/jira-client.js');
+    expect(jiraConnect.JiraClient).not.toBe(fromSources);
+    // Nest is CommonJS: every copy loaded is in the require cache, under its real path.
+    const nestCores = Object.keys(createRequire(import.meta.url).cache).filter((file) => /[\\/]@nestjs[\\/]core[\\/]index\.js$/.test(file));
+    expect(nestCores).toHaveLength(1);
   });
 
   it('runs our migrations and its own through its one DataSource', async () => {
@@ -128,8 +157,8 @@ describe('examples/host-app: the module inside a host NestJS app', () => {
     await receiver.waitFor(() => receiver.ofTeam(TEAM).some((n) => n.body.type === 'connected'), 'connected notification');
     const connected = receiver.ofTeam(TEAM).find((n) => n.body.type === 'connected')!;
     expect(connected.body.data).toMatchObject({ connectedByUserId: String(ids.alice) });
-    expect(verifyNotification(SECRET, connected.raw, connected.headers['x-jira-connect-timestamp'] as string,
-      connected.headers['x-jira-connect-signature'] as string)).toBe(true);
+    expect(jiraConnect.verifyNotification(SECRET, connected.raw, connected.headers[jiraConnect.NOTIFICATION_HEADERS.timestamp] as string,
+      connected.headers[jiraConnect.NOTIFICATION_HEADERS.signature] as string)).toBe(true);
   });
 
   it('disconnects, and never stores a token in the clear', async () => {
