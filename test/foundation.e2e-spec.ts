@@ -7,6 +7,7 @@ import { JwtVerifier } from '../src/auth/jwt-verifier.service.js';
 import { signHs256Token } from '../src/auth/sign-token.js';
 import { readAuthSettings } from '../src/config/auth.config.js';
 import { ensureMembership } from '../src/teams/teams.service.js';
+import { AdminService } from '../src/admin/admin.service.js';
 import { createTestApp, type TestApp } from './helpers/test-app.js';
 
 class EchoDto {
@@ -111,7 +112,7 @@ describe('foundation', () => {
     expect(res.body.errors).toEqual(expect.arrayContaining([expect.stringMatching(/extra/), expect.stringMatching(/name/)]));
   });
 
-  it('deleting a team deletes its integration and its OAuth states', async () => {
+  it("deleting a team (the admin API's explicit call) deletes its integration and its OAuth states; the directory row alone reaches nothing of the module's", async () => {
     const m = await t.member('owner');
     const other = await t.member('owner');
     for (const team of [m.teamId, other.teamId]) {
@@ -121,11 +122,17 @@ describe('foundation', () => {
         `INSERT INTO jira_oauth_states (state_hash, team_id, user_id, binding_hash, expires_at)
          VALUES (md5(random()::text), $1, $2, 'b', now() + interval '10 minutes')`, [team, m.userId]);
     }
-    await t.dataSource.query('DELETE FROM teams WHERE id = $1', [m.teamId]);
     const count = async (table: string, team: string) =>
       Number((await t.dataSource.query(`SELECT count(*)::int AS n FROM ${table} WHERE team_id = $1`, [team]))[0].n);
+    // The module's tables have no foreign key to the directory (issue 18): a bare DELETE of the
+    // team row leaves them alone ...
+    await t.dataSource.query('DELETE FROM teams WHERE id = $1', [other.teamId]);
+    expect(await count('jira_integrations', other.teamId)).toBe(1);
+    // ... and the explicit call removes them, with the team's memberships and row.
+    expect(await t.app.get(AdminService).deleteTeam(m.teamId)).toEqual({ teamId: m.teamId, integrationDeleted: true, teamDeleted: true });
     expect(await count('jira_integrations', m.teamId)).toBe(0);
     expect(await count('jira_oauth_states', m.teamId)).toBe(0);
+    expect(await count('team_members', m.teamId)).toBe(0);
     expect(await count('jira_integrations', other.teamId)).toBe(1);
   });
 
