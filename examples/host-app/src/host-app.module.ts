@@ -10,6 +10,7 @@ import { HostExceptionFilter } from './host-exception.filter.js';
 import { hostEntities } from './host.entities.js';
 import { HostSchema1766100000000 } from './host-schema.migration.js';
 import { HostTeamAccessPolicy } from './host-team-access.policy.js';
+import { JiraActivity } from './jira-activity.service.js';
 import { MeController, TeamJiraController } from './team-jira.controller.js';
 
 type PostgresConnectionOptions = Extract<DataSourceOptions, { type: 'postgres' }>;
@@ -22,6 +23,8 @@ export interface HostSettings {
   encryptionKey: string;
   /** Where the module POSTs signed connection events (optional). */
   notifications?: { webhookUrl: string; secret: string; pollIntervalMs?: number };
+  /** Jira's webhooks: the public URL of the module's `<prefix>/webhooks` route (optional). */
+  webhooks?: { url: string; pollMs?: number };
 }
 
 /** The host's memberships and policy, shared by its own routes and the Jira module. */
@@ -61,6 +64,7 @@ export class HostAppModule {
             encryption: { currentKey: settings.encryptionKey },
             teamAccessPolicy: policy,
             notifications: settings.notifications,
+            webhooks: settings.webhooks,
           }),
         }),
       ],
@@ -68,6 +72,7 @@ export class HostAppModule {
       providers: [
         { provide: APP_GUARD, useClass: ApiKeyGuard },
         { provide: APP_FILTER, useClass: HostExceptionFilter },
+        JiraActivity,
       ],
     };
   }

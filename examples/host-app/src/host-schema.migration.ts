@@ -5,20 +5,20 @@ export class HostSchema1766100000000 implements MigrationInterface {
   name = 'HostSchema1766100000000';
 
   async up(q: QueryRunner): Promise<void> {
-    await q.query(`CREATE TABLE app_users (id serial PRIMARY KEY, name text NOT NULL, api_key_hash text NOT NULL UNIQUE)`);
-    await q.query(`CREATE TABLE app_teams (id serial PRIMARY KEY, name text NOT NULL)`);
+    await q.query(`CREATE TABLE users (id serial PRIMARY KEY, name text NOT NULL, api_key_hash text NOT NULL UNIQUE)`);
+    await q.query(`CREATE TABLE teams (id serial PRIMARY KEY, name text NOT NULL, plan text NOT NULL DEFAULT 'free')`);
     await q.query(`
-      CREATE TABLE app_memberships (
-        team_id integer NOT NULL REFERENCES app_teams(id) ON DELETE CASCADE,
-        user_id integer NOT NULL REFERENCES app_users(id) ON DELETE CASCADE,
+      CREATE TABLE team_members (
+        team_id integer NOT NULL REFERENCES teams(id) ON DELETE CASCADE,
+        user_id integer NOT NULL REFERENCES users(id) ON DELETE CASCADE,
         role text NOT NULL CHECK (role IN ('owner', 'editor', 'viewer')),
         PRIMARY KEY (team_id, user_id)
       )`);
   }
 
   async down(q: QueryRunner): Promise<void> {
-    await q.query(`DROP TABLE app_memberships`);
-    await q.query(`DROP TABLE app_teams`);
-    await q.query(`DROP TABLE app_users`);
+    await q.query(`DROP TABLE team_members`);
+    await q.query(`DROP TABLE teams`);
+    await q.query(`DROP TABLE users`);
   }
 }

@@ -1,7 +1,11 @@
 import { Column, Entity, PrimaryColumn, PrimaryGeneratedColumn } from 'typeorm';
 
-/** The host product's own tables: integer keys, its own names, its own role vocabulary. */
-@Entity({ name: 'app_users' })
+/**
+ * The host product's own tables: integer keys, its own columns and role vocabulary, and the very
+ * names the standalone server uses for its directory (`users`, `teams`, `team_members`): the
+ * module creates only `jira_*` tables, so nothing clashes.
+ */
+@Entity({ name: 'users' })
 export class HostUser {
   @PrimaryGeneratedColumn()
   id: number;
@@ -14,19 +18,22 @@ export class HostUser {
   apiKeyHash: string;
 }
 
-@Entity({ name: 'app_teams' })
+@Entity({ name: 'teams' })
 export class HostTeam {
   @PrimaryGeneratedColumn()
   id: number;
 
   @Column({ type: 'text' })
   name: string;
+
+  @Column({ type: 'text', default: 'free' })
+  plan: string;
 }
 
 export const HOST_ROLES = ['owner', 'editor', 'viewer'] as const;
 export type HostRole = (typeof HOST_ROLES)[number];
 
-@Entity({ name: 'app_memberships' })
+@Entity({ name: 'team_members' })
 export class HostMembership {
   @PrimaryColumn({ name: 'team_id', type: 'integer' })
   teamId: number;

@@ -13,5 +13,7 @@ const app = await NestFactory.create(HostAppModule.register({
   database: { url: env('DATABASE_URL') },
   atlassian: { clientId: env('JIRA_CLIENT_ID'), clientSecret: env('JIRA_CLIENT_SECRET'), redirectUri: env('JIRA_REDIRECT_URI') },
   encryptionKey: env('ENCRYPTION_KEY'),
+  // Jira's webhooks (optional): the public URL of /integrations/jira/webhooks.
+  webhooks: process.env.JIRA_WEBHOOK_URL ? { url: process.env.JIRA_WEBHOOK_URL } : undefined,
 }));
 await app.listen(Number(process.env.PORT ?? 3001));

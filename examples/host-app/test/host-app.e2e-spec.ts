@@ -10,6 +10,17 @@ import { pglitePoolFor } from '../../../src/database/pglite-pool.js';
 import { NotificationReceiver } from '../../../test/helpers/notification-receiver.js';
 import { HOST_APP, INSTALLED, installPackedPackage } from './packed.js';
 
+/** Polls until `check` returns a truthy value (bounded: 10 s). */
+async function waitUntil<T>(check: () => T | null | undefined | false, what: string): Promise<NonNullable<T>> {
+  const until = Date.now() + 10_000;
+  for (;;) {
+    const value = check();
+    if (value) return value as NonNullable<T>;
+    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
 /*
  * jira-connect, as the host's src/ imports it, is the packed tarball unpacked into
  * examples/host-app/node_modules (./packed.ts): packed before anything imports it. The host's
@@ -18,6 +29,7 @@ import { HOST_APP, INSTALLED, installPackedPackage } from './packed.js';
 type JiraConnect = typeof import('jira-connect');
 type JiraConnectTesting = typeof import('jira-connect/testing');
 type HostApp = typeof import('../src/host-app.module.js');
+type HostActivity = typeof import('../src/jira-activity.service.js');
 
 /*
  * The example host (its own users, integer-keyed teams, API-key auth, error format and
@@ -26,6 +38,7 @@ type HostApp = typeof import('../src/host-app.module.js');
  * file's own clone), else on an in-memory PGlite of its own.
  */
 const PREFIX = '/integrations/jira';
+const HOOK_URL = 'https://host.example.test/integrations/jira/webhooks';
 const TEAM = '42';
 const KEYS = { alice: 'alice-api-key-0123456789', victor: 'victor-api-key-0123456789', mallory: 'mallory-api-key-0123456789' };
 const as = (who: keyof typeof KEYS, team: string | null = TEAM): Record<string, string> =>
@@ -42,6 +55,9 @@ describe('examples/host-app: the module inside a host NestJS app', () => {
   let ds: DataSource;
   let pglite: PGlite | undefined;
   const ids: Record<string, number> = {};
+  /** Every row the test writes into the host's own tables, to compare with what they hold at the end. */
+  const hostRows: { users: unknown[]; teams: unknown[]; team_members: unknown[] } = { users: [], teams: [], team_members: [] };
+  let activity: InstanceType<HostActivity['JiraActivity']>;
 
   beforeAll(async () => {
     installPackedPackage();
@@ -59,6 +75,7 @@ describe('examples/host-app: the module inside a host NestJS app', () => {
         atlassian: { clientId: fake.clientId, clientSecret: fake.clientSecret, redirectUri: fake.redirectUri, authBaseUrl: fake.url, apiBaseUrl: fake.url },
         encryptionKey: process.env.ENCRYPTION_KEY!,
         notifications: { webhookUrl: receiver.url, secret: SECRET, pollIntervalMs: 50 },
+        webhooks: { url: HOOK_URL, pollMs: 50 },
       })],
     }).compile();
     // The host's own bootstrap: no configureApp, no cookie-parser, no global ValidationPipe.
@@ -66,11 +83,16 @@ describe('examples/host-app: the module inside a host NestJS app', () => {
     await app.init();
     http = request(app.getHttpServer());
     ds = app.get(DataSource);
+    const { JiraActivity }: HostActivity = await import('../src/jira-activity.service.js');
+    activity = app.get(JiraActivity);
     for (const name of Object.keys(KEYS) as (keyof typeof KEYS)[]) {
-      [{ id: ids[name] }] = await ds.query('INSERT INTO app_users (name, api_key_hash) VALUES ($1, $2) RETURNING id', [name, sha256(KEYS[name])]);
+      const [row] = await ds.query('INSERT INTO users (name, api_key_hash) VALUES ($1, $2) RETURNING *', [name, sha256(KEYS[name])]);
+      ids[name] = row.id;
+      hostRows.users.push(row);
     }
-    await ds.query(`INSERT INTO app_teams (id, name) VALUES (${Number(TEAM)}, 'Acme')`);
-    await ds.query(`INSERT INTO app_memberships (team_id, user_id, role) VALUES ($1, $2, 'owner'), ($1, $3, 'viewer')`, [Number(TEAM), ids.alice, ids.victor]);
+    hostRows.teams.push(...await ds.query(`INSERT INTO teams (id, name, plan) VALUES (${Number(TEAM)}, 'Acme', 'business') RETURNING *`));
+    hostRows.team_members.push(...await ds.query(
+      `INSERT INTO team_members (team_id, user_id, role) VALUES ($1, $2, 'owner'), ($1, $3, 'viewer') RETURNING *`, [Number(TEAM), ids.alice, ids.victor]));
   });
   afterAll(async () => {
     await app?.close();
@@ -92,11 +114,18 @@ describe('examples/host-app: the module inside a host NestJS app', () => {
     expect(nestCores).toHaveLength(1);
   });
 
-  it('runs our migrations and its own through its one DataSource', async () => {
+  it('runs our migrations and its own through its one DataSource: its users, teams and team_members, and only jira_* tables of ours', async () => {
     const ran = ((await ds.query('SELECT name FROM migrations')) as { name: string }[]).map((m) => m.name);
     expect(ran.sort()).toEqual(['HostSchema1766100000000', 'JiraOwnTables1771000000000']);
-    const [{ n }] = await ds.query(`SELECT count(*)::int AS n FROM information_schema.tables WHERE table_name IN ('jira_integrations', 'jira_oauth_states', 'app_teams')`);
-    expect(n).toBe(3);
+    const tables = ((await ds.query(`SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema() AND table_type = 'BASE TABLE'`)) as
+      { table_name: string }[]).map((t) => t.table_name);
+    expect(tables.filter((t) => !t.startsWith('jira_')).sort()).toEqual(['migrations', 'team_members', 'teams', 'users']);
+    expect(tables.filter((t) => t.startsWith('jira_')).length).toBeGreaterThanOrEqual(4);
+    // The host's ids are integers; nothing of ours points at its tables.
+    const [{ type }] = await ds.query(`SELECT data_type AS type FROM information_schema.columns WHERE table_name = 'teams' AND column_name = 'id'`);
+    expect(type).toBe('integer');
+    const foreign = await ds.query(`SELECT conname FROM pg_constraint WHERE contype = 'f' AND conrelid::regclass::text LIKE 'jira_%' AND confrelid::regclass::text NOT LIKE 'jira_%'`);
+    expect(foreign).toEqual([]);
   });
 
   it("keeps the host's own auth and error format on the host's routes", async () => {
@@ -161,6 +190,22 @@ describe('examples/host-app: the module inside a host NestJS app', () => {
       connected.headers[jiraConnect.NOTIFICATION_HEADERS.signature] as string)).toBe(true);
   });
 
+  it("receives Jira's webhook for team 42 through the host's @OnJiraWebhook handler", async () => {
+    // Registered with Jira when the team connected: the host's declared events and JQL, at its URL.
+    const [site] = fake.account.sites;
+    const hooks = await waitUntil(() => (fake.webhooks.live(site.id).length === 1 ? fake.webhooks.live(site.id) : null), 'registration');
+    expect(hooks[0]).toMatchObject({ url: HOOK_URL, events: ['jira:issue_created', 'jira:issue_updated'], jqlFilter: 'project = ABC' });
+    const d = (await fake.webhooks.delivery(site.id, 'jira:issue_updated', { issueKey: 'ABC-7' }))!;
+    expect(d).not.toBeNull();
+    // Jira's POST carries its JWT, not the host's API key: the route is public to the host's guard.
+    const ack = await http.post(`${PREFIX}/webhooks`).set(d.headers).send(d.body);
+    expect(ack.status, JSON.stringify(ack.body)).toBe(200);
+    const [seen] = await waitUntil(() => (activity.ofTeam(TEAM).length > 0 ? activity.ofTeam(TEAM) : null), 'the handler');
+    expect(seen).toEqual({ teamId: TEAM, issueKey: 'ABC-7', webhookEvent: 'jira:issue_updated', deliveryId: d.deliveryId });
+    const shown = await http.get(`/teams/${TEAM}/jira/activity`).set(as('victor', null));
+    expect(shown.body).toEqual({ activity: [seen] });
+  });
+
   it('disconnects, and never stores a token in the clear', async () => {
     const dump = JSON.stringify(await ds.query('SELECT * FROM jira_integrations')) + JSON.stringify(await ds.query('SELECT * FROM jira_oauth_states'));
     for (const secret of fake.issuedSecrets()) expect(dump).not.toContain(secret);
@@ -172,5 +217,12 @@ describe('examples/host-app: the module inside a host NestJS app', () => {
     const me = await http.get(`/teams/${TEAM}/jira/myself`).set(as('alice', null));
     expect(me.status, JSON.stringify(me.body)).toBe(409);
     expect(me.body).toEqual({ error: { status: 409, message: expect.stringMatching(/^Connect Jira for this team first/) } });
+  });
+
+  it('leaves the host\'s own tables holding exactly the rows the host put there', async () => {
+    for (const table of ['users', 'teams', 'team_members'] as const) {
+      const rows = await ds.query(`SELECT * FROM ${table} ORDER BY 1, 2`);
+      expect(rows, table).toEqual(hostRows[table]);
+    }
   });
 });

@@ -35,7 +35,7 @@ export class RequestUserGuard implements CanActivate {
 
 /**
  * Whether the route is one the module serves without a signed-in user (the OAuth callback, which
- * Atlassian redirects the browser to). A host whose global guard refuses anonymous requests lets
+ * Atlassian redirects the browser to, and the webhook route Jira delivers to, which checks Jira's JWT). A host whose global guard refuses anonymous requests lets
  * these through: `if (isJiraPublicRoute(reflector, context)) return true;`.
  */
 export function isJiraPublicRoute(reflector: Reflector, context: ExecutionContext): boolean {
