@@ -9,7 +9,7 @@ import { SlowFirstSequencer } from './test/slow-first-sequencer.js';
  */
 const TIERS = {
   /** What differs on the embedded database: adapter, migrations, a whole connect flow. Always PGlite. */
-  pglite: ['test/migrations.e2e-spec.ts', 'test/migrations-upgrade.e2e-spec.ts', 'examples/host-app/test/host-app.e2e-spec.ts'],
+  pglite: ['test/migrations.e2e-spec.ts', 'examples/host-app/test/host-app.e2e-spec.ts'],
   /** Private PostgreSQL/Redis, killed processes, slow Atlassian: after the parallel tiers, two files at a time (inPairs). */
   faults: [
     'test/database-stall.e2e-spec.ts',

@@ -9,8 +9,10 @@ import { BaseSequencer, type TestSpecification } from 'vitest/node';
  */
 export const LONG_FILES = [
   'test/jira-rate-limits.e2e-spec.ts', // 30 s: the fake's real-clock quota windows
+  'test/migrations-upgrade.e2e-spec.ts', // 19 s: two embedded databases through every migration
   'test/bad-input.e2e-spec.ts', // 25 s: property runs against every endpoint
   'test/jira-webhooks-hardening.e2e-spec.ts', // 17 s
+  'test/two-ciphers.e2e-spec.ts', // 12 s on PostgreSQL clones (22 s when it migrated two embedded databases)
   'test/startup.e2e-spec.ts', // 16 s: child processes
   'src/database/data-source.spec.ts', // 14 s
   'src/integrations/jira/connect/oauth-state.store.spec.ts', // 11 s

@@ -1,15 +1,16 @@
 import { randomBytes } from 'node:crypto';
-import { describe, expect } from 'vitest';
+import { afterAll, describe, expect } from 'vitest';
 import { keyIdOf, TokenCipher } from '../src/common/crypto/token-cipher.js';
 import { JiraClient } from '../src/integrations/jira/client/jira-client.js';
 import { fileFixtures } from './helpers/fixtures.js';
 import { seedIntegration, storedIntegration } from './helpers/jira-seed.js';
 import { connect, integrationRow } from './helpers/oauth-flow.js';
 import type { TestApp } from './helpers/test-app.js';
+import { cloneTemplateDatabase, usingPostgres } from './helpers/test-db.js';
 
 /*
  * Issue 18, item 6: no process-wide cipher. Two apps in one process, each with its own
- * ENCRYPTION_KEY and its own (embedded, in-memory) database, both booted before either is used:
+ * ENCRYPTION_KEY and its own database, both booted before either is used:
  * each seals with its own key on every write path (the OAuth callback, a refresh, the entity
  * subscriber of a seed) and reads its own rows back. With the cipher that the last booted app
  * installed for the whole process, the first app's refresh sealed with the second's key and its
@@ -21,11 +22,21 @@ const STATUS = '/api/integrations/jira/oauth/status';
 describe('two module instances with different keys in one process', () => {
   const keyA = randomBytes(32);
   const keyB = randomBytes(32);
-  const ownDatabase = (key: Buffer) => ({ env: { ENCRYPTION_KEY: key.toString('base64'), ENCRYPTION_PREVIOUS_KEYS: undefined, DATABASE_URL: undefined, DATA_DIR: 'memory://' } });
+  let second: Awaited<ReturnType<typeof cloneTemplateDatabase>> | undefined;
+  afterAll(async () => second?.drop());
+  /**
+   * A database of each app's own: on PostgreSQL the file's and a second clone of the run's
+   * template (no migrations to run), else two in-memory embedded ones.
+   */
+  const ownDatabase = async (key: Buffer, first: boolean) => {
+    const database = !usingPostgres() ? { DATABASE_URL: undefined, DATA_DIR: 'memory://' }
+      : first ? {} : { DATABASE_URL: (second = await cloneTemplateDatabase(process.env.DATABASE_URL!)).url };
+    return { env: { ENCRYPTION_KEY: key.toString('base64'), ENCRYPTION_PREVIOUS_KEYS: undefined, ...database } };
+  };
 
   it('each seals with its own key on every write path and reads only its own rows', async ({ fake, bootApp }) => {
-    const a = await bootApp(ownDatabase(keyA));
-    const b = await bootApp(ownDatabase(keyB));
+    const a = await bootApp(await ownDatabase(keyA, true));
+    const b = await bootApp(await ownDatabase(keyB, false));
 
     const check = async (t: TestApp, key: Buffer, other: Buffer) => {
       // The OAuth callback's write (JiraOAuthService).

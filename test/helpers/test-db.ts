@@ -78,12 +78,22 @@ export interface FileDatabase {
 /** Points this test file's DATABASE_URL (or DATA_DIR) at a database of its own. */
 export async function createFileDatabase(): Promise<FileDatabase> {
   const url = process.env.DATABASE_URL;
-  const suffix = randomBytes(5).toString('hex');
   if (!url) {
-    process.env.DATA_DIR = `memory://file-${suffix}`;
+    process.env.DATA_DIR = `memory://file-${randomBytes(5).toString('hex')}`;
     return { drop: async () => undefined };
   }
-  const base = databaseName(url).replace(/_tpl$/, '');
+  const clone = await cloneTemplateDatabase(url);
+  process.env.DATABASE_URL = clone.url;
+  return clone;
+}
+
+/**
+ * Another migrated database cloned from the run's template (PostgreSQL only): for a file that
+ * needs a second app on a database of its own. `url` is any database of the run (the file's).
+ */
+export async function cloneTemplateDatabase(url: string): Promise<FileDatabase & { url: string }> {
+  const suffix = randomBytes(5).toString('hex');
+  const base = databaseName(url).replace(/_tpl$/, '').replace(/_f[0-9a-f]{10}$/, '');
   const name = `${base}_f${suffix}`;
   const adminUrl = adminUrlFor(url);
   await admin(adminUrl, async (c) => {
@@ -98,8 +108,8 @@ export async function createFileDatabase(): Promise<FileDatabase> {
       }
     }
   });
-  process.env.DATABASE_URL = withDatabase(url, name);
   return {
+    url: withDatabase(url, name),
     drop: () => admin(adminUrl, async (c) => void (await c.query(`DROP DATABASE IF EXISTS ${quote(name)} WITH (FORCE)`))),
   };
 }
