@@ -28,6 +28,20 @@ export class BenchController {
 
   private counter?: ReturnType<typeof countStatements>;
 
+  /** From start-up on, every statement of this process is counted (the idle section reads them). */
+  onModuleInit(): void {
+    this.counter ??= countStatements(this.dataSource);
+  }
+
+  /** The statements this process sent since the last `?reset=1`, by kind (bench/idle.ts). */
+  @Public()
+  @Get('statements')
+  statements(@Query('reset') reset?: string) {
+    const counter = (this.counter ??= countStatements(this.dataSource));
+    if (reset) counter.reset();
+    return { data: { total: counter.total(), byKind: Object.fromEntries(counter.byKind) } };
+  }
+
   /** The fair floor for status: same bearer + TeamGuard (one membership SELECT), then one indexed SELECT. */
   @Get('floor')
   @UseGuards(TeamGuard)

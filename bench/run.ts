@@ -12,6 +12,7 @@ import { SLOW, slowAtlassian, type SlowAtlassianResult } from './slow-atlassian.
 import { printRateLimitRuns, rateLimitBench, RL } from './rate-limits.js';
 import { webhookThroughput } from './webhooks.js';
 import { PROXY, proxyBench } from './proxy.js';
+import { IDLE, idleStatements } from './idle.js';
 import {
   createBenchDatabase, dropBenchDatabase, median, openDatabase, postgresReachable, seedTeam, sleep, startApp,
 } from './support.js';
@@ -108,7 +109,7 @@ const fmt = (n: number, digits = 0) => n.toFixed(digits);
  */
 const smokeOne = (dbs: Db[], which: 'first' | 'last'): Db[] => (SMOKE ? (which === 'first' ? dbs.slice(0, 1) : dbs.slice(-1)) : dbs);
 
-/** BENCH_ONLY=storm,slow runs just those sections (throughput, startup, storm, slow, webhooks, proxy, ratelimits); default: all. */
+/** BENCH_ONLY=storm,slow runs just those sections (throughput, startup, storm, slow, webhooks, proxy, ratelimits, idle); default: all. */
 const only = (process.env.BENCH_ONLY ?? '').split(',').map((s) => s.trim()).filter(Boolean);
 const runs = (section: string): boolean => only.length === 0 || only.includes(section);
 
@@ -230,6 +231,19 @@ async function main(): Promise<void> {
     printRateLimitRuns(report.rateLimits as Awaited<ReturnType<typeof rateLimitBench>>);
   }
 
+  if (havePg && runs('idle')) {
+    console.log(`\n== idle statements on PostgreSQL: every background feature configured, nothing happening, `
+      + `${fmt(IDLE.windowMs / 1000)} s counted after ${fmt(IDLE.settleMs / 1000)} s of settling, at ${IDLE.teams.join(' and ')} connected teams`);
+    const idle = await idleStatements(BENCH_MAIN);
+    report.idle = idle;
+    for (const r of idle) {
+      console.log(`${String(r.teams).padStart(6)} teams: ${r.statements} statements in ${fmt(r.windowMs / 1000, 1)} s = ${fmt(r.perMinute, 1)} a minute  ${JSON.stringify(r.byKind)}`);
+    }
+    const worst = Math.max(...idle.map((r) => r.perMinute));
+    console.log(`TARGET idle-statements: ${fmt(worst, 1)} a minute (target ≤ 12, at every size) ${worst <= 12 ? 'PASS' : 'FAIL'}  `
+      + `[${idle.map((r) => `${r.teams} teams ${fmt(r.perMinute, 1)}`).join(', ')}]`);
+  }
+
   mkdirSync(join(here, '../../bench/.out'), { recursive: true });
   const outName = process.env.BENCH_SMOKE_HALF ? `results-smoke-${only.join('-')}.json` : 'results.json';
   writeFileSync(join(here, '../../bench/.out', outName), JSON.stringify(report, null, 2));
@@ -244,7 +258,7 @@ async function main(): Promise<void> {
  * (CI runs this on every change). Each half is bounded (10 minutes); the exit code is the worse one.
  */
 async function smokeInTwoHalves(): Promise<number> {
-  const halves = [['webhooks', 'throughput', 'startup', 'storm'], ['slow', 'proxy', 'ratelimits']];
+  const halves = [['webhooks', 'throughput', 'startup', 'storm'], ['slow', 'proxy', 'ratelimits', 'idle']];
   const results = await Promise.all(halves.map((sections) => new Promise<{ out: string; code: number }>((resolve) => {
     const child = spawn(process.execPath, [fileURLToPath(import.meta.url), '--smoke'], {
       env: { ...process.env, BENCH_ONLY: sections.join(','), BENCH_SMOKE_HALF: '1' },

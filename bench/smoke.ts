@@ -9,6 +9,7 @@ if (SMOKE) {
   const small: Record<string, string> = {
     BENCH_ROUND_S: '1', BENCH_ROUNDS: '1', BENCH_STARTS: '2', BENCH_IDLE_MS: '300', BENCH_RL_SECONDS: '2', BENCH_RL_WINDOW_S: '2',
     BENCH_STORM_TEAMS: '40', BENCH_SLOW_TEAMS: '5', BENCH_SLOW_TOKEN_MS: '2500', BENCH_PROXY_REQUESTS: '100',
+    BENCH_IDLE_TEAMS: '5', BENCH_IDLE_WINDOW_S: '2', BENCH_IDLE_SETTLE_MS: '500',
   };
   for (const [k, v] of Object.entries(small)) process.env[k] ??= v;
 }

@@ -77,8 +77,8 @@ export class JiraWebhooksEnv {
   @IsInt()
   @Min(0)
   @Max(600_000)
-  @Describe('inbox poll interval (new deliveries are dispatched at once anyway)')
-  JIRA_WEBHOOK_POLL_MS: number = 1_000;
+  @Describe('how often an idle instance looks for events it was not told about (left by a stopped instance); its own deliveries are dispatched at once, retries when due')
+  JIRA_WEBHOOK_POLL_MS: number = 30_000;
 
   /** Largest delivery read; past it reading stops and the answer is 413. */
   @IsInt()

@@ -27,8 +27,8 @@ export class NotifyEnv extends RuntimeEnv {
   @IsInt()
   @Min(10)
   @Max(600_000)
-  @Describe('how often each instance looks for due notifications')
-  NOTIFY_POLL_INTERVAL_MS: number = 1_000;
+  @Describe('how often an idle instance looks for notifications it was not told about (left by a stopped instance); its own are sent when their transaction commits, retries when due')
+  NOTIFY_POLL_INTERVAL_MS: number = 30_000;
 
   /** First retry delay; doubles per attempt (jittered) up to NOTIFY_RETRY_MAX_MS. */
   @IsInt()

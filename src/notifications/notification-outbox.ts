@@ -1,10 +1,43 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { ConfigType } from '@nestjs/config';
-import type { EntityManager } from 'typeorm';
+import type { DataSource, EntityManager, EntitySubscriberInterface, QueryRunner } from 'typeorm';
 import { Clock } from '../common/clock.js';
 import { parseOpaqueId } from '../common/opaque-id.js';
 import { notifyConfig } from '../config/notify.config.js';
 import { NOTIFICATION_TYPE_PATTERN, type NotificationInput } from './notification-types.js';
+
+/** Marks a transaction's query runner that wrote a notification row. */
+const WRITTEN = Symbol('jira-connect.notification-written');
+const listeners = new WeakMap<DataSource, Set<() => void>>();
+const flags = (runner: QueryRunner): Record<symbol, unknown> => runner.data as Record<symbol, unknown>;
+
+/**
+ * Calls `listener` once a notification row written through `dataSource` in this process is
+ * committed: after the outermost COMMIT of its transaction (a DataSource subscriber), or at once
+ * when it was written outside a transaction. NotificationWorker wakes on it instead of polling.
+ * Returns the function that stops listening.
+ */
+export function onNotificationsCommitted(dataSource: DataSource, listener: () => void): () => void {
+  let set = listeners.get(dataSource);
+  if (!set) {
+    const registered = new Set<() => void>();
+    set = registered;
+    listeners.set(dataSource, registered);
+    const subscriber: EntitySubscriberInterface = {
+      afterTransactionCommit: ({ queryRunner }) => {
+        if (queryRunner.isTransactionActive || !flags(queryRunner)[WRITTEN]) return;
+        delete flags(queryRunner)[WRITTEN];
+        for (const l of registered) l();
+      },
+      afterTransactionRollback: ({ queryRunner }) => {
+        if (!queryRunner.isTransactionActive) delete flags(queryRunner)[WRITTEN];
+      },
+    };
+    dataSource.subscribers.push(subscriber);
+  }
+  set.add(listener);
+  return () => void set.delete(listener);
+}
 
 /**
  * Records notifications for the product's backend in the caller's transaction (transactional
@@ -36,6 +69,9 @@ export class NotificationOutbox {
        VALUES ($1, $2, $3::jsonb, $4, $4, $4) RETURNING id`,
       [input.type, input.teamId, JSON.stringify(input.data ?? {}), now],
     )) as { id: string }[];
+    const runner = em.queryRunner;
+    if (runner?.isTransactionActive) flags(runner)[WRITTEN] = true;
+    else for (const l of listeners.get(em.connection) ?? []) l();
     return row.id;
   }
 }

@@ -8,6 +8,7 @@ import { NotificationMetrics } from './notification-metrics.js';
 import { NOTIFICATION_HEADERS, signNotification } from './notification-signature.js';
 import type { NotificationBody } from './notification-types.js';
 import { nextAttemptAt, type RetrySchedule } from './retry-schedule.js';
+import { onNotificationsCommitted } from './notification-outbox.js';
 
 interface ClaimedRow {
   id: string;
@@ -37,6 +38,13 @@ export class NotificationWorker implements OnApplicationBootstrap, OnModuleDestr
   private timer: NodeJS.Timeout | null = null;
   private running: Promise<void> | null = null;
   private stopped = false;
+  /** Woken while a cycle ran: run another at once. */
+  private again = false;
+  /** The earliest retry this process scheduled (clock ms): the next cycle runs then, not at the next poll. */
+  private nextDueMs = Infinity;
+  /** The last backlog read found no pending row: an idle cycle that claimed nothing need not read it again. */
+  private backlogEmpty = false;
+  private unlisten: (() => void) | null = null;
 
   constructor(
     @Inject(notifyConfig.KEY) private readonly settings: ConfigType<typeof notifyConfig>,
@@ -48,12 +56,29 @@ export class NotificationWorker implements OnApplicationBootstrap, OnModuleDestr
   }
 
   onApplicationBootstrap(): void {
-    if (this.settings.url) this.scheduleTick(0);
+    if (!this.settings.url) return;
+    // A notification this process writes is sent as soon as its transaction commits; the poll
+    // (NOTIFY_POLL_INTERVAL_MS) only finds what no one here was told about: rows left by an
+    // instance that stopped mid-send, or written by another process that has no worker.
+    this.unlisten = onNotificationsCommitted(this.dataSource, () => this.wake());
+    this.scheduleTick(0);
+  }
+
+  /** Runs a cycle now (or right after the one in progress). */
+  wake(): void {
+    if (this.stopped) return;
+    if (this.running) {
+      this.again = true;
+      return;
+    }
+    if (this.timer) clearTimeout(this.timer);
+    this.scheduleTick(0);
   }
 
   /** Stops polling, aborts POSTs in progress and hands their rows back (before the database closes). */
   async onModuleDestroy(): Promise<void> {
     this.stopped = true;
+    this.unlisten?.();
     if (this.timer) clearTimeout(this.timer);
     for (const controller of this.inFlight) controller.abort(new Error('shutting down'));
     await this.running;
@@ -66,7 +91,10 @@ export class NotificationWorker implements OnApplicationBootstrap, OnModuleDestr
         .catch((err: unknown) => this.logger.error({ err, msg: 'notification worker cycle failed' }))
         .finally(() => {
           this.running = null;
-          this.scheduleTick(this.settings.pollIntervalMs);
+          const again = this.again;
+          this.again = false;
+          const untilDue = Math.max(0, this.nextDueMs - this.clock.nowMs());
+          this.scheduleTick(again ? 0 : Math.min(this.settings.pollIntervalMs, untilDue));
         });
     }, delayMs);
     this.timer.unref();
@@ -74,15 +102,19 @@ export class NotificationWorker implements OnApplicationBootstrap, OnModuleDestr
 
   /** Sends due rows batch by batch until none is left; exposed for tests. */
   async drain(): Promise<void> {
+    // Retries due by now are claimed below; later ones stay scheduled.
+    if (this.nextDueMs <= this.clock.nowMs()) this.nextDueMs = Infinity;
+    let claimed = 0;
     for (;;) {
       if (this.stopped) return;
       const rows = await this.claim();
+      claimed += rows.length;
       // One bad row must not hold up the batch; its lease expires and it is tried again.
       await Promise.all(rows.map((row) => this.deliver(row).catch((err: unknown) =>
         this.logger.error({ err, notificationId: row.id, msg: 'notification delivery crashed' }))));
       if (rows.length < BATCH_SIZE) break;
     }
-    await this.recordBacklog();
+    if (claimed > 0 || !this.backlogEmpty) await this.recordBacklog();
   }
 
   private async claim(): Promise<ClaimedRow[]> {
@@ -153,6 +185,7 @@ export class NotificationWorker implements OnApplicationBootstrap, OnModuleDestr
 
   private async recordFailure(row: ClaimedRow, error: string, seconds: number): Promise<void> {
     const next = nextAttemptAt(this.schedule, row.attempts, new Date(row.occurred_at).getTime(), this.clock.nowMs());
+    if (next) this.nextDueMs = Math.min(this.nextDueMs, next.getTime());
     this.metrics.attempted(row.type, next ? 'retry' : 'failed', seconds);
     await this.dataSource.query(
       `UPDATE jira_notification_outbox SET status = $2, next_attempt_at = COALESCE($3, next_attempt_at), locked_until = NULL, last_error = $4
@@ -176,6 +209,7 @@ export class NotificationWorker implements OnApplicationBootstrap, OnModuleDestr
     const [row] = (await this.dataSource.query(
       `SELECT min(occurred_at) AS oldest FROM jira_notification_outbox WHERE status = 'pending'`,
     )) as { oldest: Date | string | null }[];
+    this.backlogEmpty = !row?.oldest;
     this.metrics.backlog(row?.oldest ? Math.max(0, (this.clock.nowMs() - new Date(row.oldest).getTime()) / 1000) : 0);
   }
 }

@@ -76,7 +76,7 @@ export interface JiraNotificationOptions {
   webhookUrl?: string;
   /** HMAC-SHA256 key of the signature (at least 32 characters); required with webhookUrl. */
   secret?: string;
-  /** As the NOTIFY_* variables: 10000, 1000, 10000, 3600000, 72. */
+  /** As the NOTIFY_* variables: 10000, 30000, 10000, 3600000, 72. */
   timeoutMs?: number;
   pollIntervalMs?: number;
   retryBaseMs?: number;

@@ -40,6 +40,9 @@ const pgArray = (v: (string | number)[] | string): string[] =>
 export class JiraWebhookDispatcher implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger(JiraWebhookDispatcher.name);
   private timer?: NodeJS.Timeout;
+  /** The earliest retry this process scheduled: a kick then, not at the next poll. */
+  private retryTimer?: NodeJS.Timeout;
+  private retryAtMs = Infinity;
   private draining?: Promise<void>;
   private again = false;
   private stopped = false;
@@ -72,10 +75,15 @@ export class JiraWebhookDispatcher implements OnApplicationBootstrap, OnApplicat
   async onApplicationShutdown(): Promise<void> {
     this.stopped = true;
     clearInterval(this.timer);
+    clearTimeout(this.retryTimer);
     await this.draining;
   }
 
-  /** Work off what is due now (called after each stored delivery, and by the poll timer). */
+  /**
+   * Work off what is due now: called after each delivery this process stores, when a retry it
+   * scheduled is due, and by the poll timer (JIRA_WEBHOOK_POLL_MS), which only finds what no one
+   * here was told about (events left by an instance that stopped mid-handler).
+   */
   kick(): void {
     if (this.stopped) return;
     if (this.draining) {
@@ -91,6 +99,19 @@ export class JiraWebhookDispatcher implements OnApplicationBootstrap, OnApplicat
           this.kick();
         }
       });
+  }
+
+  /** A kick when a retry this process scheduled is due (clock ms); the earliest one wins. */
+  private kickAt(atMs: number): void {
+    if (this.stopped || atMs >= this.retryAtMs) return;
+    clearTimeout(this.retryTimer);
+    this.retryAtMs = atMs;
+    this.retryTimer = setTimeout(() => {
+      this.retryAtMs = Infinity;
+      this.retryTimer = undefined;
+      this.kick();
+    }, Math.max(0, atMs - this.clock.nowMs()));
+    this.retryTimer.unref();
   }
 
   /** Claims and handles batches until nothing is due. Returns how many events were attempted. */
@@ -169,6 +190,7 @@ export class JiraWebhookDispatcher implements OnApplicationBootstrap, OnApplicat
       `UPDATE jira_webhook_events SET status = $2, handled_by = $3, last_error = $4, locked_until = NULL, next_attempt_at = $5 WHERE id = $1`,
       [row.id, dead ? 'dead' : 'pending', [...done], failure, new Date(now.getTime() + backoff)]);
     this.metrics.handled(dead ? 'dead_lettered' : 'retried');
+    if (!dead) this.kickAt(now.getTime() + backoff);
     if (dead) {
       this.logger.error({ eventId: row.id, teamId: row.team_id, attempts: row.attempts, msg: 'jira webhook event dead-lettered' });
       await this.refreshDeadLetterGauge();
