@@ -106,12 +106,18 @@ export class JiraWebhookDispatcher implements OnApplicationBootstrap, OnApplicat
     if (this.stopped || atMs >= this.retryAtMs) return;
     clearTimeout(this.retryTimer);
     this.retryAtMs = atMs;
-    this.retryTimer = setTimeout(() => {
-      this.retryAtMs = Infinity;
-      this.retryTimer = undefined;
-      this.kick();
-    }, Math.max(0, atMs - this.clock.nowMs()));
-    this.retryTimer.unref();
+    // A timer may fire a millisecond before the clock reaches `atMs`, when the claim would find the
+    // row not yet due and nothing would wake us until the poll: re-arm until it is due.
+    const arm = () => {
+      this.retryTimer = setTimeout(() => {
+        if (this.clock.nowMs() < atMs) return arm();
+        this.retryAtMs = Infinity;
+        this.retryTimer = undefined;
+        this.kick();
+      }, Math.max(0, atMs - this.clock.nowMs()) + 1);
+      this.retryTimer.unref();
+    };
+    arm();
   }
 
   /** Claims and handles batches until nothing is due. Returns how many events were attempted. */
