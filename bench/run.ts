@@ -13,6 +13,7 @@ import { printRateLimitRuns, rateLimitBench, RL } from './rate-limits.js';
 import { webhookThroughput } from './webhooks.js';
 import { PROXY, proxyBench } from './proxy.js';
 import { IDLE, idleStatements } from './idle.js';
+import { SCALE, scaleBench } from './scale.js';
 import {
   createBenchDatabase, dropBenchDatabase, median, openDatabase, postgresReachable, seedTeam, sleep, startApp,
 } from './support.js';
@@ -109,7 +110,7 @@ const fmt = (n: number, digits = 0) => n.toFixed(digits);
  */
 const smokeOne = (dbs: Db[], which: 'first' | 'last'): Db[] => (SMOKE ? (which === 'first' ? dbs.slice(0, 1) : dbs.slice(-1)) : dbs);
 
-/** BENCH_ONLY=storm,slow runs just those sections (throughput, startup, storm, slow, webhooks, proxy, ratelimits, idle); default: all. */
+/** BENCH_ONLY=storm,slow runs just those sections (throughput, startup, storm, slow, webhooks, proxy, ratelimits, idle, scale); default: all. */
 const only = (process.env.BENCH_ONLY ?? '').split(',').map((s) => s.trim()).filter(Boolean);
 const runs = (section: string): boolean => only.length === 0 || only.includes(section);
 
@@ -244,6 +245,30 @@ async function main(): Promise<void> {
       + `[${idle.map((r) => `${r.teams} teams ${fmt(r.perMinute, 1)}`).join(', ')}]`);
   }
 
+  if (havePg && runs('scale')) {
+    console.log(`\n== scale on PostgreSQL: ${SCALE.small} against ${SCALE.large} connected teams, one app each, both running, every background feature configured`);
+    const r = await scaleBench(BENCH_MAIN);
+    report.scale = r;
+    for (const side of [r.small, r.large]) {
+      console.log(`${String(side.teams).padStart(7)} teams (seeded in ${fmt(side.seedMs / 1000, 1)} s): idle RSS ${fmt(side.idleRssMb, 1)} MiB, /metrics series ${side.metricsSeries}, `
+        + `idle statements ${fmt(side.idleStatementsPerMinute, 1)} a minute ${JSON.stringify(side.idleByKind)}`);
+      for (const l of [side.status, side.token]) {
+        console.log(`        ${l.route.padEnd(28)} ${fmt(l.rps).padStart(6)} req/s  p50 ${fmt(l.p50Ms, 1)} ms  p99 ${fmt(l.p99Ms, 1)} ms  non-2xx ${l.non2xx}  errors ${l.errors}`);
+        if (l.non2xx > 0 || l.errors > 0) failures.push(`scale ${l.route}: ${l.non2xx} non-2xx, ${l.errors} errors`);
+      }
+    }
+    const p99 = (side: typeof r.small) => Math.max(side.status.p99Ms, side.token.p99Ms);
+    const hot = p99(r.large) / Math.max(p99(r.small), 0.001);
+    const rss = r.large.idleRssMb / r.small.idleRssMb;
+    console.log(`TARGET scale-hot-p99: ${fmt(hot, 2)} × (target ≤ 1.2) ${hot <= 1.2 ? 'PASS' : 'FAIL'}  [worse p99 of status and getAccessToken: ${fmt(p99(r.large), 1)} ms at ${r.large.teams} teams, ${fmt(p99(r.small), 1)} ms at ${r.small.teams}]`);
+    console.log(`TARGET scale-rss: ${fmt(rss, 2)} × (target ≤ 1.2) ${rss <= 1.2 ? 'PASS' : 'FAIL'}  [${fmt(r.large.idleRssMb, 1)} MiB against ${fmt(r.small.idleRssMb, 1)} MiB]`);
+    console.log(`TARGET metrics-series: ${r.large.metricsSeries} at ${r.large.teams} teams, ${r.small.metricsSeries} at ${r.small.teams} (target equal) ${r.large.metricsSeries === r.small.metricsSeries ? 'PASS' : 'FAIL'}`);
+    for (const p of r.plans) {
+      console.log(`TARGET scale-sweep-plan (${p.name}): ${p.seqScan ? 'sequential scan' : 'indexes only'} at ${r.large.teams} teams (target: no sequential scan) ${p.seqScan ? 'FAIL' : 'PASS'}`);
+      for (const line of p.plan) console.log(`        ${line}`);
+    }
+  }
+
   mkdirSync(join(here, '../../bench/.out'), { recursive: true });
   const outName = process.env.BENCH_SMOKE_HALF ? `results-smoke-${only.join('-')}.json` : 'results.json';
   writeFileSync(join(here, '../../bench/.out', outName), JSON.stringify(report, null, 2));
@@ -258,7 +283,7 @@ async function main(): Promise<void> {
  * (CI runs this on every change). Each half is bounded (10 minutes); the exit code is the worse one.
  */
 async function smokeInTwoHalves(): Promise<number> {
-  const halves = [['webhooks', 'throughput', 'startup', 'storm'], ['slow', 'proxy', 'ratelimits', 'idle']];
+  const halves = [['webhooks', 'throughput', 'startup', 'storm'], ['slow', 'proxy', 'ratelimits', 'idle'], ['scale']];
   const results = await Promise.all(halves.map((sections) => new Promise<{ out: string; code: number }>((resolve) => {
     const child = spawn(process.execPath, [fileURLToPath(import.meta.url), '--smoke'], {
       env: { ...process.env, BENCH_ONLY: sections.join(','), BENCH_SMOKE_HALF: '1' },
