@@ -4,11 +4,11 @@ import { join } from 'node:path';
 import { Controller, Get, Module, Post, Query, UseGuards } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import type { DataSource } from 'typeorm';
-import { Public } from '../src/auth/public.decorator.js';
+import { Public } from '../src/integrations/jira/auth/public.decorator.js';
 import { AppModule } from '../src/app.module.js';
 import { JiraTokenManager } from '../src/integrations/jira/tokens/jira-token-manager.service.js';
-import { CurrentTeam, type TeamContext } from '../src/teams/team.decorators.js';
-import { TeamGuard } from '../src/teams/team.guard.js';
+import { CurrentTeam, type TeamContext } from '../src/integrations/jira/teams/team.decorators.js';
+import { TeamGuard } from '../src/integrations/jira/teams/team.guard.js';
 import { countStatements } from '../test/helpers/statement-counter.js';
 
 /** One indexed SELECT: the same lookup the status route starts from, without any mapping. */

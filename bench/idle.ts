@@ -1,6 +1,6 @@
 import { createServer, type Server } from 'node:http';
 import { JiraIntegration } from '../src/integrations/jira/entities/jira-integration.entity.js';
-import { FakeAtlassian } from '../test/fake-atlassian/fake-atlassian.js';
+import { FakeAtlassian } from '../src/integrations/jira/testing/fake-atlassian/fake-atlassian.js';
 import { createBenchDatabase, dropBenchDatabase, openDatabase, sleep, startApp } from './support.js';
 
 /**

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { Agent, request } from 'node:http';
 import { signHs256Token } from '../src/auth/sign-token.js';
 import { readAuthSettings } from '../src/config/auth.config.js';
-import { FakeAtlassian } from '../test/fake-atlassian/fake-atlassian.js';
+import { FakeAtlassian } from '../src/integrations/jira/testing/fake-atlassian/fake-atlassian.js';
 import { seedIntegration } from '../test/helpers/jira-seed.js';
 import { hammer, type LoadResult } from './load.js';
 import { createBenchDatabase, dropBenchDatabase, openDatabase, startApp, type AppProcess } from './support.js';

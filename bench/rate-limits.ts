@@ -9,9 +9,9 @@ import { parseRetryAfter } from '../src/integrations/jira/atlassian/atlassian.ga
 import { JiraClient } from '../src/integrations/jira/client/jira-client.js';
 import { RateLimitGovernor } from '../src/integrations/jira/client/rate-limit-governor.js';
 import { atlassianUnavailable } from '../src/integrations/jira/tokens/jira-token.errors.js';
-import { MetricsService } from '../src/metrics/metrics.service.js';
-import { FakeAtlassian } from '../test/fake-atlassian/fake-atlassian.js';
-import { FakeRateLimits } from '../test/fake-atlassian/rate-limits.js';
+import { MetricsService } from '../src/integrations/jira/metrics/metrics.service.js';
+import { FakeAtlassian } from '../src/integrations/jira/testing/fake-atlassian/fake-atlassian.js';
+import { FakeRateLimits } from '../src/integrations/jira/testing/fake-atlassian/rate-limits.js';
 import { seedIntegration } from '../test/helpers/jira-seed.js';
 import { SMOKE } from './smoke.js';
 import { createBenchDatabase, dropBenchDatabase, postgresReachable, sleep } from './support.js';

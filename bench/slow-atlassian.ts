@@ -1,6 +1,6 @@
 import autocannon from 'autocannon';
 import { JiraIntegration } from '../src/integrations/jira/entities/jira-integration.entity.js';
-import { FakeAtlassian } from '../test/fake-atlassian/fake-atlassian.js';
+import { FakeAtlassian } from '../src/integrations/jira/testing/fake-atlassian/fake-atlassian.js';
 import { createBenchDatabase, dropBenchDatabase, openDatabase, seedTeam, sleep, startApp, type AppProcess } from './support.js';
 
 const TOKEN_MS = Number(process.env.BENCH_SLOW_TOKEN_MS ?? 9_000);

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
-import { readJiraSettings } from '../src/config/jira.config.js';
+import { readJiraSettings } from '../src/integrations/jira/config/jira.config.js';
 import { JiraIntegration } from '../src/integrations/jira/entities/jira-integration.entity.js';
-import { FakeAtlassian } from '../test/fake-atlassian/fake-atlassian.js';
+import { FakeAtlassian } from '../src/integrations/jira/testing/fake-atlassian/fake-atlassian.js';
 import { createBenchDatabase, dropBenchDatabase, openDatabase, startApp, type AppProcess } from './support.js';
 
 export const STORM = {

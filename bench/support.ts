@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import pg from 'pg';
 import { signHs256Token } from '../src/auth/sign-token.js';
-import { TokenCipher } from '../src/common/crypto/token-cipher.js';
+import { TokenCipher } from '../src/integrations/jira/common/crypto/token-cipher.js';
 import { readAuthSettings } from '../src/config/auth.config.js';
 import { createDataSource, type AppDataSource } from '../src/database/data-source.js';
 import { sealTokenColumns } from '../src/integrations/jira/entities/jira-integration-tokens.subscriber.js';

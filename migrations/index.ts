@@ -7,12 +7,12 @@ import { JiraWebhooks1768000000000 } from './1768000000000-JiraWebhooks.js';
 import { WebhookRawBody1769000000000 } from './1769000000000-WebhookRawBody.js';
 import { ConnectionLifecycle1769500000000 } from './1769500000000-ConnectionLifecycle.js';
 import { ServiceAccounts1770000000000 } from './1770000000000-ServiceAccounts.js';
-import { JiraOwnTables1771000000000 } from './1771000000000-JiraOwnTables.js';
+import { JiraOwnTables1771000000000 } from '../src/integrations/jira/migrations/1771000000000-JiraOwnTables.js';
 
 /**
  * The standalone server's schema: its own tables (`teams`, `users`, `team_members`) and, through the
- * last one, the module's. Listed explicitly (not globbed) so the same list works from tsc output,
- * SWC and the CLI.
+ * last one (the module's own, in src/integrations/jira/migrations/), the module's. Listed explicitly
+ * (not globbed) so the same list works from tsc output, SWC and the CLI.
  */
 export const migrations = [
   InitialSchema1764000000000,
@@ -27,9 +27,3 @@ export const migrations = [
   JiraOwnTables1771000000000,
 ];
 
-/**
- * What a host application runs with its own migrations (`jiraConnectMigrations`): the module's
- * `jira_*` tables only, created on a new database or brought up to date in place on one that ran
- * an earlier version's migrations (1771000000000-JiraOwnTables.ts).
- */
-export const jiraMigrations = [JiraOwnTables1771000000000];

@@ -8,9 +8,9 @@ import { AppModule } from '../src/app.module.js';
 import { configureApp } from '../src/app.setup.js';
 import { JwtVerifier } from '../src/auth/jwt-verifier.service.js';
 import { readAuthSettings } from '../src/config/auth.config.js';
-import { EnvValidationError } from '../src/config/validate-env.js';
+import { EnvValidationError } from '../src/integrations/jira/config/validate-env.js';
 import { ensureMembership } from '../src/teams/teams.service.js';
-import { FakeAtlassian, type FakeAccount } from '../test/fake-atlassian/fake-atlassian.js';
+import { FakeAtlassian, type FakeAccount } from '../src/integrations/jira/testing/fake-atlassian/fake-atlassian.js';
 import { DEMO_PAGE_HTML } from './demo-page.js';
 
 /*

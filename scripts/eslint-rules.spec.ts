@@ -47,8 +47,9 @@ describe('eslint.config.js: production code does not import test code', () => {
 
   it('refuses the fake Atlassian and the testing entry in src/, and allows them in the testing entry itself', async () => {
     expect(await imports("export { startFakeAtlassian } from '../testing/index.js';\n", 'src/integrations/jira/connect/fixture.ts')).toBe(1);
-    expect(await imports("export { FakeAtlassian } from '../../../test/fake-atlassian/fake-atlassian.js';\n", 'src/integrations/jira/fixture.ts')).toBe(1);
-    expect(await imports("export { FakeAtlassian } from '../../../../test/fake-atlassian/fake-atlassian.js';\n", 'src/integrations/jira/testing/fixture.ts')).toBe(0);
+    expect(await imports("export { FakeAtlassian } from './testing/fake-atlassian/fake-atlassian.js';\n", 'src/integrations/jira/fixture.ts')).toBe(1);
+    expect(await imports("export { FakeAtlassian } from '../../test/fake-atlassian/token-faults.js';\n", 'src/admin/fixture.ts')).toBe(1);
+    expect(await imports("export { FakeAtlassian } from './fake-atlassian/fake-atlassian.js';\n", 'src/integrations/jira/testing/fixture.ts')).toBe(0);
     expect(await imports("export { JiraClient } from '../client/jira-client.js';\n", 'src/integrations/jira/connect/fixture.ts')).toBe(0);
   });
 });

@@ -24,7 +24,7 @@ trap 'rm -rf "$work"' EXIT
 
 # 1. dist/: built when missing or older than its sources (CI's build step has just run).
 entry=dist/src/integrations/jira/index.js
-if [ ! -f "$entry" ] || [ -n "$(find src migrations test/fake-atlassian package.json tsconfig.json tsconfig.build.json \
+if [ ! -f "$entry" ] || [ -n "$(find src migrations package.json tsconfig.json tsconfig.build.json \
     -newer "$entry" -not -name '*.spec.ts' -print -quit)" ]; then
   echo "building dist/"
   npm run build --silent

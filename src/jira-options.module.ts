@@ -1,17 +1,17 @@
 import { Module } from '@nestjs/common';
 import type { ConfigType } from '@nestjs/config';
-import { appConfig } from './config/app.config.js';
-import { encryptionConfig } from './config/encryption.config.js';
-import { jiraConfig } from './config/jira.config.js';
-import { jiraRateLimitConfig } from './config/jira-rate-limit.config.js';
-import { jiraWebhooksConfig } from './config/jira-webhooks.config.js';
-import { jiraProxyConfig } from './config/jira-proxy.config.js';
-import { rateLimitConfig } from './config/rate-limit.config.js';
-import { redisConfig } from './config/redis.config.js';
+import { appConfig } from './integrations/jira/config/app.config.js';
+import { encryptionConfig } from './integrations/jira/config/encryption.config.js';
+import { jiraConfig } from './integrations/jira/config/jira.config.js';
+import { jiraRateLimitConfig } from './integrations/jira/config/jira-rate-limit.config.js';
+import { jiraWebhooksConfig } from './integrations/jira/config/jira-webhooks.config.js';
+import { jiraProxyConfig } from './integrations/jira/config/jira-proxy.config.js';
+import { rateLimitConfig } from './integrations/jira/config/rate-limit.config.js';
+import { redisConfig } from './integrations/jira/config/redis.config.js';
 import type { JiraIntegrationModuleOptions } from './integrations/jira/jira-integration.options.js';
-import { MetricsService } from './metrics/metrics.service.js';
-import { NotificationOutbox } from './notifications/notification-outbox.js';
-import { TeamAccessPolicy } from './teams/team-access.policy.js';
+import { MetricsService } from './integrations/jira/metrics/metrics.service.js';
+import { NotificationOutbox } from './integrations/jira/notifications/notification-outbox.js';
+import { TeamAccessPolicy } from './integrations/jira/teams/team-access.policy.js';
 
 export const STANDALONE_JIRA_OPTIONS = 'STANDALONE_JIRA_OPTIONS';
 

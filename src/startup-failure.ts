@@ -1,5 +1,5 @@
 import { formatConfigurationProblems } from './config/check-configuration.js';
-import { EnvValidationError } from './config/validate-env.js';
+import { EnvValidationError } from './integrations/jira/config/validate-env.js';
 import { EmbeddedDatabaseLockedError } from './database/data-source.js';
 
 /** Nest wraps errors thrown while building providers; the cause is what the operator must see. */

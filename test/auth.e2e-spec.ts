@@ -7,10 +7,10 @@ import { exportJWK, generateKeyPair, SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { JwtVerifier } from '../src/auth/jwt-verifier.service.js';
 import { readAuthSettings } from '../src/config/auth.config.js';
-import type { TeamRole } from '../src/teams/entities/team-member.entity.js';
-import { CurrentTeam, type TeamContext } from '../src/teams/team.decorators.js';
-import { TeamAccessPolicy } from '../src/teams/team-access.policy.js';
-import { TeamGuard } from '../src/teams/team.guard.js';
+import type { TeamRole } from '../src/integrations/jira/teams/team-role.js';
+import { CurrentTeam, type TeamContext } from '../src/integrations/jira/teams/team.decorators.js';
+import { TeamAccessPolicy } from '../src/integrations/jira/teams/team-access.policy.js';
+import { TeamGuard } from '../src/integrations/jira/teams/team.guard.js';
 import { entryPointArgs } from './helpers/entry-point.js';
 import { createTestApp, type TestApp } from './helpers/test-app.js';
 

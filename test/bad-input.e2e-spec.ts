@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FakeAtlassian } from './fake-atlassian/fake-atlassian.js';
+import { FakeAtlassian } from '../src/integrations/jira/testing/fake-atlassian/fake-atlassian.js';
 import { fileFixtures } from './helpers/fixtures.js';
 import { documentedCodes, type OpenApiDocument } from './helpers/openapi-doc.js';
 import type { TestMember } from './helpers/test-app.js';

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDataSource } from '../src/database/data-source.js';
-import { FakeAtlassian } from './fake-atlassian/fake-atlassian.js';
+import { FakeAtlassian } from '../src/integrations/jira/testing/fake-atlassian/fake-atlassian.js';
 import { waitUntil } from './helpers/free-port.js';
 import { PrivatePostgres, privatePostgresUnavailableReason } from './helpers/private-postgres.js';
 import { createTestApp, type TestApp, type TestMember } from './helpers/test-app.js';

@@ -1,8 +1,8 @@
 import { Body, Controller, Get, Module, Post, UseGuards } from '@nestjs/common';
 import { IsString } from 'class-validator';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { TeamRoles, CurrentTeam, type TeamContext } from '../src/teams/team.decorators.js';
-import { TeamGuard } from '../src/teams/team.guard.js';
+import { TeamRoles, CurrentTeam, type TeamContext } from '../src/integrations/jira/teams/team.decorators.js';
+import { TeamGuard } from '../src/integrations/jira/teams/team.guard.js';
 import { JwtVerifier } from '../src/auth/jwt-verifier.service.js';
 import { signHs256Token } from '../src/auth/sign-token.js';
 import { readAuthSettings } from '../src/config/auth.config.js';

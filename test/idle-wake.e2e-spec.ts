@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { NotificationType } from '../src/notifications/notification-types.js';
-import { NotificationOutbox, onNotificationsCommitted } from '../src/notifications/notification-outbox.js';
-import { FakeAtlassian } from './fake-atlassian/fake-atlassian.js';
+import { NotificationType } from '../src/integrations/jira/notifications/notification-types.js';
+import { NotificationOutbox, onNotificationsCommitted } from '../src/integrations/jira/notifications/notification-outbox.js';
+import { FakeAtlassian } from '../src/integrations/jira/testing/fake-atlassian/fake-atlassian.js';
 import { JiraWebhookDispatcher } from '../src/integrations/jira/webhooks/jira-webhook.dispatcher.js';
 import { fileFixtures } from './helpers/fixtures.js';
 import { NotificationReceiver } from './helpers/notification-receiver.js';

@@ -18,7 +18,7 @@ import {
   type JiraIntegrationModuleForRootOptions,
   type TeamRole,
 } from '../src/integrations/jira/index.js';
-import { FakeAtlassian } from './fake-atlassian/fake-atlassian.js';
+import { FakeAtlassian } from '../src/integrations/jira/testing/fake-atlassian/fake-atlassian.js';
 
 /*
  * The module through forRoot (static options) in the barest host: its own DataSource, the

@@ -1,6 +1,6 @@
 import { beforeEach, describe, expect, it } from 'vitest';
-import { readJiraSettings } from '../src/config/jira.config.js';
-import { FakeAtlassian } from './fake-atlassian/fake-atlassian.js';
+import { readJiraSettings } from '../src/integrations/jira/config/jira.config.js';
+import { FakeAtlassian } from '../src/integrations/jira/testing/fake-atlassian/fake-atlassian.js';
 import { fileFixtures } from './helpers/fixtures.js';
 import { CALLBACK_PATH, consent, integrationRow, sha256, startFlow, type StartedFlow } from './helpers/oauth-flow.js';
 import type { TestApp } from './helpers/test-app.js';

@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect } from 'vitest';
 import { readDatabaseSettings } from '../src/config/database.config.js';
 import { createDataSource } from '../src/database/data-source.js';
 import { JiraIntegrationModule, TeamAccessPolicy, type TeamRole } from '../src/integrations/jira/index.js';
-import { FakeAtlassian } from './fake-atlassian/fake-atlassian.js';
+import { FakeAtlassian } from '../src/integrations/jira/testing/fake-atlassian/fake-atlassian.js';
 import { fileFixtures } from './helpers/fixtures.js';
 import { seedIntegration, storedIntegration, type SeededIntegration } from './helpers/jira-seed.js';
 import { createTestApp, type TestMember } from './helpers/test-app.js';

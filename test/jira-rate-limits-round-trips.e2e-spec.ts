@@ -1,8 +1,8 @@
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RATE_LIMIT_STATE_STORE, RedisRateLimitStateStore, SNAPSHOT_FLUSH_MS, STEP } from '../src/integrations/jira/client/rate-limit-state.js';
-import { FakeAtlassian } from './fake-atlassian/fake-atlassian.js';
-import { FakeRateLimits } from './fake-atlassian/rate-limits.js';
+import { FakeAtlassian } from '../src/integrations/jira/testing/fake-atlassian/fake-atlassian.js';
+import { FakeRateLimits } from '../src/integrations/jira/testing/fake-atlassian/rate-limits.js';
 import { seedIntegration, type SeededIntegration } from './helpers/jira-seed.js';
 import { PrivateRedis, redisServerBinary } from './helpers/private-redis.js';
 import { createTestApp, type TestApp, type TestMember } from './helpers/test-app.js';

@@ -1,14 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { JiraClient } from '../src/integrations/jira/client/jira-client.js';
-import { FakeAtlassian, type FakeAccount } from './fake-atlassian/fake-atlassian.js';
-import { FakeRateLimits } from './fake-atlassian/rate-limits.js';
+import { FakeAtlassian, type FakeAccount } from '../src/integrations/jira/testing/fake-atlassian/fake-atlassian.js';
+import { FakeRateLimits } from '../src/integrations/jira/testing/fake-atlassian/rate-limits.js';
 import { seedIntegration } from './helpers/jira-seed.js';
 import { waitUntilHeldBack } from './helpers/rate-limit-probe.js';
 import { createTestApp, type TestApp } from './helpers/test-app.js';
 
 /*
  * The rate-limit governor in front of JiraClient, against the fake's Atlassian limits
- * (test/fake-atlassian/rate-limits.ts). Timing bounds are generous (shared, loaded CPU); the
+ * (src/integrations/jira/testing/fake-atlassian/rate-limits.ts). Timing bounds are generous (shared, loaded CPU); the
  * assertions that matter count calls at the fake.
  */
 

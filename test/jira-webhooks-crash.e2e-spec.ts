@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { JiraWebhookLifecycle } from '../src/integrations/jira/webhooks/jira-webhook-lifecycle.service.js';
-import { FakeAtlassian } from './fake-atlassian/fake-atlassian.js';
+import { FakeAtlassian } from '../src/integrations/jira/testing/fake-atlassian/fake-atlassian.js';
 import { seedIntegration } from './helpers/jira-seed.js';
 import { createTestApp } from './helpers/test-app.js';
 import { usingPostgres } from './helpers/test-db.js';

@@ -1,11 +1,11 @@
 import { EventEmitter2 } from '@nestjs/event-emitter';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { JiraConnectionEvent } from '../src/integrations/jira/jira.events.js';
-import { Clock } from '../src/common/clock.js';
+import { Clock } from '../src/integrations/jira/common/clock.js';
 import { JiraWebhookDispatcher } from '../src/integrations/jira/webhooks/jira-webhook.dispatcher.js';
 import { JiraWebhookRenewalJob } from '../src/integrations/jira/webhooks/jira-webhook-renewal.job.js';
-import { FakeAtlassian } from './fake-atlassian/fake-atlassian.js';
-import type { FakeDelivery } from './fake-atlassian/fake-webhooks.js';
+import { FakeAtlassian } from '../src/integrations/jira/testing/fake-atlassian/fake-atlassian.js';
+import type { FakeDelivery } from '../src/integrations/jira/testing/fake-atlassian/fake-webhooks.js';
 import { fileFixtures } from './helpers/fixtures.js';
 import { connect } from './helpers/oauth-flow.js';
 import { createTestApp, type TestMember } from './helpers/test-app.js';

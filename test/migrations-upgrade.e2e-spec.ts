@@ -7,7 +7,7 @@ import { TypeOrmModule } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { afterAll, describe, expect, it } from 'vitest';
 import { migrations as serverMigrations } from '../migrations/index.js';
-import { TokenCipher } from '../src/common/crypto/token-cipher.js';
+import { TokenCipher } from '../src/integrations/jira/common/crypto/token-cipher.js';
 import { pglitePoolFor } from '../src/database/pglite-pool.js';
 import { jiraConnectEntities, jiraConnectMigrations, JiraIntegrationModule, JiraTokenManager } from '../src/integrations/jira/index.js';
 

@@ -1,8 +1,8 @@
 import { beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { Clock } from '../src/common/clock.js';
+import { Clock } from '../src/integrations/jira/common/clock.js';
 import { JiraIntegration } from '../src/integrations/jira/entities/jira-integration.entity.js';
 import { PersonalDataReportJob } from '../src/integrations/jira/lifecycle/personal-data-report.job.js';
-import { FakeAtlassian, type FakeAccount } from './fake-atlassian/fake-atlassian.js';
+import { FakeAtlassian, type FakeAccount } from '../src/integrations/jira/testing/fake-atlassian/fake-atlassian.js';
 import { fileFixtures } from './helpers/fixtures.js';
 import { storedIntegration } from './helpers/jira-seed.js';
 import { ShiftedClock } from './helpers/shifted-clock.js';

@@ -1,8 +1,8 @@
 import { getStorageToken } from '@nestjs/throttler';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { RedisThrottlerStorage } from '../src/common/throttling/redis-throttler.storage.js';
+import type { RedisThrottlerStorage } from '../src/integrations/jira/common/throttling/redis-throttler.storage.js';
 import { RATE_LIMIT_STATE_STORE, type RedisRateLimitStateStore } from '../src/integrations/jira/client/rate-limit-state.js';
-import { FakeAtlassian } from './fake-atlassian/fake-atlassian.js';
+import { FakeAtlassian } from '../src/integrations/jira/testing/fake-atlassian/fake-atlassian.js';
 import { waitUntil } from './helpers/free-port.js';
 import { connect } from './helpers/oauth-flow.js';
 import { PrivateRedis, redisServerBinary } from './helpers/private-redis.js';

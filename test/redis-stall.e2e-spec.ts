@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FakeAtlassian } from './fake-atlassian/fake-atlassian.js';
+import { FakeAtlassian } from '../src/integrations/jira/testing/fake-atlassian/fake-atlassian.js';
 import { waitUntil } from './helpers/free-port.js';
 import { PrivateRedis, redisServerBinary } from './helpers/private-redis.js';
 import { createTestApp, type TestApp, type TestMember } from './helpers/test-app.js';

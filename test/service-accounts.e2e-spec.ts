@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Clock } from '../src/common/clock.js';
+import { Clock } from '../src/integrations/jira/common/clock.js';
 import { JiraTokenManager } from '../src/integrations/jira/tokens/jira-token-manager.service.js';
 import { JiraWebhookRenewalJob } from '../src/integrations/jira/webhooks/jira-webhook-renewal.job.js';
-import { FakeAtlassian, type FakeServiceAccount } from './fake-atlassian/fake-atlassian.js';
+import { FakeAtlassian, type FakeServiceAccount } from '../src/integrations/jira/testing/fake-atlassian/fake-atlassian.js';
 import { connect, dumpOAuthTables, integrationRow } from './helpers/oauth-flow.js';
 import { NotificationReceiver } from './helpers/notification-receiver.js';
 import { ShiftedClock } from './helpers/shifted-clock.js';

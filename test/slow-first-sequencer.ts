@@ -15,7 +15,7 @@ export const LONG_FILES = [
   'test/two-ciphers.e2e-spec.ts', // 12 s on PostgreSQL clones (22 s when it migrated two embedded databases)
   'test/startup.e2e-spec.ts', // 16 s: child processes
   'src/database/data-source.spec.ts', // 14 s
-  'src/integrations/jira/connect/oauth-state.store.spec.ts', // 11 s
+  'test/oauth-state.store.e2e-spec.ts', // 11 s
   'test/token-manager.e2e-spec.ts', // 10 s
   'test/token-clock-skew.e2e-spec.ts', // 10 s
   'examples/host-app/test/host-app.e2e-spec.ts', // 10 s

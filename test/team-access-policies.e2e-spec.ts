@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Clock } from '../src/common/clock.js';
-import type { TeamRole } from '../src/teams/entities/team-member.entity.js';
+import { Clock } from '../src/integrations/jira/common/clock.js';
+import type { TeamRole } from '../src/integrations/jira/teams/team-role.js';
 import { fileFixtures } from './helpers/fixtures.js';
 import { JwksIssuer } from './helpers/jwks-issuer.js';
 import { MembershipService } from './helpers/membership-service.js';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { Clock } from '../src/common/clock.js';
+import { Clock } from '../src/integrations/jira/common/clock.js';
 import { JiraTokenManager } from '../src/integrations/jira/tokens/jira-token-manager.service.js';
 import { fileFixtures } from './helpers/fixtures.js';
 import { expectGrantAliveAfterLeeway } from './helpers/grant-survival.js';

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { TokenCipher } from '../src/common/crypto/token-cipher.js';
-import { EncryptionService } from '../src/common/crypto/encryption.service.js';
+import { TokenCipher } from '../src/integrations/jira/common/crypto/token-cipher.js';
+import { EncryptionService } from '../src/integrations/jira/common/crypto/encryption.service.js';
 import { JiraKeepAliveJob } from '../src/integrations/jira/tokens/jira-keepalive.job.js';
 import { JiraTokenManager } from '../src/integrations/jira/tokens/jira-token-manager.service.js';
 import { StoredKeyCheck, unknownKeyIds } from '../src/integrations/jira/tokens/stored-key-check.js';

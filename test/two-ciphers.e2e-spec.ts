@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, describe, expect } from 'vitest';
-import { keyIdOf, TokenCipher } from '../src/common/crypto/token-cipher.js';
+import { keyIdOf, TokenCipher } from '../src/integrations/jira/common/crypto/token-cipher.js';
 import { JiraClient } from '../src/integrations/jira/client/jira-client.js';
 import { fileFixtures } from './helpers/fixtures.js';
 import { seedIntegration, storedIntegration } from './helpers/jira-seed.js';

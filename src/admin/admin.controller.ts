@@ -2,9 +2,9 @@ import { Body, Controller, Delete, Get, HttpCode, HttpStatus, Param, Post, Put, 
 import { ModuleRef } from '@nestjs/core';
 import { ApiBearerAuth, ApiNotFoundResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { AdminKeyGuard } from '../auth/admin-key.guard.js';
-import { Public } from '../auth/public.decorator.js';
-import { ApiProblems, ProblemSets } from '../common/api-problems.decorator.js';
-import { AppError } from '../common/app-error.js';
+import { Public } from '../integrations/jira/auth/public.decorator.js';
+import { ApiProblems, ProblemSets } from '../integrations/jira/common/api-problems.decorator.js';
+import { AppError } from '../integrations/jira/common/app-error.js';
 import { OpaqueIdPipe } from '../common/opaque-id.pipe.js';
 import { JiraWebhookDispatcher } from '../integrations/jira/webhooks/jira-webhook.dispatcher.js';
 import { AdminService } from './admin.service.js';

@@ -2,15 +2,15 @@ import { HttpStatus, Injectable, Logger } from '@nestjs/common';
 import { EventEmitter2 } from '@nestjs/event-emitter';
 import { InjectDataSource } from '@nestjs/typeorm';
 import type { DataSource } from 'typeorm';
-import { AppError } from '../common/app-error.js';
-import { Clock } from '../common/clock.js';
+import { AppError } from '../integrations/jira/common/app-error.js';
+import { Clock } from '../integrations/jira/common/clock.js';
 import { removeIntegration } from '../integrations/jira/connect/jira-connection.service.js';
 import type { JiraConnectionType, JiraIntegrationStatus } from '../integrations/jira/entities/jira-integration.entity.js';
 import { JiraConnectionEvent, type JiraConnectionEventPayload } from '../integrations/jira/jira.events.js';
 import { consentedBefore, consentExpiresAt } from '../integrations/jira/lifecycle/consent.js';
-import { NotificationOutbox } from '../notifications/notification-outbox.js';
-import { NotificationType } from '../notifications/notification-types.js';
-import type { TeamRole } from '../teams/entities/team-member.entity.js';
+import { NotificationOutbox } from '../integrations/jira/notifications/notification-outbox.js';
+import { NotificationType } from '../integrations/jira/notifications/notification-types.js';
+import type { TeamRole } from '../integrations/jira/teams/team-role.js';
 import { ensureTeamAndUser } from '../teams/teams.service.js';
 
 export interface TeamDeletion {

@@ -2,7 +2,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import { type CanActivate, type ExecutionContext, HttpStatus, Inject, Injectable, NotFoundException } from '@nestjs/common';
 import type { ConfigType } from '@nestjs/config';
 import type { Request } from 'express';
-import { AppError, CommonErrorCode } from '../common/app-error.js';
+import { AppError, CommonErrorCode } from '../integrations/jira/common/app-error.js';
 import { adminConfig } from '../config/admin.config.js';
 
 export const ADMIN_KEY_INVALID = 'invalid_admin_key';

@@ -1,9 +1,9 @@
 import { type CanActivate, type ExecutionContext, HttpStatus, Injectable } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
-import { AppError, CommonErrorCode } from '../common/app-error.js';
-import type { AuthenticatedRequest } from './current-user.decorator.js';
+import { AppError, CommonErrorCode } from '../integrations/jira/common/app-error.js';
+import type { AuthenticatedRequest } from '../integrations/jira/auth/current-user.decorator.js';
 import { JwtVerifier } from './jwt-verifier.service.js';
-import { IS_PUBLIC } from './public.decorator.js';
+import { IS_PUBLIC } from '../integrations/jira/auth/public.decorator.js';
 
 /** Global guard: every route needs `Authorization: Bearer <JWT>` unless marked @Public(). */
 @Injectable()

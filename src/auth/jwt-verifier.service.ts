@@ -4,7 +4,7 @@ import type { ConfigType } from '@nestjs/config';
 import { createRemoteJWKSet, jwtVerify, type JWTPayload, type JWTVerifyGetKey } from 'jose';
 import { authConfig } from '../config/auth.config.js';
 import { signHs256Token } from './sign-token.js';
-import { parseOpaqueId } from '../common/opaque-id.js';
+import { parseOpaqueId } from '../integrations/jira/common/opaque-id.js';
 import { VerifiedTokenCache } from './verified-token-cache.js';
 
 export interface VerifiedIdentity {

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { TokenCipher } from '../common/crypto/token-cipher.js';
+import { TokenCipher } from '../integrations/jira/common/crypto/token-cipher.js';
 import { readDatabaseSettings } from '../config/database.config.js';
 import { createDataSource, type AppDataSource } from '../database/data-source.js';
 import { JiraIntegration } from '../integrations/jira/entities/jira-integration.entity.js';

@@ -1,5 +1,5 @@
 import type { DataSource } from 'typeorm';
-import type { TokenCipher } from '../common/crypto/token-cipher.js';
+import type { TokenCipher } from '../integrations/jira/common/crypto/token-cipher.js';
 
 /**
  * Every encrypted column in the schema: table, primary key, columns, and the column naming the

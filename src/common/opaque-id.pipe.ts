@@ -1,6 +1,6 @@
 import { type ArgumentMetadata, HttpStatus, Injectable, type PipeTransform } from '@nestjs/common';
-import { AppError } from './app-error.js';
-import { OPAQUE_ID_RULE, parseOpaqueId } from './opaque-id.js';
+import { AppError } from '../integrations/jira/common/app-error.js';
+import { OPAQUE_ID_RULE, parseOpaqueId } from '../integrations/jira/common/opaque-id.js';
 
 /** A route parameter that is a team or user id (see opaque-id.ts); 400 `invalid_id` otherwise. */
 @Injectable()

@@ -1,8 +1,8 @@
 import { registerAs } from '@nestjs/config';
 import { IsOptional, IsString } from 'class-validator';
-import { RuntimeEnv } from './runtime.env.js';
-import { EnvValidationError, isPlaceholder, validateEnv } from './validate-env.js';
-import { Describe } from './describe.js';
+import { RuntimeEnv } from '../integrations/jira/config/runtime.env.js';
+import { EnvValidationError, isPlaceholder, validateEnv } from '../integrations/jira/config/validate-env.js';
+import { Describe } from '../integrations/jira/config/describe.js';
 
 export const ADMIN_KEY_MIN_LENGTH = 32;
 

@@ -1,9 +1,9 @@
 import { registerAs } from '@nestjs/config';
 import { IsInt, IsOptional, IsString, IsUrl, Max, Min, MinLength } from 'class-validator';
-import { devSecret } from './dev-secrets.js';
-import { RuntimeEnv } from './runtime.env.js';
-import { EnvValidationError, isPlaceholder, validateEnv } from './validate-env.js';
-import { Describe } from './describe.js';
+import { devSecret } from '../integrations/jira/config/dev-secrets.js';
+import { RuntimeEnv } from '../integrations/jira/config/runtime.env.js';
+import { EnvValidationError, isPlaceholder, validateEnv } from '../integrations/jira/config/validate-env.js';
+import { Describe } from '../integrations/jira/config/describe.js';
 
 const MAX_AGE_RANGE = 'AUTH_JWT_MAX_AGE_SECONDS must be whole seconds from 60 to 2592000 (30 days)';
 

@@ -1,5 +1,5 @@
 import { allConfigs } from './all-configs.js';
-import { EnvValidationError } from './validate-env.js';
+import { EnvValidationError } from '../integrations/jira/config/validate-env.js';
 
 /**
  * Every problem of every config namespace, in one list: each namespace factory validates its own

@@ -2,13 +2,13 @@ import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { readAuthSettings } from './auth.config.js';
 import { readDatabaseSettings } from './database.config.js';
-import { readEncryptionSettings } from './encryption.config.js';
-import { JIRA_CALLBACK_PATH, readJiraSettings } from './jira.config.js';
-import { RedisEnv } from './redis.config.js';
-import { parseTrustProxy } from './trust-proxy.js';
+import { readEncryptionSettings } from '../integrations/jira/config/encryption.config.js';
+import { JIRA_CALLBACK_PATH, readJiraSettings } from '../integrations/jira/config/jira.config.js';
+import { RedisEnv } from '../integrations/jira/config/redis.config.js';
+import { parseTrustProxy } from '../integrations/jira/config/trust-proxy.js';
 import { JiraOAuthController } from '../integrations/jira/connect/jira-oauth.controller.js';
-import { AppEnv } from './app.config.js';
-import { EnvValidationError, validateEnv } from './validate-env.js';
+import { AppEnv } from '../integrations/jira/config/app.config.js';
+import { EnvValidationError, validateEnv } from '../integrations/jira/config/validate-env.js';
 
 const key = () => randomBytes(32).toString('base64');
 

@@ -1,8 +1,8 @@
 import { registerAs } from '@nestjs/config';
 import { IsIn, IsInt, IsOptional, Matches, Max, Min } from 'class-validator';
-import { RuntimeEnv } from './runtime.env.js';
-import { EnvValidationError, validateEnv } from './validate-env.js';
-import { Describe } from './describe.js';
+import { RuntimeEnv } from '../integrations/jira/config/runtime.env.js';
+import { EnvValidationError, validateEnv } from '../integrations/jira/config/validate-env.js';
+import { Describe } from '../integrations/jira/config/describe.js';
 
 export class DatabaseEnv extends RuntimeEnv {
   /** Unset: the embedded PGlite database under DATA_DIR. */

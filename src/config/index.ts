@@ -1,12 +1,12 @@
-export { appConfig } from './app.config.js';
+export { appConfig } from '../integrations/jira/config/app.config.js';
 export { authConfig } from './auth.config.js';
 export { databaseConfig } from './database.config.js';
-export { encryptionConfig } from './encryption.config.js';
-export { jiraConfig } from './jira.config.js';
-export { jiraRateLimitConfig } from './jira-rate-limit.config.js';
-export { rateLimitConfig } from './rate-limit.config.js';
-export { redisConfig } from './redis.config.js';
-export { notifyConfig } from './notify.config.js';
+export { encryptionConfig } from '../integrations/jira/config/encryption.config.js';
+export { jiraConfig } from '../integrations/jira/config/jira.config.js';
+export { jiraRateLimitConfig } from '../integrations/jira/config/jira-rate-limit.config.js';
+export { rateLimitConfig } from '../integrations/jira/config/rate-limit.config.js';
+export { redisConfig } from '../integrations/jira/config/redis.config.js';
+export { notifyConfig } from '../integrations/jira/config/notify.config.js';
 export { adminConfig } from './admin.config.js';
 export { teamAccessConfig } from './team-access.config.js';
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { readAdminSettings } from './admin.config.js';
-import { readNotifySettings } from './notify.config.js';
+import { readNotifySettings } from '../integrations/jira/config/notify.config.js';
 import { parseRoleMap, readTeamAccessSettings } from './team-access.config.js';
 
 describe('config for plugging into a product (issue 9)', () => {

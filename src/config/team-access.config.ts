@@ -1,8 +1,8 @@
 import { registerAs } from '@nestjs/config';
 import { IsIn, IsInt, IsOptional, IsString, IsUrl, Max, Min, MinLength } from 'class-validator';
-import { TEAM_ROLES, type TeamRole } from '../teams/entities/team-member.entity.js';
-import { EnvValidationError, validateEnv } from './validate-env.js';
-import { Describe } from './describe.js';
+import { TEAM_ROLES, type TeamRole } from '../integrations/jira/teams/team-role.js';
+import { EnvValidationError, validateEnv } from '../integrations/jira/config/validate-env.js';
+import { Describe } from '../integrations/jira/config/describe.js';
 
 export const TEAM_ACCESS_POLICIES = ['table', 'claims', 'http'] as const;
 export type TeamAccessPolicyKind = (typeof TEAM_ACCESS_POLICIES)[number];

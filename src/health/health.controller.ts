@@ -2,7 +2,7 @@ import { Controller, Get, Inject } from '@nestjs/common';
 import type { ConfigType } from '@nestjs/config';
 import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import { HealthCheck, HealthCheckService, TypeOrmHealthIndicator } from '@nestjs/terminus';
-import { Public } from '../auth/public.decorator.js';
+import { Public } from '../integrations/jira/auth/public.decorator.js';
 import { databaseConfig } from '../config/database.config.js';
 import { DEFAULT_CONNECT_TIMEOUT_MS } from '../database/bounded-pool.js';
 

@@ -1,8 +1,8 @@
 import { Controller, Get, Res } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
 import type { Response } from 'express';
-import { Public } from '../auth/public.decorator.js';
-import { MetricsService } from './metrics.service.js';
+import { Public } from '../integrations/jira/auth/public.decorator.js';
+import { MetricsService } from '../integrations/jira/metrics/metrics.service.js';
 
 /** Prometheus scrape endpoint. Carries counts and latencies only, never team ids or secrets. */
 @ApiExcludeController()

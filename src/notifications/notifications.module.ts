@@ -1,7 +1,7 @@
 import { Global, Module } from '@nestjs/common';
-import { NotificationMetrics } from './notification-metrics.js';
-import { NotificationOutbox } from './notification-outbox.js';
-import { NotificationWorker } from './notification.worker.js';
+import { NotificationMetrics } from '../integrations/jira/notifications/notification-metrics.js';
+import { NotificationOutbox } from '../integrations/jira/notifications/notification-outbox.js';
+import { NotificationWorker } from '../integrations/jira/notifications/notification.worker.js';
 
 /** Signed, durable notifications to the product's backend: the outbox and its worker. */
 @Global()

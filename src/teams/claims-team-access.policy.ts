@@ -1,9 +1,9 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { ConfigType } from '@nestjs/config';
-import { parseOpaqueId } from '../common/opaque-id.js';
+import { parseOpaqueId } from '../integrations/jira/common/opaque-id.js';
 import { teamAccessConfig } from '../config/team-access.config.js';
-import type { TeamRole } from './entities/team-member.entity.js';
-import { mapRole, TeamAccessPolicy, type TokenClaims } from './team-access.policy.js';
+import type { TeamRole } from '../integrations/jira/teams/team-role.js';
+import { mapRole, TeamAccessPolicy, type TokenClaims } from '../integrations/jira/teams/team-access.policy.js';
 
 /**
  * TEAM_ACCESS_POLICY=claims: the role comes from the verified bearer token, claim AUTH_TEAMS_CLAIM

@@ -1,8 +1,8 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AppError } from '../common/app-error.js';
-import { Clock } from '../common/clock.js';
+import { AppError } from '../integrations/jira/common/app-error.js';
+import { Clock } from '../integrations/jira/common/clock.js';
 import { HttpTeamAccessPolicy } from './http-team-access.policy.js';
 
 /** The product's membership endpoint: records every path asked, answers by the last segment. */

@@ -1,13 +1,12 @@
 import { HttpStatus, Inject, Injectable, Logger } from '@nestjs/common';
 import type { ConfigType } from '@nestjs/config';
-import { AppError } from '../common/app-error.js';
-import { Clock } from '../common/clock.js';
-import { changesUrlPath, OPAQUE_ID_RULE } from '../common/opaque-id.js';
+import { AppError } from '../integrations/jira/common/app-error.js';
+import { Clock } from '../integrations/jira/common/clock.js';
+import { changesUrlPath, OPAQUE_ID_RULE } from '../integrations/jira/common/opaque-id.js';
 import { teamAccessConfig } from '../config/team-access.config.js';
-import type { TeamRole } from './entities/team-member.entity.js';
-import { mapRole, TeamAccessPolicy } from './team-access.policy.js';
+import type { TeamRole } from '../integrations/jira/teams/team-role.js';
+import { mapRole, TEAM_ACCESS_UNAVAILABLE, TeamAccessPolicy } from '../integrations/jira/teams/team-access.policy.js';
 
-export const TEAM_ACCESS_UNAVAILABLE = 'team_access_unavailable';
 /** Answers kept at most; the oldest goes first (a Map iterates in insertion order). */
 const CACHE_MAX_ENTRIES = 10_000;
 

@@ -3,8 +3,8 @@ import type { ConfigType } from '@nestjs/config';
 import { teamAccessConfig } from '../config/team-access.config.js';
 import { ClaimsTeamAccessPolicy } from './claims-team-access.policy.js';
 import { HttpTeamAccessPolicy } from './http-team-access.policy.js';
-import { TeamAccessPolicy, TableTeamAccessPolicy } from './team-access.policy.js';
-import { TeamGuard } from './team.guard.js';
+import { TeamAccessPolicy, TableTeamAccessPolicy } from '../integrations/jira/teams/team-access.policy.js';
+import { TeamGuard } from '../integrations/jira/teams/team.guard.js';
 import { TeamsService } from './teams.service.js';
 
 @Global()

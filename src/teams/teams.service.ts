@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import type { DataSource, EntityManager } from 'typeorm';
-import type { TeamRole } from './entities/team-member.entity.js';
+import type { TeamRole } from '../integrations/jira/teams/team-role.js';
 
 export interface Membership {
   teamId: string;

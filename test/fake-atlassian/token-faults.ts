@@ -1,4 +1,4 @@
-import type { FakeAtlassian } from './fake-atlassian.js';
+import type { FakeAtlassian } from '../../src/integrations/jira/testing/fake-atlassian/fake-atlassian.js';
 
 /*
  * Faults of the token endpoint that happen AFTER Atlassian has rotated the refresh token: the

@@ -1,5 +1,5 @@
 import { afterAll, test as base } from 'vitest';
-import { FakeAtlassian, type FakeAtlassianOptions } from '../fake-atlassian/fake-atlassian.js';
+import { FakeAtlassian, type FakeAtlassianOptions } from '../../src/integrations/jira/testing/fake-atlassian/fake-atlassian.js';
 import { seedIntegration, type SeededIntegration, type SeedOptions } from './jira-seed.js';
 import { createTestApp, type TestApp, type TestAppOptions } from './test-app.js';
 

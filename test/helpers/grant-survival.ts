@@ -1,6 +1,6 @@
 import { expect } from 'vitest';
 import { JiraTokenManager } from '../../src/integrations/jira/tokens/jira-token-manager.service.js';
-import type { FakeAtlassian } from '../fake-atlassian/fake-atlassian.js';
+import type { FakeAtlassian } from '../../src/integrations/jira/testing/fake-atlassian/fake-atlassian.js';
 import { chainIntact, storedIntegration } from './jira-seed.js';
 import type { TestApp } from './test-app.js';
 

@@ -1,6 +1,6 @@
 import type { DataSource } from 'typeorm';
 import { JiraIntegration } from '../../src/integrations/jira/entities/jira-integration.entity.js';
-import type { FakeAccount, FakeAtlassian } from '../fake-atlassian/fake-atlassian.js';
+import type { FakeAccount, FakeAtlassian } from '../../src/integrations/jira/testing/fake-atlassian/fake-atlassian.js';
 
 export interface SeededIntegration {
   teamId: string;

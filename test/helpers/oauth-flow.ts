@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { expect } from 'vitest';
-import type { FakeAtlassian } from '../fake-atlassian/fake-atlassian.js';
+import type { FakeAtlassian } from '../../src/integrations/jira/testing/fake-atlassian/fake-atlassian.js';
 import type { TestApp, TestMember } from './test-app.js';
 
 export const CALLBACK_PATH = '/api/integrations/jira/oauth/callback';

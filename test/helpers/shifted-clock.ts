@@ -1,4 +1,4 @@
-import { Clock } from '../../src/common/clock.js';
+import { Clock } from '../../src/integrations/jira/common/clock.js';
 
 /** The injected clock for tests: real time plus an offset the test moves (`b.overrideProvider(Clock).useValue(clock)`). */
 export class ShiftedClock extends Clock {

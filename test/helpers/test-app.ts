@@ -7,7 +7,7 @@ import { AppModule } from '../../src/app.module.js';
 import { configureApp } from '../../src/app.setup.js';
 import { JwtVerifier } from '../../src/auth/jwt-verifier.service.js';
 import { addTestLogSink } from '../../src/common/logging/logging.module.js';
-import type { TeamRole } from '../../src/teams/entities/team-member.entity.js';
+import type { TeamRole } from '../../src/integrations/jira/teams/team-role.js';
 import { LogCapture } from './log-capture.js';
 
 export interface TestMember {

@@ -1,5 +1,5 @@
 import { Injectable, Module } from '@nestjs/common';
-import { Clock } from '../../src/common/clock.js';
+import { Clock } from '../../src/integrations/jira/common/clock.js';
 // The public entry, as a host imports them.
 import { OnJiraWebhook, type JiraWebhookEvent } from '../../src/integrations/jira/index.js';
 

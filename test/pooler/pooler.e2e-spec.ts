@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BoundedClient, boundedPoolOptions } from '../../src/database/bounded-pool.js';
 import { createDataSource } from '../../src/database/data-source.js';
 import { JiraTokenManager } from '../../src/integrations/jira/tokens/jira-token-manager.service.js';
-import { FakeAtlassian } from '../fake-atlassian/fake-atlassian.js';
+import { FakeAtlassian } from '../../src/integrations/jira/testing/fake-atlassian/fake-atlassian.js';
 import { seedIntegration } from '../helpers/jira-seed.js';
 import { NotificationReceiver } from '../helpers/notification-receiver.js';
 import { connect } from '../helpers/oauth-flow.js';

@@ -3,7 +3,7 @@ import { Type } from 'class-transformer';
 import { IsIn, IsInt, IsISO8601, IsOptional, IsString, Max, MaxLength, Min } from 'class-validator';
 import { JIRA_CONNECTION_TYPES, JIRA_INTEGRATION_STATUSES, type JiraConnectionType, type JiraIntegrationStatus } from '../../integrations/jira/entities/jira-integration.entity.js';
 import { JiraErrorCode } from '../../integrations/jira/jira.errors.js';
-import { TEAM_ROLES, type TeamRole } from '../../teams/entities/team-member.entity.js';
+import { TEAM_ROLES, type TeamRole } from '../../integrations/jira/teams/team-role.js';
 
 export class PutMemberDto {
   @ApiProperty({ enum: TEAM_ROLES })

@@ -1,6 +1,6 @@
 import { Global, Module } from '@nestjs/common';
-import { Clock } from '../clock.js';
-import { EncryptionService } from './encryption.service.js';
+import { Clock } from '../../integrations/jira/common/clock.js';
+import { EncryptionService } from '../../integrations/jira/common/crypto/encryption.service.js';
 
 /** Cross-cutting injectables every feature uses: the cipher and the clock. */
 @Global()

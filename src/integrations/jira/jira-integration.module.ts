@@ -37,7 +37,7 @@ import {
 } from './jira-integration.options.js';
 import { mountControllers } from './module/routes.js';
 import { optionProviders } from './module/option-providers.js';
-import { MetricsService } from '../../metrics/metrics.service.js';
+import { MetricsService } from './metrics/metrics.service.js';
 
 /** Managed webhooks: registration lifecycle, receiver, inbox and dispatch (webhooks/). */
 const WEBHOOK_PROVIDERS = [JiraWebhookRegistry, JiraWebhookMetrics, JiraWebhookLifecycle, JiraWebhookRenewalJob, JiraWebhookInbox, JiraWebhookDispatcher];

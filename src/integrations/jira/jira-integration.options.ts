@@ -1,17 +1,17 @@
 import type { Type } from '@nestjs/common';
 import type { ThrottlerStorage } from '@nestjs/throttler';
 import type { Request } from 'express';
-import { decodeKey, type EncryptionSettings } from '../../config/encryption.config.js';
-import { JIRA_CALLBACK_PATH, readJiraSettings, type JiraSettings } from '../../config/jira.config.js';
-import { readNotifySettings, type NotifySettings } from '../../config/notify.config.js';
-import { readJiraRateLimitSettings, type JiraRateLimitSettings } from '../../config/jira-rate-limit.config.js';
-import { readRateLimitSettings, type RateLimitSettings } from '../../config/rate-limit.config.js';
-import { EnvValidationError } from '../../config/validate-env.js';
-import type { MetricsService } from '../../metrics/metrics.service.js';
-import type { NotificationOutbox } from '../../notifications/notification-outbox.js';
-import type { TeamAccessPolicy } from '../../teams/team-access.policy.js';
-import { readJiraWebhookSettings, type JiraWebhookSettings } from '../../config/jira-webhooks.config.js';
-import { readJiraProxySettings, type JiraProxySettings } from '../../config/jira-proxy.config.js';
+import { decodeKey, type EncryptionSettings } from './config/encryption.config.js';
+import { JIRA_CALLBACK_PATH, readJiraSettings, type JiraSettings } from './config/jira.config.js';
+import { readNotifySettings, type NotifySettings } from './config/notify.config.js';
+import { readJiraRateLimitSettings, type JiraRateLimitSettings } from './config/jira-rate-limit.config.js';
+import { readRateLimitSettings, type RateLimitSettings } from './config/rate-limit.config.js';
+import { EnvValidationError } from './config/validate-env.js';
+import type { MetricsService } from './metrics/metrics.service.js';
+import type { NotificationOutbox } from './notifications/notification-outbox.js';
+import type { TeamAccessPolicy } from './teams/team-access.policy.js';
+import { readJiraWebhookSettings, type JiraWebhookSettings } from './config/jira-webhooks.config.js';
+import { readJiraProxySettings, type JiraProxySettings } from './config/jira-proxy.config.js';
 
 /** Where the connect-flow routes live unless `routePrefix` says otherwise. */
 export const DEFAULT_ROUTE_PREFIX = 'api/integrations/jira';
@@ -157,12 +157,12 @@ export interface JiraIntegrationModuleOptions {
   /** Where the module records its Prometheus metrics; default a MetricsService of its own (exported). */
   metrics?: MetricsService;
   /**
-   * Advanced: the Atlassian rate-limit governor's settings (src/config/jira-rate-limit.config.ts,
+   * Advanced: the Atlassian rate-limit governor's settings (config/jira-rate-limit.config.ts,
    * the JIRA_RATE_* variables' defaults otherwise); it shares state through `rateLimit.redisUrl`.
    */
   atlassianRateLimit?: Partial<JiraRateLimitSettings>;
   /**
-   * Advanced: JiraSettings fields (src/config/jira.config.ts) merged over the ones derived above.
+   * Advanced: JiraSettings fields (config/jira.config.ts) merged over the ones derived above.
    * The standalone server passes its whole validated `jira` namespace, so every JIRA_* variable,
    * including ones added later, reaches the module unchanged.
    */

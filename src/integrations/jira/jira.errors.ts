@@ -1,5 +1,5 @@
 import { HttpStatus } from '@nestjs/common';
-import { AppError, type AppErrorOptions } from '../../common/app-error.js';
+import { AppError, type AppErrorOptions } from './common/app-error.js';
 
 /** Every failure the Jira integration reports, as the `code` member of the problem JSON. */
 export enum JiraErrorCode {

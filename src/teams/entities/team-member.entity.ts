@@ -1,7 +1,5 @@
 import { CreateDateColumn, Entity, PrimaryColumn, Column } from 'typeorm';
-
-export const TEAM_ROLES = ['owner', 'admin', 'member'] as const;
-export type TeamRole = (typeof TEAM_ROLES)[number];
+import type { TeamRole } from '../../integrations/jira/teams/team-role.js';
 
 @Entity({ name: 'team_members' })
 export class TeamMember {

@@ -2,7 +2,7 @@ import { Column, CreateDateColumn, Entity, PrimaryColumn } from 'typeorm';
 
 @Entity({ name: 'users' })
 export class User {
-  /** The product's opaque id (see src/common/opaque-id.ts); a random UUID when none is given. */
+  /** The product's opaque id (see src/integrations/jira/common/opaque-id.ts); a random UUID when none is given. */
   @PrimaryColumn({ type: 'text', default: () => 'gen_random_uuid()::text' })
   id: string;
 

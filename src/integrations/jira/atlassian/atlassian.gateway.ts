@@ -6,7 +6,7 @@ import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import type { Readable } from 'node:stream';
 import { firstValueFrom } from 'rxjs';
-import { jiraConfig } from '../../../config/jira.config.js';
+import { jiraConfig } from '../config/jira.config.js';
 import type { JiraSite } from '../entities/jira-integration.entity.js';
 import { mintOutcome, refreshOutcome, type RefreshOutcomeVerdict, type TokenCallResult } from '../tokens/refresh-outcome.js';
 

@@ -1,8 +1,8 @@
 import { HttpStatus, Inject, Injectable } from '@nestjs/common';
 import type { ConfigType } from '@nestjs/config';
 import type { Method } from 'axios';
-import { Clock } from '../../../common/clock.js';
-import { jiraConfig } from '../../../config/jira.config.js';
+import { Clock } from '../common/clock.js';
+import { jiraConfig } from '../config/jira.config.js';
 import { AtlassianApiError, AtlassianGateway, parseRetryAfter, type JiraResponse, type JiraStreamResponse } from '../atlassian/atlassian.gateway.js';
 import { JiraError, JiraErrorCode } from '../jira.errors.js';
 import { atlassianUnavailable, scopeInsufficient } from '../tokens/jira-token.errors.js';

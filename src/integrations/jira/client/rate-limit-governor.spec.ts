@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { Clock } from '../../../common/clock.js';
-import { MetricsService } from '../../../metrics/metrics.service.js';
+import { Clock } from '../common/clock.js';
+import { MetricsService } from '../metrics/metrics.service.js';
 import { RateLimitGovernor } from './rate-limit-governor.js';
 import { InMemoryRateLimitStateStore } from './rate-limit-state.js';
 

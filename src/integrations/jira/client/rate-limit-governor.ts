@@ -1,8 +1,8 @@
 import { HttpStatus, Inject, Injectable, Logger } from '@nestjs/common';
 import type { ConfigType } from '@nestjs/config';
-import { Clock } from '../../../common/clock.js';
-import { jiraRateLimitConfig } from '../../../config/jira-rate-limit.config.js';
-import { MetricsService } from '../../../metrics/metrics.service.js';
+import { Clock } from '../common/clock.js';
+import { jiraRateLimitConfig } from '../config/jira-rate-limit.config.js';
+import { MetricsService } from '../metrics/metrics.service.js';
 import { sleep } from '../atlassian/retry-policy.js';
 import { JiraError, JiraErrorCode } from '../jira.errors.js';
 import { endpointFamily, readRateLimitHeaders, scopeOfReason, writtenIssue, type RateLimitScope } from './rate-limit-headers.js';

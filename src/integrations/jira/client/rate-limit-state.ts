@@ -1,9 +1,9 @@
 import { Logger, type OnApplicationShutdown } from '@nestjs/common';
 import type { ConfigType } from '@nestjs/config';
 import type { Redis } from 'ioredis';
-import { boundedRedisClient, LuaScript, RedisAvailability } from '../../../common/throttling/bounded-redis.js';
-import { jiraRateLimitConfig } from '../../../config/jira-rate-limit.config.js';
-import { redisConfig } from '../../../config/redis.config.js';
+import { boundedRedisClient, LuaScript, RedisAvailability } from '../common/throttling/bounded-redis.js';
+import { jiraRateLimitConfig } from '../config/jira-rate-limit.config.js';
+import { redisConfig } from '../config/redis.config.js';
 import { ADMIT_SCRIPT, RECORD_SCRIPT, REFUND_SCRIPT, STEP_SCRIPT } from './fair-share-script.js';
 import { contentionMs, decideAdmission, DEMAND_MARGIN, MIN_RATE_SPAN_MS, WAITING_MS } from './fair-share.js';
 

@@ -3,7 +3,7 @@ import { Cron, CronExpression } from '@nestjs/schedule';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { createHash, randomBytes } from 'node:crypto';
 import type { DataSource, EntityManager } from 'typeorm';
-import { Clock } from '../../../common/clock.js';
+import { Clock } from '../common/clock.js';
 import { JiraError, JiraErrorCode } from '../jira.errors.js';
 
 /** How long a user has between `authorize` and the callback. */

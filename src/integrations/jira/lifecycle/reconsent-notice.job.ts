@@ -3,10 +3,10 @@ import type { ConfigType } from '@nestjs/config';
 import { Cron, CronExpression } from '@nestjs/schedule';
 import { InjectDataSource } from '@nestjs/typeorm';
 import type { DataSource } from 'typeorm';
-import { Clock } from '../../../common/clock.js';
-import { jiraConfig } from '../../../config/jira.config.js';
-import { NotificationOutbox } from '../../../notifications/notification-outbox.js';
-import { NotificationType } from '../../../notifications/notification-types.js';
+import { Clock } from '../common/clock.js';
+import { jiraConfig } from '../config/jira.config.js';
+import { NotificationOutbox } from '../notifications/notification-outbox.js';
+import { NotificationType } from '../notifications/notification-types.js';
 import { consentedBefore, consentExpiresAt, daysLeft, reconsentNoticeDue } from './consent.js';
 
 /** Rows read per query, and the bound of one run. */

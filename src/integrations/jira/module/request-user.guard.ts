@@ -1,8 +1,8 @@
 import { type CanActivate, type ExecutionContext, HttpStatus, Inject, Injectable } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
-import type { AuthenticatedRequest } from '../../../auth/current-user.decorator.js';
-import { IS_PUBLIC } from '../../../auth/public.decorator.js';
-import { AppError, CommonErrorCode } from '../../../common/app-error.js';
+import type { AuthenticatedRequest } from '../auth/current-user.decorator.js';
+import { IS_PUBLIC } from '../auth/public.decorator.js';
+import { AppError, CommonErrorCode } from '../common/app-error.js';
 import { JIRA_MODULE_OPTIONS, type JiraIntegrationModuleOptions } from '../jira-integration.options.js';
 
 /**

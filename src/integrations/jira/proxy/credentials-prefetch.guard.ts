@@ -1,8 +1,8 @@
 import type { CanActivate, ExecutionContext } from '@nestjs/common';
 import { Injectable } from '@nestjs/common';
 import type { IncomingMessage } from 'node:http';
-import { parseOpaqueId } from '../../../common/opaque-id.js';
-import { TEAM_HEADER } from '../../../teams/team.guard.js';
+import { parseOpaqueId } from '../common/opaque-id.js';
+import { TEAM_HEADER } from '../teams/team.guard.js';
 import { JiraTokenManager, type CredentialsPrefetch } from '../tokens/jira-token-manager.service.js';
 
 export type PrefetchingRequest = IncomingMessage & { user?: { id?: unknown }; jiraCredentialsPrefetch?: CredentialsPrefetch };

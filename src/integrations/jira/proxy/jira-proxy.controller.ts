@@ -1,11 +1,11 @@
 import { Controller, Delete, Get, Inject, Patch, Post, Put, Req, Res, UseFilters, UseGuards } from '@nestjs/common';
 import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
-import type { AuthenticatedRequest } from '../../../auth/current-user.decorator.js';
-import { ApiProblems, ApiTeamHeader, ProblemSets } from '../../../common/api-problems.decorator.js';
-import { RateLimitGuard, RateLimitProxyPerUser } from '../../../common/throttling/rate-limit.guard.js';
-import type { TeamRequest } from '../../../teams/team.decorators.js';
-import { TeamGuard } from '../../../teams/team.guard.js';
+import type { AuthenticatedRequest } from '../auth/current-user.decorator.js';
+import { ApiProblems, ApiTeamHeader, ProblemSets } from '../common/api-problems.decorator.js';
+import { RateLimitGuard, RateLimitProxyPerUser } from '../common/throttling/rate-limit.guard.js';
+import type { TeamRequest } from '../teams/team.decorators.js';
+import { TeamGuard } from '../teams/team.guard.js';
 import { JIRA_ROUTE_PREFIX } from '../jira-integration.options.js';
 import { RequestUserGuard } from '../module/request-user.guard.js';
 import { CredentialsPrefetchGuard, type PrefetchingRequest } from './credentials-prefetch.guard.js';

@@ -1,6 +1,6 @@
 import { applyDecorators } from '@nestjs/common';
 import { ApiHeader, ApiOperation, ApiParam, ApiResponse } from '@nestjs/swagger';
-import { CommonErrorCode } from '../../../common/app-error.js';
+import { CommonErrorCode } from '../common/app-error.js';
 import { JiraErrorCode } from '../jira.errors.js';
 import { PROXY_PROBLEM_HEADER } from './proxy-headers.js';
 

@@ -1,6 +1,6 @@
 import { type ArgumentsHost, Catch } from '@nestjs/common';
 import type { Response } from 'express';
-import { ProblemDetailsFilter } from '../../../common/problem-details.filter.js';
+import { ProblemDetailsFilter } from '../common/problem-details.filter.js';
 import { PROXY_PROBLEM_HEADER } from './proxy-headers.js';
 
 /**

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { TeamRole } from '../../../teams/entities/team-member.entity.js';
+import type { TeamRole } from '../teams/team-role.js';
 import { DEFAULT_ADMIN_PROXY_RULES, DEFAULT_SPA_PROXY_RULES, matchProxyRule, parseProxyRules, ProxyRuleError } from './proxy-rules.js';
 
 const segs = (path: string): string[] => path.slice(1).split('/');

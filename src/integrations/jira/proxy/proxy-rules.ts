@@ -1,4 +1,4 @@
-import { TEAM_ROLES, type TeamRole } from '../../../teams/entities/team-member.entity.js';
+import { TEAM_ROLES, type TeamRole } from '../teams/team-role.js';
 
 /** The methods the proxies carry. */
 export const PROXY_METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'] as const;

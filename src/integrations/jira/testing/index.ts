@@ -7,7 +7,7 @@
  * tokens without any login.
  */
 import type { AtlassianAppOptions } from '../jira-integration.options.js';
-import { FakeAtlassian, type FakeAccount, type FakeAtlassianOptions } from '../../../../test/fake-atlassian/fake-atlassian.js';
+import { FakeAtlassian, type FakeAccount, type FakeAtlassianOptions } from './fake-atlassian/fake-atlassian.js';
 
 export { FakeAtlassian, type FakeAccount, type FakeAtlassianOptions };
 
@@ -39,7 +39,7 @@ export interface RunningFakeAtlassian {
    * URL `authorize` answered and returns the callback URL to request on the host, with its code and state.
    */
   consent(authorizationUrl: string): Promise<URL>;
-  /** The server itself, to script answers and faults (see test/fake-atlassian/). */
+  /** The server itself, to script answers and faults (see ./fake-atlassian/). */
   fake: FakeAtlassian;
   stop(): Promise<void>;
 }

@@ -3,8 +3,8 @@ import type { ConfigType } from '@nestjs/config';
 import { Cron, CronExpression } from '@nestjs/schedule';
 import { InjectDataSource } from '@nestjs/typeorm';
 import type { DataSource } from 'typeorm';
-import { Clock } from '../../../common/clock.js';
-import { jiraConfig } from '../../../config/jira.config.js';
+import { Clock } from '../common/clock.js';
+import { jiraConfig } from '../config/jira.config.js';
 import { JiraError, JiraErrorCode } from '../jira.errors.js';
 import { JiraTokenManager } from './jira-token-manager.service.js';
 

@@ -1,6 +1,6 @@
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import type { ConfigType } from '@nestjs/config';
-import { jiraConfig } from '../../../config/jira.config.js';
+import { jiraConfig } from '../config/jira.config.js';
 import { JiraTokenManager } from './jira-token-manager.service.js';
 
 /** Rows per sweep; the rest wait for the next one (a sweep never floods Atlassian). */

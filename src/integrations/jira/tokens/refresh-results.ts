@@ -1,10 +1,10 @@
 import type { Logger } from '@nestjs/common';
 import type { EventEmitter2 } from '@nestjs/event-emitter';
 import type { DataSource, EntityManager } from 'typeorm';
-import type { Clock } from '../../../common/clock.js';
-import type { MetricsService } from '../../../metrics/metrics.service.js';
-import type { NotificationOutbox } from '../../../notifications/notification-outbox.js';
-import { NotificationType } from '../../../notifications/notification-types.js';
+import type { Clock } from '../common/clock.js';
+import type { MetricsService } from '../metrics/metrics.service.js';
+import type { NotificationOutbox } from '../notifications/notification-outbox.js';
+import { NotificationType } from '../notifications/notification-types.js';
 import type { TokenSet } from '../atlassian/atlassian.gateway.js';
 import { JiraErrorCode } from '../jira.errors.js';
 import { JiraConnectionEvent, type JiraConnectionEventPayload } from '../jira.events.js';

@@ -2,9 +2,9 @@ import { Inject, Injectable, Logger, type OnApplicationBootstrap } from '@nestjs
 import type { ConfigType } from '@nestjs/config';
 import { InjectDataSource } from '@nestjs/typeorm';
 import type { DataSource } from 'typeorm';
-import { EncryptionService } from '../../../common/crypto/encryption.service.js';
-import type { TokenCipher } from '../../../common/crypto/token-cipher.js';
-import { appConfig } from '../../../config/app.config.js';
+import { EncryptionService } from '../common/crypto/encryption.service.js';
+import type { TokenCipher } from '../common/crypto/token-cipher.js';
+import { appConfig } from '../config/app.config.js';
 
 /** Key ids named by stored ciphertexts (the second field of every envelope; not secret). */
 export async function storedKeyIds(ds: DataSource): Promise<string[]> {

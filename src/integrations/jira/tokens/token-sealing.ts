@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
-import { EncryptionService } from '../../../common/crypto/encryption.service.js';
-import { DecryptionError, type TokenCipher } from '../../../common/crypto/token-cipher.js';
+import { EncryptionService } from '../common/crypto/encryption.service.js';
+import { DecryptionError, type TokenCipher } from '../common/crypto/token-cipher.js';
 
 /*
  * How the module seals and opens the token columns of a team's row: bound to the column AND the

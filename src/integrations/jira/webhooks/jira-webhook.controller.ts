@@ -2,14 +2,14 @@ import { Controller, HttpCode, HttpStatus, Inject, Post, Req } from '@nestjs/com
 import type { ConfigType } from '@nestjs/config';
 import { ApiExcludeEndpoint } from '@nestjs/swagger';
 import type { Request } from 'express';
-import { Public } from '../../../auth/public.decorator.js';
-import { Clock } from '../../../common/clock.js';
-import { jiraConfig } from '../../../config/jira.config.js';
+import { Public } from '../auth/public.decorator.js';
+import { Clock } from '../common/clock.js';
+import { jiraConfig } from '../config/jira.config.js';
 import { JiraError, JiraErrorCode } from '../jira.errors.js';
 import { JiraWebhookDispatcher } from './jira-webhook.dispatcher.js';
 import { JiraWebhookInbox, type ReceiveResult } from './jira-webhook-inbox.service.js';
 import { JiraWebhookMetrics } from './jira-webhook.metrics.js';
-import { jiraWebhooksConfig } from '../../../config/jira-webhooks.config.js';
+import { jiraWebhooksConfig } from '../config/jira-webhooks.config.js';
 import { verifiedWebhookBody, webhookVerifier, type WebhookVerifier } from './webhook-request.js';
 
 /**

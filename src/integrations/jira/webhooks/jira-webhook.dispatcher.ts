@@ -2,8 +2,8 @@ import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplica
 import type { ConfigType } from '@nestjs/config';
 import { InjectDataSource } from '@nestjs/typeorm';
 import type { DataSource } from 'typeorm';
-import { Clock } from '../../../common/clock.js';
-import { jiraWebhooksConfig } from '../../../config/jira-webhooks.config.js';
+import { Clock } from '../common/clock.js';
+import { jiraWebhooksConfig } from '../config/jira-webhooks.config.js';
 import { type DeadLetter, listDeadLetters, requeueDeadLetter } from './dead-letters.js';
 import { JiraWebhookMetrics } from './jira-webhook.metrics.js';
 import { JiraWebhookRegistry } from './jira-webhook.registry.js';

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { Counter, Gauge } from 'prom-client';
-import { MetricsService } from '../../../metrics/metrics.service.js';
+import { MetricsService } from '../metrics/metrics.service.js';
 
 export type DeliveryOutcome = 'accepted' | 'duplicate' | 'unmatched' | 'rejected_signature' | 'invalid_payload';
 export type HandlingOutcome = 'handled' | 'retried' | 'dead_lettered';

@@ -1,7 +1,7 @@
 import { Inject, Injectable, Logger, type OnModuleInit, Optional } from '@nestjs/common';
 import type { ConfigType } from '@nestjs/config';
 import { DiscoveryService, MetadataScanner, Reflector } from '@nestjs/core';
-import { jiraWebhooksConfig } from '../../../config/jira-webhooks.config.js';
+import { jiraWebhooksConfig } from '../config/jira-webhooks.config.js';
 import { JIRA_WEBHOOK_HANDLER } from './on-jira-webhook.decorator.js';
 import {
   type JiraWebhookEvent,

@@ -1,8 +1,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { HttpStatus } from '@nestjs/common';
 import { errors as joseErrors, type JWTPayload, jwtVerify } from 'jose';
-import { AppError, CommonErrorCode } from '../../../common/app-error.js';
-import { claimBody } from '../../../common/http/body-limits.js';
+import { AppError, CommonErrorCode } from '../common/app-error.js';
+import { claimBody } from '../common/http/body-limits.js';
 import { JiraError, JiraErrorCode } from '../jira.errors.js';
 
 /** Where Jira posts (JIRA_WEBHOOK_URL must reach it). */

@@ -1,5 +1,5 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import type { ProblemSet } from '../../../../common/api-problems.decorator.js';
+import type { ProblemSet } from '../../common/api-problems.decorator.js';
 import { JiraErrorCode } from '../../jira.errors.js';
 
 /**

@@ -123,7 +123,7 @@ export class FakeAtlassian {
 
   /**
    * Runs once a refresh has rotated the grant, before the answer goes out; answering true means it
-   * took over the response (see token-faults.ts: lose or delay the answer).
+   * took over the response (see test/fake-atlassian/token-faults.ts: lose or delay the answer).
    */
   afterRotation?: (req: IncomingMessage, res: ServerResponse, record: TokenRequestRecord, body: Record<string, unknown>) => Promise<boolean>;
 

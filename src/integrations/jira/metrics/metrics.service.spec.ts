@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { Clock } from '../common/clock.js';
-import { RateLimitGovernor } from '../integrations/jira/client/rate-limit-governor.js';
-import { InMemoryRateLimitStateStore } from '../integrations/jira/client/rate-limit-state.js';
-import { JiraWebhookMetrics } from '../integrations/jira/webhooks/jira-webhook.metrics.js';
+import { RateLimitGovernor } from '../client/rate-limit-governor.js';
+import { InMemoryRateLimitStateStore } from '../client/rate-limit-state.js';
+import { JiraWebhookMetrics } from '../webhooks/jira-webhook.metrics.js';
 import { NotificationMetrics } from '../notifications/notification-metrics.js';
 import { GOVERNOR_REASONS, KNOWN_RATE_LIMIT_REASONS, MetricsService } from './metrics.service.js';
 

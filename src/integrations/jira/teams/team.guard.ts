@@ -1,7 +1,7 @@
 import { type CanActivate, type ExecutionContext, HttpStatus, Injectable } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { AppError, CommonErrorCode } from '../common/app-error.js';
-import type { TeamRole } from './entities/team-member.entity.js';
+import type { TeamRole } from './team-role.js';
 import { TEAM_ROLES_KEY, type TeamRequest } from './team.decorators.js';
 import { TeamAccessPolicy } from './team-access.policy.js';
 import { OPAQUE_ID_RULE, parseOpaqueId } from '../common/opaque-id.js';

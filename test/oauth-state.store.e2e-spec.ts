@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestApp, type TestApp } from '../../../../test/helpers/test-app.js';
-import { OAuthStateStore, sha256 } from './oauth-state.store.js';
+import { createTestApp, type TestApp } from './helpers/test-app.js';
+import { OAuthStateStore, sha256 } from '../src/integrations/jira/connect/oauth-state.store.js';
 
 describe('OAuthStateStore', () => {
   let t: TestApp;

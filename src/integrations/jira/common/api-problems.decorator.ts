@@ -4,7 +4,7 @@ import { CommonErrorCode } from './app-error.js';
 import { PROBLEM_CONTENT_TYPE } from './problem-details.filter.js';
 import { Problem, ValidationProblem } from './openapi/problem.schema.js';
 import { DATABASE_UNAVAILABLE } from '../database/database-unavailable.js';
-import { TEAM_ACCESS_UNAVAILABLE } from '../teams/http-team-access.policy.js';
+import { TEAM_ACCESS_UNAVAILABLE } from '../teams/team-access.policy.js';
 
 /** Problem codes a route can answer, by HTTP status. */
 export type ProblemSet = Readonly<Partial<Record<number, readonly string[]>>>;

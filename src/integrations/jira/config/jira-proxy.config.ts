@@ -2,7 +2,7 @@ import { registerAs } from '@nestjs/config';
 import { IsInt, IsOptional, IsString, Max, Min } from 'class-validator';
 import {
   DEFAULT_ADMIN_PROXY_RULES, DEFAULT_SPA_PROXY_RULES, parseProxyRules, ProxyRuleError, type ProxyRule,
-} from '../integrations/jira/proxy/proxy-rules.js';
+} from '../proxy/proxy-rules.js';
 import { EnvValidationError, validateEnv } from './validate-env.js';
 import { Describe } from './describe.js';
 

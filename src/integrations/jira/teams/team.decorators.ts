@@ -1,6 +1,6 @@
 import { createParamDecorator, type ExecutionContext, SetMetadata } from '@nestjs/common';
 import type { AuthenticatedRequest } from '../auth/current-user.decorator.js';
-import type { TeamRole } from './entities/team-member.entity.js';
+import type { TeamRole } from './team-role.js';
 
 export const TEAM_ROLES_KEY = 'teams:roles';
 

@@ -1,15 +1,19 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import type { DataSource } from 'typeorm';
-import { TEAM_ROLES, type TeamRole } from './entities/team-member.entity.js';
+import { TEAM_ROLES, type TeamRole } from './team-role.js';
+
+/** The problem code of a policy that cannot answer (503): never treated as access granted. */
+export const TEAM_ACCESS_UNAVAILABLE = 'team_access_unavailable';
 
 /** The verified bearer token's claims, as BearerAuthGuard put them on the request. */
 export type TokenClaims = Readonly<Record<string, unknown>>;
 
 /**
  * Decides what a user may do in a team. Chosen by TEAM_ACCESS_POLICY: `table` (below), `claims`
- * (claims-team-access.policy.ts) or `http` (http-team-access.policy.ts); a host application with
- * its own membership model provides another implementation under this token.
+ * (src/teams/claims-team-access.policy.ts) or `http` (src/teams/http-team-access.policy.ts, both the
+ * standalone server's); a host application with its own membership model provides another
+ * implementation under this token.
  */
 export abstract class TeamAccessPolicy {
   /**
