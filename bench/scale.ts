@@ -1,5 +1,5 @@
 import { JiraIntegration } from '../src/integrations/jira/entities/jira-integration.entity.js';
-import { FakeAtlassian } from '../test/fake-atlassian/fake-atlassian.js';
+import { FakeAtlassian } from '../src/integrations/jira/testing/fake-atlassian/fake-atlassian.js';
 import { hammer, type LoadResult } from './load.js';
 import { createBenchDatabase, dropBenchDatabase, openDatabase, seedTeam, sleep, startApp, type AppProcess } from './support.js';
 
