@@ -32,7 +32,7 @@ export interface ScaleResult {
   small: ScaleSide;
   large: ScaleSide;
   /** EXPLAIN of each sweep on the large database, and whether jira_integrations is read by a sequential scan. */
-  plans: { name: string; plan: string[]; seqScan: boolean }[];
+  plans: { name: string; plan: string[]; seqScan: boolean; sweep: boolean }[];
 }
 
 const SCOPES = ['read:jira-user', 'read:jira-work', 'manage:jira-webhook', 'offline_access'];
@@ -91,7 +91,7 @@ async function statements(app: AppProcess, reset: boolean): Promise<{ total: num
 const seriesOf = (text: string): number => text.split('\n').filter((l) => l.trim() !== '' && !l.startsWith('#')).length;
 
 /** The sweeps as the jobs send them (src/integrations/jira/tokens/jira-keepalive.job.ts, webhooks/jira-webhook-renewal.job.ts). */
-const SWEEPS: { name: string; sql: string; params: () => unknown[] }[] = [
+const SWEEPS: { name: string; sql: string; params: () => unknown[]; sweep: boolean }[] = [
   {
     name: 'keep-alive candidates',
     sql: `SELECT id, team_id FROM jira_integrations
@@ -100,14 +100,18 @@ const SWEEPS: { name: string; sql: string; params: () => unknown[] }[] = [
              AND (refresh_lease_expires_at IS NULL OR refresh_lease_expires_at <= $3)
            ORDER BY COALESCE(last_refreshed_at, connected_at) ASC LIMIT 20`,
     params: () => [new Date(Date.now() - 30 * 24 * 3_600_000), [], new Date()],
+    sweep: true,
   },
   {
-    name: 'webhook renewal backfill',
+    name: 'webhook renewal backfill (daily)',
     sql: `INSERT INTO jira_webhook_registrations (team_id, cloud_id, site_url, state, next_check_at, created_at, updated_at)
           SELECT i.team_id::text, i.cloud_id, i.site_url, 'pending', $1, $1, $1 FROM jira_integrations i
            WHERE i.status = 'connected' AND i.cloud_id IS NOT NULL AND i.connection_type = 'oauth'
+             AND NOT EXISTS (SELECT 1 FROM jira_webhook_registrations r WHERE r.team_id = i.team_id::text)
           ON CONFLICT (team_id) DO NOTHING`,
     params: () => [new Date()],
+    // Not a sweep: a process's first run and then daily (an anti-join reads every integration).
+    sweep: false,
   },
   {
     name: 'webhook renewal due',
@@ -119,6 +123,7 @@ const SWEEPS: { name: string; sql: string; params: () => unknown[] }[] = [
               ORDER BY next_check_at LIMIT 1 FOR UPDATE SKIP LOCKED)
            RETURNING team_id`,
     params: () => [new Date(), new Date(Date.now() + 60_000), new Date(Date.now() + 7 * 24 * 3_600_000), []],
+    sweep: true,
   },
 ];
 
@@ -130,7 +135,7 @@ async function plans(url: string): Promise<ScaleResult['plans']> {
       // EXPLAIN only (no ANALYZE): the INSERT and the UPDATE are not run.
       const rows = (await ds.query(`EXPLAIN ${s.sql}`, s.params())) as { 'QUERY PLAN': string }[];
       const plan = rows.map((r) => r['QUERY PLAN']);
-      out.push({ name: s.name, plan, seqScan: plan.some((l) => /Seq Scan on (jira_integrations|jira_webhook_registrations)/.test(l)) });
+      out.push({ name: s.name, plan, sweep: s.sweep, seqScan: plan.some((l) => /Seq Scan on (jira_integrations|jira_webhook_registrations)/.test(l)) });
     }
     return out;
   } finally {

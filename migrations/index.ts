@@ -8,6 +8,7 @@ import { WebhookRawBody1769000000000 } from './1769000000000-WebhookRawBody.js';
 import { ConnectionLifecycle1769500000000 } from './1769500000000-ConnectionLifecycle.js';
 import { ServiceAccounts1770000000000 } from './1770000000000-ServiceAccounts.js';
 import { JiraOwnTables1771000000000 } from '../src/integrations/jira/migrations/1771000000000-JiraOwnTables.js';
+import { KeepAliveIndex1772000000000 } from '../src/integrations/jira/migrations/1772000000000-KeepAliveIndex.js';
 
 /**
  * The standalone server's schema: its own tables (`teams`, `users`, `team_members`) and, through the
@@ -25,5 +26,6 @@ export const migrations = [
   ConnectionLifecycle1769500000000,
   ServiceAccounts1770000000000,
   JiraOwnTables1771000000000,
+  KeepAliveIndex1772000000000,
 ];
 

@@ -3,6 +3,9 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { JiraConnectionEvent } from '../src/integrations/jira/jira.events.js';
 import { Clock } from '../src/integrations/jira/common/clock.js';
 import { JiraWebhookDispatcher } from '../src/integrations/jira/webhooks/jira-webhook.dispatcher.js';
+import { JiraWebhookLifecycle } from '../src/integrations/jira/webhooks/jira-webhook-lifecycle.service.js';
+import { JiraWebhookRegistry } from '../src/integrations/jira/webhooks/jira-webhook.registry.js';
+import { seedIntegration } from './helpers/jira-seed.js';
 import { JiraWebhookRenewalJob } from '../src/integrations/jira/webhooks/jira-webhook-renewal.job.js';
 import { FakeAtlassian } from '../src/integrations/jira/testing/fake-atlassian/fake-atlassian.js';
 import type { FakeDelivery } from '../src/integrations/jira/testing/fake-atlassian/fake-webhooks.js';
@@ -269,6 +272,26 @@ describe('managed Jira webhooks', () => {
     await emitter.emitAsync(JiraConnectionEvent.TeamDeleted, { teamId: m.teamId, integrationId: null });
     expect(await t.dataSource.query('SELECT * FROM jira_webhook_registrations WHERE team_id = $1', [m.teamId])).toEqual([]);
     fake.account = FakeAtlassian.account('acme', 1);
+  });
+
+  it('adds a row for a connected team that has none (a registration lost to a crash): on a process\'s first run, then daily', async () => {
+    // A job of its own, as a freshly started process has: this app's job has run above.
+    const job = new JiraWebhookRenewalJob(t.dataSource, t.app.get(JiraWebhookLifecycle), t.app.get(JiraWebhookRegistry), clock);
+    const seeded = await seedIntegration(t.dataSource, fake); // connected, no event: no registration row
+    const rowOf = async () => t.dataSource.query('SELECT state FROM jira_webhook_registrations WHERE team_id = $1', [seeded.teamId]);
+    expect(await rowOf()).toEqual([]);
+    await job.runOnce();
+    expect(await rowOf()).toHaveLength(1);
+    await t.dataSource.query('DELETE FROM jira_webhook_registrations WHERE team_id = $1', [seeded.teamId]);
+    await job.runOnce(); // within a day: no backfill (it reads every integration)
+    expect(await rowOf()).toEqual([]);
+    try {
+      moveClock(DAY + 60_000);
+      await job.runOnce();
+    } finally {
+      moveClock(0);
+    }
+    expect(await rowOf()).toHaveLength(1);
   });
 
   it('never logs a webhook JWT or a token', () => {

@@ -97,7 +97,7 @@ describe('upgrading a host from the last release\'s migrations', () => {
 
     // The host upgrades the package: its DataSource now lists the new jiraConnectMigrations.
     const upgraded = await open(oldDb, jiraConnectMigrations);
-    expect((await upgraded.runMigrations()).map((m) => m.name)).toEqual(['JiraOwnTables1771000000000']);
+    expect((await upgraded.runMigrations()).map((m) => m.name)).toEqual(['JiraOwnTables1771000000000', 'KeepAliveIndex1772000000000']);
     expect(await rowsOf(upgraded, 'jira_notification_outbox')).toEqual(rowsBefore);
     expect(Object.values(rowsBefore).every((rows) => rows.length === 1)).toBe(true);
 

@@ -8,14 +8,23 @@ import { JiraWebhookRegistry } from './jira-webhook.registry.js';
 /** Refresh whatever expires within this, whatever the check interval says (Jira: 30-day life). */
 const RENEW_WITHIN_MS = 7 * 24 * 3_600_000;
 const MAX_PER_RUN = 500;
+/**
+ * How often (at most) a process looks for connected teams with no registration row. Connects and
+ * site choices add their row through the lifecycle's event handlers; this only catches one lost
+ * to a crash between the commit and the handler, and it reads every integration (an anti-join:
+ * no index can answer "rows with no partner"), so it runs on a process's first run and then daily
+ * rather than on every run (every 5 minutes by default: 100,000 primary-key probes each time).
+ */
+const BACKFILL_EVERY_MS = 24 * 3_600_000;
 
 export interface RenewalReport {
   teams: string[];
 }
 
 /**
- * On every instance, every JIRA_WEBHOOK_JOB_INTERVAL_SECONDS: adds a registration row for every
- * connected team that has none (a connect whose registration was lost to a crash), then claims
+ * On every instance, every JIRA_WEBHOOK_JOB_INTERVAL_SECONDS: on its first run and then daily,
+ * adds a registration row for every connected team that has none (a connect whose registration
+ * was lost to a crash; see BACKFILL_EVERY_MS), then claims
  * the rows that are due (next check passed, or expiry within 7 days) one at a time with a lease
  * taken under `FOR UPDATE SKIP LOCKED`, and lets the lifecycle verify, re-register and refresh
  * them. The lease (not a transaction) is held during the Jira calls, so no database connection is
@@ -26,6 +35,7 @@ export class JiraWebhookRenewalJob implements OnApplicationBootstrap, OnApplicat
   private readonly logger = new Logger(JiraWebhookRenewalJob.name);
   private timer?: NodeJS.Timeout;
   private running?: Promise<unknown>;
+  private lastBackfillMs = -Infinity;
 
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
@@ -55,11 +65,15 @@ export class JiraWebhookRenewalJob implements OnApplicationBootstrap, OnApplicat
     const report: RenewalReport = { teams: [] };
     if (!this.registry.enabled) return report;
     const now = this.clock.now();
-    await this.dataSource.query(
-      `INSERT INTO jira_webhook_registrations (team_id, cloud_id, site_url, state, next_check_at, created_at, updated_at)
-       SELECT i.team_id::text, i.cloud_id, i.site_url, 'pending', $1, $1, $1 FROM jira_integrations i
-        WHERE i.status = 'connected' AND i.cloud_id IS NOT NULL AND i.connection_type = 'oauth'
-       ON CONFLICT (team_id) DO NOTHING`, [now]);
+    if (now.getTime() - this.lastBackfillMs >= BACKFILL_EVERY_MS) {
+      await this.dataSource.query(
+        `INSERT INTO jira_webhook_registrations (team_id, cloud_id, site_url, state, next_check_at, created_at, updated_at)
+         SELECT i.team_id::text, i.cloud_id, i.site_url, 'pending', $1, $1, $1 FROM jira_integrations i
+          WHERE i.status = 'connected' AND i.cloud_id IS NOT NULL AND i.connection_type = 'oauth'
+            AND NOT EXISTS (SELECT 1 FROM jira_webhook_registrations r WHERE r.team_id = i.team_id::text)
+         ON CONFLICT (team_id) DO NOTHING`, [now]);
+      this.lastBackfillMs = now.getTime();
+    }
     while (report.teams.length < MAX_PER_RUN) {
       const at = this.clock.now();
       const [rows] = (await this.dataSource.query(
