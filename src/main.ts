@@ -8,10 +8,13 @@ import { configureApp } from './app.setup.js';
 import { appConfig } from './integrations/jira/config/app.config.js';
 import { findConfigurationProblems, formatConfigurationProblems } from './config/check-configuration.js';
 import { loadEnvFile } from './config/load-env-file.js';
+import { formatUnknownVariables, knownVariableNames, unknownVariables } from './config/unknown-variables.js';
 import { startupFailureMessage } from './startup-failure.js';
 
 async function bootstrap(): Promise<void> {
   loadEnvFile();
+  // A misspelt variable (JIRA_CLIENTID) is otherwise ignored in silence, and its default applies.
+  for (const line of formatUnknownVariables(unknownVariables(Object.keys(process.env), knownVariableNames()))) console.warn(line);
   const problems = findConfigurationProblems();
   if (problems.length > 0) {
     console.error(formatConfigurationProblems(problems));

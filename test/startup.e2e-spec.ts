@@ -53,7 +53,7 @@ const stackLines = (text: string) => text.split('\n').filter((l) => /^\s+at\s/.t
 const ours = (text: string) => text.split('\n').filter((l) => l.trim() && !/^\(node:\d+\)|--trace-warnings/.test(l));
 
 describe('start-up errors', () => {
-  it('reports every invalid variable of every namespace at once, one line each, no stack, exit 1', async () => {
+  it('reports every invalid variable of every namespace at once, one line each, no stack, exit 1; warns about a misspelt one', async () => {
     const r = await start({
       PORT: 'eighty', // app
       TRUST_PROXY: 'sometimes', // app
@@ -64,8 +64,11 @@ describe('start-up errors', () => {
       JIRA_KEEPALIVE_DAYS: '900', // jira
       JIRA_RATE_LIMIT_PER_USER: '0', // rate limit
       REDIS_URL: 'http://cache', // redis
+      JIRA_CLIENTID: 'misspelt-value-0123', // not a variable: a warning, with the likely one
     }, { fromSources: true });
     expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/JIRA_CLIENTID is not a variable jira-connect reads \(ignored\): did you mean JIRA_CLIENT_ID\?/);
+    expect(r.stderr + r.stdout).not.toContain('misspelt-value-0123');
     expect(stackLines(r.stderr + r.stdout)).toEqual([]);
     const lines = ours(r.stderr);
     for (const variable of ['PORT', 'TRUST_PROXY', 'AUTH_JWT_MAX_AGE_SECONDS', 'DATABASE_URL', 'ENCRYPTION_KEY',
