@@ -1,3 +1,5 @@
+import { backoffMs } from '../common/backoff.js';
+
 /** Backoff for calls to Atlassian: exponential with jitter, never shorter than `Retry-After`. */
 export interface RetryPolicy {
   /** Attempts in all, the first included. */
@@ -12,8 +14,9 @@ export interface RetryPolicy {
 const MAX_STEP_MS = 30_000;
 
 /**
- * The wait before attempt `attempt + 1`: `base * 2^(attempt-1)`, jittered into [50 %, 100 %] of
- * that (so a fleet does not retry in lockstep), and at least what `Retry-After` asked for.
+ * The wait before attempt `attempt + 1`: the module's backoff (`base * 2^(attempt-1)`, jittered
+ * into [50 %, 100 %] of that, so a fleet does not retry in lockstep), and at least what
+ * `Retry-After` asked for.
  */
 export function retryDelayMs(
   attempt: number,
@@ -21,9 +24,7 @@ export function retryDelayMs(
   retryAfterSeconds: number | undefined,
   random: () => number = Math.random,
 ): number {
-  const step = Math.min(MAX_STEP_MS, baseDelayMs * 2 ** Math.max(0, attempt - 1));
-  const jittered = Math.round(step / 2 + (random() * step) / 2);
-  return Math.max(jittered, (retryAfterSeconds ?? 0) * 1000);
+  return Math.max(backoffMs(attempt, baseDelayMs, MAX_STEP_MS, random), (retryAfterSeconds ?? 0) * 1000);
 }
 
 /**

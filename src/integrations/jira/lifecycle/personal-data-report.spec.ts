@@ -31,12 +31,16 @@ describe('retryDelayMs', () => {
     ['Retry-After that fits the deadline', t(50), 1, 5000, 50_000],
     ['Retry-After past the deadline: give up without waiting', t(120), 1, 0, null],
     ['Retry-After ending exactly at the deadline: give up', t(55), 1, 5000, null],
-    ['no Retry-After: 1 s, then doubling', t(), 1, 0, 1000],
+    ['no Retry-After: 1 s (the full step, random 1), then doubling', t(), 1, 0, 1000],
     ['third attempt: 4 s', t(), 3, 0, 4000],
     ['last attempt used', t(), 5, 0, null],
     ['deadline already spent', t(), 1, 60_000, null],
   ];
   it.each(table)('%s', (_label, outcome, attempt, elapsed, expected) => {
-    expect(retryDelayMs(outcome, attempt, elapsed, 60_000, 1000, 5)).toBe(expected);
+    expect(retryDelayMs(outcome, attempt, elapsed, 60_000, 1000, 5, () => 1)).toBe(expected);
+  });
+  it('jitters the backoff into half to all of the step (the module\'s one rule), never Retry-After', () => {
+    expect(retryDelayMs(t(), 3, 0, 60_000, 1000, 5, () => 0)).toBe(2000);
+    expect(retryDelayMs(t(3), 1, 0, 60_000, 1000, 5, () => 0)).toBe(3000);
   });
 });

@@ -3,6 +3,7 @@
  * functions with their own table of tests: what an answer means, and whether to try again within
  * the call's total deadline.
  */
+import { backoffMs } from '../common/backoff.js';
 
 /** Atlassian takes at most 90 accounts per request. */
 export const REPORT_BATCH_LIMIT = 90;
@@ -48,12 +49,12 @@ export function readReportAnswer(httpStatus: number | undefined, body: unknown, 
 /**
  * After a transient outcome: how long to wait before the next attempt, or null to give up (the
  * accounts are then reported on a later run). Retry-After is honoured exactly, never shortened;
- * without it the wait doubles from `backoffMs`. A wait that would end past the deadline is not
- * started.
+ * without it, the module's backoff from `baseMs` (doubling, jittered into [50 %, 100 %] of the
+ * step). A wait that would end past the deadline is not started.
  */
 export function retryDelayMs(outcome: Extract<ReportOutcome, { kind: 'transient' }>, attempt: number, elapsedMs: number,
-  deadlineMs: number, backoffMs: number, maxAttempts: number): number | null {
+  deadlineMs: number, baseMs: number, maxAttempts: number, random: () => number = Math.random): number | null {
   if (attempt >= maxAttempts) return null;
-  const wait = outcome.retryAfterSeconds !== undefined ? outcome.retryAfterSeconds * 1000 : backoffMs * 2 ** (attempt - 1);
+  const wait = outcome.retryAfterSeconds !== undefined ? outcome.retryAfterSeconds * 1000 : backoffMs(attempt, baseMs, deadlineMs, random);
   return elapsedMs + wait < deadlineMs ? wait : null;
 }

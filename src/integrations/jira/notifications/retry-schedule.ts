@@ -1,3 +1,5 @@
+import { backoffMs } from '../common/backoff.js';
+
 export interface RetrySchedule {
   baseMs: number;
   maxMs: number;
@@ -6,12 +8,12 @@ export interface RetrySchedule {
 }
 
 /**
- * Delay before attempt `attempt + 1`, after `attempt` failures: base × 2^(attempt−1), capped at
- * maxMs, jittered ±50 % so a receiver that was down is not hit by every instance at once.
+ * Delay before attempt `attempt + 1`, after `attempt` failures: the module's backoff (base ×
+ * 2^(attempt−1), capped at maxMs, jittered into [50 %, 100 %] of that), so a receiver that was
+ * down is not hit by every instance at once.
  */
 export function nextRetryDelayMs(schedule: RetrySchedule, attempt: number, random: () => number = Math.random): number {
-  const step = Math.min(schedule.maxMs, schedule.baseMs * 2 ** Math.min(Math.max(attempt - 1, 0), 40));
-  return Math.max(1, Math.round(step * (0.5 + random())));
+  return backoffMs(attempt, schedule.baseMs, schedule.maxMs, random);
 }
 
 /** The next attempt's time, or null when the event is too old to retry. */

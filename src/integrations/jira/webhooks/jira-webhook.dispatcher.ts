@@ -2,6 +2,7 @@ import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplica
 import type { ConfigType } from '@nestjs/config';
 import { InjectDataSource } from '@nestjs/typeorm';
 import type { DataSource } from 'typeorm';
+import { backoffMs } from '../common/backoff.js';
 import { Clock } from '../common/clock.js';
 import { jiraWebhooksConfig } from '../config/jira-webhooks.config.js';
 import { type DeadLetter, listDeadLetters, requeueDeadLetter } from './dead-letters.js';
@@ -191,7 +192,7 @@ export class JiraWebhookDispatcher implements OnApplicationBootstrap, OnApplicat
       return;
     }
     const dead = row.attempts >= this.config.maxAttempts;
-    const backoff = Math.min(MAX_BACKOFF_MS, this.config.retryBaseMs * 2 ** (row.attempts - 1)) * (0.8 + Math.random() * 0.4);
+    const backoff = backoffMs(row.attempts, this.config.retryBaseMs, MAX_BACKOFF_MS);
     await this.dataSource.query(
       `UPDATE jira_webhook_events SET status = $2, handled_by = $3, last_error = $4, locked_until = NULL, next_attempt_at = $5 WHERE id = $1`,
       [row.id, dead ? 'dead' : 'pending', [...done], failure, new Date(now.getTime() + backoff)]);
