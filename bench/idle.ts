@@ -25,6 +25,14 @@ export interface IdleRun {
   byKind: Record<string, number>;
 }
 
+/** The app's environment with every background feature on: Atlassian (the fake), notifications to `notifyUrl`, managed webhooks. */
+export const everyFeature = (fake: FakeAtlassian, notifyUrl: string): Record<string, string> => ({
+  ...fake.env(),
+  NOTIFY_WEBHOOK_URL: notifyUrl, NOTIFY_WEBHOOK_SECRET: 'bench-notification-secret-0123456789abcdef',
+  JIRA_WEBHOOK_URL: 'https://hooks.bench.test/api/integrations/jira/webhooks', JIRA_WEBHOOK_EVENTS: 'jira:issue_updated',
+  JIRA_WEBHOOK_JQL: 'project = BENCH',
+});
+
 /** A receiver for the connection notifications that answers 204 to anything (nothing is sent while idle). */
 async function sink(): Promise<{ url: string; server: Server }> {
   const server = createServer((req, res) => {
@@ -54,12 +62,7 @@ async function idleRun(entry: string, teams: number): Promise<IdleRun> {
       })));
     }
     await ds.destroy();
-    const app = await startApp(entry, {
-      DATABASE_URL: url, ...fake.env(),
-      NOTIFY_WEBHOOK_URL: receiver.url, NOTIFY_WEBHOOK_SECRET: 'bench-notification-secret-0123456789abcdef',
-      JIRA_WEBHOOK_URL: 'https://hooks.bench.test/api/integrations/jira/webhooks', JIRA_WEBHOOK_EVENTS: 'jira:issue_updated',
-      JIRA_WEBHOOK_JQL: 'project = BENCH',
-    });
+    const app = await startApp(entry, { DATABASE_URL: url, ...everyFeature(fake, receiver.url) });
     try {
       await sleep(IDLE.settleMs);
       const read = async (reset: boolean) => {

@@ -1,5 +1,8 @@
 import { JiraIntegration } from '../src/integrations/jira/entities/jira-integration.entity.js';
+import { KEEPALIVE_CANDIDATES_SQL } from '../src/integrations/jira/tokens/jira-keepalive.job.js';
+import { BACKFILL_SQL, CLAIM_DUE_SQL } from '../src/integrations/jira/webhooks/jira-webhook-renewal.job.js';
 import { FakeAtlassian } from '../src/integrations/jira/testing/fake-atlassian/fake-atlassian.js';
+import { everyFeature } from './idle.js';
 import { hammer, type LoadResult } from './load.js';
 import { createBenchDatabase, dropBenchDatabase, openDatabase, seedTeam, sleep, startApp, type AppProcess } from './support.js';
 
@@ -74,13 +77,8 @@ async function seed(url: string, teams: number, fake: FakeAtlassian) {
   }
 }
 
-const FEATURES = (fake: FakeAtlassian) => ({
-  ...fake.env(),
-  // A receiver that is never called while idle (nothing is written); the URL only has to be valid.
-  NOTIFY_WEBHOOK_URL: 'http://127.0.0.1:9/notifications', NOTIFY_WEBHOOK_SECRET: 'bench-notification-secret-0123456789abcdef',
-  JIRA_WEBHOOK_URL: 'https://hooks.bench.test/api/integrations/jira/webhooks', JIRA_WEBHOOK_EVENTS: 'jira:issue_updated',
-  JIRA_WEBHOOK_JQL: 'project = BENCH',
-});
+/** Notifications go to a port nothing listens on: nothing is written while idle, so nothing is sent. */
+const FEATURES = (fake: FakeAtlassian) => everyFeature(fake, 'http://127.0.0.1:9/notifications');
 
 async function statements(app: AppProcess, reset: boolean): Promise<{ total: number; byKind: Record<string, number> }> {
   const res = await fetch(`${app.url}/bench/statements${reset ? '?reset=1' : ''}`);
@@ -90,38 +88,24 @@ async function statements(app: AppProcess, reset: boolean): Promise<{ total: num
 
 const seriesOf = (text: string): number => text.split('\n').filter((l) => l.trim() !== '' && !l.startsWith('#')).length;
 
-/** The sweeps as the jobs send them (src/integrations/jira/tokens/jira-keepalive.job.ts, webhooks/jira-webhook-renewal.job.ts). */
+/** The sweeps, the very statements the jobs send (exported by them). */
 const SWEEPS: { name: string; sql: string; params: () => unknown[]; sweep: boolean }[] = [
   {
     name: 'keep-alive candidates',
-    sql: `SELECT id, team_id FROM jira_integrations
-           WHERE status IN ('connected', 'pending_site_selection') AND refresh_token IS NOT NULL
-             AND COALESCE(last_refreshed_at, connected_at) < $1 AND NOT (id = ANY($2::uuid[]))
-             AND (refresh_lease_expires_at IS NULL OR refresh_lease_expires_at <= $3)
-           ORDER BY COALESCE(last_refreshed_at, connected_at) ASC LIMIT 20`,
+    sql: KEEPALIVE_CANDIDATES_SQL,
     params: () => [new Date(Date.now() - 30 * 24 * 3_600_000), [], new Date()],
     sweep: true,
   },
   {
     name: 'webhook renewal backfill (daily)',
-    sql: `INSERT INTO jira_webhook_registrations (team_id, cloud_id, site_url, state, next_check_at, created_at, updated_at)
-          SELECT i.team_id::text, i.cloud_id, i.site_url, 'pending', $1, $1, $1 FROM jira_integrations i
-           WHERE i.status = 'connected' AND i.cloud_id IS NOT NULL AND i.connection_type = 'oauth'
-             AND NOT EXISTS (SELECT 1 FROM jira_webhook_registrations r WHERE r.team_id = i.team_id::text)
-          ON CONFLICT (team_id) DO NOTHING`,
+    sql: BACKFILL_SQL,
     params: () => [new Date()],
     // Not a sweep: a process's first run and then daily (an anti-join reads every integration).
     sweep: false,
   },
   {
     name: 'webhook renewal due',
-    sql: `UPDATE jira_webhook_registrations SET lease_until = $2
-           WHERE team_id = (
-             SELECT team_id FROM jira_webhook_registrations
-              WHERE (next_check_at <= $1 OR (state = 'active' AND expires_at <= $3))
-                AND (lease_until IS NULL OR lease_until <= $1) AND NOT (team_id = ANY($4::text[]))
-              ORDER BY next_check_at LIMIT 1 FOR UPDATE SKIP LOCKED)
-           RETURNING team_id`,
+    sql: CLAIM_DUE_SQL,
     params: () => [new Date(), new Date(Date.now() + 60_000), new Date(Date.now() + 7 * 24 * 3_600_000), []],
     sweep: true,
   },

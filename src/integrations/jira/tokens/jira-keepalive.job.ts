@@ -13,6 +13,15 @@ const DAY_MS = 24 * 60 * 60_000;
 const MAX_PER_RUN = 200;
 /** Candidates read per query. */
 const BATCH = 20;
+/**
+ * The sweep's query ($1 cutoff, $2 ids already seen, $3 now); exported so the bench explains
+ * exactly this statement (jira_integrations_keepalive_idx answers it).
+ */
+export const KEEPALIVE_CANDIDATES_SQL = `SELECT id, team_id FROM jira_integrations
+          WHERE status IN ('connected', 'pending_site_selection') AND refresh_token IS NOT NULL
+            AND COALESCE(last_refreshed_at, connected_at) < $1 AND NOT (id = ANY($2::uuid[]))
+            AND (refresh_lease_expires_at IS NULL OR refresh_lease_expires_at <= $3)
+          ORDER BY COALESCE(last_refreshed_at, connected_at) ASC LIMIT ${BATCH}`;
 
 export interface KeepAliveReport {
   /** Integration ids this runner claimed (and tried to refresh), in order. */
@@ -60,11 +69,7 @@ export class JiraKeepAliveJob {
     const seen: string[] = [];
     while (seen.length < MAX_PER_RUN) {
       const rows = (await this.dataSource.query(
-        `SELECT id, team_id FROM jira_integrations
-          WHERE status IN ('connected', 'pending_site_selection') AND refresh_token IS NOT NULL
-            AND COALESCE(last_refreshed_at, connected_at) < $1 AND NOT (id = ANY($2::uuid[]))
-            AND (refresh_lease_expires_at IS NULL OR refresh_lease_expires_at <= $3)
-          ORDER BY COALESCE(last_refreshed_at, connected_at) ASC LIMIT ${BATCH}`,
+        KEEPALIVE_CANDIDATES_SQL,
         [cutoff, seen, this.clock.now()],
       )) as { id: string; team_id: string }[];
       if (rows.length === 0) break;

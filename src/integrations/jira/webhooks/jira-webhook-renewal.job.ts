@@ -17,6 +17,22 @@ const MAX_PER_RUN = 500;
  */
 const BACKFILL_EVERY_MS = 24 * 3_600_000;
 
+/* The job's statements, exported so the bench explains exactly these (bench/scale.ts). */
+/** A pending registration for every connected OAuth team that has none ($1 now). */
+export const BACKFILL_SQL = `INSERT INTO jira_webhook_registrations (team_id, cloud_id, site_url, state, next_check_at, created_at, updated_at)
+         SELECT i.team_id::text, i.cloud_id, i.site_url, 'pending', $1, $1, $1 FROM jira_integrations i
+          WHERE i.status = 'connected' AND i.cloud_id IS NOT NULL AND i.connection_type = 'oauth'
+            AND NOT EXISTS (SELECT 1 FROM jira_webhook_registrations r WHERE r.team_id = i.team_id::text)
+         ON CONFLICT (team_id) DO NOTHING`;
+/** Leases the next due registration ($1 now, $2 lease end, $3 renew-before horizon, $4 teams already taken this run). */
+export const CLAIM_DUE_SQL = `UPDATE jira_webhook_registrations SET lease_until = $2
+          WHERE team_id = (
+            SELECT team_id FROM jira_webhook_registrations
+             WHERE (next_check_at <= $1 OR (state = 'active' AND expires_at <= $3))
+               AND (lease_until IS NULL OR lease_until <= $1) AND NOT (team_id = ANY($4::text[]))
+             ORDER BY next_check_at LIMIT 1 FOR UPDATE SKIP LOCKED)
+          RETURNING team_id`;
+
 export interface RenewalReport {
   teams: string[];
 }
@@ -66,24 +82,13 @@ export class JiraWebhookRenewalJob implements OnApplicationBootstrap, OnApplicat
     if (!this.registry.enabled) return report;
     const now = this.clock.now();
     if (now.getTime() - this.lastBackfillMs >= BACKFILL_EVERY_MS) {
-      await this.dataSource.query(
-        `INSERT INTO jira_webhook_registrations (team_id, cloud_id, site_url, state, next_check_at, created_at, updated_at)
-         SELECT i.team_id::text, i.cloud_id, i.site_url, 'pending', $1, $1, $1 FROM jira_integrations i
-          WHERE i.status = 'connected' AND i.cloud_id IS NOT NULL AND i.connection_type = 'oauth'
-            AND NOT EXISTS (SELECT 1 FROM jira_webhook_registrations r WHERE r.team_id = i.team_id::text)
-         ON CONFLICT (team_id) DO NOTHING`, [now]);
+      await this.dataSource.query(BACKFILL_SQL, [now]);
       this.lastBackfillMs = now.getTime();
     }
     while (report.teams.length < MAX_PER_RUN) {
       const at = this.clock.now();
       const [rows] = (await this.dataSource.query(
-        `UPDATE jira_webhook_registrations SET lease_until = $2
-          WHERE team_id = (
-            SELECT team_id FROM jira_webhook_registrations
-             WHERE (next_check_at <= $1 OR (state = 'active' AND expires_at <= $3))
-               AND (lease_until IS NULL OR lease_until <= $1) AND NOT (team_id = ANY($4::text[]))
-             ORDER BY next_check_at LIMIT 1 FOR UPDATE SKIP LOCKED)
-          RETURNING team_id`,
+        CLAIM_DUE_SQL,
         [at, new Date(at.getTime() + REGISTRATION_LEASE_MS), new Date(at.getTime() + RENEW_WITHIN_MS), report.teams],
       )) as [{ team_id: string }[], number];
       if (rows.length === 0) break;
