@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { readJiraSettings } from '../src/integrations/jira/config/jira.config.js';
+import { TokenOptions } from '../src/integrations/jira/config/jira.config.js';
 import { JiraIntegration } from '../src/integrations/jira/entities/jira-integration.entity.js';
 import { FakeAtlassian } from '../src/integrations/jira/testing/fake-atlassian/fake-atlassian.js';
 import { createBenchDatabase, dropBenchDatabase, openDatabase, startApp, type AppProcess } from './support.js';
@@ -13,7 +13,7 @@ export const STORM = {
    * Refreshes in flight per process: JIRA_REFRESH_CONCURRENCY's default. No refresh holds a
    * database connection across the token call any more, so the pool no longer bounds it.
    */
-  refreshConcurrencyPerProcess: Number(readJiraSettings({}).refreshConcurrency),
+  refreshConcurrencyPerProcess: new TokenOptions().refreshConcurrency,
 };
 
 export interface StormResult {

@@ -5,24 +5,25 @@ import { EventEmitterModule } from '@nestjs/event-emitter';
 import { ScheduleModule } from '@nestjs/schedule';
 import { AdminModule } from './admin/admin.module.js';
 import { AuthModule } from './auth/auth.module.js';
-import { EncryptionModule } from './common/crypto/encryption.module.js';
+import { ClockModule } from './common/crypto/encryption.module.js';
 import { AppLoggerModule } from './common/logging/logging.module.js';
 import { ProblemDetailsFilter } from './integrations/jira/common/problem-details.filter.js';
 import { allConfigs } from './config/all-configs.js';
 import { DatabaseModule } from './database/database.module.js';
 import { HealthModule } from './health/health.module.js';
 import { JiraIntegrationModule } from './integrations/jira/jira-integration.module.js';
-import type { JiraIntegrationModuleOptions } from './integrations/jira/jira-integration.options.js';
-import { StandaloneJiraOptionsModule, STANDALONE_JIRA_OPTIONS } from './jira-options.module.js';
-import { MetricsModule } from './metrics/metrics.module.js';
-import { NotificationsModule } from './notifications/notifications.module.js';
+import { jiraOptionsFromEnv } from './config/jira-options.js';
+import { MetricsController } from './metrics/metrics.controller.js';
+import { TeamAccessPolicy } from './integrations/jira/teams/team-access.policy.js';
 import { TeamsModule } from './teams/teams.module.js';
 
-/** The standalone server is one user of the module, fed from its config namespaces. */
+/**
+ * The standalone server is one host of the module: its environment becomes the module's options in
+ * one factory (config/jira-options.ts), with its own team-access policy (TEAM_ACCESS_POLICY, TeamsModule).
+ */
 const jiraIntegration = JiraIntegrationModule.forRootAsync({
-  imports: [StandaloneJiraOptionsModule],
-  inject: [STANDALONE_JIRA_OPTIONS],
-  useFactory: (options: JiraIntegrationModuleOptions) => options,
+  inject: [TeamAccessPolicy],
+  useFactory: (policy: TeamAccessPolicy) => jiraOptionsFromEnv(process.env, policy),
   // The SPA's Jira proxy (docs/proxy.md); the backend's is in AdminModule.
   jiraProxy: true,
 });
@@ -38,18 +39,18 @@ const jiraIntegration = JiraIntegrationModule.forRootAsync({
       ignoreEnvFile: process.env.NODE_ENV === 'test',
     }),
     AppLoggerModule,
-    EncryptionModule,
+    ClockModule,
     DatabaseModule,
     AuthModule,
     TeamsModule,
     HealthModule,
     EventEmitterModule.forRoot(),
     ScheduleModule.forRoot(),
-    MetricsModule,
-    NotificationsModule,
     AdminModule,
     jiraIntegration,
   ],
+  // GET /metrics renders the module's registry (its exported MetricsService).
+  controllers: [MetricsController],
   providers: [{ provide: APP_FILTER, useClass: ProblemDetailsFilter }],
   // JiraTokenManager, JiraClient, ... for modules built on this app (e.g. bench/).
   exports: [jiraIntegration],

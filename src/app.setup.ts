@@ -13,9 +13,8 @@ import { rejectDeepBodies } from './integrations/jira/common/http/body-depth.mid
 import { addProblemCodeCatalogue } from './integrations/jira/common/openapi/problem-catalogue.js';
 import { appConfig } from './integrations/jira/config/app.config.js';
 import type { ConfigType } from '@nestjs/config';
-import { jiraWebhooksConfig } from './integrations/jira/config/jira-webhooks.config.js';
+import { JIRA_SETTINGS, type JiraModuleSettings } from './integrations/jira/config/module-settings.js';
 import { captureWebhookBody, JIRA_WEBHOOK_PATH, webhookVerifier } from './integrations/jira/webhooks/webhook-request.js';
-import { jiraConfig } from './integrations/jira/config/jira.config.js';
 import { Clock } from './integrations/jira/common/clock.js';
 import { isJiraProxyRequest } from './integrations/jira/proxy/proxy-request.js';
 import { PROXY_PROBLEM_HEADER } from './integrations/jira/proxy/proxy-headers.js';
@@ -41,10 +40,10 @@ export function configureApp(app: NestExpressApplication): NestExpressApplicatio
     });
   }
   // Jira webhook bodies are read only after their JWT is verified, raw (and may exceed the API's limit).
-  const webhooks = app.get<ConfigType<typeof jiraWebhooksConfig>>(jiraWebhooksConfig.KEY);
+  const { jira, webhooks } = app.get<JiraModuleSettings>(JIRA_SETTINGS);
   const clock = app.get(Clock);
   app.use(JIRA_WEBHOOK_PATH, captureWebhookBody(webhooks.maxBodyBytes,
-    webhookVerifier(app.get<ConfigType<typeof jiraConfig>>(jiraConfig.KEY).clientSecret, webhooks.jwtMaxLifetimeSeconds, () => clock.now())));
+    webhookVerifier(jira.clientSecret, webhooks.jwtMaxLifetimeSeconds, () => clock.now())));
   // The Jira proxies' bodies stream to Jira untouched: no parser reads them.
   app.use((req: IncomingMessage, _res: ServerResponse, next: () => void) => { if (isJiraProxyRequest(req)) claimBody(req); next(); });
   app.useBodyParser('json', { limit: JSON_BODY_LIMIT_BYTES, type: bodyOfType('application/json') });

@@ -1,9 +1,11 @@
 import { beforeEach, describe, expect, it } from 'vitest';
-import { readJiraSettings } from '../src/integrations/jira/config/jira.config.js';
+import { readJiraModuleSettings } from '../src/config/jira-options.js';
 import { FakeAtlassian } from '../src/integrations/jira/testing/fake-atlassian/fake-atlassian.js';
 import { fileFixtures } from './helpers/fixtures.js';
 import { CALLBACK_PATH, consent, integrationRow, sha256, startFlow, type StartedFlow } from './helpers/oauth-flow.js';
 import type { TestApp } from './helpers/test-app.js';
+
+const readJiraSettings = (env: NodeJS.ProcessEnv) => readJiraModuleSettings(env).jira;
 
 /*
  * Issue 10 item 2: every callback failure goes back to the app. A known state (even expired, used,

@@ -72,7 +72,7 @@ describe('unreadable stored credentials', () => {
     expect(await unknownKeyIds(t.dataSource, t.app.get(EncryptionService))).toContain(foreignKeyId);
     expect(await unknownKeyIds(t.dataSource, t.app.get(EncryptionService))).not.toContain(t.app.get(EncryptionService).currentKeyId);
     const check = (isProduction: boolean) =>
-      new StoredKeyCheck(t.dataSource, t.app.get(EncryptionService), { isProduction } as never).onApplicationBootstrap();
+      new StoredKeyCheck(t.dataSource, t.app.get(EncryptionService), { production: isProduction }).onApplicationBootstrap();
     await expect(check(true)).rejects.toThrow(new RegExp(`key id\\(s\\) [^.]*${foreignKeyId}`));
     await expect(check(false)).resolves.toBeUndefined();
     expect(t.logs.lines.some((l) => l.includes(foreignKeyId) && l.includes('ENCRYPTION_PREVIOUS_KEYS'))).toBe(true);

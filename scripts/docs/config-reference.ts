@@ -3,6 +3,7 @@ import { getMetadataStorage, type ValidatorConstraintInterface } from 'class-val
 import type { ValidationMetadata } from 'class-validator/types/metadata/ValidationMetadata.js';
 import { allEnvSchemas } from '../../src/config/all-configs.js';
 import { describedVariable } from '../../src/integrations/jira/config/describe.js';
+import { optionPath, variablesOf } from '../../src/integrations/jira/config/option-schema.js';
 
 /** Where the generated page lives, relative to the repository root. */
 export const CONFIG_REFERENCE_PATH = 'docs/configuration.md';
@@ -15,7 +16,8 @@ const cell = (s: string): string => s.replace(/\|/g, '\\|').replace(/\n/g, ' ');
 /** A validator's own message, without the variable name class-validator puts first. */
 function message(m: ValidationMetadata, property: string): string | undefined {
   if (typeof m.message !== 'string') return undefined;
-  return m.message.startsWith(`${property} `) ? m.message.slice(property.length + 1) : m.message;
+  for (const name of [property, '$property']) if (m.message.startsWith(`${name} `)) return m.message.slice(name.length + 1);
+  return m.message;
 }
 
 /** What values the schema accepts, in words, from the class-validator decorators on the property. */
@@ -44,57 +46,69 @@ function allowed(property: string, rules: ValidationMetadata[]): string {
   return parts.join('; ');
 }
 
-interface Row { variable: string; default: string; allowed: string; description: string }
+interface Row { variable: string; option?: string; default: string; allowed: string; description: string }
 
 /** Every variable of every namespace, first occurrence wins (NODE_ENV and DATA_DIR are shared). */
-export function configurationRows(): Array<{ title: string; file: string; rows: Row[] }> {
-  const seen = new Set<string>();
+export function configurationRows(): Array<{ title: string; file: string; rows: Row[]; module: boolean }> {
   const storage = getMetadataStorage();
-  return allEnvSchemas.map(({ title, file, schema }) => {
+  // A variable both the server and the module read (OAUTH_RETURN_ORIGINS) is listed with its module option.
+  const seen = new Set(allEnvSchemas.filter((s) => s.section !== undefined).flatMap(({ schema }) => [...variablesOf(schema).values()]));
+  return allEnvSchemas.map(({ title, file, schema, section }) => {
     const metadata = storage.getTargetValidationMetadatas(schema, '', true, false);
+    const variables = variablesOf(schema);
     const defaults = new schema() as Record<string, unknown>;
     const properties = [...new Set(metadata.map((m) => m.propertyName))];
-    const rows = properties.filter((p) => !seen.has(p)).map((property): Row => {
-      seen.add(property);
+    const variableOf = (p: string): string | undefined => (section === undefined ? p : variables.get(p));
+    const rows = properties.filter((p) => section !== undefined || !seen.has(p)).map((property): Row => {
+      seen.add(variableOf(property) ?? property);
       const doc = describedVariable(schema, property);
       if (!doc) throw new Error(`${property} (${file}) has no @Describe: say what it is for next to its definition`);
       const value = defaults[property];
+      const variable = variableOf(property);
+      if (!variable) throw new Error(`option ${optionPath(section ?? '', property)} (${file}) has no @Env: name the standalone server's variable for it`);
       return {
-        variable: property,
-        default: doc.default ?? (value === undefined ? 'unset' : code(value)),
+        variable,
+        option: section === undefined ? undefined : optionPath(section, property),
+        default: doc.default ?? (value === undefined ? 'unset' : code(Array.isArray(value) ? value.join(',') : value)),
         allowed: allowed(property, metadata.filter((m) => m.propertyName === property)),
         description: doc.description,
       };
     });
-    return { title, file, rows };
+    return { title, file, rows, module: section !== undefined };
   });
 }
 
 /** The whole of docs/configuration.md. */
 export function renderConfigurationReference(): string {
-  const sections = configurationRows().filter((s) => s.rows.length > 0).map(({ title, file, rows }) => [
+  const sections = configurationRows().filter((s) => s.rows.length > 0).map(({ title, file, rows, module }) => [
     `## ${title}`,
     '',
-    `Schema: [\`${file}\`](../${file}).`,
+    module ? `Module options (schema: [\`${file}\`](../${file})); the standalone server reads each from its variable.` : `Standalone server only. Schema: [\`${file}\`](../${file}).`,
     '',
-    '| Variable | Default | Allowed | Meaning |',
-    '| --- | --- | --- | --- |',
-    ...rows.map((r) => `| \`${r.variable}\` | ${cell(r.default)} | ${cell(r.allowed)} | ${cell(r.description)} |`),
+    module ? '| Variable | Module option | Default | Allowed | Meaning |' : '| Variable | Default | Allowed | Meaning |',
+    module ? '| --- | --- | --- | --- | --- |' : '| --- | --- | --- | --- |',
+    ...rows.map((r) => module
+      ? `| \`${r.variable}\` | \`${r.option}\` | ${cell(r.default)} | ${cell(r.allowed)} | ${cell(r.description)} |`
+      : `| \`${r.variable}\` | ${cell(r.default)} | ${cell(r.allowed)} | ${cell(r.description)} |`),
     '',
   ].join('\n'));
   return [
     '<!-- Generated by `npm run docs:config` from the *.config.ts files (src/config/, src/integrations/jira/config/); edit the @Describe next to a variable, not this page. -->',
     '# Configuration reference',
     '',
-    'You want to set a variable, or know what one does. Every variable the service reads is here, with its',
-    'default and the values start-up accepts, generated from the validated settings schema (the',
-    '`*Env` classes in `src/config/` and `src/integrations/jira/config/`), so this page cannot drift from the code: `npm run docs:check` fails',
-    'when it does.',
+    'You want to set a variable or a module option, or know what one does. Every variable the standalone server',
+    'reads and every option of `JiraIntegrationModule` is here, with its default and the values start-up accepts,',
+    'generated from the validated schemas (the module\'s options schema in `src/integrations/jira/config/`, whose',
+    'properties name their variable with `@Env`, and the server\'s own `*Env` classes in `src/config/`), so this page',
+    'cannot drift from the code: `npm run docs:check` fails when it does.',
     '',
     'Set them in the environment or in `.env` (copy `.env.example`; read by the server and the CLI; real',
     'environment variables win; ignored by the tests). Empty values count as unset. Every problem is',
     'reported at start-up at once, one line per variable (see [getting-started.md](getting-started.md#start-up-errors)).',
-    'A host app embedding the module passes options instead: [embedding.md](embedding.md#options).',
+    'A host app embedding the module passes the options in the "Module option" column instead, and its problems',
+    'are reported by option name ([embedding.md](embedding.md#options)). The ports (`teamAccessPolicy`, `currentUser`,',
+    '`notificationOutbox`, `metrics`, `rateLimit.storage`) and `production` are objects or flags a host passes; they',
+    'are described in [embedding.md](embedding.md#options).',
     '',
     ...sections,
   ].join('\n');

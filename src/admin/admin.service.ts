@@ -1,4 +1,5 @@
 import { HttpStatus, Injectable, Logger } from '@nestjs/common';
+import { ModuleRef } from '@nestjs/core';
 import { EventEmitter2 } from '@nestjs/event-emitter';
 import { InjectDataSource } from '@nestjs/typeorm';
 import type { DataSource } from 'typeorm';
@@ -80,10 +81,15 @@ export class AdminService {
 
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
-    private readonly outbox: NotificationOutbox,
+    private readonly modules: ModuleRef,
     private readonly events: EventEmitter2,
     private readonly clock: Clock,
   ) {}
+
+  /** The Jira module's outbox, looked up across modules (the admin API does not import the Jira module). */
+  private get outbox(): NotificationOutbox {
+    return this.modules.get(NotificationOutbox, { strict: false });
+  }
 
   /**
    * Deletes everything of the team: its integration and OAuth states (with a `disconnected`

@@ -3,7 +3,7 @@ import { loadEnvFile } from '../config/load-env-file.js';
 import { parseArgs } from 'node:util';
 import { readAuthSettings } from '../config/auth.config.js';
 import { readDatabaseSettings } from '../config/database.config.js';
-import { readEncryptionSettings } from '../integrations/jira/config/encryption.config.js';
+import { readJiraModuleSettings } from '../config/jira-options.js';
 import { EnvValidationError } from '../integrations/jira/config/validate-env.js';
 import { TokenCipher } from '../integrations/jira/common/crypto/token-cipher.js';
 import { createDataSource } from '../database/data-source.js';
@@ -63,7 +63,7 @@ async function devToken(args: string[]): Promise<void> {
 }
 
 async function keysRotate(): Promise<void> {
-  const settings = readEncryptionSettings();
+  const settings = readJiraModuleSettings().encryption;
   const cipher = new TokenCipher(settings.currentKey, settings.previousKeys);
   const result = await withDatabase((ds) => rotateEncryptionKeys(ds, cipher));
   console.log(`keys:rotate: ${result.rotated} value(s) re-encrypted with key ${cipher.currentKeyId}; ${result.current} already current.`);

@@ -1,14 +1,15 @@
 import { allConfigs } from './all-configs.js';
+import { readJiraModuleSettings } from './jira-options.js';
 import { EnvValidationError } from '../integrations/jira/config/validate-env.js';
 
 /**
- * Every problem of every config namespace, in one list: each namespace factory validates its own
- * slice of process.env and throws at its first problem group, so running them all (rather than
- * letting ConfigModule stop at the first) lets an operator fix everything in one go.
+ * Every problem of the configuration, in one list: the server's namespaces (each validates its own
+ * slice of process.env) and the module's options as the environment makes them (validated as the
+ * module will, every problem at once, by variable name), so an operator fixes everything in one go.
  */
 export function findConfigurationProblems(): string[] {
   const problems = new Set<string>(); // NODE_ENV and DATA_DIR are validated by several namespaces
-  for (const loadNamespace of allConfigs) {
+  for (const loadNamespace of [...allConfigs, () => readJiraModuleSettings(process.env)]) {
     try {
       loadNamespace();
     } catch (err) {

@@ -2,13 +2,17 @@ import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { readAuthSettings } from './auth.config.js';
 import { readDatabaseSettings } from './database.config.js';
-import { readEncryptionSettings } from '../integrations/jira/config/encryption.config.js';
-import { JIRA_CALLBACK_PATH, readJiraSettings } from '../integrations/jira/config/jira.config.js';
-import { RedisEnv } from '../integrations/jira/config/redis.config.js';
+import { JIRA_CALLBACK_PATH } from '../integrations/jira/config/jira.config.js';
+import { readJiraModuleSettings } from './jira-options.js';
 import { parseTrustProxy } from '../integrations/jira/config/trust-proxy.js';
 import { JiraOAuthController } from '../integrations/jira/connect/jira-oauth.controller.js';
 import { AppEnv } from '../integrations/jira/config/app.config.js';
 import { EnvValidationError, validateEnv } from '../integrations/jira/config/validate-env.js';
+
+/** The module's settings from these variables (through the standalone server's one factory). */
+const readEncryptionSettings = (env: NodeJS.ProcessEnv) => readJiraModuleSettings(env).encryption;
+const readJiraSettings = (env: NodeJS.ProcessEnv) => readJiraModuleSettings(env).jira;
+const readRedisSettings = (env: NodeJS.ProcessEnv) => readJiraModuleSettings(env).redis;
 
 const key = () => randomBytes(32).toString('base64');
 
@@ -108,9 +112,30 @@ describe('environment validation', () => {
     for (const bad of ['0', '-1', 'soon', '1.5']) {
       expect(() => readDatabaseSettings({ DATABASE_CONNECT_TIMEOUT_MS: bad })).toThrow(/DATABASE_CONNECT_TIMEOUT_MS/);
       expect(() => readDatabaseSettings({ DATABASE_STATEMENT_TIMEOUT_MS: bad })).toThrow(/DATABASE_STATEMENT_TIMEOUT_MS/);
-      expect(() => validateEnv(RedisEnv, { REDIS_COMMAND_TIMEOUT_MS: bad })).toThrow(/REDIS_COMMAND_TIMEOUT_MS/);
+      expect(() => readRedisSettings({ REDIS_COMMAND_TIMEOUT_MS: bad })).toThrow(/REDIS_COMMAND_TIMEOUT_MS/);
     }
-    expect(() => validateEnv(RedisEnv, { REDIS_CONNECT_TIMEOUT_MS: '600000' })).toThrow(/REDIS_CONNECT_TIMEOUT_MS/);
-    expect(validateEnv(RedisEnv, {})).toMatchObject({ REDIS_COMMAND_TIMEOUT_MS: 1000, REDIS_CONNECT_TIMEOUT_MS: 1000 });
+    expect(() => readRedisSettings({ REDIS_CONNECT_TIMEOUT_MS: '600000' })).toThrow(/REDIS_CONNECT_TIMEOUT_MS/);
+    expect(readRedisSettings({})).toMatchObject({ commandTimeoutMs: 1000, connectTimeoutMs: 1000 });
+  });
+  it('reads the module\'s options from the environment in one factory, naming every problem by its variable at once', () => {
+    let problems: string[] = [];
+    try {
+      readJiraModuleSettings({ JIRA_KEEPALIVE_DAYS: '900', NOTIFY_WEBHOOK_URL: 'https://api.example.com/hooks', JIRA_WEBHOOK_LEASE_MS: '1000',
+        JIRA_PROXY_RULES: 'GET /oauth/token', JIRA_SCOPES: 'read:jira-work' });
+    } catch (err) {
+      problems = (err as EnvValidationError).problems;
+    }
+    expect(problems).toEqual([
+      'JIRA_KEEPALIVE_DAYS must not be greater than 80',
+      'JIRA_SCOPES must include offline_access, or Atlassian issues no refresh token',
+      'NOTIFY_WEBHOOK_SECRET (at least 32 random characters) is required with NOTIFY_WEBHOOK_URL',
+      'JIRA_WEBHOOK_LEASE_MS must be longer than JIRA_WEBHOOK_HANDLER_TIMEOUT_MS',
+      expect.stringMatching(/^JIRA_PROXY_RULES: "GET \/oauth\/token" must start with \/rest\//),
+    ]);
+    const s = readJiraModuleSettings({ JIRA_SCOPES: 'offline_access read:me', OAUTH_RETURN_ORIGINS: 'https://a.example, https://b.example',
+      JIRA_WEBHOOK_EVENTS: 'jira:issue_created,jira:issue_updated', JIRA_WEBHOOK_JQL: 'project = A', ENCRYPTION_KEY: key() });
+    expect(s.jira.scopes).toEqual(['offline_access', 'read:me']);
+    expect(s.jira.returnOrigins).toEqual(['https://a.example', 'https://b.example']);
+    expect(s.webhooks.events).toEqual(['jira:issue_created', 'jira:issue_updated']);
   });
 });

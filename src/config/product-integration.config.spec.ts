@@ -1,7 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { readAdminSettings } from './admin.config.js';
-import { readNotifySettings } from '../integrations/jira/config/notify.config.js';
+import { readJiraModuleSettings } from './jira-options.js';
 import { parseRoleMap, readTeamAccessSettings } from './team-access.config.js';
+
+const readNotifySettings = (env: NodeJS.ProcessEnv) => readJiraModuleSettings(env).notify;
 
 describe('config for plugging into a product (issue 9)', () => {
   it('team access: table by default; http needs a URL with both placeholders; the role map targets our roles', () => {

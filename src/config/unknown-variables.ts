@@ -1,4 +1,4 @@
-import { getMetadataStorage } from 'class-validator';
+import { propertiesOf, variablesOf } from '../integrations/jira/config/option-schema.js';
 import { allEnvSchemas } from './all-configs.js';
 
 /**
@@ -16,9 +16,11 @@ export interface UnknownVariable {
 
 /** Every variable the standalone server reads: the validated properties of every settings schema. */
 export function knownVariableNames(): Set<string> {
-  const storage = getMetadataStorage();
-  return new Set(allEnvSchemas.flatMap(({ schema }) =>
-    storage.getTargetValidationMetadatas(schema, '', true, false).map((m) => m.propertyName)));
+  return new Set(allEnvSchemas.flatMap(({ schema, section }) => {
+    if (section === undefined) return propertiesOf(schema);
+    const variables = variablesOf(schema);
+    return propertiesOf(schema).map((p) => variables.get(p)).filter((v): v is string => v !== undefined);
+  }));
 }
 
 /** Levenshtein distance (insertions, deletions, substitutions). */

@@ -3,7 +3,7 @@ import type { ConfigType } from '@nestjs/config';
 import { teamAccessConfig } from '../config/team-access.config.js';
 import { ClaimsTeamAccessPolicy } from './claims-team-access.policy.js';
 import { HttpTeamAccessPolicy } from './http-team-access.policy.js';
-import { TeamAccessPolicy, TableTeamAccessPolicy } from '../integrations/jira/teams/team-access.policy.js';
+import { JIRA_TEAM_ACCESS, TeamAccessPolicy, TableTeamAccessPolicy } from '../integrations/jira/teams/team-access.policy.js';
 import { TeamGuard } from '../integrations/jira/teams/team.guard.js';
 import { TeamsService } from './teams.service.js';
 
@@ -20,9 +20,11 @@ import { TeamsService } from './teams.service.js';
       useFactory: (settings: ConfigType<typeof teamAccessConfig>, table: TableTeamAccessPolicy, claims: ClaimsTeamAccessPolicy,
         http: HttpTeamAccessPolicy): TeamAccessPolicy => ({ table, claims, http })[settings.policy],
     },
+    // The module's TeamGuard asks the policy through the module's port token.
+    { provide: JIRA_TEAM_ACCESS, useExisting: TeamAccessPolicy },
     TeamGuard,
     TeamsService,
   ],
-  exports: [TeamAccessPolicy, TeamGuard, TeamsService],
+  exports: [TeamAccessPolicy, JIRA_TEAM_ACCESS, TeamGuard, TeamsService],
 })
 export class TeamsModule {}

@@ -1,8 +1,7 @@
 import { Global, Module } from '@nestjs/common';
 import { Clock } from '../../integrations/jira/common/clock.js';
-import { EncryptionService } from '../../integrations/jira/common/crypto/encryption.service.js';
 
-/** Cross-cutting injectables every feature uses: the cipher and the clock. */
+/** The server's clock (the module has its own; tests override both with `overrideProvider(Clock)`). The cipher is the module's, from its options. */
 @Global()
-@Module({ providers: [EncryptionService, Clock], exports: [EncryptionService, Clock] })
-export class EncryptionModule {}
+@Module({ providers: [Clock], exports: [Clock] })
+export class ClockModule {}

@@ -1,14 +1,14 @@
 import { HttpService } from '@nestjs/axios';
 import { Inject, Injectable } from '@nestjs/common';
-import type { ConfigType } from '@nestjs/config';
 import type { AxiosResponse, Method } from 'axios';
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import type { Readable } from 'node:stream';
 import { firstValueFrom } from 'rxjs';
-import { jiraConfig } from '../config/jira.config.js';
 import type { JiraSite } from '../entities/jira-integration.entity.js';
 import { mintOutcome, refreshOutcome, type RefreshOutcomeVerdict, type TokenCallResult } from '../tokens/refresh-outcome.js';
+import { JIRA_SETTINGS, type JiraModuleSettings } from '../config/module-settings.js';
+import type { JiraSettings } from '../config/jira.config.js';
 
 /** What Atlassian's token endpoint returns, with field names of our own. */
 export interface TokenSet {
@@ -149,10 +149,13 @@ function headersOf(res: AxiosResponse | undefined): Record<string, string> {
  */
 @Injectable()
 export class AtlassianGateway {
+  private readonly config: JiraSettings;
   constructor(
     private readonly http: HttpService,
-    @Inject(jiraConfig.KEY) private readonly config: ConfigType<typeof jiraConfig>,
-  ) {}
+    @Inject(JIRA_SETTINGS) settings: JiraModuleSettings,
+  ) {
+    this.config = settings.jira;
+  }
 
   authorizeUrl(state: string): string {
     const url = new URL(`${this.config.authBaseUrl}/authorize`);

@@ -1,13 +1,13 @@
 import { HttpStatus, Inject, Injectable } from '@nestjs/common';
-import type { ConfigType } from '@nestjs/config';
 import type { Method } from 'axios';
 import { Clock } from '../common/clock.js';
-import { jiraConfig } from '../config/jira.config.js';
 import { AtlassianApiError, AtlassianGateway, parseRetryAfter, type JiraResponse, type JiraStreamResponse } from '../atlassian/atlassian.gateway.js';
 import { JiraError, JiraErrorCode } from '../jira.errors.js';
 import { atlassianUnavailable, scopeInsufficient } from '../tokens/jira-token.errors.js';
 import { JiraTokenManager, type CredentialsPrefetch, type JiraCredentials } from '../tokens/jira-token-manager.service.js';
 import { RateLimitGovernor } from './rate-limit-governor.js';
+import { JIRA_SETTINGS, type JiraModuleSettings } from '../config/module-settings.js';
+import type { JiraSettings } from '../config/jira.config.js';
 
 export interface JiraRequestOptions {
   query?: Record<string, string | number | boolean>;
@@ -171,13 +171,16 @@ export class TeamJiraClient {
 /** Other modules' way into Jira: `jiraClient.forTeam(teamId).get('/rest/api/3/project/search')`. */
 @Injectable()
 export class JiraClient {
+  private readonly config: JiraSettings;
   constructor(
     private readonly tokens: JiraTokenManager,
     private readonly gateway: AtlassianGateway,
     private readonly clock: Clock,
-    @Inject(jiraConfig.KEY) private readonly config: ConfigType<typeof jiraConfig>,
+    @Inject(JIRA_SETTINGS) settings: JiraModuleSettings,
     private readonly governor: RateLimitGovernor,
-  ) {}
+  ) {
+    this.config = settings.jira;
+  }
 
   forTeam(teamId: string): TeamJiraClient {
     return new TeamJiraClient(teamId, this.tokens, this.gateway, this.clock, this.config.retryBudgetMs, this.governor);

@@ -9,7 +9,7 @@ const settings = { appPointsPerWindow: 1_000_000, tenantMaxShare: 0.5, windowMs:
 describe('RateLimitGovernor near the app pool\'s limit', () => {
   it('splits the app\'s pace between tenants: many callers of one tenant do not queue ahead of another tenant', async () => {
     const store = new InMemoryRateLimitStateStore();
-    const governor = new RateLimitGovernor(store, settings, new MetricsService(), new Clock());
+    const governor = new RateLimitGovernor(store, { atlassianRateLimit: settings }, new MetricsService(), new Clock());
     const now = Date.now();
     // 10 points left for the next second: one call every 100 ms, app-wide.
     await store.saveSnapshot('app', { remaining: 10, limit: 100, resetAtMs: now + 1000, nearLimit: true, updatedAtMs: now }, 5000);
@@ -38,7 +38,7 @@ describe('RateLimitGovernor sharing the pool (work-conserving; fake timers, in-m
     vi.setSystemTime(1_000_000 * WINDOW + 1); // just after a window starts
     t0 = Date.now();
     metrics = new MetricsService();
-    governor = new RateLimitGovernor(new InMemoryRateLimitStateStore(), pool, metrics, new Clock());
+    governor = new RateLimitGovernor(new InMemoryRateLimitStateStore(), { atlassianRateLimit: pool }, metrics, new Clock());
   });
   afterEach(() => vi.useRealTimers());
 
@@ -134,7 +134,7 @@ describe('RateLimitGovernor sharing the pool (work-conserving; fake timers, in-m
   });
 
   it('paces the first wave of an endpoint at the configured per-second limit, then at the one Atlassian reports', async () => {
-    governor = new RateLimitGovernor(new InMemoryRateLimitStateStore(), { ...pool, appPointsPerWindow: 1000, burstPerSecond: 10 }, metrics, new Clock());
+    governor = new RateLimitGovernor(new InMemoryRateLimitStateStore(), { atlassianRateLimit: { ...pool, appPointsPerWindow: 1000, burstPerSecond: 10 } }, metrics, new Clock());
     const sent: number[] = [];
     const wave = Array.from({ length: 10 }, (_, i) => governor.acquire(call('a', i), Date.now() + 5000).then(() => sent.push(Date.now() - t0)));
     await vi.advanceTimersByTimeAsync(2000);
@@ -152,7 +152,7 @@ describe('RateLimitGovernor sharing the pool (work-conserving; fake timers, in-m
 
   it('counts its own calls on their way against the tenant\'s remaining quota: the rest wait for the reset, none draws a 429', async () => {
     const store = new InMemoryRateLimitStateStore();
-    governor = new RateLimitGovernor(store, { ...pool, appPointsPerWindow: 1000 }, metrics, new Clock());
+    governor = new RateLimitGovernor(store, { atlassianRateLimit: { ...pool, appPointsPerWindow: 1000 } }, metrics, new Clock());
     // The last response said 25 of 100 points left until the reset 5 s from now: not near the limit, no pacing.
     await store.saveSnapshot('tenant:a', { remaining: 25, limit: 100, resetAtMs: t0 + 5000, nearLimit: false, updatedAtMs: t0 }, 60_000);
     const wentAt: number[] = [];

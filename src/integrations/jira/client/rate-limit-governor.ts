@@ -1,7 +1,5 @@
 import { HttpStatus, Inject, Injectable, Logger } from '@nestjs/common';
-import type { ConfigType } from '@nestjs/config';
 import { Clock } from '../common/clock.js';
-import { jiraRateLimitConfig } from '../config/jira-rate-limit.config.js';
 import { MetricsService } from '../metrics/metrics.service.js';
 import { sleep } from '../atlassian/retry-policy.js';
 import { JiraError, JiraErrorCode } from '../jira.errors.js';
@@ -10,6 +8,8 @@ import {
   RATE_LIMIT_STATE_STORE, type AdmitRequest, type AdmitResult, type Observation, type RateLimitSnapshot, type RateLimitStateStore, type StepResult,
 } from './rate-limit-state.js';
 import { WaitLine } from './wait-line.js';
+import { JIRA_SETTINGS, type JiraModuleSettings } from '../config/module-settings.js';
+import type { JiraRateLimitSettings } from '../config/jira-rate-limit.config.js';
 
 /** One Jira call as the governor sees it: the tenant is the team's site (cloudId). */
 export interface GovernedCall {
@@ -92,12 +92,15 @@ export class RateLimitGovernor {
   /** Calls per tenant let through by this instance whose response has not been observed yet. */
   private readonly sending = new Map<string, number>();
 
+  private readonly settings: JiraRateLimitSettings;
   constructor(
     @Inject(RATE_LIMIT_STATE_STORE) private readonly store: RateLimitStateStore,
-    @Inject(jiraRateLimitConfig.KEY) private readonly settings: ConfigType<typeof jiraRateLimitConfig>,
+    @Inject(JIRA_SETTINGS) settings: Pick<JiraModuleSettings, 'atlassianRateLimit'>,
     private readonly metrics: MetricsService,
     private readonly clock: Clock,
-  ) {}
+  ) {
+    this.settings = settings.atlassianRateLimit;
+  }
 
   /**
    * Resolves when `call` may go out; throws 503 atlassian_rate_limited at once when that cannot be

@@ -1,9 +1,7 @@
 import { Logger, type OnApplicationShutdown } from '@nestjs/common';
-import type { ConfigType } from '@nestjs/config';
 import type { Redis } from 'ioredis';
 import { boundedRedisClient, LuaScript, RedisAvailability } from '../common/throttling/bounded-redis.js';
-import { jiraRateLimitConfig } from '../config/jira-rate-limit.config.js';
-import { redisConfig } from '../config/redis.config.js';
+import { JIRA_SETTINGS, type JiraModuleSettings } from '../config/module-settings.js';
 import { ADMIT_SCRIPT, RECORD_SCRIPT, REFUND_SCRIPT, STEP_SCRIPT } from './fair-share-script.js';
 import { contentionMs, decideAdmission, DEMAND_MARGIN, MIN_RATE_SPAN_MS, WAITING_MS } from './fair-share.js';
 
@@ -470,8 +468,8 @@ function parseSnapshot(snap: string | null, last: string | null): RateLimitSnaps
 /** Redis when REDIS_URL is set (every command bounded by JIRA_RATE_STATE_REDIS_TIMEOUT_MS), else memory. */
 export const rateLimitStateStoreProvider = {
   provide: RATE_LIMIT_STATE_STORE,
-  inject: [redisConfig.KEY, jiraRateLimitConfig.KEY],
-  useFactory: (redis: ConfigType<typeof redisConfig>, settings: ConfigType<typeof jiraRateLimitConfig>): RateLimitStateStore => {
+  inject: [JIRA_SETTINGS],
+  useFactory: ({ redis, atlassianRateLimit: settings }: JiraModuleSettings): RateLimitStateStore => {
     if (!redis.url) return new InMemoryRateLimitStateStore();
     // Bounded like the throttler's client, and a lost connection is logged once per outage, not per retry.
     const client = boundedRedisClient(redis.url, { commandTimeoutMs: settings.redisTimeoutMs, connectTimeoutMs: redis.connectTimeoutMs },

@@ -1,151 +1,158 @@
-import { registerAs } from '@nestjs/config';
-import { IsInt, IsOptional, IsString, IsUrl, Matches, Max, Min } from 'class-validator';
-import { EnvValidationError, isPlaceholder, parseOrigins, validateEnv } from './validate-env.js';
+import { Transform } from 'class-transformer';
+import { IsInt, IsOptional, IsString, IsUrl, Max, Min } from 'class-validator';
+import { EnvValidationError, isPlaceholder, parseOrigins } from './validate-env.js';
+import { asList, asNumberList, Env, type Namer } from './option-schema.js';
 import { Describe } from './describe.js';
 
 const HTTP_URL = { require_tld: false, protocols: ['http', 'https'], require_protocol: true };
 
-/** The callback route (JiraOAuthController); Atlassian sends the browser back here. */
+/** The default callback route (JiraOAuthController under the default prefix); Atlassian sends the browser back here. */
 export const JIRA_CALLBACK_PATH = '/api/integrations/jira/oauth/callback';
-const ENDS_IN_CALLBACK = new RegExp(`^[^?#]*${JIRA_CALLBACK_PATH.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`);
 
-export class JiraEnv {
+/** `atlassian`: the Atlassian OAuth 2.0 (3LO) app, as registered in the developer console. */
+export class AtlassianOptions {
+  @Env('JIRA_CLIENT_ID')
   @IsOptional()
   @IsString()
   @Describe('the Atlassian 3LO app\'s client id; without id, secret and redirect URI `authorize` answers 503 `jira_not_configured`')
-  JIRA_CLIENT_ID?: string;
+  clientId?: string;
 
+  @Env('JIRA_CLIENT_SECRET')
   @IsOptional()
   @IsString()
   @Describe('the Atlassian 3LO app\'s secret; also verifies the JWT of Jira webhook deliveries')
-  JIRA_CLIENT_SECRET?: string;
+  clientSecret?: string;
 
   /** Must equal the callback URL registered in the Atlassian developer console. */
+  @Env('JIRA_REDIRECT_URI')
   @IsOptional()
-  @IsUrl(HTTP_URL, { message: 'JIRA_REDIRECT_URI must be an absolute http(s) URL' })
-  @Matches(ENDS_IN_CALLBACK, {
-    message: `JIRA_REDIRECT_URI must end in ${JIRA_CALLBACK_PATH} (the callback route), without a query string, `
-      + 'and be registered as the callback URL in the Atlassian developer console',
-  })
-  @Describe('must equal the callback URL registered in the developer console, and end in `/api/integrations/jira/oauth/callback` (any prefix of a reverse proxy before it)')
-  JIRA_REDIRECT_URI?: string;
+  @IsUrl(HTTP_URL, { message: '$property must be an absolute http(s) URL' })
+  @Describe('must equal the callback URL registered in the developer console, and end in the module\'s callback route, `/api/integrations/jira/oauth/callback` by default (any prefix of a reverse proxy before it)')
+  redirectUri?: string;
 
-  @Matches(/(^|\s)offline_access(\s|$)/, {
-    message: 'JIRA_SCOPES must include offline_access, or Atlassian issues no refresh token',
-  })
-  @Describe('space-separated scopes asked for; must include `offline_access` (no refresh token otherwise); add `read:me` to record who connected, `manage:jira-webhook` for webhooks')
-  JIRA_SCOPES: string = 'read:jira-user read:jira-work offline_access';
+  @Env('JIRA_SCOPES')
+  @Transform(({ obj, key }) => asList((obj as Record<string, unknown>)[key], /[\s,]+/))
+  @IsString({ each: true })
+  @Describe('scopes asked for (space-separated in the variable); must include `offline_access` (no refresh token otherwise); add `read:me` to record who connected, `manage:jira-webhook` for webhooks', { default: '`read:jira-user read:jira-work offline_access`' })
+  scopes: string[] = ['read:jira-user', 'read:jira-work', 'offline_access'];
 
-  @IsUrl(HTTP_URL, { message: 'JIRA_AUTH_BASE_URL must be an absolute http(s) URL' })
+  @Env('JIRA_AUTH_BASE_URL')
+  @IsUrl(HTTP_URL, { message: '$property must be an absolute http(s) URL' })
   @Describe('authorize and token endpoints')
-  JIRA_AUTH_BASE_URL: string = 'https://auth.atlassian.com';
+  authBaseUrl: string = 'https://auth.atlassian.com';
 
-  @IsUrl(HTTP_URL, { message: 'JIRA_API_BASE_URL must be an absolute http(s) URL' })
+  @Env('JIRA_API_BASE_URL')
+  @IsUrl(HTTP_URL, { message: '$property must be an absolute http(s) URL' })
   @Describe('accessible-resources, `/me`, the Jira REST gateway')
-  JIRA_API_BASE_URL: string = 'https://api.atlassian.com';
+  apiBaseUrl: string = 'https://api.atlassian.com';
 
-  /** Refresh integrations idle this long so Atlassian's 90-day inactivity expiry never hits. */
-  @IsInt()
-  @Min(1)
-  @Max(80)
-  @Describe('refresh integrations idle this long (Atlassian expires refresh tokens after 90 idle days)')
-  JIRA_KEEPALIVE_DAYS: number = 30;
-
+  @Env('JIRA_HTTP_TIMEOUT_MS')
   @IsInt()
   @Min(100)
   @Max(120_000)
   @Describe('total deadline of every call to Atlassian (connect, headers and body together)')
-  JIRA_HTTP_TIMEOUT_MS: number = 10_000;
+  httpTimeoutMs: number = 10_000;
+}
 
-  /** How long a caller waits (polling the row) for another process's refresh lease before failing (503). */
+/** `tokens`: token upkeep. */
+export class TokenOptions {
+  /** Refresh integrations idle this long so Atlassian's 90-day inactivity expiry never hits. */
+  @Env('JIRA_KEEPALIVE_DAYS')
+  @IsInt()
+  @Min(1)
+  @Max(80)
+  @Describe('refresh integrations idle this long (Atlassian expires refresh tokens after 90 idle days)')
+  keepAliveDays: number = 30;
+
+  @Env('JIRA_REFRESH_LOCK_TIMEOUT_MS')
   @IsInt()
   @Min(100)
   @Max(300_000)
   @Describe('the most any `getAccessToken` call takes, whatever it waits on (another caller\'s refresh, a refresh slot, another process\'s lease, backoff); then 503 `jira_refresh_lock_timeout`')
-  JIRA_REFRESH_LOCK_TIMEOUT_MS: number = 15_000;
+  refreshLockTimeoutMs: number = 15_000;
 
-  /** Token-endpoint attempts per refresh on 5xx/429/network errors (1 = no retry). */
+  @Env('JIRA_REFRESH_MAX_ATTEMPTS')
   @IsInt()
   @Min(1)
   @Max(10)
   @Describe('token-endpoint attempts per refresh on 5xx/429/network errors (1 = no retry)')
-  JIRA_REFRESH_MAX_ATTEMPTS: number = 4;
+  refreshMaxAttempts: number = 4;
 
-  /** First backoff delay; doubled per attempt, with jitter, at least `Retry-After`. */
+  @Env('JIRA_REFRESH_BACKOFF_MS')
   @IsInt()
   @Min(1)
   @Max(60_000)
   @Describe('first retry delay; doubles per attempt, jittered, never below `Retry-After`')
-  JIRA_REFRESH_BACKOFF_MS: number = 500;
+  refreshBackoffMs: number = 500;
 
-  /** Total time one caller spends retrying (token endpoint or a rate-limited Jira call). */
+  @Env('JIRA_RETRY_BUDGET_MS')
   @IsInt()
   @Min(0)
   @Max(300_000)
   @Describe('total time a caller spends waiting between retries (token refresh), and how long a Jira call may wait for Atlassian\'s rate limits before 503 `atlassian_rate_limited`')
-  JIRA_RETRY_BUDGET_MS: number = 20_000;
+  retryBudgetMs: number = 20_000;
 
-  /** Refreshes this process runs at once (its own bound, independent of the database pool). */
+  @Env('JIRA_REFRESH_CONCURRENCY')
   @IsInt()
   @Min(1)
   @Max(1000)
   @Describe('refreshes in flight at once per process, independent of the database pool')
-  JIRA_REFRESH_CONCURRENCY: number = 50;
+  refreshConcurrency: number = 50;
 
-  /**
-   * How often every instance sweeps for refreshes whose outcome is unknown (lease expired with a
-   * refresh in flight) and presents the same refresh token again. Must stay well inside
-   * Atlassian's 10-minute reuse leeway, hence at most 5 minutes.
-   */
+  /** Must stay well inside Atlassian's 10-minute reuse leeway, hence at most 5 minutes. */
+  @Env('JIRA_REFRESH_RECOVERY_SECONDS')
   @IsInt()
   @Min(1)
   @Max(300)
-  @Describe('how often every instance sweeps for interrupted refreshes and finishes them (always well inside Atlassian\'s 10-minute reuse leeway)')
-  JIRA_REFRESH_RECOVERY_SECONDS: number = 60;
+  @Describe('how often interrupted refreshes are looked for and finished (always well inside Atlassian\'s 10-minute reuse leeway)')
+  refreshRecoverySeconds: number = 60;
 
-  /**
-   * A Jira 401 for an access token that a 401-triggered refresh obtained less than this long ago
-   * answers 502 jira_scope_insufficient without another refresh (one rotation per token for 401s).
-   */
+  @Env('JIRA_UNAUTHORIZED_REFRESH_WINDOW_SECONDS')
   @IsInt()
   @Min(0)
   @Max(86_400)
   @Describe('a Jira 401 for a token a 401-triggered refresh obtained less than this long ago answers 502 `jira_scope_insufficient` without another refresh')
-  JIRA_UNAUTHORIZED_REFRESH_WINDOW_SECONDS: number = 600;
+  unauthorizedRefreshWindowSeconds: number = 600;
+}
 
-  /**
-   * Days before the 365-day consent expiry at which a `reconsent_due` notification goes out,
-   * comma-separated; each once per consent.
-   */
-  @Matches(/^\s*\d{1,3}\s*(,\s*\d{1,3}\s*)*$/, { message: 'JIRA_RECONSENT_NOTICE_DAYS must be comma-separated whole days, e.g. 30,7' })
-  @Describe('days before the 365-day consent expiry at which `reconsent_due` goes out, comma-separated (each 1 to 364); each once per consent')
-  JIRA_RECONSENT_NOTICE_DAYS: string = '30,7';
+/** `lifecycle`: connections that outlive a moment (consent expiry, personal-data reporting). */
+export class LifecycleOptions {
+  @Env('JIRA_RECONSENT_NOTICE_DAYS')
+  @Transform(({ obj, key }) => asNumberList((obj as Record<string, unknown>)[key]))
+  @IsInt({ each: true, message: '$property must be whole days, e.g. 30,7' })
+  @Min(1, { each: true, message: '$property must be between 1 and 364 days' })
+  @Max(364, { each: true, message: '$property must be between 1 and 364 days' })
+  @Describe('days before the 365-day consent expiry at which `reconsent_due` goes out (comma-separated in the variable); each once per consent', { default: '`30,7`' })
+  reconsentNoticeDays: number[] = [30, 7];
 
-  /** How often each stored Atlassian account is reported to the personal-data reporting API (Atlassian: at least weekly). */
+  @Env('JIRA_PERSONAL_DATA_REPORT_DAYS')
   @IsInt()
   @Min(1)
   @Max(7)
   @Describe('report each stored Atlassian account to Atlassian\'s personal-data reporting API this often')
-  JIRA_PERSONAL_DATA_REPORT_DAYS: number = 7;
+  personalDataReportDays: number = 7;
 
-  /** Total time one report request may take, Retry-After waits and retries included. */
+  @Env('JIRA_PERSONAL_DATA_CALL_DEADLINE_MS')
   @IsInt()
   @Min(1000)
   @Max(600_000)
   @Describe('total deadline of one report request, waits and retries included')
-  JIRA_PERSONAL_DATA_CALL_DEADLINE_MS: number = 60_000;
+  personalDataCallDeadlineMs: number = 60_000;
+}
 
-  /** Comma-separated origins (`https://app.example.com`) that `returnTo` may point at. */
-  @IsOptional()
-  @IsString()
-  @Describe('comma-separated origins `returnTo` may point at (and the default of `CORS_ORIGINS`)')
-  OAUTH_RETURN_ORIGINS?: string;
+/** The top level's settings: where the browser may be sent back to. */
+export class ReturnOptions {
+  @Env('OAUTH_RETURN_ORIGINS')
+  @Transform(({ obj, key }) => asList((obj as Record<string, unknown>)[key]))
+  @IsString({ each: true })
+  @Describe('origins (`https://app.example.com`) that `returnTo` may point at (comma-separated in the variable; also the default of `CORS_ORIGINS`)', { default: 'none' })
+  returnOrigins: string[] = [];
 
-  /** Where a callback with an unknown or absent state sends the browser (on an allowed origin). */
+  @Env('OAUTH_DEFAULT_RETURN_URL')
   @IsOptional()
-  @IsUrl(HTTP_URL, { message: 'OAUTH_DEFAULT_RETURN_URL must be an absolute http(s) URL' })
-  @Describe('where a callback with an unknown or absent state sends the browser (`?jira=error&code=…`); must be on an origin of `OAUTH_RETURN_ORIGINS`. Unset: problem JSON')
-  OAUTH_DEFAULT_RETURN_URL?: string;
+  @IsUrl(HTTP_URL, { message: '$property must be an absolute http(s) URL' })
+  @Describe('where a callback with an unknown or absent state sends the browser (`?jira=error&code=…`); must be on one of `returnOrigins`. Unset: problem JSON')
+  defaultReturnUrl?: string;
 }
 
 export interface JiraSettings {
@@ -175,50 +182,70 @@ export interface JiraSettings {
   defaultReturnUrl: string | null;
 }
 
-export function readJiraSettings(env: NodeJS.ProcessEnv = process.env): JiraSettings {
-  const parsed = validateEnv(JiraEnv, env);
-  const secret = isPlaceholder(parsed.JIRA_CLIENT_SECRET) ? undefined : parsed.JIRA_CLIENT_SECRET;
-  const clientId = isPlaceholder(parsed.JIRA_CLIENT_ID) ? undefined : parsed.JIRA_CLIENT_ID;
-  const returnOrigins = parseOrigins('OAUTH_RETURN_ORIGINS', parsed.OAUTH_RETURN_ORIGINS);
+/** The settings the services read, from the validated sections; problems go to `problems`. */
+export function resolveJiraSettings(
+  a: AtlassianOptions, t: TokenOptions, l: LifecycleOptions, r: ReturnOptions, routePrefix: string, name: Namer, problems: string[],
+): JiraSettings {
+  const clientSecret = isPlaceholder(a.clientSecret) ? undefined : a.clientSecret;
+  const clientId = isPlaceholder(a.clientId) ? undefined : a.clientId;
+  if (!a.scopes.includes('offline_access')) problems.push(`${name('atlassian', 'scopes')} must include offline_access, or Atlassian issues no refresh token`);
+  const callback = callbackPath(routePrefix);
+  if (a.redirectUri && !endsInCallback(a.redirectUri, callback)) {
+    problems.push(`${name('atlassian', 'redirectUri')} must end in ${callback} (the callback route), without a query string, `
+      + 'and be registered as the callback URL in the Atlassian developer console');
+  }
+  const returnOrigins = checkOrigins(r.returnOrigins, name('', 'returnOrigins'), problems);
   return {
     clientId,
-    clientSecret: secret,
-    redirectUri: parsed.JIRA_REDIRECT_URI,
-    configured: Boolean(clientId && secret && parsed.JIRA_REDIRECT_URI),
-    scopes: [...new Set(parsed.JIRA_SCOPES.split(/\s+/).filter(Boolean))],
-    authBaseUrl: parsed.JIRA_AUTH_BASE_URL.replace(/\/+$/, ''),
-    apiBaseUrl: parsed.JIRA_API_BASE_URL.replace(/\/+$/, ''),
-    keepAliveDays: parsed.JIRA_KEEPALIVE_DAYS,
-    httpTimeoutMs: parsed.JIRA_HTTP_TIMEOUT_MS,
-    refreshLockTimeoutMs: parsed.JIRA_REFRESH_LOCK_TIMEOUT_MS,
-    refreshMaxAttempts: parsed.JIRA_REFRESH_MAX_ATTEMPTS,
-    refreshBackoffMs: parsed.JIRA_REFRESH_BACKOFF_MS,
-    retryBudgetMs: parsed.JIRA_RETRY_BUDGET_MS,
-    refreshConcurrency: parsed.JIRA_REFRESH_CONCURRENCY,
-    refreshRecoverySeconds: parsed.JIRA_REFRESH_RECOVERY_SECONDS,
-    unauthorizedRefreshWindowMs: parsed.JIRA_UNAUTHORIZED_REFRESH_WINDOW_SECONDS * 1000,
-    reconsentNoticeDays: parseNoticeDays(parsed.JIRA_RECONSENT_NOTICE_DAYS),
-    personalDataReportDays: parsed.JIRA_PERSONAL_DATA_REPORT_DAYS,
-    personalDataCallDeadlineMs: parsed.JIRA_PERSONAL_DATA_CALL_DEADLINE_MS,
+    clientSecret,
+    redirectUri: a.redirectUri,
+    configured: Boolean(clientId && clientSecret && a.redirectUri),
+    scopes: a.scopes,
+    authBaseUrl: a.authBaseUrl.replace(/\/+$/, ''),
+    apiBaseUrl: a.apiBaseUrl.replace(/\/+$/, ''),
+    keepAliveDays: t.keepAliveDays,
+    httpTimeoutMs: a.httpTimeoutMs,
+    refreshLockTimeoutMs: t.refreshLockTimeoutMs,
+    refreshMaxAttempts: t.refreshMaxAttempts,
+    refreshBackoffMs: t.refreshBackoffMs,
+    retryBudgetMs: t.retryBudgetMs,
+    refreshConcurrency: t.refreshConcurrency,
+    refreshRecoverySeconds: t.refreshRecoverySeconds,
+    unauthorizedRefreshWindowMs: t.unauthorizedRefreshWindowSeconds * 1000,
+    reconsentNoticeDays: [...l.reconsentNoticeDays].sort((x, y) => y - x),
+    personalDataReportDays: l.personalDataReportDays,
+    personalDataCallDeadlineMs: l.personalDataCallDeadlineMs,
     returnOrigins,
-    defaultReturnUrl: parsed.OAUTH_DEFAULT_RETURN_URL ? checkDefaultReturnUrl(parsed.OAUTH_DEFAULT_RETURN_URL, returnOrigins) : null,
+    defaultReturnUrl: r.defaultReturnUrl ? checkDefaultReturnUrl(r.defaultReturnUrl, returnOrigins, name, problems) : null,
   };
 }
 
-function parseNoticeDays(value: string): number[] {
-  const days = [...new Set(value.split(',').map((d) => Number(d.trim())))].sort((a, b) => b - a);
-  if (days.some((d) => d < 1 || d > 364)) throw new EnvValidationError(['JIRA_RECONSENT_NOTICE_DAYS must be between 1 and 364 days']);
-  return days;
+/** `/<routePrefix>/oauth/callback`. */
+export const callbackPath = (routePrefix: string): string => `/${routePrefix.replace(/^\/+|\/+$/g, '')}/oauth/callback`;
+
+function endsInCallback(uri: string, callback: string): boolean {
+  return !/[?#]/.test(uri) && uri.endsWith(callback);
+}
+
+/** Bare origins (`https://app.example.com`), normalized; each bad entry is a problem. */
+function checkOrigins(origins: string[], named: string, problems: string[]): string[] {
+  try {
+    return parseOrigins(named, origins.join(','));
+  } catch (err) {
+    if (err instanceof EnvValidationError) problems.push(...err.problems);
+    else throw err;
+    return [];
+  }
 }
 
 /** The same rule as a flow's returnTo: no open redirect, even from configuration. */
-function checkDefaultReturnUrl(value: string, returnOrigins: string[]): string {
+function checkDefaultReturnUrl(value: string, returnOrigins: string[], name: Namer, problems: string[]): string | null {
+  if (!URL.canParse(value)) return null; // its schema check already named it
   const url = new URL(value);
   if (!returnOrigins.includes(url.origin) || url.username || url.password) {
-    throw new EnvValidationError([`OAUTH_DEFAULT_RETURN_URL must be on one of the origins in OAUTH_RETURN_ORIGINS (got ${url.origin})`]);
+    problems.push(`${name('', 'defaultReturnUrl')} must be on one of the origins in ${name('', 'returnOrigins')} (got ${url.origin})`);
+    return null;
   }
   url.hash = '';
   return url.toString();
 }
-
-export const jiraConfig = registerAs('jira', () => readJiraSettings());

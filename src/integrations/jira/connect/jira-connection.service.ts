@@ -1,11 +1,11 @@
-import { HttpStatus, Injectable, Logger, Optional } from '@nestjs/common';
+import { HttpStatus, Inject, Injectable, Logger, Optional } from '@nestjs/common';
 import { EventEmitter2 } from '@nestjs/event-emitter';
 import { InjectDataSource } from '@nestjs/typeorm';
 import type { DataSource, EntityManager } from 'typeorm';
 import { Clock } from '../common/clock.js';
 import { NotificationOutbox } from '../notifications/notification-outbox.js';
 import { NotificationType } from '../notifications/notification-types.js';
-import { TeamAccessPolicy } from '../teams/team-access.policy.js';
+import { JIRA_TEAM_ACCESS, type TeamAccessPolicy } from '../teams/team-access.policy.js';
 import type { JiraConnectionType, JiraIntegrationStatus, JiraSite } from '../entities/jira-integration.entity.js';
 import { JiraClient } from '../client/jira-client.js';
 import { RateLimitGovernor, type RateLimitView } from '../client/rate-limit-governor.js';
@@ -116,7 +116,7 @@ export class JiraConnectionService {
     private readonly outbox: NotificationOutbox,
     private readonly events: EventEmitter2,
     private readonly governor: RateLimitGovernor,
-    private readonly policy: TeamAccessPolicy,
+    @Inject(JIRA_TEAM_ACCESS) private readonly policy: TeamAccessPolicy,
     private readonly sealer: TokenSealer,
     @Optional() private readonly webhooks?: JiraWebhookLifecycle,
   ) {}

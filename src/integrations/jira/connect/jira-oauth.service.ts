@@ -1,21 +1,21 @@
 import { HttpStatus, Inject, Injectable, Logger } from '@nestjs/common';
-import type { ConfigType } from '@nestjs/config';
 import { EventEmitter2 } from '@nestjs/event-emitter';
 import { InjectDataSource } from '@nestjs/typeorm';
 import type { DataSource, EntityManager } from 'typeorm';
 import { Clock } from '../common/clock.js';
 import { TokenSealer } from '../tokens/token-sealing.js';
-import { jiraConfig } from '../config/jira.config.js';
 import { MetricsService } from '../metrics/metrics.service.js';
 import { NotificationOutbox } from '../notifications/notification-outbox.js';
 import { NotificationType } from '../notifications/notification-types.js';
-import { TeamAccessPolicy } from '../teams/team-access.policy.js';
+import { JIRA_TEAM_ACCESS, type TeamAccessPolicy } from '../teams/team-access.policy.js';
 import { AtlassianGateway, AtlassianTokenError, type AtlassianAccount, type TokenSet } from '../atlassian/atlassian.gateway.js';
 import type { JiraSite } from '../entities/jira-integration.entity.js';
 import { JiraError, JiraErrorCode } from '../jira.errors.js';
 import { JiraConnectionEvent, type JiraConnectionEventPayload } from '../jira.events.js';
 import { OAuthStateStore, type ConsumedState } from './oauth-state.store.js';
 import { normalizeSiteUrl, tryNormalizeSiteUrl } from './site-url.js';
+import { JIRA_SETTINGS, type JiraModuleSettings } from '../config/module-settings.js';
+import type { JiraSettings } from '../config/jira.config.js';
 
 export interface AuthorizeInput {
   siteUrl?: string;
@@ -66,18 +66,21 @@ export const publicSite = (s: { cloudId: string; url: string; name: string }): P
 export class JiraOAuthService {
   private readonly logger = new Logger(JiraOAuthService.name);
 
+  private readonly config: JiraSettings;
   constructor(
-    @Inject(jiraConfig.KEY) private readonly config: ConfigType<typeof jiraConfig>,
+    @Inject(JIRA_SETTINGS) settings: JiraModuleSettings,
     private readonly gateway: AtlassianGateway,
     private readonly states: OAuthStateStore,
     private readonly sealer: TokenSealer,
-    private readonly policy: TeamAccessPolicy,
+    @Inject(JIRA_TEAM_ACCESS) private readonly policy: TeamAccessPolicy,
     private readonly clock: Clock,
     private readonly metrics: MetricsService,
     private readonly outbox: NotificationOutbox,
     private readonly events: EventEmitter2,
     @InjectDataSource() private readonly dataSource: DataSource,
-  ) {}
+  ) {
+    this.config = settings.jira;
+  }
 
   async authorize(teamId: string, userId: string, input: AuthorizeInput): Promise<AuthorizeResult> {
     if (!this.config.configured) {

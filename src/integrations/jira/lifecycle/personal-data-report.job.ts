@@ -1,16 +1,16 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import type { ConfigType } from '@nestjs/config';
 import { Cron, CronExpression } from '@nestjs/schedule';
 import { InjectDataSource } from '@nestjs/typeorm';
 import type { DataSource } from 'typeorm';
 import { Clock } from '../common/clock.js';
-import { jiraConfig } from '../config/jira.config.js';
 import { NotificationOutbox } from '../notifications/notification-outbox.js';
 import { NotificationType } from '../notifications/notification-types.js';
 import { AtlassianApiError, AtlassianGateway, parseRetryAfter } from '../atlassian/atlassian.gateway.js';
 import { JiraError } from '../jira.errors.js';
 import { JiraTokenManager } from '../tokens/jira-token-manager.service.js';
 import { readReportAnswer, REPORT_BATCH_LIMIT, retryDelayMs, type ReportOutcome, type ReportedAccount } from './personal-data-report.js';
+import { JIRA_SETTINGS, type JiraModuleSettings } from '../config/module-settings.js';
+import type { JiraSettings } from '../config/jira.config.js';
 
 const DAY_MS = 24 * 60 * 60_000;
 /** Batches per run (90 accounts each), so one hourly run stays bounded. */
@@ -52,14 +52,17 @@ const hasScope = (scopes: ClaimedRow['scopes'], scope: string): boolean =>
 export class PersonalDataReportJob {
   private readonly logger = new Logger(PersonalDataReportJob.name);
 
+  private readonly config: JiraSettings;
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
     private readonly gateway: AtlassianGateway,
     private readonly tokens: JiraTokenManager,
     private readonly outbox: NotificationOutbox,
     private readonly clock: Clock,
-    @Inject(jiraConfig.KEY) private readonly config: ConfigType<typeof jiraConfig>,
-  ) {}
+    @Inject(JIRA_SETTINGS) settings: JiraModuleSettings,
+  ) {
+    this.config = settings.jira;
+  }
 
   @Cron(CronExpression.EVERY_HOUR, { name: 'jira-personal-data-report' })
   async scheduled(): Promise<void> {

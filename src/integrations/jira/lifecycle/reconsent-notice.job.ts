@@ -1,13 +1,13 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import type { ConfigType } from '@nestjs/config';
 import { Cron, CronExpression } from '@nestjs/schedule';
 import { InjectDataSource } from '@nestjs/typeorm';
 import type { DataSource } from 'typeorm';
 import { Clock } from '../common/clock.js';
-import { jiraConfig } from '../config/jira.config.js';
 import { NotificationOutbox } from '../notifications/notification-outbox.js';
 import { NotificationType } from '../notifications/notification-types.js';
 import { consentedBefore, consentExpiresAt, daysLeft, reconsentNoticeDue } from './consent.js';
+import { JIRA_SETTINGS, type JiraModuleSettings } from '../config/module-settings.js';
+import type { JiraSettings } from '../config/jira.config.js';
 
 /** Rows read per query, and the bound of one run. */
 const BATCH = 100;
@@ -39,12 +39,15 @@ export interface ReconsentNoticeReport {
 export class ReconsentNoticeJob {
   private readonly logger = new Logger(ReconsentNoticeJob.name);
 
+  private readonly config: JiraSettings;
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
     private readonly outbox: NotificationOutbox,
     private readonly clock: Clock,
-    @Inject(jiraConfig.KEY) private readonly config: ConfigType<typeof jiraConfig>,
-  ) {}
+    @Inject(JIRA_SETTINGS) settings: JiraModuleSettings,
+  ) {
+    this.config = settings.jira;
+  }
 
   @Cron(CronExpression.EVERY_HOUR, { name: 'jira-reconsent-notices' })
   async scheduled(): Promise<void> {

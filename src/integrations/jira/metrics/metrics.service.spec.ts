@@ -16,7 +16,7 @@ async function exercised(): Promise<MetricsService> {
   new JiraWebhookMetrics(metrics).delivery('accepted');
   new NotificationMetrics(metrics).attempted('connected', 'delivered', 0.1);
   const settings = { appPointsPerWindow: 1_000_000, tenantMaxShare: 0.5, windowMs: 3_600_000, burstPerSecond: 10, redisTimeoutMs: 250 };
-  const governor = new RateLimitGovernor(new InMemoryRateLimitStateStore(), settings, metrics, new Clock());
+  const governor = new RateLimitGovernor(new InMemoryRateLimitStateStore(), { atlassianRateLimit: settings }, metrics, new Clock());
   const call = { tenant: CLOUD_ID, method: 'PUT', path: '/rest/api/3/issue/AB-1' };
   const now = Date.now();
   await governor.acquire(call, now + 5000);

@@ -1,10 +1,10 @@
 import { Inject, Injectable } from '@nestjs/common';
-import type { ConfigType } from '@nestjs/config';
 import type { DataSource, EntityManager, EntitySubscriberInterface, QueryRunner } from 'typeorm';
 import { Clock } from '../common/clock.js';
 import { parseOpaqueId } from '../common/opaque-id.js';
-import { notifyConfig } from '../config/notify.config.js';
 import { NOTIFICATION_TYPE_PATTERN, type NotificationInput } from './notification-types.js';
+import { JIRA_SETTINGS, type JiraModuleSettings } from '../config/module-settings.js';
+import type { NotifySettings } from '../config/notify.config.js';
 
 /** Marks a transaction's query runner that wrote a notification row. */
 const WRITTEN = Symbol('jira-connect.notification-written');
@@ -45,10 +45,13 @@ export function onNotificationsCommitted(dataSource: DataSource, listener: () =>
  */
 @Injectable()
 export class NotificationOutbox {
+  private readonly settings: NotifySettings;
   constructor(
-    @Inject(notifyConfig.KEY) private readonly settings: ConfigType<typeof notifyConfig>,
+    @Inject(JIRA_SETTINGS) settings: JiraModuleSettings,
     private readonly clock: Clock,
-  ) {}
+  ) {
+    this.settings = settings.notify;
+  }
 
   /** False without NOTIFY_WEBHOOK_URL: then nothing is recorded. */
   get enabled(): boolean {

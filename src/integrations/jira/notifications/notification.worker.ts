@@ -1,14 +1,14 @@
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
-import type { ConfigType } from '@nestjs/config';
 import { InjectDataSource } from '@nestjs/typeorm';
 import type { DataSource } from 'typeorm';
 import { Clock } from '../common/clock.js';
-import { notifyConfig } from '../config/notify.config.js';
 import { NotificationMetrics } from './notification-metrics.js';
 import { NOTIFICATION_HEADERS, signNotification } from './notification-signature.js';
 import type { NotificationBody } from './notification-types.js';
 import { nextAttemptAt, type RetrySchedule } from './retry-schedule.js';
 import { onNotificationsCommitted } from './notification-outbox.js';
+import { JIRA_SETTINGS, type JiraModuleSettings } from '../config/module-settings.js';
+import type { NotifySettings } from '../config/notify.config.js';
 
 interface ClaimedRow {
   id: string;
@@ -46,13 +46,15 @@ export class NotificationWorker implements OnApplicationBootstrap, OnModuleDestr
   private backlogEmpty = false;
   private unlisten: (() => void) | null = null;
 
+  private readonly settings: NotifySettings;
   constructor(
-    @Inject(notifyConfig.KEY) private readonly settings: ConfigType<typeof notifyConfig>,
+    @Inject(JIRA_SETTINGS) settings: JiraModuleSettings,
     @InjectDataSource() private readonly dataSource: DataSource,
     private readonly clock: Clock,
     private readonly metrics: NotificationMetrics,
   ) {
-    this.schedule = { baseMs: settings.retryBaseMs, maxMs: settings.retryMaxMs, retryForMs: settings.retryForMs };
+    this.settings = settings.notify;
+    this.schedule = { baseMs: this.settings.retryBaseMs, maxMs: this.settings.retryMaxMs, retryForMs: this.settings.retryForMs };
   }
 
   onApplicationBootstrap(): void {

@@ -2,10 +2,8 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Transform, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { HttpStatus, Inject, Injectable, Logger } from '@nestjs/common';
-import type { ConfigType } from '@nestjs/config';
 import type { Method } from 'axios';
 import { AppError, CommonErrorCode } from '../common/app-error.js';
-import { jiraProxyConfig } from '../config/jira-proxy.config.js';
 import type { TeamRole } from '../teams/team-role.js';
 import type { JiraStreamResponse } from '../atlassian/atlassian.gateway.js';
 import { JiraClient } from '../client/jira-client.js';
@@ -14,6 +12,8 @@ import type { CredentialsPrefetch } from '../tokens/jira-token-manager.service.j
 import { forwardedRequestHeaders, returnedResponseHeaders } from './proxy-headers.js';
 import { checkedQuery, parseJiraPath } from './proxy-path.js';
 import { matchProxyRule, PROXY_METHODS, type ProxyRule } from './proxy-rules.js';
+import { JIRA_SETTINGS, type JiraModuleSettings } from '../config/module-settings.js';
+import type { JiraProxySettings } from '../config/jira-proxy.config.js';
 
 /** Who is calling through which proxy. */
 export interface ProxyCaller {
@@ -46,10 +46,13 @@ const WITH_BODY = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 export class JiraProxyService {
   private readonly logger = new Logger('JiraProxy');
 
+  private readonly settings: JiraProxySettings;
   constructor(
     private readonly jira: JiraClient,
-    @Inject(jiraProxyConfig.KEY) private readonly settings: ConfigType<typeof jiraProxyConfig>,
-  ) {}
+    @Inject(JIRA_SETTINGS) settings: JiraModuleSettings,
+  ) {
+    this.settings = settings.proxy;
+  }
 
   /**
    * Proxies `req` to the team's site. `rawJiraPath` is the request path after the proxy's own

@@ -65,3 +65,10 @@ export class TableTeamAccessPolicy extends TeamAccessPolicy {
     return isTeamRole(role) ? role : null;
   }
 }
+
+/**
+ * The module's own token for the host's team-access port (its `teamAccessPolicy` option). Not the
+ * TeamAccessPolicy class, which a host may provide itself: its forRootAsync factory can then inject
+ * the host's own policy without meeting the module's.
+ */
+export const JIRA_TEAM_ACCESS = 'JIRA_INTEGRATION_TEAM_ACCESS';

@@ -1,9 +1,9 @@
-import { type CanActivate, type ExecutionContext, HttpStatus, Injectable } from '@nestjs/common';
+import { type CanActivate, type ExecutionContext, HttpStatus, Inject, Injectable } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { AppError, CommonErrorCode } from '../common/app-error.js';
 import type { TeamRole } from './team-role.js';
 import { TEAM_ROLES_KEY, type TeamRequest } from './team.decorators.js';
-import { TeamAccessPolicy } from './team-access.policy.js';
+import { JIRA_TEAM_ACCESS, type TeamAccessPolicy } from './team-access.policy.js';
 import { OPAQUE_ID_RULE, parseOpaqueId } from '../common/opaque-id.js';
 
 export const TEAM_HEADER = 'x-team-id';
@@ -17,7 +17,7 @@ export const TEAM_HEADER = 'x-team-id';
 export class TeamGuard implements CanActivate {
   constructor(
     private readonly reflector: Reflector,
-    private readonly policy: TeamAccessPolicy,
+    @Inject(JIRA_TEAM_ACCESS) private readonly policy: TeamAccessPolicy,
   ) {}
 
   async canActivate(context: ExecutionContext): Promise<boolean> {

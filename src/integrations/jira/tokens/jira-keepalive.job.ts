@@ -1,12 +1,12 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import type { ConfigType } from '@nestjs/config';
 import { Cron, CronExpression } from '@nestjs/schedule';
 import { InjectDataSource } from '@nestjs/typeorm';
 import type { DataSource } from 'typeorm';
 import { Clock } from '../common/clock.js';
-import { jiraConfig } from '../config/jira.config.js';
 import { JiraError, JiraErrorCode } from '../jira.errors.js';
 import { JiraTokenManager } from './jira-token-manager.service.js';
+import { JIRA_SETTINGS, type JiraModuleSettings } from '../config/module-settings.js';
+import type { JiraSettings } from '../config/jira.config.js';
 
 const DAY_MS = 24 * 60 * 60_000;
 /** Upper bound of rows per run, so one run never hammers Atlassian. */
@@ -44,12 +44,15 @@ export interface KeepAliveReport {
 export class JiraKeepAliveJob {
   private readonly logger = new Logger(JiraKeepAliveJob.name);
 
+  private readonly config: JiraSettings;
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
     private readonly tokens: JiraTokenManager,
     private readonly clock: Clock,
-    @Inject(jiraConfig.KEY) private readonly config: ConfigType<typeof jiraConfig>,
-  ) {}
+    @Inject(JIRA_SETTINGS) settings: JiraModuleSettings,
+  ) {
+    this.config = settings.jira;
+  }
 
   @Cron(CronExpression.EVERY_HOUR, { name: 'jira-keepalive' })
   async scheduled(): Promise<void> {

@@ -1,7 +1,7 @@
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
-import type { ConfigType } from '@nestjs/config';
-import { jiraConfig } from '../config/jira.config.js';
 import { JiraTokenManager } from './jira-token-manager.service.js';
+import { JIRA_SETTINGS, type JiraModuleSettings } from '../config/module-settings.js';
+import type { JiraSettings } from '../config/jira.config.js';
 
 /** Rows per sweep; the rest wait for the next one (a sweep never floods Atlassian). */
 const MAX_PER_SWEEP = 100;
@@ -25,10 +25,13 @@ export class JiraRefreshRecoveryJob implements OnApplicationBootstrap, OnApplica
   private timer?: NodeJS.Timeout;
   private running?: Promise<unknown>;
 
+  private readonly config: JiraSettings;
   constructor(
     private readonly tokens: JiraTokenManager,
-    @Inject(jiraConfig.KEY) private readonly config: ConfigType<typeof jiraConfig>,
-  ) {}
+    @Inject(JIRA_SETTINGS) settings: JiraModuleSettings,
+  ) {
+    this.config = settings.jira;
+  }
 
   onApplicationBootstrap(): void {
     if (!this.config.configured) return;

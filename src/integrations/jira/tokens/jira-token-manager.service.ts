@@ -1,12 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import type { ConfigType } from '@nestjs/config';
 import { EventEmitter2 } from '@nestjs/event-emitter';
 import { InjectDataSource } from '@nestjs/typeorm';
 import type { DataSource } from 'typeorm';
 import { Clock } from '../common/clock.js';
-import { jiraConfig } from '../config/jira.config.js';
 import { MetricsService, type TokenGrantType } from '../metrics/metrics.service.js';
 import { NotificationOutbox } from '../notifications/notification-outbox.js';
 import { AtlassianGateway, AtlassianTokenError, type TokenSet } from '../atlassian/atlassian.gateway.js';
@@ -23,6 +21,8 @@ import { leaseLive, RefreshLeaseStore, type ClaimReason, type ObservedRow, type 
 import { RefreshResults, type RefreshOutcome } from './refresh-results.js';
 import { isUnreadable, TokenSealer } from './token-sealing.js';
 import { UnauthorizedRefreshMemo } from './unauthorized-refresh-memo.js';
+import { JIRA_SETTINGS, type JiraModuleSettings } from '../config/module-settings.js';
+import type { JiraSettings } from '../config/jira.config.js';
 
 export { JIRA_REAUTHORIZATION_REQUIRED, type JiraReauthorizationRequiredEvent, type RefreshOutcome } from './refresh-results.js';
 
@@ -94,16 +94,18 @@ export class JiraTokenManager {
   private readonly leaseMs: number;
   private readonly results: RefreshResults;
 
+  private readonly config: JiraSettings;
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
     private readonly gateway: AtlassianGateway,
     private readonly clock: Clock,
     private readonly events: EventEmitter2,
     private readonly metrics: MetricsService,
-    @Inject(jiraConfig.KEY) private readonly config: ConfigType<typeof jiraConfig>,
+    @Inject(JIRA_SETTINGS) settings: JiraModuleSettings,
     private readonly outbox: NotificationOutbox,
     private readonly sealer: TokenSealer,
   ) {
+    const config = (this.config = settings.jira);
     this.retry = { maxAttempts: config.refreshMaxAttempts, baseDelayMs: config.refreshBackoffMs, budgetMs: config.retryBudgetMs };
     this.limit = new ConcurrencyLimit(config.refreshConcurrency);
     this.reissuedFor401 = new UnauthorizedRefreshMemo(config.unauthorizedRefreshWindowMs);

@@ -1,10 +1,9 @@
 import { Inject, Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common';
-import type { ConfigType } from '@nestjs/config';
 import { InjectDataSource } from '@nestjs/typeorm';
 import type { DataSource } from 'typeorm';
 import { EncryptionService } from '../common/crypto/encryption.service.js';
 import type { TokenCipher } from '../common/crypto/token-cipher.js';
-import { appConfig } from '../config/app.config.js';
+import { JIRA_SETTINGS, type JiraModuleSettings } from '../config/module-settings.js';
 
 /** Key ids named by stored ciphertexts (the second field of every envelope; not secret). */
 export async function storedKeyIds(ds: DataSource): Promise<string[]> {
@@ -42,14 +41,14 @@ export class StoredKeyCheck implements OnApplicationBootstrap {
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
     private readonly cipher: EncryptionService,
-    @Inject(appConfig.KEY) private readonly app: ConfigType<typeof appConfig>,
+    @Inject(JIRA_SETTINGS) private readonly settings: Pick<JiraModuleSettings, 'production'>,
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
     const unknown = await unknownKeyIds(this.dataSource, this.cipher);
     if (unknown.length === 0) return;
     const error = new UnknownEncryptionKeysError(unknown);
-    if (this.app.isProduction) throw error;
+    if (this.settings.production) throw error;
     this.logger.warn(`${error.message} Rows under those keys report jira_credentials_unreadable.`);
   }
 }

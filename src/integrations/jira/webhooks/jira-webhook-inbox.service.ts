@@ -1,19 +1,19 @@
 import { createHash } from 'node:crypto';
 import { HttpStatus, Inject, Injectable, Optional } from '@nestjs/common';
-import type { ConfigType } from '@nestjs/config';
 import { InjectDataSource } from '@nestjs/typeorm';
 import type { DataSource, EntityManager } from 'typeorm';
 import { AppError, CommonErrorCode } from '../common/app-error.js';
 import { Clock } from '../common/clock.js';
 import { jsonDepth } from '../common/http/body-depth.middleware.js';
 import { MAX_BODY_DEPTH } from '../common/http/body-limits.js';
-import { jiraConfig } from '../config/jira.config.js';
 import { JiraError, JiraErrorCode } from '../jira.errors.js';
 import { NotificationOutbox } from '../notifications/notification-outbox.js';
 import { JiraWebhookMetrics } from './jira-webhook.metrics.js';
 import { JiraWebhookRegistry } from './jira-webhook.registry.js';
 import { type StoredWebhook, webhooksOf } from './jira-webhook-lifecycle.service.js';
 import { payloadSite, storableJson } from './webhook-payload.js';
+import { JIRA_SETTINGS, type JiraModuleSettings } from '../config/module-settings.js';
+import type { JiraSettings } from '../config/jira.config.js';
 
 export interface ReceiveResult {
   status: 'accepted' | 'duplicate' | 'unmatched';
@@ -39,14 +39,17 @@ const DELIVERY_ID = /^[A-Za-z0-9._:-]{1,200}$/;
  */
 @Injectable()
 export class JiraWebhookInbox {
+  private readonly jira: JiraSettings;
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
     private readonly metrics: JiraWebhookMetrics,
     private readonly registry: JiraWebhookRegistry,
     private readonly clock: Clock,
-    @Inject(jiraConfig.KEY) private readonly jira: ConfigType<typeof jiraConfig>,
+    @Inject(JIRA_SETTINGS) settings: JiraModuleSettings,
     @Optional() private readonly outbox?: NotificationOutbox,
-  ) {}
+  ) {
+    this.jira = settings.jira;
+  }
 
   async receive(raw: Buffer, headers: Record<string, string | string[] | undefined>): Promise<ReceiveResult> {
     const text = raw.toString('utf8');

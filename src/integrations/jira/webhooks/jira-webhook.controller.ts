@@ -1,16 +1,14 @@
 import { Controller, HttpCode, HttpStatus, Inject, Post, Req } from '@nestjs/common';
-import type { ConfigType } from '@nestjs/config';
 import { ApiExcludeEndpoint } from '@nestjs/swagger';
 import type { Request } from 'express';
 import { Public } from '../auth/public.decorator.js';
 import { Clock } from '../common/clock.js';
-import { jiraConfig } from '../config/jira.config.js';
 import { JiraError, JiraErrorCode } from '../jira.errors.js';
 import { JiraWebhookDispatcher } from './jira-webhook.dispatcher.js';
 import { JiraWebhookInbox, type ReceiveResult } from './jira-webhook-inbox.service.js';
 import { JiraWebhookMetrics } from './jira-webhook.metrics.js';
-import { jiraWebhooksConfig } from '../config/jira-webhooks.config.js';
 import { verifiedWebhookBody, webhookVerifier, type WebhookVerifier } from './webhook-request.js';
+import { JIRA_SETTINGS, type JiraModuleSettings } from '../config/module-settings.js';
 
 /**
  * Jira's deliveries (public: Jira authenticates with its JWT, not our bearer). Order matters:
@@ -26,9 +24,10 @@ export class JiraWebhookController {
     private readonly dispatcher: JiraWebhookDispatcher,
     private readonly metrics: JiraWebhookMetrics,
     private readonly clock: Clock,
-    @Inject(jiraConfig.KEY) jira: ConfigType<typeof jiraConfig>,
-    @Inject(jiraWebhooksConfig.KEY) webhooks: ConfigType<typeof jiraWebhooksConfig>,
+    @Inject(JIRA_SETTINGS) settings: JiraModuleSettings,
   ) {
+    const jira = settings.jira;
+    const webhooks = settings.webhooks;
     this.verify = webhookVerifier(jira.clientSecret, webhooks.jwtMaxLifetimeSeconds, () => clock.now());
   }
 

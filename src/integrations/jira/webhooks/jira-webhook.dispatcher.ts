@@ -1,14 +1,14 @@
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
-import type { ConfigType } from '@nestjs/config';
 import { InjectDataSource } from '@nestjs/typeorm';
 import type { DataSource } from 'typeorm';
 import { backoffMs } from '../common/backoff.js';
 import { Clock } from '../common/clock.js';
-import { jiraWebhooksConfig } from '../config/jira-webhooks.config.js';
 import { type DeadLetter, listDeadLetters, requeueDeadLetter } from './dead-letters.js';
 import { JiraWebhookMetrics } from './jira-webhook.metrics.js';
 import { JiraWebhookRegistry } from './jira-webhook.registry.js';
 import type { JiraWebhookEvent } from './webhook-subscription.js';
+import { JIRA_SETTINGS, type JiraModuleSettings } from '../config/module-settings.js';
+import type { JiraWebhookSettings } from '../config/jira-webhooks.config.js';
 
 const BATCH = 16;
 const MAX_BACKOFF_MS = 3_600_000;
@@ -48,13 +48,16 @@ export class JiraWebhookDispatcher implements OnApplicationBootstrap, OnApplicat
   private again = false;
   private stopped = false;
 
+  private readonly config: JiraWebhookSettings;
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
     private readonly registry: JiraWebhookRegistry,
     private readonly metrics: JiraWebhookMetrics,
     private readonly clock: Clock,
-    @Inject(jiraWebhooksConfig.KEY) private readonly config: ConfigType<typeof jiraWebhooksConfig>,
-  ) {}
+    @Inject(JIRA_SETTINGS) settings: JiraModuleSettings,
+  ) {
+    this.config = settings.webhooks;
+  }
 
   onApplicationBootstrap(): void {
     // Webhooks off (no subscription from configuration, options or @OnJiraWebhook): nothing can be

@@ -1,7 +1,5 @@
 import { Inject, Injectable, Logger, type OnModuleInit, Optional } from '@nestjs/common';
-import type { ConfigType } from '@nestjs/config';
 import { DiscoveryService, MetadataScanner, Reflector } from '@nestjs/core';
-import { jiraWebhooksConfig } from '../config/jira-webhooks.config.js';
 import { JIRA_WEBHOOK_HANDLER } from './on-jira-webhook.decorator.js';
 import {
   type JiraWebhookEvent,
@@ -9,6 +7,8 @@ import {
   type NormalizedSubscription,
   normalizeSubscription,
 } from './webhook-subscription.js';
+import { JIRA_SETTINGS, type JiraModuleSettings } from '../config/module-settings.js';
+import type { JiraWebhookSettings } from '../config/jira-webhooks.config.js';
 
 /** Module options a host application may provide (the standalone server uses configuration). */
 export interface JiraWebhookOptions {
@@ -40,13 +40,16 @@ export class JiraWebhookRegistry implements OnModuleInit {
   /** Keys declared by configuration or module options: their events are forwarded as notifications. */
   private readonly forwarded = new Set<string>();
 
+  private readonly config: JiraWebhookSettings;
   constructor(
     private readonly discovery: DiscoveryService,
     private readonly scanner: MetadataScanner,
     private readonly reflector: Reflector,
-    @Inject(jiraWebhooksConfig.KEY) private readonly config: ConfigType<typeof jiraWebhooksConfig>,
+    @Inject(JIRA_SETTINGS) settings: JiraModuleSettings,
     @Optional() @Inject(JIRA_WEBHOOK_OPTIONS) private readonly options?: JiraWebhookOptions,
-  ) {}
+  ) {
+    this.config = settings.webhooks;
+  }
 
   onModuleInit(): void {
     if (this.config.events.length > 0) {

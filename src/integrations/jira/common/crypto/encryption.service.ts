@@ -1,16 +1,14 @@
 import { Inject, Injectable } from '@nestjs/common';
-import type { ConfigType } from '@nestjs/config';
-import { encryptionConfig } from '../../config/encryption.config.js';
+import { JIRA_SETTINGS, type JiraModuleSettings } from '../../config/module-settings.js';
 import { TokenCipher } from './token-cipher.js';
 
 /**
- * A cipher built from encryption settings: the standalone server's (ENCRYPTION_KEY /
- * ENCRYPTION_PREVIOUS_KEYS), or, inside JiraIntegrationModule, that instance's own from its
- * `encryption` option. Nothing process-wide: each instance seals with its own keys.
+ * The module instance's cipher, from its `encryption` option (the standalone server's
+ * ENCRYPTION_KEY / ENCRYPTION_PREVIOUS_KEYS). Nothing process-wide: each instance seals with its own keys.
  */
 @Injectable()
 export class EncryptionService extends TokenCipher {
-  constructor(@Inject(encryptionConfig.KEY) settings: ConfigType<typeof encryptionConfig>) {
-    super(settings.currentKey, settings.previousKeys);
+  constructor(@Inject(JIRA_SETTINGS) { encryption }: JiraModuleSettings) {
+    super(encryption.currentKey, encryption.previousKeys);
   }
 }

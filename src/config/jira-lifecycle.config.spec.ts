@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { readJiraSettings } from './jira.config.js';
-import { EnvValidationError } from './validate-env.js';
+import { readJiraModuleSettings } from './jira-options.js';
+import { EnvValidationError } from '../integrations/jira/config/validate-env.js';
+
+const readJiraSettings = (env: NodeJS.ProcessEnv = {}) => readJiraModuleSettings(env).jira;
 
 describe('JIRA_RECONSENT_NOTICE_DAYS and JIRA_PERSONAL_DATA_*', () => {
   it('defaults to 30 and 7 days, a weekly report and a 60 s deadline', () => {

@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { readJiraRateLimitSettings } from './jira-rate-limit.config.js';
+import { readJiraModuleSettings } from './jira-options.js';
+
+const readJiraRateLimitSettings = (env: NodeJS.ProcessEnv = {}) => readJiraModuleSettings(env).atlassianRateLimit;
 
 describe('Jira rate-limit governor settings', () => {
   it('defaults to a 65,000-point hourly pool, half of it per tenant at most', () => {
