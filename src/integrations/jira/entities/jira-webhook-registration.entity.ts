@@ -1,4 +1,4 @@
-import { Check, Column, CreateDateColumn, Entity, Index, PrimaryColumn, UpdateDateColumn } from 'typeorm';
+import { Check, Column, CreateDateColumn, Entity, Index, PrimaryColumn } from 'typeorm';
 
 export const JIRA_WEBHOOK_REGISTRATION_STATES = ['pending', 'active', 'failed', 'inactive'] as const;
 export type JiraWebhookRegistrationState = (typeof JIRA_WEBHOOK_REGISTRATION_STATES)[number];
@@ -54,6 +54,7 @@ export class JiraWebhookRegistration {
   @CreateDateColumn({ name: 'created_at', type: 'timestamptz' })
   createdAt: Date;
 
-  @UpdateDateColumn({ name: 'updated_at', type: 'timestamptz' })
+  /** Set by each writer from the module's clock (not on every write: claiming the lease leaves it). */
+  @Column({ name: 'updated_at', type: 'timestamptz', default: () => 'now()' })
   updatedAt: Date;
 }
