@@ -5,7 +5,6 @@ import { ClaimsTeamAccessPolicy } from './claims-team-access.policy.js';
 import { HttpTeamAccessPolicy } from './http-team-access.policy.js';
 import { TeamAccessPolicy, TableTeamAccessPolicy } from '../integrations/jira/teams/team-access.policy.js';
 import { TeamGuard } from '../integrations/jira/teams/team.guard.js';
-import { TeamsService } from './teams.service.js';
 
 @Global()
 @Module({
@@ -21,8 +20,7 @@ import { TeamsService } from './teams.service.js';
         http: HttpTeamAccessPolicy): TeamAccessPolicy => ({ table, claims, http })[settings.policy],
     },
     TeamGuard,
-    TeamsService,
   ],
-  exports: [TeamAccessPolicy, TeamGuard, TeamsService],
+  exports: [TeamAccessPolicy, TeamGuard],
 })
 export class TeamsModule {}

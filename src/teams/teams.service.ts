@@ -1,6 +1,4 @@
-import { Injectable } from '@nestjs/common';
-import { InjectDataSource } from '@nestjs/typeorm';
-import type { DataSource, EntityManager } from 'typeorm';
+import type { EntityManager } from 'typeorm';
 import type { TeamRole } from '../integrations/jira/teams/team-role.js';
 import { TeamMember } from './entities/team-member.entity.js';
 import { Team } from './entities/team.entity.js';
@@ -13,18 +11,9 @@ export interface Membership {
 }
 
 /**
- * Minimal team/user bookkeeping for development and tests (the host product owns these tables
- * in production). Idempotent: finds what exists, creates what is missing.
+ * Team/user bookkeeping for the CLI's `dev:token` and the sandbox (the host product owns these
+ * tables in production). Idempotent: finds what exists, creates what is missing.
  */
-@Injectable()
-export class TeamsService {
-  constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
-
-  ensureMembership(email: string, teamName: string, role: TeamRole): Promise<Membership> {
-    return this.dataSource.transaction((m) => ensureMembership(m, email, teamName, role));
-  }
-}
-
 export async function ensureMembership(m: EntityManager, email: string, teamName: string, role: TeamRole): Promise<Membership> {
   const normalizedEmail = email.trim().toLowerCase();
   const inserted = await m.createQueryBuilder().insert().into(User).values({ email: normalizedEmail })
