@@ -304,6 +304,10 @@ describe('Jira OAuth connect flow', () => {
     const row = await integrationRow(t, m.teamId);
     expect(row).toMatchObject({ id: first!.id, token_version: 2, cloud_id: fake.account.sites[0].id });
     expect(row!.access_token).not.toBe(first!.access_token);
+    // The reconnect's UPDATE is sealed by the token subscriber like the first INSERT.
+    expect(String(row!.access_token)).toMatch(/^v2:/);
+    expect(String(row!.refresh_token)).toMatch(/^v2:/);
+    expect(fake.issuedSecrets().filter((secret) => JSON.stringify(row).includes(secret))).toEqual([]);
   });
 
   it('disconnect wipes tokens and states, is idempotent and says where to remove the app', async () => {

@@ -1,12 +1,14 @@
-import type { DataSource } from 'typeorm';
+import type { DataSource, EntityTarget, ObjectLiteral } from 'typeorm';
 import type { TokenCipher } from '../integrations/jira/common/crypto/token-cipher.js';
+import { JiraIntegration } from '../integrations/jira/entities/jira-integration.entity.js';
 
 /**
- * Every encrypted column in the schema: table, primary key, columns, and the column naming the
- * owning team when the AAD binds the value to its team (legacy column-only values are rewritten).
+ * Every encrypted column in the schema: entity, columns (database names: the AAD binds each value
+ * to its column's name), and the column naming the owning team when the AAD binds the value to its
+ * team too (legacy column-only values are rewritten).
  */
-export const ENCRYPTED_COLUMNS: readonly { table: string; key: string; columns: readonly string[]; team?: string }[] = [
-  { table: 'jira_integrations', key: 'id', columns: ['access_token', 'refresh_token', 'client_credential'], team: 'team_id' },
+export const ENCRYPTED_COLUMNS: readonly { entity: EntityTarget<ObjectLiteral>; columns: readonly string[]; team?: string }[] = [
+  { entity: JiraIntegration, columns: ['access_token', 'refresh_token', 'client_credential'], team: 'team_id' },
 ];
 
 export interface RotationResult {
@@ -24,18 +26,21 @@ export interface RotationResult {
  */
 export async function rotateEncryptionKeys(ds: DataSource, cipher: TokenCipher, batchSize = 200): Promise<RotationResult> {
   const result: RotationResult = { rotated: 0, current: 0 };
-  for (const { table, key, columns, team } of ENCRYPTED_COLUMNS) {
+  for (const { entity, columns, team } of ENCRYPTED_COLUMNS) {
+    const metadata = ds.getMetadata(entity);
+    const key = metadata.primaryColumns[0].databaseName;
+    const property = (column: string): string => metadata.findColumnWithDatabaseName(column)!.propertyName;
     let after: string | null = null;
     for (;;) {
       const done: boolean = await ds.transaction(async (m) => {
-        const rows = (await m.query(
-          `SELECT ${key} AS id, ${team ? `${team} AS owner_team, ` : ''}${columns.join(', ')} FROM ${table}
-           WHERE ($1::uuid IS NULL OR ${key} > $1::uuid) ORDER BY ${key} LIMIT ${batchSize} FOR UPDATE`,
-          [after],
-        )) as Record<string, string | null>[];
+        // Raw rows: the stored ciphertexts, never opened by the entity's token subscriber.
+        const select = m.createQueryBuilder(entity, 't').select(`t.${key}`, 'id');
+        if (team) select.addSelect(`t.${team}`, 'owner_team');
+        for (const column of columns) select.addSelect(`t.${column}`, column);
+        if (after !== null) select.where(`t.${key} > :after`, { after });
+        const rows = (await select.orderBy(`t.${key}`).limit(batchSize).setLock('pessimistic_write').getRawMany()) as Record<string, string | null>[];
         for (const row of rows) {
-          const updates: string[] = [];
-          const values: string[] = [];
+          const updates: Record<string, string> = {};
           for (const column of columns) {
             const stored = row[column];
             if (stored === null) continue;
@@ -44,14 +49,15 @@ export async function rotateEncryptionKeys(ds: DataSource, cipher: TokenCipher, 
               result.current += 1;
               continue;
             }
-            values.push(teamId
+            updates[property(column)] = teamId
               ? cipher.encryptForTeam(cipher.decryptForTeam(stored, column, teamId), column, teamId)
-              : cipher.encrypt(cipher.decrypt(stored, column), column));
-            updates.push(`${column} = $${values.length + 1}`);
+              : cipher.encrypt(cipher.decrypt(stored, column), column);
           }
-          if (updates.length > 0) {
-            await m.query(`UPDATE ${table} SET ${updates.join(', ')} WHERE ${key} = $1`, [row.id, ...values]);
-            result.rotated += updates.length;
+          const rotated = Object.keys(updates).length;
+          if (rotated > 0) {
+            // Already ciphertexts: no subscriber may seal them again.
+            await m.createQueryBuilder().update(entity).set(updates).where(`${key} = :id`, { id: row.id }).callListeners(false).execute();
+            result.rotated += rotated;
           }
         }
         after = rows.length > 0 ? (rows[rows.length - 1].id as string) : after;

@@ -1,7 +1,7 @@
-import { JiraIntegration } from '../integrations/jira/entities/jira-integration.entity.js';
-import { JiraOAuthState } from '../integrations/jira/entities/jira-oauth-state.entity.js';
+import { jiraConnectEntities } from '../integrations/jira/entities/index.js';
 import { Team } from '../teams/entities/team.entity.js';
 import { TeamMember } from '../teams/entities/team-member.entity.js';
 import { User } from '../teams/entities/user.entity.js';
 
-export const entities = [Team, User, TeamMember, JiraIntegration, JiraOAuthState];
+/** The standalone server's tables (teams, users, team_members) and the module's. */
+export const entities = [Team, User, TeamMember, ...jiraConnectEntities];

@@ -5,7 +5,6 @@ import { ClaimsTeamAccessPolicy } from './claims-team-access.policy.js';
 import { HttpTeamAccessPolicy } from './http-team-access.policy.js';
 import { JIRA_TEAM_ACCESS, TeamAccessPolicy, TableTeamAccessPolicy } from '../integrations/jira/teams/team-access.policy.js';
 import { TeamGuard } from '../integrations/jira/teams/team.guard.js';
-import { TeamsService } from './teams.service.js';
 
 @Global()
 @Module({
@@ -23,8 +22,7 @@ import { TeamsService } from './teams.service.js';
     // The module's TeamGuard asks the policy through the module's port token.
     { provide: JIRA_TEAM_ACCESS, useExisting: TeamAccessPolicy },
     TeamGuard,
-    TeamsService,
   ],
-  exports: [TeamAccessPolicy, JIRA_TEAM_ACCESS, TeamGuard, TeamsService],
+  exports: [TeamAccessPolicy, JIRA_TEAM_ACCESS, TeamGuard],
 })
 export class TeamsModule {}

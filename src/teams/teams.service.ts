@@ -1,7 +1,8 @@
-import { Injectable } from '@nestjs/common';
-import { InjectDataSource } from '@nestjs/typeorm';
-import type { DataSource, EntityManager } from 'typeorm';
+import type { EntityManager } from 'typeorm';
 import type { TeamRole } from '../integrations/jira/teams/team-role.js';
+import { TeamMember } from './entities/team-member.entity.js';
+import { Team } from './entities/team.entity.js';
+import { User } from './entities/user.entity.js';
 
 export interface Membership {
   teamId: string;
@@ -10,33 +11,24 @@ export interface Membership {
 }
 
 /**
- * Minimal team/user bookkeeping for development and tests (the host product owns these tables
- * in production). Idempotent: finds what exists, creates what is missing.
+ * Team/user bookkeeping for the CLI's `dev:token` and the sandbox (the host product owns these
+ * tables in production). Idempotent: finds what exists, creates what is missing.
  */
-@Injectable()
-export class TeamsService {
-  constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
-
-  ensureMembership(email: string, teamName: string, role: TeamRole): Promise<Membership> {
-    return this.dataSource.transaction((m) => ensureMembership(m, email, teamName, role));
-  }
-}
-
 export async function ensureMembership(m: EntityManager, email: string, teamName: string, role: TeamRole): Promise<Membership> {
   const normalizedEmail = email.trim().toLowerCase();
-  const [user] = (await m.query(
-    `INSERT INTO users (email) VALUES ($1)
-     ON CONFLICT (email) DO UPDATE SET email = EXCLUDED.email RETURNING id`,
-    [normalizedEmail],
-  )) as { id: string }[];
-  const existing = (await m.query('SELECT id FROM teams WHERE name = $1 ORDER BY created_at LIMIT 1', [teamName])) as { id: string }[];
-  const teamId = existing[0]?.id ?? ((await m.query('INSERT INTO teams (name) VALUES ($1) RETURNING id', [teamName])) as { id: string }[])[0].id;
-  await m.query(
-    `INSERT INTO team_members (team_id, user_id, role) VALUES ($1, $2, $3)
-     ON CONFLICT (team_id, user_id) DO UPDATE SET role = EXCLUDED.role`,
-    [teamId, user.id, role],
-  );
-  return { teamId, userId: user.id, role };
+  const inserted = await m.createQueryBuilder().insert().into(User).values({ email: normalizedEmail })
+    .orUpdate(['email'], ['email']).returning('id').execute();
+  const userId = (inserted.raw as { id: string }[])[0].id;
+  const existing = await m.findOne(Team, { select: { id: true }, where: { name: teamName }, order: { createdAt: 'ASC' } });
+  const teamId = existing?.id
+    ?? ((await m.createQueryBuilder().insert().into(Team).values({ name: teamName }).returning('id').execute()).raw as { id: string }[])[0].id;
+  await setMemberRole(m, teamId, userId, role);
+  return { teamId, userId, role };
+}
+
+/** Adds the membership, or changes its role (the team and the user must exist). */
+export async function setMemberRole(m: EntityManager, teamId: string, userId: string, role: TeamRole): Promise<void> {
+  await m.upsert(TeamMember, { teamId, userId, role }, ['teamId', 'userId']);
 }
 
 /**
@@ -44,6 +36,6 @@ export async function ensureMembership(m: EntityManager, email: string, teamName
  * rows that reference them can be written whatever the membership policy.
  */
 export async function ensureTeamAndUser(m: EntityManager, teamId: string, userId: string): Promise<void> {
-  await m.query('INSERT INTO teams (id, name) VALUES ($1, $1) ON CONFLICT (id) DO NOTHING', [teamId]);
-  await m.query('INSERT INTO users (id) VALUES ($1) ON CONFLICT (id) DO NOTHING', [userId]);
+  await m.createQueryBuilder().insert().into(Team).values({ id: teamId, name: teamId }).orIgnore().execute();
+  await m.createQueryBuilder().insert().into(User).values({ id: userId }).orIgnore().execute();
 }

@@ -1,4 +1,23 @@
 import { Writable } from 'node:stream';
+import type { DestinationStream } from 'pino';
+
+/*
+ * nestjs-pino keeps ONE root logger per process, built by the first app that starts: every test
+ * app gives it this fan-out (LOG_DESTINATION), so each app's capture sees what the process logs
+ * (other apps' lines too, which only makes leak assertions stricter).
+ */
+const sinks = new Set<DestinationStream>();
+export const testLogFanout: DestinationStream = {
+  write(line: string) {
+    for (const sink of sinks) sink.write(line);
+  },
+};
+
+/** Subscribes a buffer to the process's logs; returns unsubscribe. */
+export function addTestLogSink(stream: DestinationStream): () => void {
+  sinks.add(stream);
+  return () => void sinks.delete(stream);
+}
 
 /** Collects what the app logs (pino JSON lines) so tests can assert on it. */
 export class LogCapture extends Writable {

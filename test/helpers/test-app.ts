@@ -6,9 +6,9 @@ import type { DataSource } from 'typeorm';
 import { AppModule } from '../../src/app.module.js';
 import { configureApp } from '../../src/app.setup.js';
 import { JwtVerifier } from '../../src/auth/jwt-verifier.service.js';
-import { addTestLogSink } from '../../src/common/logging/logging.module.js';
+import { LOG_DESTINATION } from '../../src/common/logging/logging.module.js';
 import type { TeamRole } from '../../src/integrations/jira/teams/team-role.js';
-import { LogCapture } from './log-capture.js';
+import { addTestLogSink, LogCapture, testLogFanout } from './log-capture.js';
 
 export interface TestMember {
   userId: string;
@@ -54,7 +54,8 @@ export async function createTestApp(options: TestAppOptions = {}): Promise<TestA
   const unsubscribe = addTestLogSink(logs);
   let app: NestExpressApplication;
   try {
-    let builder = Test.createTestingModule({ imports: [AppModule, ...(options.imports ?? [])] });
+    let builder = Test.createTestingModule({ imports: [AppModule, ...(options.imports ?? [])] })
+      .overrideProvider(LOG_DESTINATION).useValue(testLogFanout);
     if (options.configure) builder = options.configure(builder);
     const moduleRef = await builder.compile();
     app = configureApp(moduleRef.createNestApplication<NestExpressApplication>({ bufferLogs: true }));

@@ -18,23 +18,12 @@ export const REDACTED_PATHS = [
     .flatMap((k) => [k, `*.${k}`, `*.*.${k}`]),
 ];
 
-/*
- * nestjs-pino keeps ONE root logger per process, built by the first app that starts. Under
- * NODE_ENV=test it writes to this fan-out, so every test app can capture what the process logs
- * (a capture sees other apps' lines too, which only makes leak assertions stricter).
+/**
+ * Where the logs go: null is pino's default (stdout). Tests override it with their capture's
+ * stream (test/helpers/log-capture.ts); nestjs-pino keeps ONE root logger per process, built by the
+ * first app that starts, so the first app's destination is every later app's too.
  */
-const testSinks = new Set<DestinationStream>();
-const testFanout: DestinationStream = {
-  write(line: string) {
-    for (const sink of testSinks) sink.write(line);
-  },
-};
-
-/** Tests subscribe a buffer to the logs to assert nothing secret is written; returns unsubscribe. */
-export function addTestLogSink(stream: DestinationStream): () => void {
-  testSinks.add(stream);
-  return () => void testSinks.delete(stream);
-}
+export const LOG_DESTINATION = Symbol('LOG_DESTINATION');
 
 /** Only the path: query strings carry OAuth codes and states. */
 function pathOnly(url: string | undefined): string | undefined {
@@ -42,8 +31,9 @@ function pathOnly(url: string | undefined): string | undefined {
 }
 
 export const AppLoggerModule = LoggerModule.forRootAsync({
-  inject: [appConfig.KEY],
-  useFactory: (app: ConfigType<typeof appConfig>) => {
+  providers: [{ provide: LOG_DESTINATION, useValue: null }],
+  inject: [appConfig.KEY, LOG_DESTINATION],
+  useFactory: (app: ConfigType<typeof appConfig>, destination: DestinationStream | null) => {
     const options = {
       level: app.logLevel,
       redact: { paths: REDACTED_PATHS, censor: '[REDACTED]' },
@@ -68,6 +58,6 @@ export const AppLoggerModule = LoggerModule.forRootAsync({
       customLogLevel: (_req: IncomingMessage, res: { statusCode: number }, err?: Error) =>
         err || res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'warn' : 'info',
     };
-    return { pinoHttp: app.env === 'test' ? ([options, testFanout] as const) : options };
+    return { pinoHttp: destination ? ([options, destination] as const) : options };
   },
 });

@@ -4,8 +4,7 @@ import { DiscoveryModule, ModuleRef } from '@nestjs/core';
 import { SchedulerRegistry } from '@nestjs/schedule';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { AtlassianGateway } from './atlassian/atlassian.gateway.js';
-import { JiraIntegration } from './entities/jira-integration.entity.js';
-import { JiraOAuthState } from './entities/jira-oauth-state.entity.js';
+import { jiraConnectEntities } from './entities/index.js';
 import { TokenColumnsSubscription } from './entities/jira-integration-tokens.subscriber.js';
 import { JiraClient } from './client/jira-client.js';
 import { JiraConnectionService } from './connect/jira-connection.service.js';
@@ -45,8 +44,7 @@ const WEBHOOK_PROVIDERS = [JiraWebhookRegistry, JiraWebhookMetrics, JiraWebhookL
 /** Connections that outlive a moment: consent expiry notices and personal-data reporting (lifecycle/). */
 const LIFECYCLE_PROVIDERS = [ReconsentNoticeJob, PersonalDataReportJob];
 
-/** The module's TypeORM entities; a host lists them in its DataSource (or uses autoLoadEntities). */
-export const jiraConnectEntities = [JiraIntegration, JiraOAuthState];
+export { jiraConnectEntities };
 
 const builder = new ConfigurableModuleBuilder<JiraIntegrationModuleOptions>({
   optionsInjectionToken: JIRA_MODULE_OPTIONS,

@@ -1,9 +1,11 @@
-import { Column, CreateDateColumn, Entity, PrimaryColumn } from 'typeorm';
+import { Check, Column, CreateDateColumn, Entity, PrimaryColumn } from 'typeorm';
 
 @Entity({ name: 'users' })
+@Check('users_id_length', '(((char_length(id) >= 1) AND (char_length(id) <= 255)))')
 export class User {
   /** The product's opaque id (see src/integrations/jira/common/opaque-id.ts); a random UUID when none is given. */
-  @PrimaryColumn({ type: 'text', default: () => 'gen_random_uuid()::text' })
+  // The column's DEFAULT is gen_random_uuid()::text; TypeORM compares defaults with their casts removed.
+  @PrimaryColumn({ type: 'text', default: () => '(gen_random_uuid())' })
   id: string;
 
   /** Null for users the admin API created from the product's id alone. */

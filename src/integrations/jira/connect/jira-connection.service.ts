@@ -6,7 +6,8 @@ import { Clock } from '../common/clock.js';
 import { NotificationOutbox } from '../notifications/notification-outbox.js';
 import { NotificationType } from '../notifications/notification-types.js';
 import { JIRA_TEAM_ACCESS, type TeamAccessPolicy } from '../teams/team-access.policy.js';
-import type { JiraConnectionType, JiraIntegrationStatus, JiraSite } from '../entities/jira-integration.entity.js';
+import { JiraIntegration, type JiraConnectionType, type JiraIntegrationStatus } from '../entities/jira-integration.entity.js';
+import { JiraOAuthState } from '../entities/jira-oauth-state.entity.js';
 import { JiraClient } from '../client/jira-client.js';
 import { RateLimitGovernor, type RateLimitView } from '../client/rate-limit-governor.js';
 import { publicSite, type PublicSite } from './jira-oauth.service.js';
@@ -63,40 +64,20 @@ export interface DisconnectView {
   message: string;
 }
 
-interface Row {
-  status: JiraIntegrationStatus;
-  connection_type: JiraConnectionType;
-  client_credential: string | null;
-  cloud_id: string | null;
-  site_url: string | null;
-  site_name: string | null;
-  available_sites: JiraSite[] | string | null;
-  scopes: string[] | string | null;
-  connected_by_user_id: string | null;
-  atlassian_account_id: string | null;
-  atlassian_account_name: string | null;
-  connected_at: Date | null;
-  access_token_expires_at: Date | null;
-  last_refreshed_at: Date | null;
-  last_error_code: string | null;
-  last_error_at: Date | null;
-  consented_at: Date | null;
-  connector_left_at: Date | null;
-  access_token: string | null;
-  refresh_token: string | null;
-}
-
-const date = (v: Date | string | null): Date | null => (v === null ? null : new Date(v));
-const sitesOf = (v: Row['available_sites']): JiraSite[] => (typeof v === 'string' ? (JSON.parse(v) as JiraSite[]) : v ?? []);
-const scopesOf = (v: Row['scopes']): string[] =>
-  Array.isArray(v) ? v : typeof v === 'string' ? v.replace(/^\{|\}$/g, '').split(',').filter(Boolean) : [];
+/** What the status reads: every column but the bookkeeping ones, token columns as stored (sealed). */
+const STATUS_COLUMNS = [
+  'id', 'status', 'connectionType', 'clientCredential', 'cloudId', 'siteUrl', 'siteName', 'availableSites', 'scopes', 'connectedByUserId',
+  'atlassianAccountId', 'atlassianAccountName', 'connectedAt', 'accessTokenExpiresAt', 'lastRefreshedAt', 'lastErrorCode', 'lastErrorAt',
+  'consentedAt', 'connectorLeftAt', 'accessToken', 'refreshToken',
+] as const satisfies readonly (keyof JiraIntegration)[];
+type Row = Pick<JiraIntegration, (typeof STATUS_COLUMNS)[number]>;
 
 /** Whether the stored tokens still decrypt (a wrong or missing key must not read as "connected"). */
 function tokensReadable(sealer: TokenSealer, teamId: string, row: Row): boolean {
   try {
-    if (row.access_token) sealer.open(row.access_token, 'access_token', teamId);
-    if (row.refresh_token) sealer.open(row.refresh_token, 'refresh_token', teamId);
-    if (row.client_credential) sealer.openClientCredential(row.client_credential, teamId);
+    if (row.accessToken) sealer.open(row.accessToken, 'access_token', teamId);
+    if (row.refreshToken) sealer.open(row.refreshToken, 'refresh_token', teamId);
+    if (row.clientCredential) sealer.openClientCredential(row.clientCredential, teamId);
     return true;
   } catch (err) {
     if (isUnreadable(err)) return false;
@@ -150,27 +131,27 @@ export class JiraConnectionService {
     }
     return {
       status: row.status,
-      connectionType: row.connection_type,
-      site: row.cloud_id ? { cloudId: row.cloud_id, url: row.site_url ?? '', name: row.site_name ?? '' } : null,
-      ...(row.status === 'pending_site_selection' ? { availableSites: sitesOf(row.available_sites).map(publicSite) } : {}),
-      scopes: scopesOf(row.scopes),
-      connectedBy: { userId: row.connected_by_user_id, atlassianAccountId: row.atlassian_account_id,
-        atlassianAccountName: row.atlassian_account_name, leftAt: date(row.connector_left_at),
-        isMember: row.connector_left_at !== null ? false : this.policy.seesMembershipChanges && row.connected_by_user_id ? true : null },
-      connectedAt: date(row.connected_at),
-      consentExpiresAt: consentExpiresAt(date(row.consented_at)),
-      accessTokenExpiresAt: date(row.access_token_expires_at),
-      lastRefreshedAt: date(row.last_refreshed_at),
-      ...(!tokensReadable(this.sealer, teamId, row) ? { lastError: { code: JiraErrorCode.CredentialsUnreadable, at: date(row.last_error_at) } }
-        : row.last_error_code ? { lastError: { code: row.last_error_code, at: date(row.last_error_at) } } : {}),
-      ...(row.cloud_id ? { rateLimit: await this.governor.view(row.cloud_id) } : {}),
+      connectionType: row.connectionType,
+      site: row.cloudId ? { cloudId: row.cloudId, url: row.siteUrl ?? '', name: row.siteName ?? '' } : null,
+      ...(row.status === 'pending_site_selection' ? { availableSites: (row.availableSites ?? []).map(publicSite) } : {}),
+      scopes: row.scopes,
+      connectedBy: { userId: row.connectedByUserId, atlassianAccountId: row.atlassianAccountId,
+        atlassianAccountName: row.atlassianAccountName, leftAt: row.connectorLeftAt,
+        isMember: row.connectorLeftAt !== null ? false : this.policy.seesMembershipChanges && row.connectedByUserId ? true : null },
+      connectedAt: row.connectedAt,
+      consentExpiresAt: consentExpiresAt(row.consentedAt),
+      accessTokenExpiresAt: row.accessTokenExpiresAt,
+      lastRefreshedAt: row.lastRefreshedAt,
+      ...(!tokensReadable(this.sealer, teamId, row) ? { lastError: { code: JiraErrorCode.CredentialsUnreadable, at: row.lastErrorAt } }
+        : row.lastErrorCode ? { lastError: { code: row.lastErrorCode, at: row.lastErrorAt } } : {}),
+      ...(row.cloudId ? { rateLimit: await this.governor.view(row.cloudId) } : {}),
       ...(this.webhooks ? { webhooks: await this.webhookStatus(teamId, row) } : {}),
     };
   }
 
   /** Atlassian offers dynamic webhooks to 3LO apps only: a service account's are `unsupported` (none registered). */
   private async webhookStatus(teamId: string, row: Row): Promise<WebhookStatus> {
-    if (row.connection_type === 'service_account') return { state: 'unsupported', expiresAt: null, lastDeliveryAt: null };
+    if (row.connectionType === 'service_account') return { state: 'unsupported', expiresAt: null, lastDeliveryAt: null };
     return this.webhooks!.statusOf(teamId);
   }
 
@@ -185,17 +166,16 @@ export class JiraConnectionService {
       throw new JiraError(JiraErrorCode.NoPendingSiteSelection, HttpStatus.CONFLICT, 'No site choice is pending',
         'A site can be chosen only while the status is pending_site_selection. To change sites, disconnect and connect again.');
     }
-    const site = sitesOf(row.available_sites).find((s) => s.cloudId === cloudId);
+    const site = (row.availableSites ?? []).find((s) => s.cloudId === cloudId);
     if (!site) {
       throw new JiraError(JiraErrorCode.SiteNotAccessible, HttpStatus.UNPROCESSABLE_ENTITY, 'Not one of the granted sites',
         'Choose a cloudId from availableSites in the status response.');
     }
     const integrationId = await this.dataSource.transaction(async (em) => {
-      const [rows] = (await em.query(
-        `UPDATE jira_integrations SET status = 'connected', cloud_id = $2, site_url = $3, site_name = $4, updated_at = $5
-          WHERE team_id = $1 AND status = 'pending_site_selection' RETURNING id`,
-        [teamId, site.cloudId, site.url, site.name, this.clock.now()],
-      )) as [{ id: string }[], number];
+      const { raw } = await em.createQueryBuilder().update(JiraIntegration)
+        .set({ status: 'connected', cloudId: site.cloudId, siteUrl: site.url, siteName: site.name, updatedAt: this.clock.now() })
+        .where({ teamId, status: 'pending_site_selection' }).returning('id').execute();
+      const rows = raw as { id: string }[];
       if (rows.length !== 1) return null;
       await this.outbox.enqueue(em, { type: NotificationType.SiteSelected, teamId,
         data: { cloudId: site.cloudId, siteUrl: site.url, siteName: site.name } });
@@ -213,7 +193,7 @@ export class JiraConnectionService {
 
   /** Wipes the team's tokens (or service-account credential) and pending states. Idempotent. */
   async disconnect(teamId: string): Promise<DisconnectView> {
-    const serviceAccount = (await this.read(teamId))?.connection_type === 'service_account';
+    const serviceAccount = (await this.read(teamId))?.connectionType === 'service_account';
     // While the token still works: bounded, best effort, never fails the disconnect.
     await this.webhooks?.deregisterBeforeDisconnect(teamId).catch((err: unknown) =>
       this.logger.warn(`webhook deregistration before disconnect failed: ${String(err)}`));
@@ -235,15 +215,10 @@ export class JiraConnectionService {
     };
   }
 
-  private async read(teamId: string): Promise<Row | null> {
-    const rows = (await this.dataSource.query(
-      `SELECT status, connection_type, client_credential, cloud_id, site_url, site_name, available_sites, scopes, connected_by_user_id, atlassian_account_id,
-              atlassian_account_name, connected_at, access_token_expires_at, last_refreshed_at, last_error_code, last_error_at,
-              consented_at, connector_left_at, access_token, refresh_token
-         FROM jira_integrations WHERE team_id = $1`,
-      [teamId],
-    )) as Row[];
-    return rows[0] ?? null;
+  private read(teamId: string): Promise<Row | null> {
+    // Listeners off: the token columns stay sealed, so an unreadable one is reported (tokensReadable), never thrown.
+    return this.dataSource.getRepository(JiraIntegration).createQueryBuilder('i')
+      .select(STATUS_COLUMNS.map((c) => `i.${c}`)).where({ teamId }).callListeners(false).getOne();
   }
 }
 
@@ -254,9 +229,9 @@ export class JiraConnectionService {
  */
 export async function removeIntegration(em: EntityManager, outbox: NotificationOutbox, teamId: string,
   reason: 'disconnected_by_user' | 'team_deleted'): Promise<JiraConnectionEventPayload | null> {
-  await em.query('DELETE FROM jira_oauth_states WHERE team_id = $1', [teamId]);
-  const [rows] = (await em.query('DELETE FROM jira_integrations WHERE team_id = $1 RETURNING id, cloud_id', [teamId])) as
-    [{ id: string; cloud_id: string | null }[], number];
+  await em.delete(JiraOAuthState, { teamId });
+  const { raw } = await em.createQueryBuilder().delete().from(JiraIntegration).where({ teamId }).returning('id, cloud_id').execute();
+  const rows = raw as { id: string; cloud_id: string | null }[];
   if (rows.length === 0) return null;
   await outbox.enqueue(em, { type: NotificationType.Disconnected, teamId, data: { reason, cloudId: rows[0].cloud_id } });
   return { teamId, integrationId: rows[0].id, cloudId: rows[0].cloud_id };

@@ -1,9 +1,7 @@
 import { HttpStatus, Inject, Injectable, Logger } from '@nestjs/common';
 import { EventEmitter2 } from '@nestjs/event-emitter';
-import { InjectDataSource } from '@nestjs/typeorm';
-import type { DataSource, EntityManager } from 'typeorm';
+import type { EntityManager } from 'typeorm';
 import { Clock } from '../common/clock.js';
-import { TokenSealer } from '../tokens/token-sealing.js';
 import { MetricsService } from '../metrics/metrics.service.js';
 import { NotificationOutbox } from '../notifications/notification-outbox.js';
 import { NotificationType } from '../notifications/notification-types.js';
@@ -13,6 +11,7 @@ import type { JiraSite } from '../entities/jira-integration.entity.js';
 import { JiraError, JiraErrorCode } from '../jira.errors.js';
 import { JiraConnectionEvent, type JiraConnectionEventPayload } from '../jira.events.js';
 import { OAuthStateStore, type ConsumedState } from './oauth-state.store.js';
+import { replaceIntegration } from './replace-integration.js';
 import { normalizeSiteUrl, tryNormalizeSiteUrl } from './site-url.js';
 import { JIRA_SETTINGS, type JiraModuleSettings } from '../config/module-settings.js';
 import type { JiraSettings } from '../config/jira.config.js';
@@ -60,7 +59,7 @@ export const publicSite = (s: { cloudId: string; url: string; name: string }): P
 
 /**
  * The OAuth 2.0 (3LO) connect flow: authorization URLs, the callback (state check, code exchange,
- * site binding) and the single upsert that stores the team's tokens.
+ * site binding) and the one write that stores the team's tokens (replaceIntegration).
  */
 @Injectable()
 export class JiraOAuthService {
@@ -71,13 +70,11 @@ export class JiraOAuthService {
     @Inject(JIRA_SETTINGS) settings: JiraModuleSettings,
     private readonly gateway: AtlassianGateway,
     private readonly states: OAuthStateStore,
-    private readonly sealer: TokenSealer,
     @Inject(JIRA_TEAM_ACCESS) private readonly policy: TeamAccessPolicy,
     private readonly clock: Clock,
     private readonly metrics: MetricsService,
     private readonly outbox: NotificationOutbox,
     private readonly events: EventEmitter2,
-    @InjectDataSource() private readonly dataSource: DataSource,
   ) {
     this.config = settings.jira;
   }
@@ -233,44 +230,20 @@ export class JiraOAuthService {
   private async upsert(em: EntityManager, flow: ConsumedState, tokens: TokenSet, sites: JiraSite[], chosen: JiraSite | null,
     account: AtlassianAccount | null): Promise<string> {
     const now = this.clock.now();
-    const [row] = (await em.query(
-      `INSERT INTO jira_integrations (team_id, status, cloud_id, site_url, site_name, available_sites, scopes,
-         connected_by_user_id, atlassian_account_id, atlassian_account_name, access_token, refresh_token,
-         access_token_expires_at, token_version, connected_at, last_refreshed_at, last_error_code, last_error_at,
-         created_at, updated_at, consented_at, account_updated_at)
-       VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7::text[], $8, $9, $10, $11, $12, $13, 1, $14, NULL, NULL, NULL, $14, $14, $14, $15)
-       ON CONFLICT (team_id) DO UPDATE SET
-         status = EXCLUDED.status, connection_type = 'oauth', client_credential = NULL, cloud_id = EXCLUDED.cloud_id, site_url = EXCLUDED.site_url,
-         site_name = EXCLUDED.site_name, available_sites = EXCLUDED.available_sites, scopes = EXCLUDED.scopes,
-         connected_by_user_id = EXCLUDED.connected_by_user_id, atlassian_account_id = EXCLUDED.atlassian_account_id,
-         atlassian_account_name = EXCLUDED.atlassian_account_name, access_token = EXCLUDED.access_token,
-         refresh_token = EXCLUDED.refresh_token, access_token_expires_at = EXCLUDED.access_token_expires_at,
-         token_version = jira_integrations.token_version + 1, connected_at = EXCLUDED.connected_at,
-         last_refreshed_at = NULL, last_error_code = NULL, last_error_at = NULL, updated_at = EXCLUDED.updated_at,
-         refresh_lease_owner = NULL, refresh_lease_expires_at = NULL, refresh_in_flight_version = NULL, refresh_in_flight_since = NULL,
-         -- A new consent starts a new 365-day year, by whoever connected now.
-         consented_at = EXCLUDED.consented_at, reconsent_notice_days = NULL, connector_left_at = NULL,
-         account_updated_at = EXCLUDED.account_updated_at, account_reported_at = NULL
-       RETURNING id`,
-      [
-        flow.teamId,
-        chosen ? 'connected' : 'pending_site_selection',
-        chosen?.cloudId ?? null,
-        chosen?.url ?? null,
-        chosen?.name ?? null,
-        JSON.stringify(sites),
-        tokens.scopes.length > 0 ? tokens.scopes : this.config.scopes,
-        flow.userId,
-        account?.accountId ?? null,
-        account?.name ?? null,
-        this.sealer.seal(tokens.accessToken, 'access_token', flow.teamId),
-        tokens.refreshToken ? this.sealer.seal(tokens.refreshToken, 'refresh_token', flow.teamId) : null,
-        new Date(now.getTime() + tokens.expiresInSeconds * 1000),
-        now,
-        account ? now : null, // when the stored account data was read (personal-data reporting's updatedAt)
-      ],
-    )) as { id: string }[];
-    return row.id;
+    return replaceIntegration(em, {
+      teamId: flow.teamId, status: chosen ? 'connected' : 'pending_site_selection', connectionType: 'oauth', clientCredential: null,
+      cloudId: chosen?.cloudId ?? null, siteUrl: chosen?.url ?? null, siteName: chosen?.name ?? null, availableSites: sites,
+      scopes: tokens.scopes.length > 0 ? tokens.scopes : this.config.scopes, connectedByUserId: flow.userId,
+      atlassianAccountId: account?.accountId ?? null, atlassianAccountName: account?.name ?? null,
+      accessToken: tokens.accessToken, refreshToken: tokens.refreshToken ?? null,
+      accessTokenExpiresAt: new Date(now.getTime() + tokens.expiresInSeconds * 1000), connectedAt: now, lastRefreshedAt: null,
+      lastErrorCode: null, lastErrorAt: null,
+      refreshLeaseOwner: null, refreshLeaseExpiresAt: null, refreshInFlightVersion: null, refreshInFlightSince: null,
+      // A new consent starts a new 365-day year, by whoever connected now.
+      consentedAt: now, reconsentNoticeDays: null, connectorLeftAt: null,
+      accountUpdatedAt: account ? now : null, // when the stored account data was read (personal-data reporting's updatedAt)
+      accountReportedAt: null,
+    });
   }
 
   /** `returnTo` must be an absolute http(s) URL on an allow-listed origin (no open redirect). */

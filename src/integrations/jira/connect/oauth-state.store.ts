@@ -2,8 +2,9 @@ import { HttpStatus, Injectable, Logger } from '@nestjs/common';
 import { Cron, CronExpression } from '@nestjs/schedule';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { createHash, randomBytes } from 'node:crypto';
-import type { DataSource, EntityManager } from 'typeorm';
+import { IsNull, LessThan, MoreThan, type DataSource, type EntityManager } from 'typeorm';
 import { Clock } from '../common/clock.js';
+import { JiraOAuthState } from '../entities/jira-oauth-state.entity.js';
 import { JiraError, JiraErrorCode } from '../jira.errors.js';
 
 /** How long a user has between `authorize` and the callback. */
@@ -48,6 +49,7 @@ export type ConsumeResult = { ok: true; flow: ConsumedState } | StateRejection;
 
 /** Serializes authorize (supersede) and callback completion per team, on any instance. */
 async function lockTeamFlows(m: EntityManager, teamId: string): Promise<void> {
+  // Raw: TypeORM has no form for PostgreSQL's advisory locks (a lock on the team's flows, not on a row).
   await m.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [`jira_oauth_flow:${teamId}`]);
 }
 
@@ -90,15 +92,12 @@ export class OAuthStateStore {
     await this.dataSource.transaction(async (m) => {
       await lockTeamFlows(m, input.teamId);
       // Housekeeping for this team only, so one query never scans everyone's rows.
-      await m.query('DELETE FROM jira_oauth_states WHERE team_id = $1 AND expires_at < $2', [
-        input.teamId, new Date(now.getTime() - STATE_RETENTION_MS),
-      ]);
-      await m.query('UPDATE jira_oauth_states SET superseded_at = $2 WHERE team_id = $1 AND superseded_at IS NULL', [input.teamId, now]);
-      await m.query(
-        `INSERT INTO jira_oauth_states (state_hash, team_id, user_id, binding_hash, site_hint, return_to, expires_at, created_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
-        [sha256(state), input.teamId, input.userId, sha256(cookieValue), input.siteHint, input.returnTo, expiresAt, now],
-      );
+      await m.delete(JiraOAuthState, { teamId: input.teamId, expiresAt: LessThan(new Date(now.getTime() - STATE_RETENTION_MS)) });
+      await m.update(JiraOAuthState, { teamId: input.teamId, supersededAt: IsNull() }, { supersededAt: now });
+      await m.insert(JiraOAuthState, {
+        stateHash: sha256(state), teamId: input.teamId, userId: input.userId, bindingHash: sha256(cookieValue),
+        siteHint: input.siteHint, returnTo: input.returnTo, expiresAt, createdAt: now,
+      });
     });
     return { state, cookieName: bindingCookieName(state), cookieValue, expiresAt };
   }
@@ -111,8 +110,8 @@ export class OAuthStateStore {
   async completeIfCurrent<T>(flow: ConsumedState, write: (manager: EntityManager) => Promise<T>): Promise<T> {
     return this.dataSource.transaction(async (m) => {
       await lockTeamFlows(m, flow.teamId);
-      const rows = (await m.query('SELECT superseded_at FROM jira_oauth_states WHERE id = $1', [flow.flowId])) as { superseded_at: Date | null }[];
-      if (!rows[0] || rows[0].superseded_at) throw superseded();
+      const row = await m.findOne(JiraOAuthState, { select: { id: true, supersededAt: true }, where: { id: flow.flowId } });
+      if (!row || row.supersededAt) throw superseded();
       return write(m);
     });
   }
@@ -140,13 +139,10 @@ export class OAuthStateStore {
     const stateHash = sha256(state);
     const now = this.clock.now();
     if (cookieValue) {
-      const [rows] = (await this.dataSource.query(
-        `UPDATE jira_oauth_states SET consumed_at = $3
-          WHERE state_hash = $1 AND binding_hash = $2 AND consumed_at IS NULL AND superseded_at IS NULL AND expires_at > $3
-          RETURNING id, team_id, user_id, site_hint, return_to`,
-        [stateHash, sha256(cookieValue), now],
-      )) as [{ id: string; team_id: string; user_id: string; site_hint: string | null; return_to: string | null }[], number];
-      const row = rows[0];
+      const { raw } = await this.dataSource.createQueryBuilder().update(JiraOAuthState).set({ consumedAt: now })
+        .where({ stateHash, bindingHash: sha256(cookieValue), consumedAt: IsNull(), supersededAt: IsNull(), expiresAt: MoreThan(now) })
+        .returning('id, team_id, user_id, site_hint, return_to').execute();
+      const row = (raw as { id: string; team_id: string; user_id: string; site_hint: string | null; return_to: string | null }[])[0];
       if (row) {
         return { ok: true, flow: { flowId: row.id, teamId: row.team_id, userId: row.user_id, siteHint: row.site_hint, returnTo: row.return_to } };
       }
@@ -155,22 +151,20 @@ export class OAuthStateStore {
   }
 
   private async whyRejected(stateHash: string, cookieValue: string | undefined, now: Date): Promise<StateRejection> {
-    const rows = (await this.dataSource.query(
-      'SELECT team_id, return_to, binding_hash, consumed_at, superseded_at, expires_at FROM jira_oauth_states WHERE state_hash = $1',
-      [stateHash],
-    )) as { team_id: string; return_to: string | null; binding_hash: string; consumed_at: Date | null; superseded_at: Date | null; expires_at: Date | string }[];
-    const row = rows[0];
+    const row = await this.dataSource.getRepository(JiraOAuthState).findOne({
+      select: { id: true, teamId: true, returnTo: true, consumedAt: true, supersededAt: true, expiresAt: true }, where: { stateHash },
+    });
     if (!row) {
       return { ok: false, known: false, final: true, teamId: null, returnTo: null, error: fail(JiraErrorCode.StateInvalid, HttpStatus.BAD_REQUEST,
         'Unknown OAuth state', 'This link was not issued by us or is too old. Start connecting Jira again from the app.') };
     }
-    const known = { ok: false as const, known: true, teamId: row.team_id, returnTo: row.return_to };
-    if (row.consumed_at) {
+    const known = { ok: false as const, known: true, teamId: row.teamId, returnTo: row.returnTo };
+    if (row.consumedAt) {
       return { ...known, final: true, error: fail(JiraErrorCode.StateReplayed, HttpStatus.BAD_REQUEST, 'OAuth state already used',
         'This authorization was already completed. Check the connection status, or start again from the app.') };
     }
-    if (row.superseded_at) return { ...known, final: true, error: superseded() };
-    if (new Date(row.expires_at).getTime() <= now.getTime()) {
+    if (row.supersededAt) return { ...known, final: true, error: superseded() };
+    if (row.expiresAt.getTime() <= now.getTime()) {
       return { ...known, final: true, error: fail(JiraErrorCode.StateExpired, HttpStatus.BAD_REQUEST, 'OAuth state expired',
         'More than 10 minutes passed since you started connecting Jira. Start again from the app.') };
     }

@@ -12,6 +12,7 @@ import { JiraConnectionEvent, type JiraConnectionEventPayload } from '../jira.ev
 import { TokenSealer, type ClientCredential } from '../tokens/token-sealing.js';
 import { JiraWebhookLifecycle } from '../webhooks/jira-webhook-lifecycle.service.js';
 import { JiraConnectionService, type ConnectionView } from './jira-connection.service.js';
+import { replaceIntegration } from './replace-integration.js';
 import { normalizeSiteUrl, tryNormalizeSiteUrl } from './site-url.js';
 
 export interface ServiceAccountInput extends ClientCredential {
@@ -98,37 +99,17 @@ export class JiraServiceAccountService {
   private async upsert(em: EntityManager, teamId: string, userId: string, credential: ClientCredential, tokens: TokenSet,
     site: JiraSite): Promise<string> {
     const now = this.clock.now();
-    const [row] = (await em.query(
-      `INSERT INTO jira_integrations (team_id, status, connection_type, client_credential, cloud_id, site_url, site_name, available_sites,
-         scopes, connected_by_user_id, access_token, refresh_token, access_token_expires_at, token_version, connected_at,
-         last_refreshed_at, created_at, updated_at)
-       VALUES ($1, 'connected', 'service_account', $2, $3, $4, $5, NULL, $6::text[], $7, $8, NULL, $9, 1, $10, $10, $10, $10)
-       ON CONFLICT (team_id) DO UPDATE SET
-         status = 'connected', connection_type = 'service_account', client_credential = EXCLUDED.client_credential,
-         cloud_id = EXCLUDED.cloud_id, site_url = EXCLUDED.site_url, site_name = EXCLUDED.site_name, available_sites = NULL,
-         scopes = EXCLUDED.scopes, connected_by_user_id = EXCLUDED.connected_by_user_id,
-         atlassian_account_id = NULL, atlassian_account_name = NULL, access_token = EXCLUDED.access_token, refresh_token = NULL,
-         access_token_expires_at = EXCLUDED.access_token_expires_at, token_version = jira_integrations.token_version + 1,
-         connected_at = EXCLUDED.connected_at, last_refreshed_at = EXCLUDED.last_refreshed_at,
-         last_error_code = NULL, last_error_at = NULL, updated_at = EXCLUDED.updated_at,
-         refresh_lease_owner = NULL, refresh_lease_expires_at = NULL, refresh_in_flight_version = NULL, refresh_in_flight_since = NULL,
-         -- No user consent, so no consent year, reconsent notices, connector or personal data to report.
-         consented_at = NULL, reconsent_notice_days = NULL, connector_left_at = NULL,
-         account_updated_at = NULL, account_reported_at = NULL, account_report_lease_until = NULL
-       RETURNING id`,
-      [
-        teamId,
-        this.sealer.sealClientCredential(credential, teamId),
-        site.cloudId,
-        site.url,
-        site.name,
-        tokens.scopes.length > 0 ? tokens.scopes : site.scopes,
-        userId,
-        this.sealer.seal(tokens.accessToken, 'access_token', teamId),
-        new Date(now.getTime() + tokens.expiresInSeconds * 1000),
-        now,
-      ],
-    )) as { id: string }[];
-    return row.id;
+    return replaceIntegration(em, {
+      teamId, status: 'connected', connectionType: 'service_account', clientCredential: this.sealer.sealClientCredential(credential, teamId),
+      cloudId: site.cloudId, siteUrl: site.url, siteName: site.name, availableSites: null,
+      scopes: tokens.scopes.length > 0 ? tokens.scopes : site.scopes, connectedByUserId: userId,
+      atlassianAccountId: null, atlassianAccountName: null, accessToken: tokens.accessToken, refreshToken: null,
+      accessTokenExpiresAt: new Date(now.getTime() + tokens.expiresInSeconds * 1000), connectedAt: now, lastRefreshedAt: now,
+      lastErrorCode: null, lastErrorAt: null,
+      refreshLeaseOwner: null, refreshLeaseExpiresAt: null, refreshInFlightVersion: null, refreshInFlightSince: null,
+      // No user consent, so no consent year, reconsent notices, connector or personal data to report.
+      consentedAt: null, reconsentNoticeDays: null, connectorLeftAt: null,
+      accountUpdatedAt: null, accountReportedAt: null, accountReportLeaseUntil: null,
+    });
   }
 }

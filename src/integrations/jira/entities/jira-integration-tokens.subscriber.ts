@@ -22,8 +22,9 @@ function transform(entity: TokenFields | undefined, fn: (value: string, column: 
 /**
  * Encrypts the token columns of `JiraIntegration` bound to their team (a column transformer never
  * sees the row, so it cannot bind the team id). Entities written through the repository are
- * sealed before the write and opened again after it; loaded entities are opened. Raw SQL writers
- * (the token manager, the OAuth callback) seal with the TokenSealer themselves.
+ * sealed before the write and opened again after it (the connect flows' replaceIntegration writes
+ * this way); loaded entities are opened. The refresh lease's raw, fenced writes (the token
+ * manager) seal with the TokenSealer themselves; reads that need the ciphertext turn listeners off.
  *
  * Not a decorated, DataSource-listed subscriber: each module instance adds its own, with its own
  * sealer, to the DataSource it uses (TokenColumnsSubscription), so no cipher is process-wide.

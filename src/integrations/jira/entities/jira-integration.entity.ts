@@ -1,4 +1,4 @@
-import { Column, CreateDateColumn, Entity, PrimaryGeneratedColumn, UpdateDateColumn } from 'typeorm';
+import { Check, Column, CreateDateColumn, Entity, Index, PrimaryGeneratedColumn, UpdateDateColumn } from 'typeorm';
 
 /** Stored states; `not_connected` is the absence of a row. */
 export const JIRA_INTEGRATION_STATUSES = ['pending_site_selection', 'connected', 'reauthorization_required'] as const;
@@ -19,6 +19,19 @@ export interface JiraSite {
 
 /** One Jira Cloud connection per team. Token columns are encrypted at rest. */
 @Entity({ name: 'jira_integrations' })
+@Check('jira_integrations_status_check', `((status = ANY (ARRAY['pending_site_selection'::text, 'connected'::text, 'reauthorization_required'::text])))`)
+@Check('jira_integrations_connection_type_check', `((connection_type = ANY (ARRAY['oauth'::text, 'service_account'::text])))`)
+@Check('jira_integrations_connected_has_site', `(((status <> 'connected'::text) OR (cloud_id IS NOT NULL)))`)
+@Index('jira_integrations_account_id_idx', ['atlassianAccountId'], { where: '(atlassian_account_id IS NOT NULL)' })
+@Index('jira_integrations_consented_at_idx', ['consentedAt'])
+@Index('jira_integrations_refresh_in_flight_idx', ['refreshLeaseExpiresAt'], { where: '(refresh_in_flight_version IS NOT NULL)' })
+/*
+ * The keep-alive sweep's expression index, ON (COALESCE(last_refreshed_at, connected_at)) WHERE
+ * status IN ('connected', 'pending_site_selection') AND refresh_token IS NOT NULL
+ * (1772000000000-KeepAliveIndex.ts): TypeORM has no expression indexes, so it is declared by name
+ * and left to the migration.
+ */
+@Index('jira_integrations_keepalive_idx', { synchronize: false })
 export class JiraIntegration {
   @PrimaryGeneratedColumn('uuid')
   id: string;

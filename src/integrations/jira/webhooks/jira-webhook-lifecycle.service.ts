@@ -1,8 +1,12 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { OnEvent } from '@nestjs/event-emitter';
 import { InjectDataSource } from '@nestjs/typeorm';
-import type { DataSource } from 'typeorm';
+import { IsNull, Not, type DataSource, type Repository } from 'typeorm';
+import type { QueryDeepPartialEntity } from 'typeorm/query-builder/QueryPartialEntity.js';
 import { Clock } from '../common/clock.js';
+import { JiraIntegration } from '../entities/jira-integration.entity.js';
+import { JiraWebhookDelivery } from '../entities/jira-webhook-delivery.entity.js';
+import { JiraWebhookRegistration } from '../entities/jira-webhook-registration.entity.js';
 import { JiraClient } from '../client/jira-client.js';
 import { JiraConnectionEvent, type JiraConnectionEventPayload } from '../jira.events.js';
 import { JiraError } from '../jira.errors.js';
@@ -30,16 +34,9 @@ export interface StoredWebhook {
   id: number;
 }
 
-interface RegistrationRow {
-  team_id: string;
-  cloud_id: string;
-  state: Exclude<WebhookState, 'disabled' | 'unsupported' | 'not_registered' | 'expired'>;
-  webhooks: StoredWebhook[] | string;
-  expires_at: Date | null;
-  last_delivery_at: Date | null;
-}
+type RegistrationRow = Pick<JiraWebhookRegistration, 'teamId' | 'cloudId' | 'state' | 'webhooks' | 'expiresAt' | 'lastDeliveryAt'>;
 
-export const webhooksOf = (v: RegistrationRow['webhooks']): StoredWebhook[] => (typeof v === 'string' ? (JSON.parse(v) as StoredWebhook[]) : v);
+export const webhooksOf = (v: RegistrationRow['webhooks']): StoredWebhook[] => v as StoredWebhook[];
 const errorCode = (err: unknown): string =>
   err instanceof JiraError ? (err.extensions.jiraStatus ? `${err.code}:${String(err.extensions.jiraStatus)}` : err.code) : 'internal_error';
 
@@ -61,6 +58,10 @@ export class JiraWebhookLifecycle {
     private readonly clock: Clock,
   ) {}
 
+  private get registrations(): Repository<JiraWebhookRegistration> {
+    return this.dataSource.getRepository(JiraWebhookRegistration);
+  }
+
   @OnEvent(JiraConnectionEvent.Connected, { async: true, promisify: true, suppressErrors: true })
   @OnEvent(JiraConnectionEvent.SiteSelected, { async: true, promisify: true, suppressErrors: true })
   async onConnected(event: JiraConnectionEventPayload): Promise<void> {
@@ -71,29 +72,31 @@ export class JiraWebhookLifecycle {
   @OnEvent(JiraConnectionEvent.ReauthorizationRequired, { async: true, promisify: true, suppressErrors: true })
   async onReauthorizationRequired(event: JiraConnectionEventPayload): Promise<void> {
     // The grant is dead and its token wiped: Jira stops delivering; nothing can be deleted.
-    await this.dataSource.query(
-      `UPDATE jira_webhook_registrations SET state = 'inactive', last_error_code = 'jira_reauthorization_required',
-         last_error_at = $2, updated_at = $2 WHERE team_id = $1`, [event.teamId, this.clock.now()]);
+    const now = this.clock.now();
+    await this.registrations.update({ teamId: event.teamId },
+      { state: 'inactive', lastErrorCode: 'jira_reauthorization_required', lastErrorAt: now, updatedAt: now });
   }
 
   @OnEvent(JiraConnectionEvent.TeamDeleted, { async: true, promisify: true, suppressErrors: true })
   async onTeamDeleted(event: JiraConnectionEventPayload): Promise<void> {
-    await this.dataSource.query('DELETE FROM jira_webhook_registrations WHERE team_id = $1', [event.teamId]);
-    await this.dataSource.query(`DELETE FROM jira_webhook_events WHERE team_id = $1 AND status = 'pending'`, [event.teamId]);
+    await this.registrations.delete({ teamId: event.teamId });
+    await this.dataSource.getRepository(JiraWebhookDelivery).delete({ teamId: event.teamId, status: 'pending' });
   }
 
   /** Claims the team's row (creating it) and registers/refreshes now. False when another instance holds it. */
   async ensureNow(teamId: string): Promise<boolean> {
     const now = this.clock.now();
-    await this.dataSource.query(
-      `INSERT INTO jira_webhook_registrations (team_id, cloud_id, site_url, state, next_check_at, created_at, updated_at)
-       SELECT i.team_id::text, i.cloud_id, i.site_url, 'pending', $2, $2, $2 FROM jira_integrations i
-        WHERE i.team_id::text = $1 AND i.cloud_id IS NOT NULL AND i.connection_type = 'oauth'
-       ON CONFLICT (team_id) DO NOTHING`, [teamId, now]);
-    const [claimed] = (await this.dataSource.query(
-      `UPDATE jira_webhook_registrations SET lease_until = $2 WHERE team_id = $1 AND (lease_until IS NULL OR lease_until <= $3)
-       RETURNING team_id`, [teamId, new Date(now.getTime() + REGISTRATION_LEASE_MS), now])) as [unknown[], number];
-    if (claimed.length === 0) return false;
+    const site = await this.dataSource.getRepository(JiraIntegration).findOne({
+      select: { id: true, cloudId: true, siteUrl: true }, where: { teamId, cloudId: Not(IsNull()), connectionType: 'oauth' },
+    });
+    if (site) {
+      await this.registrations.createQueryBuilder().insert()
+        .values({ teamId, cloudId: site.cloudId!, siteUrl: site.siteUrl, state: 'pending', nextCheckAt: now, createdAt: now, updatedAt: now })
+        .orIgnore().updateEntity(false).execute();
+    }
+    const { affected } = await this.registrations.createQueryBuilder().update().set({ leaseUntil: new Date(now.getTime() + REGISTRATION_LEASE_MS) })
+      .where('team_id = :teamId AND (lease_until IS NULL OR lease_until <= :now)', { teamId, now }).execute();
+    if (!affected) return false;
     await this.ensureClaimed(teamId);
     return true;
   }
@@ -105,18 +108,17 @@ export class JiraWebhookLifecycle {
    */
   async ensureClaimed(teamId: string): Promise<void> {
     const now = this.clock.now();
-    const found = ((await this.dataSource.query(
-      `SELECT status, cloud_id, site_url, connection_type FROM jira_integrations WHERE team_id::text = $1`, [teamId])) as
-      { status: string; cloud_id: string | null; site_url: string | null; connection_type: string }[])[0];
+    const found = await this.dataSource.getRepository(JiraIntegration).findOne({
+      select: { id: true, status: true, cloudId: true, siteUrl: true, connectionType: true }, where: { teamId } });
     // Service accounts cannot use dynamic webhooks (3LO apps only): nothing to register or keep.
-    const integration = found?.connection_type === 'service_account' ? undefined : found;
+    const integration = found?.connectionType === 'service_account' ? undefined : found;
     const row = await this.read(teamId);
-    if (!integration || integration.status !== 'connected' || !integration.cloud_id || !this.registry.enabled) {
-      if (!integration) await this.dataSource.query('DELETE FROM jira_webhook_registrations WHERE team_id = $1', [teamId]);
+    if (!integration || integration.status !== 'connected' || !integration.cloudId || !this.registry.enabled) {
+      if (!integration) await this.registrations.delete({ teamId });
       else await this.store(teamId, { state: 'inactive', nextCheckAt: new Date(now.getTime() + this.checkIntervalMs) });
       return;
     }
-    const sameSite = row?.cloud_id === integration.cloud_id;
+    const sameSite = row?.cloudId === integration.cloudId;
     const stored = sameSite && row ? webhooksOf(row.webhooks) : [];
     const client = this.jira.forTeam(teamId);
     try {
@@ -142,8 +144,8 @@ export class JiraWebhookLifecycle {
       if (lost > 0) this.logger.warn({ teamId, lost, msg: 'Jira no longer listed some webhooks; registered them again' });
       await this.store(teamId, {
         state: errors.length > 0 ? 'failed' : 'active',
-        cloudId: integration.cloud_id,
-        siteUrl: integration.site_url,
+        cloudId: integration.cloudId,
+        siteUrl: integration.siteUrl,
         webhooks: keep,
         expiresAt,
         refreshedAt: now,
@@ -184,7 +186,7 @@ export class JiraWebhookLifecycle {
         clearTimeout(timer);
       }
     }
-    await this.dataSource.query('DELETE FROM jira_webhook_registrations WHERE team_id = $1', [teamId]);
+    await this.registrations.delete({ teamId });
   }
 
   /** `webhooks` in the connection status. */
@@ -192,20 +194,18 @@ export class JiraWebhookLifecycle {
     if (!this.registry.enabled) return { state: 'disabled', expiresAt: null, lastDeliveryAt: null };
     const row = await this.read(teamId);
     if (!row) return { state: 'not_registered', expiresAt: null, lastDeliveryAt: null };
-    const expiresAt = row.expires_at ? new Date(row.expires_at) : null;
+    const expiresAt = row.expiresAt;
     const expired = row.state === 'active' && expiresAt !== null && expiresAt.getTime() <= this.clock.nowMs();
-    return { state: expired ? 'expired' : row.state, expiresAt, lastDeliveryAt: row.last_delivery_at ? new Date(row.last_delivery_at) : null };
+    return { state: expired ? 'expired' : row.state, expiresAt, lastDeliveryAt: row.lastDeliveryAt };
   }
 
   private get checkIntervalMs(): number {
     return this.registry.checkIntervalMs;
   }
 
-  private async read(teamId: string): Promise<RegistrationRow | null> {
-    const rows = (await this.dataSource.query(
-      'SELECT team_id, cloud_id, state, webhooks, expires_at, last_delivery_at FROM jira_webhook_registrations WHERE team_id = $1',
-      [teamId])) as RegistrationRow[];
-    return rows[0] ?? null;
+  private read(teamId: string): Promise<RegistrationRow | null> {
+    return this.registrations.findOne({
+      select: { teamId: true, cloudId: true, state: true, webhooks: true, expiresAt: true, lastDeliveryAt: true }, where: { teamId } });
   }
 
   /** Writes the outcome and releases the lease. Fields left undefined keep their value. */
@@ -220,19 +220,11 @@ export class JiraWebhookLifecycle {
     nextCheckAt: Date;
   }): Promise<void> {
     const now = this.clock.now();
-    await this.dataSource.query(
-      `UPDATE jira_webhook_registrations SET state = $2,
-         cloud_id = COALESCE($3, cloud_id), site_url = CASE WHEN $3::text IS NULL THEN site_url ELSE $4 END,
-         webhooks = COALESCE($5::jsonb, webhooks), webhook_ids = COALESCE($6::bigint[], webhook_ids),
-         expires_at = CASE WHEN $5::jsonb IS NULL THEN expires_at ELSE $7 END,
-         last_refreshed_at = COALESCE($8, last_refreshed_at),
-         last_error_code = CASE WHEN $9::text = '' THEN last_error_code ELSE NULLIF($9, '-') END,
-         last_error_at = CASE WHEN $9::text = '' THEN last_error_at WHEN $9 = '-' THEN NULL ELSE $10 END,
-         next_check_at = $11, lease_until = NULL, updated_at = $10
-       WHERE team_id = $1`,
-      [teamId, v.state, v.cloudId ?? null, v.siteUrl ?? null, v.webhooks ? JSON.stringify(v.webhooks) : null,
-        v.webhooks ? v.webhooks.map((w) => w.id) : null, v.expiresAt ?? null, v.refreshedAt ?? null,
-        v.error === undefined ? '' : v.error === null ? '-' : v.error, now, v.nextCheckAt],
-    );
+    const set: QueryDeepPartialEntity<JiraWebhookRegistration> = { state: v.state, nextCheckAt: v.nextCheckAt, leaseUntil: null, updatedAt: now };
+    if (v.cloudId !== undefined) Object.assign(set, { cloudId: v.cloudId, siteUrl: v.siteUrl ?? null });
+    if (v.webhooks) Object.assign(set, { webhooks: v.webhooks, webhookIds: v.webhooks.map((w) => String(w.id)), expiresAt: v.expiresAt ?? null });
+    if (v.refreshedAt) set.lastRefreshedAt = v.refreshedAt;
+    if (v.error !== undefined) Object.assign(set, { lastErrorCode: v.error, lastErrorAt: v.error === null ? null : now });
+    await this.registrations.update({ teamId }, set);
   }
 }
