@@ -1,4 +1,4 @@
-import { HttpStatus, Inject, Injectable, Logger } from '@nestjs/common';
+import { HttpStatus, Inject, Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common';
 import type { ConfigType } from '@nestjs/config';
 import { EventEmitter2 } from '@nestjs/event-emitter';
 import { InjectDataSource } from '@nestjs/typeorm';
@@ -13,9 +13,13 @@ import { TeamAccessPolicy } from '../teams/team-access.policy.js';
 import { AtlassianGateway, AtlassianTokenError, type AtlassianAccount, type TokenSet } from '../atlassian/atlassian.gateway.js';
 import type { JiraSite } from '../entities/jira-integration.entity.js';
 import { JiraError, JiraErrorCode } from '../jira.errors.js';
+import { JobRunner } from '../jobs/job-runner.js';
 import { JiraConnectionEvent, type JiraConnectionEventPayload } from '../jira.events.js';
 import { OAuthStateStore, type ConsumedState } from './oauth-state.store.js';
 import { normalizeSiteUrl, tryNormalizeSiteUrl } from './site-url.js';
+
+/** How often spent OAuth states are purged, across all instances. */
+const STATE_PURGE_EVERY_MS = 60 * 60_000;
 
 export interface AuthorizeInput {
   siteUrl?: string;
@@ -63,7 +67,7 @@ export const publicSite = (s: { cloudId: string; url: string; name: string }): P
  * site binding) and the single upsert that stores the team's tokens.
  */
 @Injectable()
-export class JiraOAuthService {
+export class JiraOAuthService implements OnApplicationBootstrap {
   private readonly logger = new Logger(JiraOAuthService.name);
 
   constructor(
@@ -77,7 +81,14 @@ export class JiraOAuthService {
     private readonly outbox: NotificationOutbox,
     private readonly events: EventEmitter2,
     @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly runner: JobRunner,
   ) {}
+
+  /** With Atlassian configured, the hourly purge of spent OAuth states (a periodic job of the runner). */
+  onApplicationBootstrap(): void {
+    if (!this.config.configured) return;
+    this.runner.every({ name: 'jira-oauth-state-purge', everyMs: STATE_PURGE_EVERY_MS, run: () => this.states.purgeExpired() });
+  }
 
   async authorize(teamId: string, userId: string, input: AuthorizeInput): Promise<AuthorizeResult> {
     if (!this.config.configured) {
