@@ -144,15 +144,21 @@ export class JobRunner implements OnModuleDestroy {
       dueMs: Infinity,
       again: false,
       fire: async () => {
-        task.dueMs = Infinity;
+        // Until the database says otherwise (or cannot be reached): a minute from now.
+        task.dueMs = this.clock.nowMs() + Math.min(RETRY_BASE_MS, spec.everyMs);
         await this.runSchedule(spec, task);
       },
     };
     this.add(task);
     this.unread.add(spec.name);
+    this.requestRead();
+  }
+
+  /** Reads (creating them first) the rows of schedules registered since the last read; retried in a minute on failure. */
+  private requestRead(): void {
     this.reading ??= Promise.resolve().then(() => this.readSchedules()).catch((err: unknown) => {
       this.logger.error({ err, msg: 'job runner could not read its schedule; retrying in a minute' });
-      for (const name of this.schedules.keys()) this.setDue(name, this.clock.nowMs() + RETRY_BASE_MS);
+      setTimeout(() => this.requestRead(), RETRY_BASE_MS).unref();
     }).finally(() => (this.reading = undefined));
   }
 
@@ -252,12 +258,12 @@ export class JobRunner implements OnModuleDestroy {
 
   private async readBatch(): Promise<void> {
     const names = [...this.unread];
-    this.unread = new Set();
     await this.jobs.createQueryBuilder().insert().into(JiraJob)
       .values(names.map((name) => ({ name, runAt: () => `now() + make_interval(secs => ${seconds(this.schedules.get(name)!.everyMs)})` })))
       .orUpdate(['run_at'], ['name'], { overwriteCondition: { where: 'jira_jobs.run_at > EXCLUDED.run_at' } })
       .execute();
     for (const [name, waitMs] of await this.waits(names)) this.setDue(name, this.clock.nowMs() + waitMs);
+    for (const name of names) this.unread.delete(name);
   }
 
   /** How long (ms, on the database's clock) until each job may next be claimed: its run_at, or its lease's end. */
@@ -289,7 +295,12 @@ export class JobRunner implements OnModuleDestroy {
     if (!row) {
       if (task) {
         const wait = (await this.waits([spec.name])).get(spec.name);
-        task.dueMs = this.clock.nowMs() + (wait ?? spec.everyMs);
+        if (wait !== undefined) task.dueMs = this.clock.nowMs() + wait;
+        else {
+          // Its row is gone (deleted by hand): create it again.
+          this.unread.add(spec.name);
+          this.requestRead();
+        }
       }
       return false;
     }
