@@ -9,6 +9,7 @@ import { ConnectionLifecycle1769500000000 } from './1769500000000-ConnectionLife
 import { ServiceAccounts1770000000000 } from './1770000000000-ServiceAccounts.js';
 import { JiraOwnTables1771000000000 } from '../src/integrations/jira/migrations/1771000000000-JiraOwnTables.js';
 import { KeepAliveIndex1772000000000 } from '../src/integrations/jira/migrations/1772000000000-KeepAliveIndex.js';
+import { JobTable1773000000000 } from '../src/integrations/jira/migrations/1773000000000-JobTable.js';
 
 /**
  * The standalone server's schema: its own tables (`teams`, `users`, `team_members`) and, through the
@@ -27,5 +28,6 @@ export const migrations = [
   ServiceAccounts1770000000000,
   JiraOwnTables1771000000000,
   KeepAliveIndex1772000000000,
+  JobTable1773000000000,
 ];
 

@@ -41,7 +41,7 @@ describe('entities match the migrated schema', () => {
     closers.push(() => ds.destroy());
     await ds.runMigrations();
     expect(ds.entityMetadatas.map((m) => m.tableName).sort()).toEqual(
-      ['jira_integrations', 'jira_notification_outbox', 'jira_oauth_states', 'jira_webhook_events', 'jira_webhook_registrations', 'team_members', 'teams', 'users'],
+      ['jira_integrations', 'jira_jobs', 'jira_notification_outbox', 'jira_oauth_states', 'jira_webhook_events', 'jira_webhook_registrations', 'team_members', 'teams', 'users'],
     );
     expect(await drift(ds)).toEqual([]);
   });

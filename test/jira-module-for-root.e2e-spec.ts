@@ -19,6 +19,7 @@ import {
   type TeamRole,
 } from '../src/integrations/jira/index.js';
 import { FakeAtlassian } from '../src/integrations/jira/testing/fake-atlassian/fake-atlassian.js';
+import { JobRunner } from '../src/integrations/jira/jobs/job-runner.js';
 
 /*
  * The module through forRoot (static options) in the barest host: its own DataSource, the
@@ -102,9 +103,11 @@ describe('JiraIntegrationModule.forRoot in a bare host', () => {
     await fake.stop();
   });
 
-  it('warns at start that the hourly jobs need ScheduleModule.forRoot()', () => {
-    expect(warn.mock.calls.map((c) => String(c[0]))).toContainEqual(expect.stringMatching(/ScheduleModule\.forRoot\(\) is not imported/));
+  it('needs no ScheduleModule.forRoot(): its periodic jobs are scheduled on its own job runner', () => {
+    expect(warn.mock.calls.map((c) => String(c[0]))).not.toContainEqual(expect.stringMatching(/ScheduleModule/));
     warn.mockRestore();
+    expect(app.get(JobRunner, { strict: false }).registered).toEqual(expect.arrayContaining([
+      'jira-keepalive', 'jira-refresh-recovery', 'jira-personal-data-report', 'jira-oauth-state-purge']));
   });
 
   it('refuses a request without a user, or from another team, with problem JSON', async () => {

@@ -13,6 +13,7 @@ import { fileFixtures } from './helpers/fixtures.js';
 import { connect } from './helpers/oauth-flow.js';
 import { createTestApp, type TestMember } from './helpers/test-app.js';
 import { TestClock, waitFor, WebhookProbe, WebhookProbeModule } from './helpers/webhook-probe.js';
+import { JobRunner } from '../src/integrations/jira/jobs/job-runner.js';
 
 const HOOK_URL = 'https://hooks.example.test/api/integrations/jira/webhooks';
 const PATH = '/api/integrations/jira/webhooks';
@@ -276,7 +277,8 @@ describe('managed Jira webhooks', () => {
 
   it('adds a row for a connected team that has none (a registration lost to a crash): on a process\'s first run, then daily', async () => {
     // A job of its own, as a freshly started process has: this app's job has run above.
-    const job = new JiraWebhookRenewalJob(t.dataSource, t.app.get(JiraWebhookLifecycle), t.app.get(JiraWebhookRegistry), clock);
+    const job = new JiraWebhookRenewalJob(t.dataSource, t.app.get(JiraWebhookLifecycle), t.app.get(JiraWebhookRegistry), clock,
+      t.app.get(JobRunner, { strict: false }));
     const seeded = await seedIntegration(t.dataSource, fake); // connected, no event: no registration row
     const rowOf = async () => t.dataSource.query('SELECT state FROM jira_webhook_registrations WHERE team_id = $1', [seeded.teamId]);
     expect(await rowOf()).toEqual([]);

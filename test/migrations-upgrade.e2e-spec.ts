@@ -20,7 +20,7 @@ import { jiraConnectEntities, jiraConnectMigrations, JiraIntegrationModule, Jira
  * Always on embedded databases of their own (two at once).
  */
 const LAST_RELEASE = serverMigrations.slice(0, serverMigrations.findIndex((m) => m.name === 'JiraOwnTables1771000000000'));
-const MODULE_TABLES = ['jira_integrations', 'jira_notification_outbox', 'jira_oauth_states', 'jira_webhook_events', 'jira_webhook_registrations'];
+const MODULE_TABLES = ['jira_integrations', 'jira_jobs', 'jira_notification_outbox', 'jira_oauth_states', 'jira_webhook_events', 'jira_webhook_registrations'];
 
 const open = async (db: PGlite, list: unknown[]): Promise<DataSource> => {
   const ds = new DataSource({
@@ -97,7 +97,7 @@ describe('upgrading a host from the last release\'s migrations', () => {
 
     // The host upgrades the package: its DataSource now lists the new jiraConnectMigrations.
     const upgraded = await open(oldDb, jiraConnectMigrations);
-    expect((await upgraded.runMigrations()).map((m) => m.name)).toEqual(['JiraOwnTables1771000000000', 'KeepAliveIndex1772000000000']);
+    expect((await upgraded.runMigrations()).map((m) => m.name)).toEqual(['JiraOwnTables1771000000000', 'KeepAliveIndex1772000000000', 'JobTable1773000000000']);
     expect(await rowsOf(upgraded, 'jira_notification_outbox')).toEqual(rowsBefore);
     expect(Object.values(rowsBefore).every((rows) => rows.length === 1)).toBe(true);
 

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readDatabaseSettings } from '../src/config/database.config.js';
 import { createDataSource, type AppDataSource } from '../src/database/data-source.js';
 
-const TABLES = ['jira_integrations', 'jira_notification_outbox', 'jira_oauth_states', 'jira_webhook_events', 'jira_webhook_registrations', 'team_members', 'teams', 'users'];
+const TABLES = ['jira_integrations', 'jira_jobs', 'jira_notification_outbox', 'jira_oauth_states', 'jira_webhook_events', 'jira_webhook_registrations', 'team_members', 'teams', 'users'];
 
 describe('migrations', () => {
   let ds: AppDataSource;

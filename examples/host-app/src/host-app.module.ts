@@ -1,7 +1,6 @@
 import { type DynamicModule, Module } from '@nestjs/common';
 import { APP_FILTER, APP_GUARD } from '@nestjs/core';
 import { EventEmitterModule } from '@nestjs/event-emitter';
-import { ScheduleModule } from '@nestjs/schedule';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import type { DataSourceOptions } from 'typeorm';
 import { jiraConnectEntities, jiraConnectMigrations, JiraIntegrationModule } from 'jira-connect';
@@ -53,7 +52,6 @@ export class HostAppModule {
           installExtensions: false,
         } as PostgresConnectionOptions),
         EventEmitterModule.forRoot(),
-        ScheduleModule.forRoot(),
         HostTeamsModule,
         JiraIntegrationModule.forRootAsync({
           routePrefix: 'integrations/jira',

@@ -116,7 +116,7 @@ describe('examples/host-app: the module inside a host NestJS app', () => {
 
   it('runs our migrations and its own through its one DataSource: its users, teams and team_members, and only jira_* tables of ours', async () => {
     const ran = ((await ds.query('SELECT name FROM migrations')) as { name: string }[]).map((m) => m.name);
-    expect(ran.sort()).toEqual(['HostSchema1766100000000', 'JiraOwnTables1771000000000', 'KeepAliveIndex1772000000000']);
+    expect(ran.sort()).toEqual(['HostSchema1766100000000', 'JiraOwnTables1771000000000', 'JobTable1773000000000', 'KeepAliveIndex1772000000000']);
     const tables = ((await ds.query(`SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema() AND table_type = 'BASE TABLE'`)) as
       { table_name: string }[]).map((t) => t.table_name);
     expect(tables.filter((t) => !t.startsWith('jira_')).sort()).toEqual(['migrations', 'team_members', 'teams', 'users']);

@@ -34,7 +34,7 @@ export { MetricsService } from './metrics/metrics.service.js';
 /** The module's tables (`jira_*` only), for the host's DataSource `migrations` (run them with the host's own). */
 export { jiraMigrations as jiraConnectMigrations } from './migrations/index.js';
 /** The module's entities (one a table), for a host that reads them in its own queries or reports. */
-export { JiraIntegration, JiraNotification, JiraOAuthState, JiraWebhookDelivery, JiraWebhookRegistration } from './entities/index.js';
+export { JiraIntegration, JiraJob, JiraNotification, JiraOAuthState, JiraWebhookDelivery, JiraWebhookRegistration } from './entities/index.js';
 /** For the host's receiver of our signed notifications (docs/notifications.md): check a request's signature and read its body. */
 export { NOTIFICATION_HEADERS, verifyNotification } from './notifications/notification-signature.js';
 export { NotificationType, type NotificationBody } from './notifications/notification-types.js';

@@ -1,8 +1,10 @@
 import { HttpModule } from '@nestjs/axios';
-import { ConfigurableModuleBuilder, Logger, Module, type OnApplicationBootstrap } from '@nestjs/common';
-import { DiscoveryModule, ModuleRef } from '@nestjs/core';
-import { SchedulerRegistry } from '@nestjs/schedule';
-import { TypeOrmModule } from '@nestjs/typeorm';
+import { ConfigurableModuleBuilder, Module } from '@nestjs/common';
+import { DiscoveryModule } from '@nestjs/core';
+import { getDataSourceToken, TypeOrmModule } from '@nestjs/typeorm';
+import type { DataSource } from 'typeorm';
+import { Clock } from './common/clock.js';
+import { JobRunner } from './jobs/job-runner.js';
 import { AtlassianGateway } from './atlassian/atlassian.gateway.js';
 import { jiraConnectEntities } from './entities/index.js';
 import { TokenColumnsSubscription } from './entities/jira-integration-tokens.subscriber.js';
@@ -38,6 +40,9 @@ import { mountControllers } from './module/routes.js';
 import { optionProviders } from './module/option-providers.js';
 import { MetricsService } from './metrics/metrics.service.js';
 
+/** The one leased job runner every background task uses (jobs/): one per DataSource, shared with workers built outside DI. */
+const JOB_RUNNER = { provide: JobRunner, inject: [getDataSourceToken(), Clock], useFactory: (ds: DataSource, clock: Clock) => JobRunner.for(ds, clock) };
+
 /** Managed webhooks: registration lifecycle, receiver, inbox and dispatch (webhooks/). */
 const WEBHOOK_PROVIDERS = [JiraWebhookRegistry, JiraWebhookMetrics, JiraWebhookLifecycle, JiraWebhookRenewalJob, JiraWebhookInbox, JiraWebhookDispatcher];
 
@@ -69,13 +74,15 @@ export type JiraIntegrationModuleAsyncOptions = typeof builder.ASYNC_OPTIONS_TYP
  * `JiraIntegrationModule.forRoot(options)` / `forRootAsync({ useFactory, inject, imports })`
  * (options: jira-integration.options.ts). Controllers are mounted under the route prefix by
  * module/routes.ts; everything the services inject from outside comes from module/option-providers.ts.
- * Needs from the host: a default TypeORM DataSource, EventEmitterModule.forRoot(), and
- * ScheduleModule.forRoot() for the hourly jobs (docs/embedding.md).
+ * Needs from the host: a default TypeORM DataSource and EventEmitterModule.forRoot()
+ * (docs/embedding.md). Background work runs on the module's own job runner (jobs/), not
+ * @nestjs/schedule: ScheduleModule.forRoot() is not needed.
  */
 @Module({
   imports: [HttpModule, DiscoveryModule, TypeOrmModule.forFeature(jiraConnectEntities)],
   providers: [
     ...optionProviders,
+    JOB_RUNNER,
     AtlassianGateway, JiraTokenManager, JiraClient, JiraKeepAliveJob, JiraOAuthService, JiraConnectionService, JiraServiceAccountService, OAuthStateStore,
     JiraRefreshRecoveryJob, // StoredKeyCheck: in module/option-providers.ts (built from the options)
     RateLimitGovernor, rateLimitStateStoreProvider, JiraProxyService,
@@ -86,18 +93,4 @@ export type JiraIntegrationModuleAsyncOptions = typeof builder.ASYNC_OPTIONS_TYP
   ],
   exports: [AtlassianGateway, JiraTokenManager, JiraClient, JiraConnectionService, MetricsService, JiraWebhookDispatcher, JiraWebhookLifecycle, JiraProxyService],
 })
-export class JiraIntegrationModule extends ConfigurableModuleClass implements OnApplicationBootstrap {
-  private readonly logger = new Logger('JiraIntegrationModule');
-
-  constructor(private readonly moduleRef: ModuleRef) {
-    super();
-  }
-
-  onApplicationBootstrap(): void {
-    try {
-      this.moduleRef.get(SchedulerRegistry, { strict: false });
-    } catch {
-      this.logger.warn('ScheduleModule.forRoot() is not imported: the hourly token keep-alive and OAuth state purge will not run.');
-    }
-  }
-}
+export class JiraIntegrationModule extends ConfigurableModuleClass {}

@@ -1,4 +1,4 @@
-import { HttpStatus, Inject, Injectable, Logger } from '@nestjs/common';
+import { HttpStatus, Inject, Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common';
 import { EventEmitter2 } from '@nestjs/event-emitter';
 import type { EntityManager } from 'typeorm';
 import { Clock } from '../common/clock.js';
@@ -9,12 +9,16 @@ import { JIRA_TEAM_ACCESS, type TeamAccessPolicy } from '../teams/team-access.po
 import { AtlassianGateway, AtlassianTokenError, type AtlassianAccount, type TokenSet } from '../atlassian/atlassian.gateway.js';
 import type { JiraSite } from '../entities/jira-integration.entity.js';
 import { JiraError, JiraErrorCode } from '../jira.errors.js';
+import { JobRunner } from '../jobs/job-runner.js';
 import { JiraConnectionEvent, type JiraConnectionEventPayload } from '../jira.events.js';
 import { OAuthStateStore, type ConsumedState } from './oauth-state.store.js';
 import { replaceIntegration } from './replace-integration.js';
 import { normalizeSiteUrl, tryNormalizeSiteUrl } from './site-url.js';
 import { JIRA_SETTINGS, type JiraModuleSettings } from '../config/module-settings.js';
 import type { JiraSettings } from '../config/jira.config.js';
+
+/** How often spent OAuth states are purged, across all instances. */
+const STATE_PURGE_EVERY_MS = 60 * 60_000;
 
 export interface AuthorizeInput {
   siteUrl?: string;
@@ -62,7 +66,7 @@ export const publicSite = (s: { cloudId: string; url: string; name: string }): P
  * site binding) and the one write that stores the team's tokens (replaceIntegration).
  */
 @Injectable()
-export class JiraOAuthService {
+export class JiraOAuthService implements OnApplicationBootstrap {
   private readonly logger = new Logger(JiraOAuthService.name);
 
   private readonly config: JiraSettings;
@@ -75,8 +79,15 @@ export class JiraOAuthService {
     private readonly metrics: MetricsService,
     private readonly outbox: NotificationOutbox,
     private readonly events: EventEmitter2,
+    private readonly runner: JobRunner,
   ) {
     this.config = settings.jira;
+  }
+
+  /** With Atlassian configured, the hourly purge of spent OAuth states (a periodic job of the runner). */
+  onApplicationBootstrap(): void {
+    if (!this.config.configured) return;
+    this.runner.every({ name: 'jira-oauth-state-purge', everyMs: STATE_PURGE_EVERY_MS, run: () => this.states.purgeExpired() });
   }
 
   async authorize(teamId: string, userId: string, input: AuthorizeInput): Promise<AuthorizeResult> {

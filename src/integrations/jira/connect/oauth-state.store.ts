@@ -1,5 +1,4 @@
 import { HttpStatus, Injectable, Logger } from '@nestjs/common';
-import { Cron, CronExpression } from '@nestjs/schedule';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { createHash, randomBytes } from 'node:crypto';
 import { IsNull, LessThan, MoreThan, type DataSource, type EntityManager } from 'typeorm';
@@ -117,10 +116,10 @@ export class OAuthStateStore {
   }
 
   /**
-   * Hourly, every instance: deletes states past their retention. Authorize already tidies its own
-   * team; this catches teams that never come back. Idempotent, so instances may overlap.
+   * Deletes states past their retention: hourly, a periodic job of the module's job runner
+   * (scheduled by JiraOAuthService with Atlassian configured). Authorize already tidies its own
+   * team; this catches teams that never come back. Idempotent, so runs may overlap.
    */
-  @Cron(CronExpression.EVERY_HOUR, { name: 'jira-oauth-state-purge' })
   async purgeExpired(): Promise<number> {
     const cutoff = new Date(this.clock.nowMs() - STATE_RETENTION_MS);
     const [, deleted] = (await this.dataSource.query('DELETE FROM jira_oauth_states WHERE expires_at < $1', [cutoff])) as [unknown, number];

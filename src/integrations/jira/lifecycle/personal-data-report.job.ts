@@ -1,8 +1,8 @@
-import { Inject, Injectable, Logger } from '@nestjs/common';
-import { Cron, CronExpression } from '@nestjs/schedule';
+import { Inject, Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import type { DataSource } from 'typeorm';
 import { Clock } from '../common/clock.js';
+import { JobRunner } from '../jobs/job-runner.js';
 import { NotificationOutbox } from '../notifications/notification-outbox.js';
 import { NotificationType } from '../notifications/notification-types.js';
 import { AtlassianApiError, AtlassianGateway, parseRetryAfter } from '../atlassian/atlassian.gateway.js';
@@ -17,6 +17,7 @@ const DAY_MS = 24 * 60 * 60_000;
 const MAX_BATCHES_PER_RUN = 100;
 const MAX_ATTEMPTS = 5;
 const BACKOFF_MS = 1_000;
+const HOUR_MS = 60 * 60_000;
 
 interface ClaimedRow {
   id: string;
@@ -41,15 +42,16 @@ const hasScope = (scopes: ClaimedRow['scopes'], scope: string): boolean =>
 
 /**
  * Atlassian requires apps that store personal data to report the account ids they hold, at least
- * weekly, and to erase (`closed`) or refresh (`updated`) what the answer says. Hourly on every
- * instance (the keep-alive's @nestjs/schedule cron), this claims up to 90 accounts not reported for
+ * weekly, and to erase (`closed`) or refresh (`updated`) what the answer says. Hourly on one
+ * instance of the fleet (a periodic job of the module's job runner, jobs/job-runner.ts; only with
+ * Atlassian configured), this claims up to 90 accounts not reported for
  * JIRA_PERSONAL_DATA_REPORT_DAYS under a lease column (as the webhook renewal job claims
  * registrations: no lock is held while Atlassian answers, a crashed instance's claim lapses), posts
  * them with a total deadline per call honouring Retry-After, applies the answer and marks them
  * reported. A batch that fails is released and retried on a later run.
  */
 @Injectable()
-export class PersonalDataReportJob {
+export class PersonalDataReportJob implements OnApplicationBootstrap {
   private readonly logger = new Logger(PersonalDataReportJob.name);
 
   private readonly config: JiraSettings;
@@ -60,21 +62,22 @@ export class PersonalDataReportJob {
     private readonly outbox: NotificationOutbox,
     private readonly clock: Clock,
     @Inject(JIRA_SETTINGS) settings: JiraModuleSettings,
+    private readonly runner: JobRunner,
   ) {
     this.config = settings.jira;
   }
 
-  @Cron(CronExpression.EVERY_HOUR, { name: 'jira-personal-data-report' })
-  async scheduled(): Promise<void> {
+  onApplicationBootstrap(): void {
     if (!this.config.configured) return;
-    try {
-      const r = await this.runOnce();
-      if (r.batches.length > 0 || r.failed > 0) {
-        this.logger.log(`personal-data report: ${r.batches.reduce((a, b) => a + b, 0)} account(s) reported, `
-          + `${r.closed.length} closed, ${r.updated.length} updated, ${r.failed} batch(es) failed`);
-      }
-    } catch (err) {
-      this.logger.error(`personal-data report run failed: ${(err as Error).message}`);
+    this.runner.every({ name: 'jira-personal-data-report', everyMs: HOUR_MS, run: () => this.scheduled() });
+  }
+
+  /** The runner's run: a failure is recorded on the job (and retried with backoff). */
+  async scheduled(): Promise<void> {
+    const r = await this.runOnce();
+    if (r.batches.length > 0 || r.failed > 0) {
+      this.logger.log(`personal-data report: ${r.batches.reduce((a, b) => a + b, 0)} account(s) reported, `
+        + `${r.closed.length} closed, ${r.updated.length} updated, ${r.failed} batch(es) failed`);
     }
   }
 

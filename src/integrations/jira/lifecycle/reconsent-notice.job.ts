@@ -1,8 +1,8 @@
-import { Inject, Injectable, Logger } from '@nestjs/common';
-import { Cron, CronExpression } from '@nestjs/schedule';
+import { Inject, Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import type { DataSource } from 'typeorm';
 import { Clock } from '../common/clock.js';
+import { JobRunner } from '../jobs/job-runner.js';
 import { NotificationOutbox } from '../notifications/notification-outbox.js';
 import { NotificationType } from '../notifications/notification-types.js';
 import { consentedBefore, consentExpiresAt, daysLeft, reconsentNoticeDue } from './consent.js';
@@ -12,6 +12,7 @@ import type { JiraSettings } from '../config/jira.config.js';
 /** Rows read per query, and the bound of one run. */
 const BATCH = 100;
 const MAX_PER_RUN = 5_000;
+const HOUR_MS = 60 * 60_000;
 
 interface Candidate {
   id: string;
@@ -28,15 +29,15 @@ export interface ReconsentNoticeReport {
 }
 
 /**
- * Hourly on every instance, like the keep-alive (the same @nestjs/schedule cron, no lease of its
- * own): finds the integrations whose 365-day consent ends within the largest notice period and
+ * Hourly on one instance of the fleet (a periodic job of the module's job runner,
+ * jobs/job-runner.ts; only with Atlassian and notifications configured): finds the integrations whose 365-day consent ends within the largest notice period and
  * records `reconsent_due` for each threshold crossed (JIRA_RECONSENT_NOTICE_DAYS, default 30 and
  * 7 days). "Exactly once per consent and threshold" is one conditional UPDATE in the transaction
  * that enqueues the notification: a second instance, or the next run, finds the threshold taken.
  * A reconnect resets the consent and the notices (JiraOAuthService's upsert).
  */
 @Injectable()
-export class ReconsentNoticeJob {
+export class ReconsentNoticeJob implements OnApplicationBootstrap {
   private readonly logger = new Logger(ReconsentNoticeJob.name);
 
   private readonly config: JiraSettings;
@@ -45,18 +46,21 @@ export class ReconsentNoticeJob {
     private readonly outbox: NotificationOutbox,
     private readonly clock: Clock,
     @Inject(JIRA_SETTINGS) settings: JiraModuleSettings,
+    private readonly runner: JobRunner,
   ) {
     this.config = settings.jira;
   }
 
-  @Cron(CronExpression.EVERY_HOUR, { name: 'jira-reconsent-notices' })
+  onApplicationBootstrap(): void {
+    // The notice is a notification: without a receiver (NOTIFY_WEBHOOK_URL) there is nothing to do.
+    if (!this.config.configured || !this.outbox.enabled || this.config.reconsentNoticeDays.length === 0) return;
+    this.runner.every({ name: 'jira-reconsent-notices', everyMs: HOUR_MS, run: () => this.scheduled() });
+  }
+
+  /** The runner's run: a failure is recorded on the job (and retried with backoff). */
   async scheduled(): Promise<void> {
-    try {
-      const r = await this.runOnce();
-      if (r.notified.length > 0) this.logger.log(`reconsent_due sent for ${r.notified.length} integration(s)`);
-    } catch (err) {
-      this.logger.error(`reconsent notice run failed: ${(err as Error).message}`);
-    }
+    const r = await this.runOnce();
+    if (r.notified.length > 0) this.logger.log(`reconsent_due sent for ${r.notified.length} integration(s)`);
   }
 
   async runOnce(): Promise<ReconsentNoticeReport> {

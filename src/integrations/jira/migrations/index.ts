@@ -1,5 +1,6 @@
 import { JiraOwnTables1771000000000 } from './1771000000000-JiraOwnTables.js';
 import { KeepAliveIndex1772000000000 } from './1772000000000-KeepAliveIndex.js';
+import { JobTable1773000000000 } from './1773000000000-JobTable.js';
 
 /**
  * What a host application runs with its own migrations (`jiraConnectMigrations`): the module's
@@ -7,4 +8,4 @@ import { KeepAliveIndex1772000000000 } from './1772000000000-KeepAliveIndex.js';
  * an earlier version's migrations (1771000000000-JiraOwnTables.ts), then what changed since. The
  * standalone server's list (migrations/index.ts at the repository root) ends with the same ones.
  */
-export const jiraMigrations = [JiraOwnTables1771000000000, KeepAliveIndex1772000000000];
+export const jiraMigrations = [JiraOwnTables1771000000000, KeepAliveIndex1772000000000, JobTable1773000000000];

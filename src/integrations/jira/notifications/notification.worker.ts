@@ -5,10 +5,13 @@ import { Clock } from '../common/clock.js';
 import { NotificationMetrics } from './notification-metrics.js';
 import { NOTIFICATION_HEADERS, signNotification } from './notification-signature.js';
 import type { NotificationBody } from './notification-types.js';
-import { nextAttemptAt, type RetrySchedule } from './retry-schedule.js';
+import type { RetrySchedule } from './retry-schedule.js';
 import { onNotificationsCommitted } from './notification-outbox.js';
 import { JIRA_SETTINGS, type JiraModuleSettings } from '../config/module-settings.js';
 import type { NotifySettings } from '../config/notify.config.js';
+import { CurrentRun, JobRunner } from '../jobs/job-runner.js';
+import { claimLeased } from '../jobs/leased-claim.js';
+import { type JobState, nextJobState } from '../jobs/job-outcome.js';
 
 interface ClaimedRow {
   id: string;
@@ -22,26 +25,27 @@ interface ClaimedRow {
 const BATCH_SIZE = 20;
 /** A claim outlives the request timeout by this much; after it, a crashed sender's rows are retried. */
 const LEASE_MARGIN_MS = 30_000;
+/** This queue's name in the job runner. */
+export const NOTIFICATION_QUEUE = 'notifications';
+const COLUMNS = ['id', 'type', 'team_id', 'data', 'occurred_at', 'attempts'] as const;
 
 /**
- * Sends the outbox on every instance. Rows are claimed in one short statement (`FOR UPDATE SKIP
- * LOCKED` plus a lease in `locked_until`), so instances never send the same row at once; the POST
- * runs with no transaction or lock held; the outcome is written afterwards. A crash mid-POST
- * leaves the lease, which expires and the row is sent again: delivery is at least once, and the
- * receiver deduplicates by the body's `id`.
+ * Sends the outbox: a queue of the module's one job runner (jobs/job-runner.ts). Rows are claimed
+ * in one short statement (`FOR UPDATE SKIP LOCKED` plus a lease in `locked_until`:
+ * jobs/leased-claim.ts), so instances never send the same row at once; the POST runs with no
+ * transaction or lock held; the outcome is written afterwards (jobs/job-outcome.ts decides it). A
+ * crash mid-POST leaves the lease, which expires and the row is sent again: delivery is at least
+ * once, and the receiver deduplicates by the body's `id`.
  */
 @Injectable()
 export class NotificationWorker implements OnApplicationBootstrap, OnModuleDestroy {
   private readonly logger = new Logger(NotificationWorker.name);
   private readonly schedule: RetrySchedule;
   private readonly inFlight = new Set<AbortController>();
-  private timer: NodeJS.Timeout | null = null;
-  private running: Promise<void> | null = null;
+  private readonly runner: JobRunner;
+  /** The drain in progress (the runner's or a test's), awaited on shutdown. */
+  private readonly running = new CurrentRun<void>();
   private stopped = false;
-  /** Woken while a cycle ran: run another at once. */
-  private again = false;
-  /** The earliest retry this process scheduled (clock ms): the next cycle runs then, not at the next poll. */
-  private nextDueMs = Infinity;
   /** The last backlog read found no pending row: an idle cycle that claimed nothing need not read it again. */
   private backlogEmpty = false;
   private unlisten: (() => void) | null = null;
@@ -55,6 +59,9 @@ export class NotificationWorker implements OnApplicationBootstrap, OnModuleDestr
   ) {
     this.settings = settings.notify;
     this.schedule = { baseMs: this.settings.retryBaseMs, maxMs: this.settings.retryMaxMs, retryForMs: this.settings.retryForMs };
+    // The runner of this database, shared with the module's other jobs (this worker is also built
+    // outside the module's DI, by the module's option providers).
+    this.runner = JobRunner.for(dataSource, clock);
   }
 
   onApplicationBootstrap(): void {
@@ -63,53 +70,38 @@ export class NotificationWorker implements OnApplicationBootstrap, OnModuleDestr
     // (NOTIFY_POLL_INTERVAL_MS) only finds what no one here was told about: rows left by an
     // instance that stopped mid-send, or written by another process that has no worker.
     this.unlisten = onNotificationsCommitted(this.dataSource, () => this.wake());
-    this.scheduleTick(0);
+    this.runner.queue({ name: NOTIFICATION_QUEUE, pollMs: this.settings.pollIntervalMs, drain: () => this.drain(), stop: () => this.stop() });
   }
 
   /** Runs a cycle now (or right after the one in progress). */
   wake(): void {
-    if (this.stopped) return;
-    if (this.running) {
-      this.again = true;
-      return;
-    }
-    if (this.timer) clearTimeout(this.timer);
-    this.scheduleTick(0);
+    if (!this.stopped) this.runner.wake(NOTIFICATION_QUEUE);
   }
 
-  /** Stops polling, aborts POSTs in progress and hands their rows back (before the database closes). */
+  /** Stops sending, aborts POSTs in progress and hands their rows back (before the database closes). */
   async onModuleDestroy(): Promise<void> {
+    this.stop();
+    await this.running.settled();
+  }
+
+  private stop(): void {
     this.stopped = true;
     this.unlisten?.();
-    if (this.timer) clearTimeout(this.timer);
     for (const controller of this.inFlight) controller.abort(new Error('shutting down'));
-    await this.running;
   }
 
-  private scheduleTick(delayMs: number): void {
-    if (this.stopped) return;
-    this.timer = setTimeout(() => {
-      this.running = this.drain()
-        .catch((err: unknown) => this.logger.error({ err, msg: 'notification worker cycle failed' }))
-        .finally(() => {
-          this.running = null;
-          const again = this.again;
-          this.again = false;
-          const untilDue = Math.max(0, this.nextDueMs - this.clock.nowMs());
-          this.scheduleTick(again ? 0 : Math.min(this.settings.pollIntervalMs, untilDue));
-        });
-    }, delayMs);
-    this.timer.unref();
+  /** Sends due rows batch by batch until none is left; the runner's cycle, exposed for tests. */
+  drain(): Promise<void> {
+    return this.running.track(this.drainOnce());
   }
 
-  /** Sends due rows batch by batch until none is left; exposed for tests. */
-  async drain(): Promise<void> {
-    // Retries due by now are claimed below; later ones stay scheduled.
-    if (this.nextDueMs <= this.clock.nowMs()) this.nextDueMs = Infinity;
+  private async drainOnce(): Promise<void> {
     let claimed = 0;
     for (;;) {
       if (this.stopped) return;
-      const rows = await this.claim();
+      const now = this.clock.nowMs();
+      const rows = await claimLeased<ClaimedRow>(this.dataSource, 'jira_notification_outbox', COLUMNS, new Date(now),
+        new Date(now + this.settings.timeoutMs + LEASE_MARGIN_MS), BATCH_SIZE);
       claimed += rows.length;
       // One bad row must not hold up the batch; its lease expires and it is tried again.
       await Promise.all(rows.map((row) => this.deliver(row).catch((err: unknown) =>
@@ -117,21 +109,6 @@ export class NotificationWorker implements OnApplicationBootstrap, OnModuleDestr
       if (rows.length < BATCH_SIZE) break;
     }
     if (claimed > 0 || !this.backlogEmpty) await this.recordBacklog();
-  }
-
-  private async claim(): Promise<ClaimedRow[]> {
-    const now = this.clock.nowMs();
-    // UPDATE … RETURNING answers [rows, affected] through TypeORM.
-    const [rows] = (await this.dataSource.query(
-      `UPDATE jira_notification_outbox o SET locked_until = $2, attempts = o.attempts + 1
-         FROM (SELECT id FROM jira_notification_outbox
-                WHERE status = 'pending' AND next_attempt_at <= $1 AND (locked_until IS NULL OR locked_until <= $1)
-                ORDER BY next_attempt_at LIMIT $3 FOR UPDATE SKIP LOCKED) due
-        WHERE o.id = due.id
-        RETURNING o.id, o.type, o.team_id, o.data, o.occurred_at, o.attempts`,
-      [new Date(now), new Date(now + this.settings.timeoutMs + LEASE_MARGIN_MS), BATCH_SIZE],
-    )) as [ClaimedRow[], number];
-    return rows;
   }
 
   private async deliver(row: ClaimedRow): Promise<void> {
@@ -172,39 +149,47 @@ export class NotificationWorker implements OnApplicationBootstrap, OnModuleDestr
       this.inFlight.delete(controller);
     }
     const seconds = (performance.now() - started) / 1000;
-    if (this.stopped && error) return this.release(row.id);
-    if (!error) {
-      this.metrics.attempted(row.type, 'delivered', seconds);
-      await this.dataSource.query(
-        `UPDATE jira_notification_outbox SET status = 'delivered', delivered_at = $2, locked_until = NULL, last_error = NULL
-          WHERE id = $1 AND status = 'pending'`,
-        [row.id, this.clock.now()],
-      );
-      return;
+    const state = nextJobState(
+      error === null ? { kind: 'succeeded' } : this.stopped ? { kind: 'aborted' } : { kind: 'failed', error },
+      row.attempts,
+      { baseMs: this.schedule.baseMs, maxMs: this.schedule.maxMs, giveUpAtMs: new Date(row.occurred_at).getTime() + this.schedule.retryForMs },
+      this.clock.nowMs(),
+    );
+    await this.record(row, state, error ?? '', seconds);
+  }
+
+  private async record(row: ClaimedRow, state: JobState, error: string, seconds: number): Promise<void> {
+    switch (state.kind) {
+      case 'done':
+        this.metrics.attempted(row.type, 'delivered', seconds);
+        await this.dataSource.query(
+          `UPDATE jira_notification_outbox SET status = 'delivered', delivered_at = $2, locked_until = NULL, last_error = NULL
+            WHERE id = $1 AND status = 'pending'`,
+          [row.id, this.clock.now()],
+        );
+        return;
+      case 'released':
+        // Shutting down mid-POST: not the receiver's fault, so the attempt does not count.
+        await this.dataSource.query(
+          `UPDATE jira_notification_outbox SET locked_until = NULL, attempts = GREATEST(attempts - 1, 0) WHERE id = $1 AND status = 'pending'`,
+          [row.id],
+        );
+        return;
+      case 'retry':
+      case 'dead': {
+        const next = state.kind === 'retry' ? new Date(state.atMs) : null;
+        if (next) this.runner.wakeAt(NOTIFICATION_QUEUE, next.getTime());
+        this.metrics.attempted(row.type, next ? 'retry' : 'failed', seconds);
+        await this.dataSource.query(
+          `UPDATE jira_notification_outbox SET status = $2, next_attempt_at = COALESCE($3, next_attempt_at), locked_until = NULL, last_error = $4
+            WHERE id = $1 AND status = 'pending'`,
+          [row.id, next ? 'pending' : 'failed', next, error],
+        );
+        const context = { notificationId: row.id, type: row.type, teamId: row.team_id, attempt: row.attempts, error };
+        if (next) this.logger.warn({ ...context, nextAttemptAt: next, msg: 'notification delivery failed; will retry' });
+        else this.logger.error({ ...context, msg: 'notification delivery failed for the whole retry window; giving up' });
+      }
     }
-    await this.recordFailure(row, error, seconds);
-  }
-
-  private async recordFailure(row: ClaimedRow, error: string, seconds: number): Promise<void> {
-    const next = nextAttemptAt(this.schedule, row.attempts, new Date(row.occurred_at).getTime(), this.clock.nowMs());
-    if (next) this.nextDueMs = Math.min(this.nextDueMs, next.getTime());
-    this.metrics.attempted(row.type, next ? 'retry' : 'failed', seconds);
-    await this.dataSource.query(
-      `UPDATE jira_notification_outbox SET status = $2, next_attempt_at = COALESCE($3, next_attempt_at), locked_until = NULL, last_error = $4
-        WHERE id = $1 AND status = 'pending'`,
-      [row.id, next ? 'pending' : 'failed', next, error],
-    );
-    const context = { notificationId: row.id, type: row.type, teamId: row.team_id, attempt: row.attempts, error };
-    if (next) this.logger.warn({ ...context, nextAttemptAt: next, msg: 'notification delivery failed; will retry' });
-    else this.logger.error({ ...context, msg: 'notification delivery failed for the whole retry window; giving up' });
-  }
-
-  /** Shutting down mid-POST: not the receiver's fault, so the attempt does not count. */
-  private async release(id: string): Promise<void> {
-    await this.dataSource.query(
-      `UPDATE jira_notification_outbox SET locked_until = NULL, attempts = GREATEST(attempts - 1, 0) WHERE id = $1 AND status = 'pending'`,
-      [id],
-    );
   }
 
   private async recordBacklog(): Promise<void> {

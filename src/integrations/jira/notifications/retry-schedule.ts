@@ -1,4 +1,5 @@
 import { backoffMs } from '../common/backoff.js';
+import { nextJobState } from '../jobs/job-outcome.js';
 
 export interface RetrySchedule {
   baseMs: number;
@@ -16,10 +17,11 @@ export function nextRetryDelayMs(schedule: RetrySchedule, attempt: number, rando
   return backoffMs(attempt, schedule.baseMs, schedule.maxMs, random);
 }
 
-/** The next attempt's time, or null when the event is too old to retry. */
+/** The next attempt's time, or null when the event is too old to retry (the job runner's rule: nextJobState). */
 export function nextAttemptAt(schedule: RetrySchedule, attempt: number, occurredAtMs: number, nowMs: number,
   random: () => number = Math.random): Date | null {
-  if (nowMs - occurredAtMs >= schedule.retryForMs) return null;
   // The last retry lands at the end of the window rather than being dropped before it.
-  return new Date(Math.min(nowMs + nextRetryDelayMs(schedule, attempt, random), occurredAtMs + schedule.retryForMs));
+  const state = nextJobState({ kind: 'failed', error: '' }, attempt,
+    { baseMs: schedule.baseMs, maxMs: schedule.maxMs, giveUpAtMs: occurredAtMs + schedule.retryForMs }, nowMs, random);
+  return state.kind === 'retry' ? new Date(state.atMs) : null;
 }

@@ -1,14 +1,16 @@
-import { Inject, Injectable, Logger } from '@nestjs/common';
-import { Cron, CronExpression } from '@nestjs/schedule';
+import { Inject, Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import type { DataSource } from 'typeorm';
 import { Clock } from '../common/clock.js';
 import { JiraError, JiraErrorCode } from '../jira.errors.js';
+import { JobRunner } from '../jobs/job-runner.js';
 import { JiraTokenManager } from './jira-token-manager.service.js';
 import { JIRA_SETTINGS, type JiraModuleSettings } from '../config/module-settings.js';
 import type { JiraSettings } from '../config/jira.config.js';
 
 const DAY_MS = 24 * 60 * 60_000;
+/** How often the sweep runs, across all instances (a job of the runner; was an hourly cron on every instance). */
+export const KEEPALIVE_EVERY_MS = 60 * 60_000;
 /** Upper bound of rows per run, so one run never hammers Atlassian. */
 const MAX_PER_RUN = 200;
 /** Candidates read per query. */
@@ -35,13 +37,14 @@ export interface KeepAliveReport {
 /**
  * Atlassian expires a refresh token after 90 days without use. Every hour, this refreshes the
  * integrations (connected, or still waiting for a site choice) whose refresh token has been idle
- * longer than JIRA_KEEPALIVE_DAYS. Each row is refreshed through the token manager's lease (no
+ * longer than JIRA_KEEPALIVE_DAYS: a periodic job of the module's job runner (jobs/job-runner.ts),
+ * so one instance of a fleet runs each hour's sweep, and only with Atlassian configured. Each row is refreshed through the token manager's lease (no
  * lock held while Atlassian is called; several instances never refresh the same row), with the
  * same in-run retries and backoff as the hot path. One row's failure, of whatever kind, is
  * recorded on that row and never stops the run.
  */
 @Injectable()
-export class JiraKeepAliveJob {
+export class JiraKeepAliveJob implements OnApplicationBootstrap {
   private readonly logger = new Logger(JiraKeepAliveJob.name);
 
   private readonly config: JiraSettings;
@@ -50,19 +53,20 @@ export class JiraKeepAliveJob {
     private readonly tokens: JiraTokenManager,
     private readonly clock: Clock,
     @Inject(JIRA_SETTINGS) settings: JiraModuleSettings,
+    private readonly runner: JobRunner,
   ) {
     this.config = settings.jira;
   }
 
-  @Cron(CronExpression.EVERY_HOUR, { name: 'jira-keepalive' })
-  async scheduled(): Promise<void> {
+  onApplicationBootstrap(): void {
     if (!this.config.configured) return;
-    try {
-      const r = await this.runOnce();
-      if (r.claimed.length > 0) this.logger.log(`Jira keep-alive: ${r.refreshed} refreshed, ${r.failed} failed, ${r.unreadable} unreadable`);
-    } catch (err) {
-      this.logger.error(`Jira keep-alive run failed: ${(err as Error).message}`);
-    }
+    this.runner.every({ name: 'jira-keepalive', everyMs: KEEPALIVE_EVERY_MS, run: () => this.scheduled() });
+  }
+
+  /** The runner's run: a failure is recorded on the job (and retried with backoff). */
+  async scheduled(): Promise<void> {
+    const r = await this.runOnce();
+    if (r.claimed.length > 0) this.logger.log(`Jira keep-alive: ${r.refreshed} refreshed, ${r.failed} failed, ${r.unreadable} unreadable`);
   }
 
   /** One pass over the idle rows, oldest first; rows seen once wait for the next run. */

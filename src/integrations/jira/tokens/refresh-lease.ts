@@ -1,6 +1,13 @@
 import type { DataSource, EntityManager, Repository, SelectQueryBuilder } from 'typeorm';
 import { JiraIntegration } from '../entities/jira-integration.entity.js';
 
+/*
+ * Not a lease of the job runner (jobs/): this one is part of the refresh correctness protocol. It
+ * is taken by callers on the hot path as well as by jobs, is fenced (owner + token version, ends
+ * in the database's time), and is written in the same statements that store the rotated tokens,
+ * so it lives on the integration row rather than in a job table.
+ */
+
 /**
  * Why a refresh is wanted; each claims the row only while that reason still holds, so a row
  * refreshed meanwhile by someone else is never refreshed twice.

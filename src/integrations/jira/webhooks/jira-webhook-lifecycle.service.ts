@@ -16,7 +16,11 @@ import { JiraWebhookRegistry } from './jira-webhook.registry.js';
 
 /** A registration failing is retried this soon rather than at the next daily check. */
 const RETRY_AFTER_FAILURE_MS = 15 * 60_000;
-/** One instance renews a team at a time; a lease left by a dead instance expires after this. */
+/**
+ * One instance renews a team at a time; a lease left by a dead instance expires after this. A
+ * per-team lease on the registration row, not a job of the runner (jobs/): connect and site-choice
+ * events take it on the request path as well as the renewal job, by team rather than by due time.
+ */
 export const REGISTRATION_LEASE_MS = 2 * 60_000;
 /** Disconnect waits at most this long for Jira to delete the webhooks. */
 const DEREGISTER_TIMEOUT_MS = 5_000;

@@ -1,7 +1,8 @@
-import { Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import { Injectable, type OnApplicationBootstrap } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import type { DataSource } from 'typeorm';
 import { Clock } from '../common/clock.js';
+import { JobRunner } from '../jobs/job-runner.js';
 import { JiraWebhookLifecycle, REGISTRATION_LEASE_MS } from './jira-webhook-lifecycle.service.js';
 import { JiraWebhookRegistry } from './jira-webhook.registry.js';
 
@@ -38,7 +39,8 @@ export interface RenewalReport {
 }
 
 /**
- * On every instance, every JIRA_WEBHOOK_JOB_INTERVAL_SECONDS: on its first run and then daily,
+ * Every JIRA_WEBHOOK_JOB_INTERVAL_SECONDS, on one instance of the fleet (a periodic job of the
+ * module's job runner, jobs/job-runner.ts; only with webhooks on): on a process's first run and then daily,
  * adds a registration row for every connected team that has none (a connect whose registration
  * was lost to a crash; see BACKFILL_EVERY_MS), then claims
  * the rows that are due (next check passed, or expiry within 7 days) one at a time with a lease
@@ -47,10 +49,7 @@ export interface RenewalReport {
  * pinned while Atlassian answers, and a crashed instance's claim lapses after two minutes.
  */
 @Injectable()
-export class JiraWebhookRenewalJob implements OnApplicationBootstrap, OnApplicationShutdown {
-  private readonly logger = new Logger(JiraWebhookRenewalJob.name);
-  private timer?: NodeJS.Timeout;
-  private running?: Promise<unknown>;
+export class JiraWebhookRenewalJob implements OnApplicationBootstrap {
   private lastBackfillMs = -Infinity;
 
   constructor(
@@ -58,23 +57,13 @@ export class JiraWebhookRenewalJob implements OnApplicationBootstrap, OnApplicat
     private readonly lifecycle: JiraWebhookLifecycle,
     private readonly registry: JiraWebhookRegistry,
     private readonly clock: Clock,
+    private readonly runner: JobRunner,
   ) {}
 
   onApplicationBootstrap(): void {
     const every = this.registry.jobIntervalMs;
     if (!this.registry.enabled || every <= 0) return;
-    this.timer = setInterval(() => {
-      if (this.running) return;
-      this.running = this.runOnce()
-        .catch((err: unknown) => this.logger.error(`webhook renewal run failed: ${(err as Error).message}`))
-        .finally(() => (this.running = undefined));
-    }, every);
-    this.timer.unref();
-  }
-
-  async onApplicationShutdown(): Promise<void> {
-    clearInterval(this.timer);
-    await this.running;
+    this.runner.every({ name: 'jira-webhook-renewal', everyMs: every, run: () => this.runOnce() });
   }
 
   async runOnce(): Promise<RenewalReport> {

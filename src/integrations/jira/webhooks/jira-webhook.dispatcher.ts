@@ -1,8 +1,10 @@
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import type { DataSource } from 'typeorm';
-import { backoffMs } from '../common/backoff.js';
 import { Clock } from '../common/clock.js';
+import { nextJobState } from '../jobs/job-outcome.js';
+import { CurrentRun, JobRunner } from '../jobs/job-runner.js';
+import { claimLeased } from '../jobs/leased-claim.js';
 import { type DeadLetter, listDeadLetters, requeueDeadLetter } from './dead-letters.js';
 import { JiraWebhookMetrics } from './jira-webhook.metrics.js';
 import { JiraWebhookRegistry } from './jira-webhook.registry.js';
@@ -30,22 +32,24 @@ interface EventRow {
 const pgArray = (v: (string | number)[] | string): string[] =>
   Array.isArray(v) ? v.map(String) : v.replace(/^\{|\}$/g, '').split(',').filter(Boolean).map((s) => s.replace(/^"|"$/g, ''));
 
+/** This queue's name in the job runner. */
+export const WEBHOOK_QUEUE = 'webhook-events';
+const COLUMNS = ['id', 'team_id', 'cloud_id', 'delivery_id', 'webhook_event', 'matched_webhook_ids', 'subscription_keys', 'payload',
+  'attempts', 'handled_by', 'received_at'] as const;
+
 /**
- * Works off the inbox on every instance: claims due events (lease in `locked_until`, taken under
- * `FOR UPDATE SKIP LOCKED`), runs the handlers whose subscription matched, and records the
- * outcome. A handler that throws is retried with exponential backoff (handlers that already
- * succeeded are not run again); after JIRA_WEBHOOK_MAX_ATTEMPTS the event is dead-lettered.
- * Events whose instance died mid-handling are claimed again once the lease lapses.
+ * Works off the inbox: a queue of the module's one job runner (jobs/job-runner.ts). Claims due
+ * events (lease in `locked_until`, taken under `FOR UPDATE SKIP LOCKED`: jobs/leased-claim.ts),
+ * runs the handlers whose subscription matched, and records the outcome. A handler that throws is
+ * retried after the module's backoff (handlers that already succeeded are not run again); after
+ * JIRA_WEBHOOK_MAX_ATTEMPTS the event is dead-lettered (jobs/job-outcome.ts decides). Events whose
+ * instance died mid-handling are claimed again once the lease lapses.
  */
 @Injectable()
 export class JiraWebhookDispatcher implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger(JiraWebhookDispatcher.name);
-  private timer?: NodeJS.Timeout;
-  /** The earliest retry this process scheduled: a kick then, not at the next poll. */
-  private retryTimer?: NodeJS.Timeout;
-  private retryAtMs = Infinity;
-  private draining?: Promise<void>;
-  private again = false;
+  private readonly draining = new CurrentRun<number>();
+  private pollingOn = false;
   private stopped = false;
 
   private readonly config: JiraWebhookSettings;
@@ -55,6 +59,7 @@ export class JiraWebhookDispatcher implements OnApplicationBootstrap, OnApplicat
     private readonly metrics: JiraWebhookMetrics,
     private readonly clock: Clock,
     @Inject(JIRA_SETTINGS) settings: JiraModuleSettings,
+    private readonly runner: JobRunner,
   ) {
     this.config = settings.webhooks;
   }
@@ -64,72 +69,41 @@ export class JiraWebhookDispatcher implements OnApplicationBootstrap, OnApplicat
     // stored, so nothing is polled. It polled every second regardless: about 86,000 statements a
     // day per instance, competing with everything else for PGlite's single session.
     if (!this.registry.enabled) return;
-    if (this.config.pollMs > 0) {
-      this.timer = setInterval(() => this.kick(), this.config.pollMs);
-      this.timer.unref();
-    }
-    this.kick();
+    this.pollingOn = this.config.pollMs > 0;
+    this.runner.queue({ name: WEBHOOK_QUEUE, pollMs: this.config.pollMs, drain: () => this.drain(), stop: () => (this.stopped = true) });
   }
 
   /** Whether this instance polls the inbox (only with webhooks configured). */
   get polling(): boolean {
-    return this.timer !== undefined;
+    return this.pollingOn && !this.stopped;
   }
 
   async onApplicationShutdown(): Promise<void> {
     this.stopped = true;
-    clearInterval(this.timer);
-    clearTimeout(this.retryTimer);
-    await this.draining;
+    await this.draining.settled();
   }
 
   /**
    * Work off what is due now: called after each delivery this process stores, when a retry it
-   * scheduled is due, and by the poll timer (JIRA_WEBHOOK_POLL_MS), which only finds what no one
-   * here was told about (events left by an instance that stopped mid-handler).
+   * scheduled is due, and by the runner's poll (JIRA_WEBHOOK_POLL_MS), which only finds what no
+   * one here was told about (events left by an instance that stopped mid-handler).
    */
   kick(): void {
-    if (this.stopped) return;
-    if (this.draining) {
-      this.again = true;
-      return;
-    }
-    this.draining = this.drain()
-      .then(() => undefined, (err: unknown) => this.logger.error(`webhook dispatch failed: ${(err as Error).message}`))
-      .finally(() => {
-        this.draining = undefined;
-        if (this.again) {
-          this.again = false;
-          this.kick();
-        }
-      });
-  }
-
-  /** A kick when a retry this process scheduled is due (clock ms); the earliest one wins. */
-  private kickAt(atMs: number): void {
-    if (this.stopped || atMs >= this.retryAtMs) return;
-    clearTimeout(this.retryTimer);
-    this.retryAtMs = atMs;
-    // A timer may fire a millisecond before the clock reaches `atMs`, when the claim would find the
-    // row not yet due and nothing would wake us until the poll: re-arm until it is due.
-    const arm = () => {
-      this.retryTimer = setTimeout(() => {
-        if (this.clock.nowMs() < atMs) return arm();
-        this.retryAtMs = Infinity;
-        this.retryTimer = undefined;
-        this.kick();
-      }, Math.max(0, atMs - this.clock.nowMs()) + 1);
-      this.retryTimer.unref();
-    };
-    arm();
+    if (!this.stopped) this.runner.wake(WEBHOOK_QUEUE);
   }
 
   /** Claims and handles batches until nothing is due. Returns how many events were attempted. */
-  async drain(): Promise<number> {
+  drain(): Promise<number> {
+    return this.draining.track(this.drainOnce());
+  }
+
+  private async drainOnce(): Promise<number> {
     let total = 0;
     for (;;) {
       if (this.stopped) return total;
-      const batch = await this.claim();
+      const now = this.clock.now();
+      const batch = await claimLeased<EventRow>(this.dataSource, 'jira_webhook_events', COLUMNS, now,
+        new Date(now.getTime() + this.config.leaseMs), BATCH);
       if (batch.length === 0) return total;
       total += batch.length;
       await Promise.all(batch.map((row) => this.handle(row)));
@@ -146,19 +120,6 @@ export class JiraWebhookDispatcher implements OnApplicationBootstrap, OnApplicat
     await this.refreshDeadLetterGauge();
     if (requeued) this.kick();
     return requeued;
-  }
-
-  private async claim(): Promise<EventRow[]> {
-    const now = this.clock.now();
-    const [rows] = (await this.dataSource.query(
-      `UPDATE jira_webhook_events SET locked_until = $2, attempts = attempts + 1
-        WHERE id IN (
-          SELECT id FROM jira_webhook_events
-           WHERE status = 'pending' AND next_attempt_at <= $1 AND (locked_until IS NULL OR locked_until <= $1)
-           ORDER BY next_attempt_at LIMIT $3 FOR UPDATE SKIP LOCKED)
-        RETURNING id, team_id, cloud_id, delivery_id, webhook_event, matched_webhook_ids, subscription_keys, payload, attempts, handled_by, received_at`,
-      [now, new Date(now.getTime() + this.config.leaseMs), BATCH])) as [EventRow[], number];
-    return rows;
   }
 
   private async handle(row: EventRow): Promise<void> {
@@ -194,13 +155,15 @@ export class JiraWebhookDispatcher implements OnApplicationBootstrap, OnApplicat
       this.metrics.handled('handled');
       return;
     }
-    const dead = row.attempts >= this.config.maxAttempts;
-    const backoff = backoffMs(row.attempts, this.config.retryBaseMs, MAX_BACKOFF_MS);
+    const state = nextJobState({ kind: 'failed', error: failure }, row.attempts,
+      { baseMs: this.config.retryBaseMs, maxMs: MAX_BACKOFF_MS, maxAttempts: this.config.maxAttempts }, now.getTime());
+    const dead = state.kind !== 'retry';
+    const nextAt = state.kind === 'retry' ? state.atMs : now.getTime();
     await this.dataSource.query(
       `UPDATE jira_webhook_events SET status = $2, handled_by = $3, last_error = $4, locked_until = NULL, next_attempt_at = $5 WHERE id = $1`,
-      [row.id, dead ? 'dead' : 'pending', [...done], failure, new Date(now.getTime() + backoff)]);
+      [row.id, dead ? 'dead' : 'pending', [...done], failure, new Date(nextAt)]);
     this.metrics.handled(dead ? 'dead_lettered' : 'retried');
-    if (!dead) this.kickAt(now.getTime() + backoff);
+    if (!dead) this.runner.wakeAt(WEBHOOK_QUEUE, nextAt);
     if (dead) {
       this.logger.error({ eventId: row.id, teamId: row.team_id, attempts: row.attempts, msg: 'jira webhook event dead-lettered' });
       await this.refreshDeadLetterGauge();
