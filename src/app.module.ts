@@ -2,7 +2,6 @@ import { Module } from '@nestjs/common';
 import { ConfigModule } from '@nestjs/config';
 import { APP_FILTER } from '@nestjs/core';
 import { EventEmitterModule } from '@nestjs/event-emitter';
-import { ScheduleModule } from '@nestjs/schedule';
 import { AdminModule } from './admin/admin.module.js';
 import { AuthModule } from './auth/auth.module.js';
 import { ClockModule } from './common/crypto/encryption.module.js';
@@ -45,7 +44,6 @@ const jiraIntegration = JiraIntegrationModule.forRootAsync({
     TeamsModule,
     HealthModule,
     EventEmitterModule.forRoot(),
-    ScheduleModule.forRoot(),
     AdminModule,
     jiraIntegration,
   ],

@@ -43,12 +43,12 @@ export class WebhookOptions {
   @Describe('each registration is listed and refreshed at least this often')
   checkHours: number = 24;
 
-  /** How often each instance looks for registrations due (0 disables the timer; tests call runOnce). */
+  /** How often the renewal job (one run across all instances, on the job runner) looks for registrations due; 0: never (tests call runOnce). */
   @Env('JIRA_WEBHOOK_JOB_INTERVAL_SECONDS')
   @IsInt()
   @Min(0)
   @Max(86_400)
-  @Describe('how often each instance looks for registrations due (`0`: never)')
+  @Describe('how often the renewal job looks for registrations due: one run per period across all instances (`0`: never)')
   jobIntervalSeconds: number = 300;
 
   /** Handler attempts per event before it is dead-lettered. */

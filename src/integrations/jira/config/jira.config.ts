@@ -104,7 +104,7 @@ export class TokenOptions {
   @IsInt()
   @Min(1)
   @Max(300)
-  @Describe('how often interrupted refreshes are looked for and finished (always well inside Atlassian\'s 10-minute reuse leeway)')
+  @Describe('how often interrupted refreshes are looked for and finished: one sweep per period across all instances (always well inside Atlassian\'s 10-minute reuse leeway)')
   refreshRecoverySeconds: number = 60;
 
   @Env('JIRA_UNAUTHORIZED_REFRESH_WINDOW_SECONDS')
