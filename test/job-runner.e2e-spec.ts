@@ -87,9 +87,31 @@ describe('job runner: periodic jobs across two instances', () => {
     expect(await rowOf(name)).toMatchObject({ attempts: 0, locked_until: null, last_error: null });
   });
 
+  it('runs a job within the period of the instance configured for the shortest one, whoever ran it last', async () => {
+    // The refresh recovery must run within Atlassian's reuse leeway after a crash, even when the
+    // instance that ran it last has a longer period (and so set run_at an hour out).
+    const name = 'test-periods';
+    const runs: string[] = [];
+    runnerOf(a).every({ name, everyMs: HOUR, run: async () => void runs.push('a') });
+    runnerOf(b).every({ name, everyMs: 2_000, run: async () => void runs.push('b') });
+    await waitFor(async () => (await rowOf(name)) ?? null, 'its row');
+    // As a's run leaves it: finished 3 s ago (past b's period), next due in a's hour.
+    await a.dataSource.query(`UPDATE jira_jobs SET run_at = now() + interval '1 hour', last_finished_at = now() - interval '3 seconds', locked_until = NULL
+      WHERE name = $1`, [name]);
+    runs.length = 0;
+    await runnerOf(b).runOnce();
+    await waitFor(() => runs.length > 0 || null, 'b runs it: its own 2 s have passed since the last run');
+    expect(runs).toEqual(['b']);
+    await waitFor(async () => ((await rowOf(name)).locked_until === null) || null, 'the run recorded');
+    // Just run: due for neither instance (b's 2 s and a's hour both count from this run).
+    expect(await runnerOf(a).runOnce()).not.toContain(name);
+    expect(runs).toEqual(['b']);
+  });
+
   it('records a failure and retries it after the backoff (half to one minute), not a period later', async () => {
     const name = 'test-failing';
-    await a.dataSource.query(`INSERT INTO jira_jobs (name, run_at) VALUES ($1, now() - interval '1 second')`, [name]);
+    // Last run two periods ago: the failure's backoff, not that old run, says when it is due again.
+    await a.dataSource.query(`INSERT INTO jira_jobs (name, run_at, last_finished_at) VALUES ($1, now() - interval '1 second', now() - interval '2 hours')`, [name]);
     runnerOf(b).every({ name, everyMs: HOUR, run: async () => {
       throw new Error('Atlassian said no');
     } });
@@ -101,6 +123,8 @@ describe('job runner: periodic jobs across two instances', () => {
     expect(row).toMatchObject({ attempts: 1, last_error: 'Atlassian said no', locked_until: null });
     expect(Number(row.wait_s)).toBeGreaterThan(25);
     expect(Number(row.wait_s)).toBeLessThanOrEqual(61);
+    expect(await runnerOf(b).runOnce()).not.toContain(name);
+    expect((await rowOf(name)).attempts).toBe(1);
   });
 });
 

@@ -24,6 +24,7 @@ export class JiraJob {
   @Column({ name: 'last_error', type: 'text', nullable: true })
   lastError: string | null;
 
+  /** When the last run ended (succeeded or failed): with an instance's own period, when it is due again. */
   @Column({ name: 'last_finished_at', type: 'timestamptz', nullable: true })
   lastFinishedAt: Date | null;
 }

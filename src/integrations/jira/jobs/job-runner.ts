@@ -266,14 +266,24 @@ export class JobRunner implements OnModuleDestroy {
     for (const name of names) this.unread.delete(name);
   }
 
-  /** How long (ms, on the database's clock) until each job may next be claimed: its run_at, or its lease's end. */
+  /**
+   * How long (ms, on the database's clock) until each job may next be claimed by this instance: the
+   * earlier of its run_at and its last finish plus this instance's period (a fleet whose instances
+   * are configured with different periods runs a job within the shortest: the last runner's period
+   * does not push it back), or its lease's end if later.
+   */
   private async waits(names: string[]): Promise<Map<string, number>> {
+    const ms = (column: string) => `EXTRACT(EPOCH FROM (j.${column} - now())) * 1000`;
     const rows = await this.jobs.createQueryBuilder('j')
       .select('j.name', 'name')
-      .addSelect('EXTRACT(EPOCH FROM (GREATEST(j.run_at, COALESCE(j.locked_until, j.run_at)) - now())) * 1000', 'wait_ms')
+      .addSelect(ms('run_at'), 'run_ms').addSelect(ms('locked_until'), 'lock_ms').addSelect(ms('last_finished_at'), 'finished_ms')
       .where('j.name IN (:...names)', { names })
-      .getRawMany<{ name: string; wait_ms: string | number }>();
-    return new Map(rows.map((r) => [r.name, Math.max(0, Number(r.wait_ms))]));
+      .getRawMany<{ name: string; run_ms: string | number; lock_ms: string | number | null; finished_ms: string | number | null }>();
+    return new Map(rows.map((r) => {
+      const everyMs = this.schedules.get(r.name)?.everyMs ?? Infinity;
+      const due = Math.min(Number(r.run_ms), r.finished_ms === null ? Infinity : Number(r.finished_ms) + everyMs);
+      return [r.name, Math.max(0, due, r.lock_ms === null ? 0 : Number(r.lock_ms))];
+    }));
   }
 
   /**
@@ -283,8 +293,11 @@ export class JobRunner implements OnModuleDestroy {
   private async runSchedule(spec: ScheduleSpec, task?: Task): Promise<boolean> {
     const leaseS = seconds(spec.leaseMs ?? Math.max(MIN_LEASE_MS, spec.everyMs));
     // The claim's shape is leased-claim.ts's: a subselect under FOR UPDATE SKIP LOCKED, a lease, an attempt counted.
+    // Due by run_at, or by this instance's own period since the last finish (see waits()).
     const due = this.jobs.createQueryBuilder('j').select('j.name')
-      .where('j.name = :name').andWhere('j.run_at <= now()').andWhere('(j.locked_until IS NULL OR j.locked_until <= now())')
+      .where('j.name = :name')
+      .andWhere(`(j.run_at <= now() OR j.last_finished_at <= now() - make_interval(secs => ${seconds(spec.everyMs)}))`)
+      .andWhere('(j.locked_until IS NULL OR j.locked_until <= now())')
       .setLock('pessimistic_write').setOnLocked('skip_locked');
     const claimed = await this.jobs.createQueryBuilder().update(JiraJob)
       .set({ lockedUntil: () => `now() + make_interval(secs => ${leaseS})`, attempts: () => 'attempts + 1' })
@@ -321,7 +334,8 @@ export class JobRunner implements OnModuleDestroy {
         lockedUntil: null,
         attempts: state.kind === 'retry' ? row.attempts : 0,
         lastError: error,
-        ...(error === null ? { lastFinishedAt: () => 'now()' } : {}),
+        // Every run's end, failed or not: a failure's backoff (never longer than the period) then decides.
+        lastFinishedAt: () => 'now()',
       })
       .where('name = :name', { name: spec.name })
       .execute();
