@@ -108,6 +108,21 @@ describe('job runner: periodic jobs across two instances', () => {
     expect(runs).toEqual(['b']);
   });
 
+  it('looks again at a job another instance holds after its own period, not only at the lease\'s end', async () => {
+    // The holder (another instance's sweep) usually finishes long before its lease (minutes) ends.
+    const name = 'test-held';
+    await a.dataSource.query(`INSERT INTO jira_jobs (name, run_at, locked_until) VALUES ($1, now() - interval '1 second', now() + interval '1 minute')`, [name]);
+    const runs: string[] = [];
+    runnerOf(b).every({ name, everyMs: 2_000, run: async () => void runs.push('b') });
+    await runnerOf(b).runOnce(); // held: not run
+    expect(runs).toEqual([]);
+    // The holder finishes (as a's run records it) a moment later.
+    await a.dataSource.query(`UPDATE jira_jobs SET locked_until = NULL, run_at = now() + interval '1 hour', last_finished_at = now() - interval '2 seconds'
+      WHERE name = $1`, [name]);
+    await waitFor(() => runs.length > 0 || null, 'b runs it within its own period, not a minute later');
+    expect(runs[0]).toBe('b');
+  });
+
   it('records a failure and retries it after the backoff (half to one minute), not a period later', async () => {
     const name = 'test-failing';
     // Last run two periods ago: the failure's backoff, not that old run, says when it is due again.

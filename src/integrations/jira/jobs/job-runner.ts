@@ -270,7 +270,7 @@ export class JobRunner implements OnModuleDestroy {
    * How long (ms, on the database's clock) until each job may next be claimed by this instance: the
    * earlier of its run_at and its last finish plus this instance's period (a fleet whose instances
    * are configured with different periods runs a job within the shortest: the last runner's period
-   * does not push it back), or its lease's end if later.
+   * does not push it back); while another instance holds it, its lease's end or this period, whichever is sooner.
    */
   private async waits(names: string[]): Promise<Map<string, number>> {
     const ms = (column: string) => `EXTRACT(EPOCH FROM (j.${column} - now())) * 1000`;
@@ -282,7 +282,10 @@ export class JobRunner implements OnModuleDestroy {
     return new Map(rows.map((r) => {
       const everyMs = this.schedules.get(r.name)?.everyMs ?? Infinity;
       const due = Math.min(Number(r.run_ms), r.finished_ms === null ? Infinity : Number(r.finished_ms) + everyMs);
-      return [r.name, Math.max(0, due, r.lock_ms === null ? 0 : Number(r.lock_ms))];
+      // Held by another instance: look again when its lease ends, or after this instance's own
+      // period if that is sooner (the holder usually finishes long before its lease ends).
+      const held = r.lock_ms === null ? 0 : Math.min(Number(r.lock_ms), everyMs);
+      return [r.name, Math.max(0, due, held)];
     }));
   }
 
