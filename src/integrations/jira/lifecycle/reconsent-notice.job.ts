@@ -2,7 +2,7 @@ import { Inject, Injectable, Logger, type OnApplicationBootstrap } from '@nestjs
 import { InjectDataSource } from '@nestjs/typeorm';
 import type { DataSource } from 'typeorm';
 import { Clock } from '../common/clock.js';
-import { JiraIntegration } from '../entities/jira-integration.entity.js';
+import { JiraIntegration, KEEP_UPDATED_AT } from '../entities/jira-integration.entity.js';
 import { JobRunner } from '../jobs/job-runner.js';
 import { NotificationOutbox } from '../notifications/notification-outbox.js';
 import { NotificationType } from '../notifications/notification-types.js';
@@ -100,7 +100,7 @@ export class ReconsentNoticeJob implements OnApplicationBootstrap {
     if (due === null) return;
     const sent = await this.dataSource.transaction(async (em) => {
       // Guarded by the consent it is about: a reconnect meanwhile starts a new year, with no notice due.
-      const { affected } = await em.createQueryBuilder().update(JiraIntegration).set({ reconsentNoticeDays: due })
+      const { affected } = await em.createQueryBuilder().update(JiraIntegration).set({ reconsentNoticeDays: due, ...KEEP_UPDATED_AT })
         .where('id = :id AND consented_at = :consentedAt', { id: row.id, consentedAt })
         .andWhere('(reconsent_notice_days IS NULL OR reconsent_notice_days > :due)', { due })
         .execute();
