@@ -1,6 +1,7 @@
 import { JiraIntegration } from '../src/integrations/jira/entities/jira-integration.entity.js';
-import { KEEPALIVE_CANDIDATES_SQL } from '../src/integrations/jira/tokens/jira-keepalive.job.js';
-import { BACKFILL_SQL, CLAIM_DUE_SQL } from '../src/integrations/jira/webhooks/jira-webhook-renewal.job.js';
+import { keepAliveCandidates } from '../src/integrations/jira/tokens/jira-keepalive.job.js';
+import { backfillRegistrations, claimDueRegistration } from '../src/integrations/jira/webhooks/jira-webhook-renewal.job.js';
+import type { AppDataSource } from '../src/database/data-source.js';
 import { FakeAtlassian } from '../src/integrations/jira/testing/fake-atlassian/fake-atlassian.js';
 import { everyFeature } from './idle.js';
 import { hammer, type LoadResult } from './load.js';
@@ -88,25 +89,23 @@ async function statements(app: AppProcess, reset: boolean): Promise<{ total: num
 
 const seriesOf = (text: string): number => text.split('\n').filter((l) => l.trim() !== '' && !l.startsWith('#')).length;
 
-/** The sweeps, the very statements the jobs send (exported by them). */
-const SWEEPS: { name: string; sql: string; params: () => unknown[]; sweep: boolean }[] = [
+/** The sweeps, the very statements the jobs send (built by the jobs' exported query builders). */
+const SWEEPS: { name: string; statement: (ds: AppDataSource) => [string, unknown[]]; sweep: boolean }[] = [
   {
     name: 'keep-alive candidates',
-    sql: KEEPALIVE_CANDIDATES_SQL,
-    params: () => [new Date(Date.now() - 30 * 24 * 3_600_000), [], new Date()],
+    statement: (ds) => keepAliveCandidates(ds, new Date(Date.now() - 30 * 24 * 3_600_000), [], new Date()).getQueryAndParameters(),
     sweep: true,
   },
   {
     name: 'webhook renewal backfill (daily)',
-    sql: BACKFILL_SQL,
-    params: () => [new Date()],
+    statement: (ds) => backfillRegistrations(ds, new Date()).getQueryAndParameters(),
     // Not a sweep: a process's first run and then daily (an anti-join reads every integration).
     sweep: false,
   },
   {
     name: 'webhook renewal due',
-    sql: CLAIM_DUE_SQL,
-    params: () => [new Date(), new Date(Date.now() + 60_000), new Date(Date.now() + 7 * 24 * 3_600_000), []],
+    statement: (ds) => claimDueRegistration(ds, new Date(), new Date(Date.now() + 60_000), new Date(Date.now() + 7 * 24 * 3_600_000), [])
+      .getQueryAndParameters(),
     sweep: true,
   },
 ];
@@ -117,7 +116,8 @@ async function plans(url: string): Promise<ScaleResult['plans']> {
     const out: ScaleResult['plans'] = [];
     for (const s of SWEEPS) {
       // EXPLAIN only (no ANALYZE): the INSERT and the UPDATE are not run.
-      const rows = (await ds.query(`EXPLAIN ${s.sql}`, s.params())) as { 'QUERY PLAN': string }[];
+      const [sql, params] = s.statement(ds);
+      const rows = (await ds.query(`EXPLAIN ${sql}`, params)) as { 'QUERY PLAN': string }[];
       const plan = rows.map((r) => r['QUERY PLAN']);
       out.push({ name: s.name, plan, sweep: s.sweep, seqScan: plan.some((l) => /Seq Scan on (jira_integrations|jira_webhook_registrations)/.test(l)) });
     }

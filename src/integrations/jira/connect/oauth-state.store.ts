@@ -122,7 +122,7 @@ export class OAuthStateStore {
    */
   async purgeExpired(): Promise<number> {
     const cutoff = new Date(this.clock.nowMs() - STATE_RETENTION_MS);
-    const [, deleted] = (await this.dataSource.query('DELETE FROM jira_oauth_states WHERE expires_at < $1', [cutoff])) as [unknown, number];
+    const deleted = (await this.dataSource.getRepository(JiraOAuthState).delete({ expiresAt: LessThan(cutoff) })).affected ?? 0;
     if (deleted > 0) this.logger.log({ deleted, msg: 'expired OAuth states purged' });
     return deleted;
   }

@@ -146,3 +146,9 @@ export class JiraIntegration {
   @UpdateDateColumn({ name: 'updated_at', type: 'timestamptz' })
   updatedAt: Date;
 }
+
+/**
+ * Spread into a query builder's `.set()` on jira_integrations for a write that leaves `updated_at`
+ * as it is (the builder would otherwise set it to CURRENT_TIMESTAMP), as the raw SQL it replaced did.
+ */
+export const KEEP_UPDATED_AT = { updatedAt: () => 'updated_at' } as const;

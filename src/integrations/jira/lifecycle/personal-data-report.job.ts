@@ -1,7 +1,9 @@
 import { Inject, Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import type { DataSource } from 'typeorm';
+import type { QueryDeepPartialEntity } from 'typeorm/query-builder/QueryPartialEntity.js';
 import { Clock } from '../common/clock.js';
+import { JiraIntegration, KEEP_UPDATED_AT } from '../entities/jira-integration.entity.js';
 import { JobRunner } from '../jobs/job-runner.js';
 import { NotificationOutbox } from '../notifications/notification-outbox.js';
 import { NotificationType } from '../notifications/notification-types.js';
@@ -89,7 +91,7 @@ export class PersonalDataReportJob implements OnApplicationBootstrap {
       const ok = await this.reportBatch(rows, report);
       if (!ok) {
         report.failed += 1;
-        await this.dataSource.query('UPDATE jira_integrations SET account_report_lease_until = NULL WHERE id = ANY($1::uuid[])', [rows.map((r) => r.id)]);
+        await this.setOnRows(rows, { accountReportLeaseUntil: null });
         break; // Atlassian is refusing or slow: the rest waits for the next run.
       }
     }
@@ -101,20 +103,25 @@ export class PersonalDataReportJob implements OnApplicationBootstrap {
     const now = this.clock.now();
     const dueBefore = new Date(now.getTime() - this.config.personalDataReportDays * DAY_MS);
     const leaseUntil = new Date(now.getTime() + 2 * this.config.personalDataCallDeadlineMs + 60_000);
-    const [rows] = (await this.dataSource.query(
-      `UPDATE jira_integrations i SET account_report_lease_until = $3
-        WHERE i.atlassian_account_id IN (
-                SELECT atlassian_account_id FROM jira_integrations
-                 WHERE atlassian_account_id IS NOT NULL AND (account_reported_at IS NULL OR account_reported_at <= $1)
-                   AND (account_report_lease_until IS NULL OR account_report_lease_until <= $2)
-                 GROUP BY atlassian_account_id ORDER BY min(COALESCE(account_reported_at, 'epoch'::timestamptz)), atlassian_account_id
-                 LIMIT ${REPORT_BATCH_LIMIT})
-          AND (i.account_report_lease_until IS NULL OR i.account_report_lease_until <= $2)
-       RETURNING i.id, i.team_id, i.status, i.scopes, i.atlassian_account_id,
-                 COALESCE(i.account_updated_at, i.connected_at, i.created_at) AS updated_at`,
-      [dueBefore, now, leaseUntil],
-    )) as [ClaimedRow[], number];
-    return rows;
+    const accounts = this.dataSource.createQueryBuilder()
+      .subQuery()
+      .select('due.atlassianAccountId')
+      .from(JiraIntegration, 'due')
+      .where('due.atlassianAccountId IS NOT NULL AND (due.accountReportedAt IS NULL OR due.accountReportedAt <= :dueBefore)', { dueBefore })
+      .andWhere('(due.accountReportLeaseUntil IS NULL OR due.accountReportLeaseUntil <= :now)', { now })
+      .groupBy('due.atlassianAccountId')
+      .orderBy(`min(COALESCE(due.accountReportedAt, 'epoch'::timestamptz))`)
+      .addOrderBy('due.atlassianAccountId')
+      .limit(REPORT_BATCH_LIMIT);
+    const { raw } = await this.dataSource.createQueryBuilder()
+      .update(JiraIntegration)
+      .set({ accountReportLeaseUntil: leaseUntil, ...KEEP_UPDATED_AT })
+      .where(`atlassian_account_id IN ${accounts.getQuery()}`)
+      .andWhere('(account_report_lease_until IS NULL OR account_report_lease_until <= :now)')
+      .setParameters(accounts.getParameters())
+      .returning('id, team_id, status, scopes, atlassian_account_id, COALESCE(account_updated_at, connected_at, created_at) AS updated_at')
+      .execute();
+    return raw as ClaimedRow[];
   }
 
   /** True when Atlassian answered and the answer was applied. */
@@ -142,9 +149,7 @@ export class PersonalDataReportJob implements OnApplicationBootstrap {
         report.updated.push(answer.accountId);
       }
     }
-    await this.dataSource.query(
-      'UPDATE jira_integrations SET account_reported_at = $2, account_report_lease_until = NULL WHERE id = ANY($1::uuid[])',
-      [rows.map((r) => r.id), this.clock.now()]);
+    await this.setOnRows(rows, { accountReportedAt: this.clock.now(), accountReportLeaseUntil: null });
     return true;
   }
 
@@ -175,9 +180,12 @@ export class PersonalDataReportJob implements OnApplicationBootstrap {
    */
   private async anyAccessToken(rows: ClaimedRow[]): Promise<string | null> {
     const own = rows.filter((r) => r.status === 'connected').map((r) => r.team_id);
-    const others = (await this.dataSource.query(
-      `SELECT team_id FROM jira_integrations WHERE status = 'connected' AND refresh_token IS NOT NULL ORDER BY last_refreshed_at DESC NULLS LAST LIMIT 3`,
-    )) as { team_id: string }[];
+    const others = await this.dataSource.getRepository(JiraIntegration).createQueryBuilder('i')
+      .select('i.teamId', 'team_id')
+      .where(`i.status = 'connected' AND i.refreshToken IS NOT NULL`)
+      .orderBy('i.lastRefreshedAt', 'DESC', 'NULLS LAST')
+      .limit(3)
+      .getRawMany<{ team_id: string }>();
     for (const teamId of [...new Set([...own.slice(0, 3), ...others.map((o) => o.team_id)])]) {
       try {
         return await this.tokens.getAccessToken(teamId);
@@ -195,10 +203,12 @@ export class PersonalDataReportJob implements OnApplicationBootstrap {
    */
   private async erase(accountId: string): Promise<void> {
     await this.dataSource.transaction(async (em) => {
-      const [teams] = (await em.query(
-        `UPDATE jira_integrations SET atlassian_account_id = NULL, atlassian_account_name = NULL, account_updated_at = NULL
-          WHERE atlassian_account_id = $1 RETURNING team_id, cloud_id, connected_by_user_id`, [accountId],
-      )) as [{ team_id: string; cloud_id: string | null; connected_by_user_id: string | null }[], number];
+      const { raw } = await em.createQueryBuilder().update(JiraIntegration)
+        .set({ atlassianAccountId: null, atlassianAccountName: null, accountUpdatedAt: null, ...KEEP_UPDATED_AT })
+        .where('atlassian_account_id = :accountId', { accountId })
+        .returning('team_id, cloud_id, connected_by_user_id')
+        .execute();
+      const teams = raw as { team_id: string; cloud_id: string | null; connected_by_user_id: string | null }[];
       for (const t of teams) {
         await this.outbox.enqueue(em, { type: NotificationType.ConnectorAccountClosed, teamId: t.team_id,
           data: { cloudId: t.cloud_id, connectedByUserId: t.connected_by_user_id } });
@@ -224,9 +234,18 @@ export class PersonalDataReportJob implements OnApplicationBootstrap {
         if (!(err instanceof JiraError) && !(err instanceof AtlassianApiError)) throw err;
       }
     }
-    await this.dataSource.query(
-      'UPDATE jira_integrations SET atlassian_account_name = $2, account_updated_at = $3 WHERE atlassian_account_id = $1',
-      [accountId, name, this.clock.now()]);
+    await this.dataSource.createQueryBuilder().update(JiraIntegration)
+      .set({ atlassianAccountName: name, accountUpdatedAt: this.clock.now(), ...KEEP_UPDATED_AT })
+      .where('atlassian_account_id = :accountId', { accountId })
+      .execute();
+  }
+
+  /** Sets report columns on the claimed rows (releasing or completing their lease). */
+  private async setOnRows(rows: ClaimedRow[], values: Pick<QueryDeepPartialEntity<JiraIntegration>, 'accountReportedAt' | 'accountReportLeaseUntil'>): Promise<void> {
+    await this.dataSource.createQueryBuilder().update(JiraIntegration)
+      .set({ ...values, ...KEEP_UPDATED_AT })
+      .where('id = ANY(CAST(:ids AS uuid[]))', { ids: rows.map((r) => r.id) })
+      .execute();
   }
 }
 

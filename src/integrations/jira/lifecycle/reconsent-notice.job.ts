@@ -2,6 +2,7 @@ import { Inject, Injectable, Logger, type OnApplicationBootstrap } from '@nestjs
 import { InjectDataSource } from '@nestjs/typeorm';
 import type { DataSource } from 'typeorm';
 import { Clock } from '../common/clock.js';
+import { JiraIntegration, KEEP_UPDATED_AT } from '../entities/jira-integration.entity.js';
 import { JobRunner } from '../jobs/job-runner.js';
 import { NotificationOutbox } from '../notifications/notification-outbox.js';
 import { NotificationType } from '../notifications/notification-types.js';
@@ -73,13 +74,16 @@ export class ReconsentNoticeJob implements OnApplicationBootstrap {
     const window = [consentedBefore(new Date(now.getTime() + Math.max(...days) * DAY_MS)), consentedBefore(now)];
     const seen: string[] = [];
     while (seen.length < MAX_PER_RUN) {
-      const rows = (await this.dataSource.query(
-        `SELECT id, team_id, consented_at, reconsent_notice_days, cloud_id, site_url, connected_by_user_id FROM jira_integrations
-          WHERE status IN ('connected', 'pending_site_selection') AND consented_at <= $1 AND consented_at > $2
-            AND (reconsent_notice_days IS NULL OR reconsent_notice_days > $3) AND NOT (id = ANY($4::uuid[]))
-          ORDER BY consented_at LIMIT ${BATCH}`,
-        [window[0], window[1], Math.min(...days), seen],
-      )) as Candidate[];
+      const rows = await this.dataSource.getRepository(JiraIntegration).createQueryBuilder('i')
+        .select(['id', 'team_id', 'consented_at', 'reconsent_notice_days', 'cloud_id', 'site_url', 'connected_by_user_id']
+          .map((c) => `i.${c} AS ${c}`))
+        .where(`i.status IN ('connected', 'pending_site_selection')`)
+        .andWhere('i.consentedAt <= :until AND i.consentedAt > :after', { until: window[0], after: window[1] })
+        .andWhere('(i.reconsentNoticeDays IS NULL OR i.reconsentNoticeDays > :smallest)', { smallest: Math.min(...days) })
+        .andWhere('NOT (i.id = ANY(CAST(:seen AS uuid[])))', { seen })
+        .orderBy('i.consentedAt')
+        .limit(BATCH)
+        .getRawMany<Candidate>();
       if (rows.length === 0) break;
       for (const row of rows) {
         seen.push(row.id);
@@ -96,12 +100,11 @@ export class ReconsentNoticeJob implements OnApplicationBootstrap {
     if (due === null) return;
     const sent = await this.dataSource.transaction(async (em) => {
       // Guarded by the consent it is about: a reconnect meanwhile starts a new year, with no notice due.
-      const [taken] = (await em.query(
-        `UPDATE jira_integrations SET reconsent_notice_days = $2
-          WHERE id = $1 AND consented_at = $3 AND (reconsent_notice_days IS NULL OR reconsent_notice_days > $2) RETURNING id`,
-        [row.id, due, consentedAt],
-      )) as [{ id: string }[], number];
-      if (taken.length === 0) return false;
+      const { affected } = await em.createQueryBuilder().update(JiraIntegration).set({ reconsentNoticeDays: due, ...KEEP_UPDATED_AT })
+        .where('id = :id AND consented_at = :consentedAt', { id: row.id, consentedAt })
+        .andWhere('(reconsent_notice_days IS NULL OR reconsent_notice_days > :due)', { due })
+        .execute();
+      if (!affected) return false;
       await this.outbox.enqueue(em, { type: NotificationType.ReconsentDue, teamId: row.team_id, data: {
         consentExpiresAt: expiresAt.toISOString(), daysLeft: daysLeft(expiresAt, now), noticeDays: due,
         cloudId: row.cloud_id, siteUrl: row.site_url, connectedByUserId: row.connected_by_user_id,

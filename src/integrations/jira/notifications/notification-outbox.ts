@@ -1,6 +1,8 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { DataSource, EntityManager, EntitySubscriberInterface, QueryRunner } from 'typeorm';
+import type { QueryDeepPartialEntity } from 'typeorm/query-builder/QueryPartialEntity.js';
 import { Clock } from '../common/clock.js';
+import { JiraNotification } from '../entities/jira-notification.entity.js';
 import { parseOpaqueId } from '../common/opaque-id.js';
 import { NOTIFICATION_TYPE_PATTERN, type NotificationInput } from './notification-types.js';
 import { JIRA_SETTINGS, type JiraModuleSettings } from '../config/module-settings.js';
@@ -67,14 +69,12 @@ export class NotificationOutbox {
     if (!NOTIFICATION_TYPE_PATTERN.test(input.type)) throw new Error(`Invalid notification type: ${input.type}`);
     if (parseOpaqueId(input.teamId) === null) throw new Error('Invalid team id for a notification');
     const now = this.clock.now();
-    const [row] = (await em.query(
-      `INSERT INTO jira_notification_outbox (type, team_id, data, occurred_at, next_attempt_at, created_at)
-       VALUES ($1, $2, $3::jsonb, $4, $4, $4) RETURNING id`,
-      [input.type, input.teamId, JSON.stringify(input.data ?? {}), now],
-    )) as { id: string }[];
+    const { identifiers: [row] } = await em.createQueryBuilder().insert().into(JiraNotification)
+      .values({ type: input.type, teamId: input.teamId, data: (input.data ?? {}) as QueryDeepPartialEntity<JiraNotification['data']>, occurredAt: now, nextAttemptAt: now, createdAt: now })
+      .execute();
     const runner = em.queryRunner;
     if (runner?.isTransactionActive) flags(runner)[WRITTEN] = true;
     else for (const l of listeners.get(em.connection) ?? []) l();
-    return row.id;
+    return (row as { id: string }).id;
   }
 }

@@ -2,6 +2,7 @@ import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnModuleD
 import { InjectDataSource } from '@nestjs/typeorm';
 import type { DataSource } from 'typeorm';
 import { Clock } from '../common/clock.js';
+import { JiraNotification } from '../entities/jira-notification.entity.js';
 import { NotificationMetrics } from './notification-metrics.js';
 import { NOTIFICATION_HEADERS, signNotification } from './notification-signature.js';
 import type { NotificationBody } from './notification-types.js';
@@ -49,6 +50,9 @@ export class NotificationWorker implements OnApplicationBootstrap, OnModuleDestr
   /** The last backlog read found no pending row: an idle cycle that claimed nothing need not read it again. */
   private backlogEmpty = false;
   private unlisten: (() => void) | null = null;
+  private get outbox() {
+    return this.dataSource.getRepository(JiraNotification);
+  }
 
   private readonly settings: NotifySettings;
   constructor(
@@ -100,7 +104,7 @@ export class NotificationWorker implements OnApplicationBootstrap, OnModuleDestr
     for (;;) {
       if (this.stopped) return;
       const now = this.clock.nowMs();
-      const rows = await claimLeased<ClaimedRow>(this.dataSource, 'jira_notification_outbox', COLUMNS, new Date(now),
+      const rows = await claimLeased<ClaimedRow>(this.dataSource, JiraNotification, COLUMNS, new Date(now),
         new Date(now + this.settings.timeoutMs + LEASE_MARGIN_MS), BATCH_SIZE);
       claimed += rows.length;
       // One bad row must not hold up the batch; its lease expires and it is tried again.
@@ -162,29 +166,21 @@ export class NotificationWorker implements OnApplicationBootstrap, OnModuleDestr
     switch (state.kind) {
       case 'done':
         this.metrics.attempted(row.type, 'delivered', seconds);
-        await this.dataSource.query(
-          `UPDATE jira_notification_outbox SET status = 'delivered', delivered_at = $2, locked_until = NULL, last_error = NULL
-            WHERE id = $1 AND status = 'pending'`,
-          [row.id, this.clock.now()],
-        );
+        await this.outbox.update({ id: row.id, status: 'pending' },
+          { status: 'delivered', deliveredAt: this.clock.now(), lockedUntil: null, lastError: null });
         return;
       case 'released':
         // Shutting down mid-POST: not the receiver's fault, so the attempt does not count.
-        await this.dataSource.query(
-          `UPDATE jira_notification_outbox SET locked_until = NULL, attempts = GREATEST(attempts - 1, 0) WHERE id = $1 AND status = 'pending'`,
-          [row.id],
-        );
+        await this.outbox.update({ id: row.id, status: 'pending' }, { lockedUntil: null, attempts: () => 'GREATEST(attempts - 1, 0)' });
         return;
       case 'retry':
       case 'dead': {
         const next = state.kind === 'retry' ? new Date(state.atMs) : null;
         if (next) this.runner.wakeAt(NOTIFICATION_QUEUE, next.getTime());
         this.metrics.attempted(row.type, next ? 'retry' : 'failed', seconds);
-        await this.dataSource.query(
-          `UPDATE jira_notification_outbox SET status = $2, next_attempt_at = COALESCE($3, next_attempt_at), locked_until = NULL, last_error = $4
-            WHERE id = $1 AND status = 'pending'`,
-          [row.id, next ? 'pending' : 'failed', next, error],
-        );
+        // A dead row keeps its next_attempt_at.
+        await this.outbox.update({ id: row.id, status: 'pending' },
+          { status: next ? 'pending' : 'failed', ...(next ? { nextAttemptAt: next } : {}), lockedUntil: null, lastError: error });
         const context = { notificationId: row.id, type: row.type, teamId: row.team_id, attempt: row.attempts, error };
         if (next) this.logger.warn({ ...context, nextAttemptAt: next, msg: 'notification delivery failed; will retry' });
         else this.logger.error({ ...context, msg: 'notification delivery failed for the whole retry window; giving up' });
@@ -193,9 +189,8 @@ export class NotificationWorker implements OnApplicationBootstrap, OnModuleDestr
   }
 
   private async recordBacklog(): Promise<void> {
-    const [row] = (await this.dataSource.query(
-      `SELECT min(occurred_at) AS oldest FROM jira_notification_outbox WHERE status = 'pending'`,
-    )) as { oldest: Date | string | null }[];
+    const row = await this.outbox.createQueryBuilder('o').select('min(o.occurredAt)', 'oldest')
+      .where(`o.status = 'pending'`).getRawOne<{ oldest: Date | string | null }>();
     this.backlogEmpty = !row?.oldest;
     this.metrics.backlog(row?.oldest ? Math.max(0, (this.clock.nowMs() - new Date(row.oldest).getTime()) / 1000) : 0);
   }

@@ -1,7 +1,8 @@
 import { Inject, Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import type { DataSource } from 'typeorm';
+import type { DataSource, SelectQueryBuilder } from 'typeorm';
 import { Clock } from '../common/clock.js';
+import { JiraIntegration } from '../entities/jira-integration.entity.js';
 import { JiraError, JiraErrorCode } from '../jira.errors.js';
 import { JobRunner } from '../jobs/job-runner.js';
 import { JiraTokenManager } from './jira-token-manager.service.js';
@@ -16,14 +17,21 @@ const MAX_PER_RUN = 200;
 /** Candidates read per query. */
 const BATCH = 20;
 /**
- * The sweep's query ($1 cutoff, $2 ids already seen, $3 now); exported so the bench explains
- * exactly this statement (jira_integrations_keepalive_idx answers it).
+ * The sweep's query (rows idle since before `cutoff`, not in `seen`, whose refresh lease is free at
+ * `now`); exported so the bench explains exactly this statement (jira_integrations_keepalive_idx
+ * answers it: the status and refresh-token predicate and the COALESCE are the index's own).
  */
-export const KEEPALIVE_CANDIDATES_SQL = `SELECT id, team_id FROM jira_integrations
-          WHERE status IN ('connected', 'pending_site_selection') AND refresh_token IS NOT NULL
-            AND COALESCE(last_refreshed_at, connected_at) < $1 AND NOT (id = ANY($2::uuid[]))
-            AND (refresh_lease_expires_at IS NULL OR refresh_lease_expires_at <= $3)
-          ORDER BY COALESCE(last_refreshed_at, connected_at) ASC LIMIT ${BATCH}`;
+export function keepAliveCandidates(ds: DataSource, cutoff: Date, seen: string[], now: Date): SelectQueryBuilder<JiraIntegration> {
+  return ds.getRepository(JiraIntegration).createQueryBuilder('i')
+    .select('i.id', 'id')
+    .addSelect('i.teamId', 'team_id')
+    .where(`i.status IN ('connected', 'pending_site_selection') AND i.refreshToken IS NOT NULL`)
+    .andWhere('COALESCE(i.lastRefreshedAt, i.connectedAt) < :cutoff', { cutoff })
+    .andWhere('NOT (i.id = ANY(CAST(:seen AS uuid[])))', { seen })
+    .andWhere('(i.refreshLeaseExpiresAt IS NULL OR i.refreshLeaseExpiresAt <= :now)', { now })
+    .orderBy('COALESCE(i.lastRefreshedAt, i.connectedAt)', 'ASC')
+    .limit(BATCH);
+}
 
 export interface KeepAliveReport {
   /** Integration ids this runner claimed (and tried to refresh), in order. */
@@ -75,10 +83,7 @@ export class JiraKeepAliveJob implements OnApplicationBootstrap {
     const cutoff = new Date(this.clock.nowMs() - this.config.keepAliveDays * DAY_MS);
     const seen: string[] = [];
     while (seen.length < MAX_PER_RUN) {
-      const rows = (await this.dataSource.query(
-        KEEPALIVE_CANDIDATES_SQL,
-        [cutoff, seen, this.clock.now()],
-      )) as { id: string; team_id: string }[];
+      const rows = await keepAliveCandidates(this.dataSource, cutoff, seen, this.clock.now()).getRawMany<{ id: string; team_id: string }>();
       if (rows.length === 0) break;
       for (const row of rows) {
         seen.push(row.id);

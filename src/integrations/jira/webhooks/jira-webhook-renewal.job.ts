@@ -1,7 +1,9 @@
 import { Injectable, type OnApplicationBootstrap } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import type { DataSource } from 'typeorm';
+import type { DataSource, InsertQueryBuilder, UpdateQueryBuilder } from 'typeorm';
 import { Clock } from '../common/clock.js';
+import { JiraIntegration } from '../entities/jira-integration.entity.js';
+import { JiraWebhookRegistration } from '../entities/jira-webhook-registration.entity.js';
 import { JobRunner } from '../jobs/job-runner.js';
 import { JiraWebhookLifecycle, REGISTRATION_LEASE_MS } from './jira-webhook-lifecycle.service.js';
 import { JiraWebhookRegistry } from './jira-webhook.registry.js';
@@ -19,20 +21,43 @@ const MAX_PER_RUN = 500;
 const BACKFILL_EVERY_MS = 24 * 3_600_000;
 
 /* The job's statements, exported so the bench explains exactly these (bench/scale.ts). */
-/** A pending registration for every connected OAuth team that has none ($1 now). */
-export const BACKFILL_SQL = `INSERT INTO jira_webhook_registrations (team_id, cloud_id, site_url, state, next_check_at, created_at, updated_at)
-         SELECT i.team_id::text, i.cloud_id, i.site_url, 'pending', $1, $1, $1 FROM jira_integrations i
-          WHERE i.status = 'connected' AND i.cloud_id IS NOT NULL AND i.connection_type = 'oauth'
-            AND NOT EXISTS (SELECT 1 FROM jira_webhook_registrations r WHERE r.team_id = i.team_id::text)
-         ON CONFLICT (team_id) DO NOTHING`;
-/** Leases the next due registration ($1 now, $2 lease end, $3 renew-before horizon, $4 teams already taken this run). */
-export const CLAIM_DUE_SQL = `UPDATE jira_webhook_registrations SET lease_until = $2
-          WHERE team_id = (
-            SELECT team_id FROM jira_webhook_registrations
-             WHERE (next_check_at <= $1 OR (state = 'active' AND expires_at <= $3))
-               AND (lease_until IS NULL OR lease_until <= $1) AND NOT (team_id = ANY($4::text[]))
-             ORDER BY next_check_at LIMIT 1 FOR UPDATE SKIP LOCKED)
-          RETURNING team_id`;
+/** A pending registration for every connected OAuth team that has none, at `now`. */
+export function backfillRegistrations(ds: DataSource, now: Date): InsertQueryBuilder<JiraWebhookRegistration> {
+  const missing = ds.createQueryBuilder()
+    // In the entity's column order: INSERT … SELECT lists the columns in that order.
+    .select('i.team_id::text').addSelect('i.cloud_id').addSelect('i.site_url').addSelect(`'pending'`)
+    .addSelect(':now').addSelect(':now').addSelect(':now')
+    .from(JiraIntegration, 'i')
+    .where(`i.status = 'connected' AND i.cloud_id IS NOT NULL AND i.connection_type = 'oauth'`)
+    .andWhere('NOT EXISTS (SELECT 1 FROM jira_webhook_registrations r WHERE r.team_id = i.team_id::text)')
+    .setParameters({ now });
+  return ds.createQueryBuilder()
+    .insert()
+    .into(JiraWebhookRegistration, ['teamId', 'cloudId', 'siteUrl', 'state', 'nextCheckAt', 'createdAt', 'updatedAt'])
+    .valuesFromSelect(missing)
+    .orIgnore();
+}
+
+/** Leases the next due registration: due at `at`, leased until `leaseUntil`, or expiring before `renewBefore`; not one of `taken`. */
+export function claimDueRegistration(ds: DataSource, at: Date, leaseUntil: Date, renewBefore: Date, taken: string[]): UpdateQueryBuilder<JiraWebhookRegistration> {
+  const due = ds.createQueryBuilder()
+    .subQuery()
+    .select('due.teamId')
+    .from(JiraWebhookRegistration, 'due')
+    .where(`(due.nextCheckAt <= :at OR (due.state = 'active' AND due.expiresAt <= :renewBefore))`, { at, renewBefore })
+    .andWhere('(due.leaseUntil IS NULL OR due.leaseUntil <= :at)')
+    .andWhere('NOT (due.teamId = ANY(CAST(:taken AS text[])))', { taken })
+    .orderBy('due.nextCheckAt')
+    .limit(1)
+    .setLock('pessimistic_write')
+    .setOnLocked('skip_locked');
+  return ds.createQueryBuilder()
+    .update(JiraWebhookRegistration)
+    .set({ leaseUntil })
+    .where(`team_id = ${due.getQuery()}`)
+    .setParameters(due.getParameters())
+    .returning('team_id');
+}
 
 export interface RenewalReport {
   teams: string[];
@@ -71,15 +96,14 @@ export class JiraWebhookRenewalJob implements OnApplicationBootstrap {
     if (!this.registry.enabled) return report;
     const now = this.clock.now();
     if (now.getTime() - this.lastBackfillMs >= BACKFILL_EVERY_MS) {
-      await this.dataSource.query(BACKFILL_SQL, [now]);
+      await backfillRegistrations(this.dataSource, now).execute();
       this.lastBackfillMs = now.getTime();
     }
     while (report.teams.length < MAX_PER_RUN) {
       const at = this.clock.now();
-      const [rows] = (await this.dataSource.query(
-        CLAIM_DUE_SQL,
-        [at, new Date(at.getTime() + REGISTRATION_LEASE_MS), new Date(at.getTime() + RENEW_WITHIN_MS), report.teams],
-      )) as [{ team_id: string }[], number];
+      const { raw } = await claimDueRegistration(this.dataSource, at, new Date(at.getTime() + REGISTRATION_LEASE_MS),
+        new Date(at.getTime() + RENEW_WITHIN_MS), report.teams).execute();
+      const rows = raw as { team_id: string }[];
       if (rows.length === 0) break;
       report.teams.push(rows[0].team_id);
       await this.lifecycle.ensureClaimed(rows[0].team_id);

@@ -2,6 +2,7 @@ import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplica
 import { InjectDataSource } from '@nestjs/typeorm';
 import type { DataSource } from 'typeorm';
 import { Clock } from '../common/clock.js';
+import { JiraWebhookDelivery } from '../entities/jira-webhook-delivery.entity.js';
 import { nextJobState } from '../jobs/job-outcome.js';
 import { CurrentRun, JobRunner } from '../jobs/job-runner.js';
 import { claimLeased } from '../jobs/leased-claim.js';
@@ -53,6 +54,9 @@ export class JiraWebhookDispatcher implements OnApplicationBootstrap, OnApplicat
   private stopped = false;
 
   private readonly config: JiraWebhookSettings;
+  private get events() {
+    return this.dataSource.getRepository(JiraWebhookDelivery);
+  }
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
     private readonly registry: JiraWebhookRegistry,
@@ -102,7 +106,7 @@ export class JiraWebhookDispatcher implements OnApplicationBootstrap, OnApplicat
     for (;;) {
       if (this.stopped) return total;
       const now = this.clock.now();
-      const batch = await claimLeased<EventRow>(this.dataSource, 'jira_webhook_events', COLUMNS, now,
+      const batch = await claimLeased<EventRow>(this.dataSource, JiraWebhookDelivery, COLUMNS, now,
         new Date(now.getTime() + this.config.leaseMs), BATCH);
       if (batch.length === 0) return total;
       total += batch.length;
@@ -149,9 +153,7 @@ export class JiraWebhookDispatcher implements OnApplicationBootstrap, OnApplicat
     }
     const now = this.clock.now();
     if (failure === null) {
-      await this.dataSource.query(
-        `UPDATE jira_webhook_events SET status = 'done', handled_by = $2, handled_at = $3, locked_until = NULL, last_error = NULL WHERE id = $1`,
-        [row.id, [...done], now]);
+      await this.events.update({ id: row.id }, { status: 'done', handledBy: [...done], handledAt: now, lockedUntil: null, lastError: null });
       this.metrics.handled('handled');
       return;
     }
@@ -159,9 +161,8 @@ export class JiraWebhookDispatcher implements OnApplicationBootstrap, OnApplicat
       { baseMs: this.config.retryBaseMs, maxMs: MAX_BACKOFF_MS, maxAttempts: this.config.maxAttempts }, now.getTime());
     const dead = state.kind !== 'retry';
     const nextAt = state.kind === 'retry' ? state.atMs : now.getTime();
-    await this.dataSource.query(
-      `UPDATE jira_webhook_events SET status = $2, handled_by = $3, last_error = $4, locked_until = NULL, next_attempt_at = $5 WHERE id = $1`,
-      [row.id, dead ? 'dead' : 'pending', [...done], failure, new Date(nextAt)]);
+    await this.events.update({ id: row.id },
+      { status: dead ? 'dead' : 'pending', handledBy: [...done], lastError: failure, lockedUntil: null, nextAttemptAt: new Date(nextAt) });
     this.metrics.handled(dead ? 'dead_lettered' : 'retried');
     if (!dead) this.runner.wakeAt(WEBHOOK_QUEUE, nextAt);
     if (dead) {
@@ -182,7 +183,6 @@ export class JiraWebhookDispatcher implements OnApplicationBootstrap, OnApplicat
   }
 
   private async refreshDeadLetterGauge(): Promise<void> {
-    const [{ n }] = (await this.dataSource.query(`SELECT count(*)::int AS n FROM jira_webhook_events WHERE status = 'dead'`)) as { n: number }[];
-    this.metrics.deadLetters.set(n);
+    this.metrics.deadLetters.set(await this.events.countBy({ status: 'dead' }));
   }
 }
