@@ -202,6 +202,22 @@ describe('managed Jira webhooks', () => {
     expect(row).toMatchObject({ status: 'done', attempts: 3, last_error: null });
   });
 
+  it('a holder whose claim was taken over (its lease lapsed) does not write the outcome over the new holder\'s', async () => {
+    // Inside the handler, another instance claims the event (as after a lapsed lease): one attempt more, a new lease.
+    probe.during.set('ABC-31', async (event) => {
+      await t.dataSource.query(`UPDATE jira_webhook_events SET attempts = attempts + 1, locked_until = now() + interval '1 hour' WHERE id = $1`, [event.id]);
+    });
+    const d = await deliver('ABC-31');
+    await waitFor(() => probe.handledKeys().includes('ABC-31'), 'the handler ran');
+    await t.app.get(JiraWebhookDispatcher).drain();
+    const [row] = await eventRows('delivery_id = $1', [d.deliveryId]);
+    // Still the new holder's: pending, its attempt, its lease; not marked done by the stale one.
+    expect(row).toMatchObject({ status: 'pending', attempts: 2 });
+    expect(row.locked_until).not.toBeNull();
+    probe.during.delete('ABC-31');
+    await t.dataSource.query(`UPDATE jira_webhook_events SET status = 'done', locked_until = NULL WHERE id = $1`, [row.id]);
+  });
+
   it('dead-letters a poison event without blocking the others', async () => {
     probe.poison.add('ABC-666');
     const poison = await deliver('ABC-666');

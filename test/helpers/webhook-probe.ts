@@ -20,11 +20,14 @@ export class WebhookProbe {
   readonly attempts = new Map<string, number>();
   readonly failTimes = new Map<string, number>();
   readonly poison = new Set<string>();
+  /** Runs inside the handler for a key, before it records the event (e.g. to play another instance). */
+  readonly during = new Map<string, (event: JiraWebhookEvent) => Promise<void>>();
 
   @OnJiraWebhook({ events: ['jira:issue_created', 'jira:issue_updated'], jqlFilter: 'project = ABC' })
   async onIssue(event: JiraWebhookEvent): Promise<void> {
     const key = keyOf(event);
     this.attempts.set(key, (this.attempts.get(key) ?? 0) + 1);
+    await this.during.get(key)?.(event);
     if (this.poison.has(key)) throw new Error(`cannot handle ${key}`);
     const left = this.failTimes.get(key) ?? 0;
     if (left > 0) {

@@ -93,6 +93,15 @@ describe('JiraIntegrationModule options', () => {
     expect(found.every((p) => p.startsWith('JiraIntegrationModule options: '))).toBe(true);
   });
 
+  it('check the encryption section and the sections\' shape too: a misspelt key is a problem, not an empty list', () => {
+    const k = randomBytes(32);
+    expect(problems({ ...base, encryption: { currentKey: k, previousKey: [k] } }))
+      .toEqual(['JiraIntegrationModule options: encryption.previousKey is not an option (encryption takes currentKey, previousKeys)']);
+    expect(problems({ ...base, encryption: { currentKey: k, previousKeys: k } }))
+      .toEqual(['JiraIntegrationModule options: encryption.previousKeys must be a list of keys (Buffers or base64 text)']);
+    expect(problems({ ...base, webhooks: 'x' })).toEqual(['JiraIntegrationModule options: webhooks must be an object']);
+  });
+
   it('read the proxy options; bad rules name the option', () => {
     const s = settings(base).proxy;
     expect(s.spaRules.map((r) => r.source)).toEqual(['GET /rest/api/3/**', 'GET /rest/agile/1.0/**']);

@@ -1,5 +1,5 @@
 import { AtlassianOptions, LifecycleOptions, resolveJiraSettings, ReturnOptions, TokenOptions, type JiraSettings } from './jira.config.js';
-import { EncryptionOptions, resolveEncryptionSettings, type EncryptionSettings } from './encryption.config.js';
+import { EncryptionOptions, resolveEncryptionSettings, type EncryptionKey, type EncryptionSettings } from './encryption.config.js';
 import { AtlassianRateLimitOptions, resolveJiraRateLimitSettings, type JiraRateLimitSettings } from './jira-rate-limit.config.js';
 import { resolveWebhookSettings, WebhookOptions, type JiraWebhookSettings } from './jira-webhooks.config.js';
 import { ProxyOptions, resolveProxySettings, type JiraProxySettings } from './jira-proxy.config.js';
@@ -72,6 +72,22 @@ export function optionVariables(): Map<string, string> {
 
 type OptionsLike = Record<string, unknown> & { [NAMER]?: Namer };
 
+/** The `encryption` section's own checks (it is not read through readSection, which would copy a Buffer). */
+function encryptionValues(values: Record<string, unknown> | undefined, name: Namer, problems: string[], strict: boolean) {
+  if (!values) return undefined;
+  if (strict) {
+    for (const key of Object.keys(values)) {
+      if (key !== 'currentKey' && key !== 'previousKeys') problems.push(`${name('encryption', key)} is not an option (encryption takes currentKey, previousKeys)`);
+    }
+  }
+  const previous = values.previousKeys;
+  if (previous !== undefined && typeof previous !== 'string' && !Array.isArray(previous)) {
+    problems.push(`${name('encryption', 'previousKeys')} must be a list of keys (Buffers or base64 text)`);
+    return { currentKey: values.currentKey as EncryptionKey | undefined };
+  }
+  return values as Parameters<typeof resolveEncryptionSettings>[0];
+}
+
 /**
  * The module options, validated against the schema once, every problem at once: in option paths
  * for a host (`JiraIntegrationModule options: tokens.keepAliveDays must not be greater than 80`),
@@ -87,8 +103,17 @@ export function resolveModuleSettings(options: object, routePrefix: string): Jir
     const known = new Set([...OPTION_SECTIONS.map((s) => s.section).filter(Boolean), ...topLevel, ...PORT_OPTIONS]);
     for (const key of Object.keys(o)) if (!known.has(key)) problems.push(`${key} is not an option`);
   }
+  // A section given as something other than an object is one problem, and then read as unset.
+  const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v) && !Buffer.isBuffer(v);
+  const sectionValues = (key: string): Record<string, unknown> | undefined => {
+    const v = o[key];
+    if (v === undefined || v === null) return undefined;
+    if (isObject(v)) return v;
+    problems.push(`${fromEnvironment ? key : name(key, '').replace(/\.$/, '')} must be an object`);
+    return undefined;
+  };
   const section = <T extends object>(cls: new () => T, key: string, omit: string[] = []): T => {
-    const values = key ? (o[key] as Record<string, unknown> | undefined) : Object.fromEntries([...topLevel].map((p) => [p, o[p]]));
+    const values = key ? sectionValues(key) : Object.fromEntries([...topLevel].map((p) => [p, o[p]]));
     const own = values ? Object.fromEntries(Object.entries(values).filter(([k]) => !omit.includes(k))) : undefined;
     return readSection(cls, key, own, name, problems, !fromEnvironment);
   };
@@ -99,7 +124,7 @@ export function resolveModuleSettings(options: object, routePrefix: string): Jir
   // `storage` is an object (the host's ThrottlerStorage), not a setting.
   const rateLimit = section(RateLimitOptions, 'rateLimit', ['storage']);
   const settings: JiraModuleSettings = {
-    encryption: resolveEncryptionSettings(o.encryption as Parameters<typeof resolveEncryptionSettings>[0], name, problems),
+    encryption: resolveEncryptionSettings(encryptionValues(sectionValues('encryption'), name, problems, !fromEnvironment), name, problems),
     jira: resolveJiraSettings(atlassian, tokens, lifecycle, returns, routePrefix, name, problems),
     rateLimit: resolveRateLimitSettings(rateLimit),
     redis: resolveRedisSettings(rateLimit),

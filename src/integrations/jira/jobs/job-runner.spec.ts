@@ -45,6 +45,24 @@ describe('JobRunner loop', () => {
     expect(runs).toEqual([0, POLL + 1]);
   });
 
+  it('looks again a minute after a failed drain, even with no poll (the database was down)', async () => {
+    let failing = true;
+    runner.queue({ name: 'q', pollMs: 0, drain: async () => {
+      runs.push(Date.now());
+      if (failing) throw new Error('connection refused');
+    } });
+    await vi.advanceTimersByTimeAsync(0);
+    expect(runs).toEqual([0]);
+    failing = false;
+    await vi.advanceTimersByTimeAsync(60_000);
+    expect(runs).toEqual([0]);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(runs).toEqual([0, 60_001]);
+    // Succeeded, and no poll: nothing more until woken.
+    await vi.advanceTimersByTimeAsync(10 * 60_000);
+    expect(runs).toEqual([0, 60_001]);
+  });
+
   it('runs a woken queue at once, and a scheduled retry at its time rather than at the poll', async () => {
     register();
     await vi.advanceTimersByTimeAsync(1_000);

@@ -102,6 +102,8 @@ export class JobRunner implements OnModuleDestroy {
   /** Schedules whose row is still to be created and read (batched into two statements). */
   private unread = new Set<string>();
   private reading?: Promise<void>;
+  /** Periodic jobs whose run is in progress here (handed back if still running at shutdown). */
+  private readonly runningSchedules = new Set<string>();
   private timer?: NodeJS.Timeout;
   private stopped = false;
 
@@ -129,7 +131,14 @@ export class JobRunner implements OnModuleDestroy {
       stop: spec.stop,
       fire: async () => {
         task.dueMs = spec.pollMs > 0 ? this.clock.nowMs() + spec.pollMs : Infinity;
-        await spec.drain();
+        try {
+          await spec.drain();
+        } catch (err) {
+          // The database (or a handler's bookkeeping) failed: look again in a minute even with no
+          // poll, so claimed rows are not left until something new wakes the queue.
+          task.dueMs = Math.min(task.dueMs, this.clock.nowMs() + RETRY_BASE_MS);
+          throw err;
+        }
       },
     };
     this.add(task);
@@ -156,10 +165,15 @@ export class JobRunner implements OnModuleDestroy {
 
   /** Reads (creating them first) the rows of schedules registered since the last read; retried in a minute on failure. */
   private requestRead(): void {
-    this.reading ??= Promise.resolve().then(() => this.readSchedules()).catch((err: unknown) => {
+    this.reading ??= Promise.resolve().then(() => this.readSchedules()).then(() => {
+      this.reading = undefined;
+      // A job registered after the read's last look (while it was finishing) is read now.
+      if (this.unread.size > 0 && !this.stopped) this.requestRead();
+    }, (err: unknown) => {
+      this.reading = undefined;
       this.logger.error({ err, msg: 'job runner could not read its schedule; retrying in a minute' });
       setTimeout(() => this.requestRead(), RETRY_BASE_MS).unref();
-    }).finally(() => (this.reading = undefined));
+    });
   }
 
   /** Runs a queue now (or right after its run in progress). */
@@ -198,6 +212,13 @@ export class JobRunner implements OnModuleDestroy {
     let timeout: NodeJS.Timeout | undefined;
     await Promise.race([Promise.all(running), new Promise((r) => (timeout = setTimeout(r, SHUTDOWN_WAIT_MS)))]);
     clearTimeout(timeout);
+    // Periodic runs still going are handed back (the database is still open here), so another
+    // instance need not wait out their lease (up to an hour); each job's rows have guards of their own.
+    const unfinished = [...this.runningSchedules];
+    if (unfinished.length > 0) {
+      await this.jobs.createQueryBuilder().update(JiraJob).set({ lockedUntil: null }).where('name IN (:...unfinished)', { unfinished }).execute()
+        .catch((err: unknown) => this.logger.warn({ err, jobs: unfinished, msg: 'could not hand back periodic jobs at shutdown; their leases will lapse' }));
+    }
   }
 
   private add(task: Task): void {
@@ -262,8 +283,10 @@ export class JobRunner implements OnModuleDestroy {
       .values(names.map((name) => ({ name, runAt: () => `now() + make_interval(secs => ${seconds(this.schedules.get(name)!.everyMs)})` })))
       .orUpdate(['run_at'], ['name'], { overwriteCondition: { where: 'jira_jobs.run_at > EXCLUDED.run_at' } })
       .execute();
-    for (const [name, waitMs] of await this.waits(names)) this.setDue(name, this.clock.nowMs() + waitMs);
-    for (const name of names) this.unread.delete(name);
+    const waits = await this.waits(names);
+    // A row deleted between the two statements stays unread: the next turn creates it again.
+    for (const name of names) if (waits.has(name)) this.unread.delete(name);
+    for (const [name, waitMs] of waits) this.setDue(name, this.clock.nowMs() + waitMs);
   }
 
   /**
@@ -321,12 +344,14 @@ export class JobRunner implements OnModuleDestroy {
       return false;
     }
     let error: string | null = null;
+    this.runningSchedules.add(spec.name);
     try {
       await spec.run();
     } catch (err) {
       error = (err instanceof Error ? err.message : String(err)).slice(0, 500);
       this.logger.error({ job: spec.name, attempt: row.attempts, error, msg: 'periodic job failed; retried with backoff' });
     }
+    this.runningSchedules.delete(spec.name);
     const state = nextJobState(error === null ? { kind: 'succeeded' } : { kind: 'failed', error }, row.attempts,
       { baseMs: Math.min(RETRY_BASE_MS, spec.everyMs), maxMs: spec.everyMs }, 0);
     // Times on the database's clock, as the claim's: the delay from now.

@@ -1,5 +1,5 @@
 import type { DataSource, EntityManager, Repository, SelectQueryBuilder } from 'typeorm';
-import { JiraIntegration } from '../entities/jira-integration.entity.js';
+import { JiraIntegration, KEEP_UPDATED_AT } from '../entities/jira-integration.entity.js';
 
 /*
  * Not a lease of the job runner (jobs/): this one is part of the refresh correctness protocol. It
@@ -366,7 +366,7 @@ export class RefreshLeaseStore {
 
   /** Records an error code on the row without touching tokens or the lease (e.g. unreadable credentials). */
   async recordError(teamId: string, errorCode: string): Promise<void> {
-    await this.integrations.createQueryBuilder().update().set({ lastErrorCode: errorCode, lastErrorAt: () => 'now()' })
+    await this.integrations.createQueryBuilder().update().set({ lastErrorCode: errorCode, lastErrorAt: () => 'now()', ...KEEP_UPDATED_AT })
       .where('team_id = :teamId AND last_error_code IS DISTINCT FROM :errorCode', { teamId, errorCode }).execute();
   }
 

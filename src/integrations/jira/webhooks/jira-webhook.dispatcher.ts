@@ -106,11 +106,11 @@ export class JiraWebhookDispatcher implements OnApplicationBootstrap, OnApplicat
     for (;;) {
       if (this.stopped) return total;
       const now = this.clock.now();
-      const batch = await claimLeased<EventRow>(this.dataSource, JiraWebhookDelivery, COLUMNS, now,
-        new Date(now.getTime() + this.config.leaseMs), BATCH);
+      const leaseEndMs = now.getTime() + this.config.leaseMs;
+      const batch = await claimLeased<EventRow>(this.dataSource, JiraWebhookDelivery, COLUMNS, now, new Date(leaseEndMs), BATCH);
       if (batch.length === 0) return total;
       total += batch.length;
-      await Promise.all(batch.map((row) => this.handle(row)));
+      await Promise.all(batch.map((row) => this.handle(row, leaseEndMs)));
     }
   }
 
@@ -126,7 +126,12 @@ export class JiraWebhookDispatcher implements OnApplicationBootstrap, OnApplicat
     return requeued;
   }
 
-  private async handle(row: EventRow): Promise<void> {
+  /**
+   * Runs the event's remaining handlers within its lease (`leaseEndMs`, clock ms): a handler that
+   * could not finish before the lease lapses is left for the retry, so another instance never runs
+   * the same handlers at once; the outcome is written only while this claim (its attempt) holds.
+   */
+  private async handle(row: EventRow, leaseEndMs: number): Promise<void> {
     const matched = pgArray(row.matched_webhook_ids).map(Number);
     const done = new Set(pgArray(row.handled_by));
     const keys = new Set(pgArray(row.subscription_keys));
@@ -144,6 +149,10 @@ export class JiraWebhookDispatcher implements OnApplicationBootstrap, OnApplicat
     let failure: string | null = null;
     for (const handler of this.registry.handlersFor(keys)) {
       if (done.has(handler.name)) continue;
+      if (this.clock.nowMs() + this.config.handlerTimeoutMs >= leaseEndMs) {
+        failure = `${handler.name}: not started, the event's lease would lapse first; retried`;
+        break;
+      }
       try {
         await this.withTimeout(handler.run(event));
         done.add(handler.name);
@@ -153,7 +162,9 @@ export class JiraWebhookDispatcher implements OnApplicationBootstrap, OnApplicat
     }
     const now = this.clock.now();
     if (failure === null) {
-      await this.events.update({ id: row.id }, { status: 'done', handledBy: [...done], handledAt: now, lockedUntil: null, lastError: null });
+      // Fenced by the claim's attempt: after a lapse another instance's claim counted another.
+      await this.events.update({ id: row.id, status: 'pending', attempts: row.attempts },
+        { status: 'done', handledBy: [...done], handledAt: now, lockedUntil: null, lastError: null });
       this.metrics.handled('handled');
       return;
     }
@@ -161,7 +172,7 @@ export class JiraWebhookDispatcher implements OnApplicationBootstrap, OnApplicat
       { baseMs: this.config.retryBaseMs, maxMs: MAX_BACKOFF_MS, maxAttempts: this.config.maxAttempts }, now.getTime());
     const dead = state.kind !== 'retry';
     const nextAt = state.kind === 'retry' ? state.atMs : now.getTime();
-    await this.events.update({ id: row.id },
+    await this.events.update({ id: row.id, status: 'pending', attempts: row.attempts },
       { status: dead ? 'dead' : 'pending', handledBy: [...done], lastError: failure, lockedUntil: null, nextAttemptAt: new Date(nextAt) });
     this.metrics.handled(dead ? 'dead_lettered' : 'retried');
     if (!dead) this.runner.wakeAt(WEBHOOK_QUEUE, nextAt);
