@@ -11,7 +11,7 @@ import { bodyOfType, claimBody, JSON_BODY_LIMIT_BYTES } from './integrations/jir
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { rejectDeepBodies } from './integrations/jira/common/http/body-depth.middleware.js';
 import { addProblemCodeCatalogue } from './integrations/jira/common/openapi/problem-catalogue.js';
-import { appConfig } from './integrations/jira/config/app.config.js';
+import { appConfig } from './config/app.config.js';
 import type { ConfigType } from '@nestjs/config';
 import { JIRA_SETTINGS, type JiraModuleSettings } from './integrations/jira/config/module-settings.js';
 import { captureWebhookBody, JIRA_WEBHOOK_PATH, webhookVerifier } from './integrations/jira/webhooks/webhook-request.js';

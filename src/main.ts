@@ -5,7 +5,7 @@ import type { ConfigType } from '@nestjs/config';
 import { Logger } from 'nestjs-pino';
 import { AppModule } from './app.module.js';
 import { configureApp } from './app.setup.js';
-import { appConfig } from './integrations/jira/config/app.config.js';
+import { appConfig } from './config/app.config.js';
 import { findConfigurationProblems, formatConfigurationProblems } from './config/check-configuration.js';
 import { loadEnvFile } from './config/load-env-file.js';
 import { formatUnknownVariables, knownVariableNames, unknownVariables } from './config/unknown-variables.js';

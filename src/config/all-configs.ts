@@ -1,5 +1,5 @@
 import { AdminEnv, adminConfig } from './admin.config.js';
-import { AppEnv, appConfig } from '../integrations/jira/config/app.config.js';
+import { AppEnv, appConfig } from './app.config.js';
 import { AuthEnv, authConfig } from './auth.config.js';
 import { DatabaseEnv, databaseConfig } from './database.config.js';
 import { OPTION_SECTIONS } from '../integrations/jira/config/module-settings.js';
@@ -19,7 +19,7 @@ export const allConfigs = [appConfig, authConfig, databaseConfig, adminConfig, t
  * (`atlassian.clientId`) whose variable is the property's `@Env`.
  */
 export const allEnvSchemas: ReadonlyArray<{ title: string; file: string; schema: new () => object; section?: string }> = [
-  { title: 'Server', file: 'src/integrations/jira/config/app.config.ts', schema: AppEnv },
+  { title: 'Server', file: 'src/config/app.config.ts', schema: AppEnv },
   { title: 'Database', file: 'src/config/database.config.ts', schema: DatabaseEnv },
   { title: 'Bearer tokens of the product', file: 'src/config/auth.config.ts', schema: AuthEnv },
   { title: 'Team membership', file: 'src/config/team-access.config.ts', schema: TeamAccessEnv },

@@ -4,9 +4,9 @@ import { readAuthSettings } from './auth.config.js';
 import { readDatabaseSettings } from './database.config.js';
 import { JIRA_CALLBACK_PATH } from '../integrations/jira/config/jira.config.js';
 import { readJiraModuleSettings } from './jira-options.js';
-import { parseTrustProxy } from '../integrations/jira/config/trust-proxy.js';
+import { parseTrustProxy } from './trust-proxy.js';
 import { JiraOAuthController } from '../integrations/jira/connect/jira-oauth.controller.js';
-import { AppEnv } from '../integrations/jira/config/app.config.js';
+import { AppEnv } from './app.config.js';
 import { EnvValidationError, validateEnv } from '../integrations/jira/config/validate-env.js';
 
 /** The module's settings from these variables (through the standalone server's one factory). */

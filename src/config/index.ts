@@ -1,4 +1,4 @@
-export { appConfig } from '../integrations/jira/config/app.config.js';
+export { appConfig } from './app.config.js';
 export { authConfig } from './auth.config.js';
 export { databaseConfig } from './database.config.js';
 export { adminConfig } from './admin.config.js';

@@ -2,7 +2,7 @@ import type { IncomingMessage } from 'node:http';
 import { randomUUID } from 'node:crypto';
 import type { DestinationStream } from 'pino';
 import { LoggerModule } from 'nestjs-pino';
-import { appConfig } from '../../integrations/jira/config/app.config.js';
+import { appConfig } from '../../config/app.config.js';
 import type { ConfigType } from '@nestjs/config';
 
 /**

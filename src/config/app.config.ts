@@ -1,9 +1,9 @@
 import { registerAs } from '@nestjs/config';
 import { IsIn, IsInt, IsOptional, IsString, Max, Min, Validate } from 'class-validator';
-import { RuntimeEnv } from './runtime.env.js';
+import { RuntimeEnv } from '../integrations/jira/config/runtime.env.js';
 import { parseTrustProxy, TrustProxyConstraint } from './trust-proxy.js';
-import { parseOrigins, validateEnv } from './validate-env.js';
-import { Describe } from './describe.js';
+import { parseOrigins, validateEnv } from '../integrations/jira/config/validate-env.js';
+import { Describe } from '../integrations/jira/config/describe.js';
 
 const PORT_RANGE = 'PORT must be a whole number from 0 to 65535';
 
