@@ -109,7 +109,7 @@ export function resolveModuleSettings(options: object, routePrefix: string): Jir
     const v = o[key];
     if (v === undefined || v === null) return undefined;
     if (isObject(v)) return v;
-    problems.push(`${fromEnvironment ? key : name(key, '').replace(/\.$/, '')} must be an object`);
+    problems.push(`${key} must be an object`);
     return undefined;
   };
   const section = <T extends object>(cls: new () => T, key: string, omit: string[] = []): T => {

@@ -27,4 +27,36 @@ describe('nextJobState', () => {
   it.each(table)('%s', (_label, attempt, attempts, policy, random, expected) => {
     expect(nextJobState(attempt, attempts, policy, NOW, random)).toEqual(expected);
   });
+
+  // The notifications' retry rule (NOTIFY_* defaults: 10 s base, 1 h cap, 72 h window), which the worker asks of nextJobState.
+  const notify = { baseMs: 10_000, maxMs: 3_600_000 };
+  const retryForMs = 72 * 3_600_000;
+
+  it('notifications: doubles from the base, capped, jittered into [50 %, 100 %] of the step (the module\'s backoff)', () => {
+    const delay = (attempts: number, random: () => number) => {
+      const state = nextJobState(failed, attempts, notify, NOW, random);
+      return state.kind === 'retry' ? state.atMs - NOW : null;
+    };
+    expect([1, 2, 3, 4].map((a) => delay(a, top))).toEqual([10_000, 20_000, 40_000, 80_000]);
+    expect(delay(30, top)).toBe(3_600_000);
+    expect(delay(30, bottom)).toBe(1_800_000);
+    expect(delay(1, bottom)).toBe(5_000);
+    expect(delay(1, () => 0.5)).toBe(7_500);
+  });
+
+  it('notifications: keep retrying for the whole window (at least 24 hours), then give up', () => {
+    const start = 0;
+    let now = start;
+    let attempts = 0;
+    for (;;) {
+      attempts++;
+      const next = nextJobState(failed, attempts, { ...notify, giveUpAtMs: start + retryForMs }, now, () => 0.5);
+      if (next.kind !== 'retry') break;
+      expect(next.atMs).toBeGreaterThan(now);
+      now = next.atMs;
+    }
+    expect(now - start).toBe(retryForMs);
+    expect(now - start).toBeGreaterThanOrEqual(24 * 3_600_000);
+    expect(attempts).toBeGreaterThan(70); // every 30 to 60 minutes once the cap is reached
+  });
 });

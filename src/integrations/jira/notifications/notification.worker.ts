@@ -6,7 +6,6 @@ import { JiraNotification } from '../entities/jira-notification.entity.js';
 import { NotificationMetrics } from './notification-metrics.js';
 import { NOTIFICATION_HEADERS, signNotification } from './notification-signature.js';
 import type { NotificationBody } from './notification-types.js';
-import type { RetrySchedule } from './retry-schedule.js';
 import { onNotificationsCommitted } from './notification-outbox.js';
 import { JIRA_SETTINGS, type JiraModuleSettings } from '../config/module-settings.js';
 import type { NotifySettings } from '../config/notify.config.js';
@@ -41,7 +40,6 @@ const COLUMNS = ['id', 'type', 'team_id', 'data', 'occurred_at', 'attempts'] as 
 @Injectable()
 export class NotificationWorker implements OnApplicationBootstrap, OnModuleDestroy {
   private readonly logger = new Logger(NotificationWorker.name);
-  private readonly schedule: RetrySchedule;
   private readonly inFlight = new Set<AbortController>();
   private readonly runner: JobRunner;
   /** The drain in progress (the runner's or a test's), awaited on shutdown. */
@@ -62,7 +60,6 @@ export class NotificationWorker implements OnApplicationBootstrap, OnModuleDestr
     private readonly metrics: NotificationMetrics,
   ) {
     this.settings = settings.notify;
-    this.schedule = { baseMs: this.settings.retryBaseMs, maxMs: this.settings.retryMaxMs, retryForMs: this.settings.retryForMs };
     // The runner of this database, shared with the module's other jobs (this worker is also built
     // outside the module's DI, by the module's option providers).
     this.runner = JobRunner.for(dataSource, clock);
@@ -156,7 +153,7 @@ export class NotificationWorker implements OnApplicationBootstrap, OnModuleDestr
     const state = nextJobState(
       error === null ? { kind: 'succeeded' } : this.stopped ? { kind: 'aborted' } : { kind: 'failed', error },
       row.attempts,
-      { baseMs: this.schedule.baseMs, maxMs: this.schedule.maxMs, giveUpAtMs: new Date(row.occurred_at).getTime() + this.schedule.retryForMs },
+      { baseMs: this.settings.retryBaseMs, maxMs: this.settings.retryMaxMs, giveUpAtMs: new Date(row.occurred_at).getTime() + this.settings.retryForMs },
       this.clock.nowMs(),
     );
     await this.record(row, state, error ?? '', seconds);
