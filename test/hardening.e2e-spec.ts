@@ -123,3 +123,15 @@ describe('deeply nested request bodies', () => {
     expect(res.body.detail).toMatch(/32 ?kB|32768 bytes/i);
   });
 });
+
+describe('TRUST_PROXY', () => {
+  it('accepts false (the app starts and does not trust X-Forwarded-For)', async () => {
+    const t = await createTestApp({ env: { TRUST_PROXY: 'false' } });
+    try {
+      expect(t.app.getHttpAdapter().getInstance().get('trust proxy')).toBeFalsy();
+      expect((await t.http.get('/health')).status).toBe(200);
+    } finally {
+      await t.close();
+    }
+  });
+});
