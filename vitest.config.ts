@@ -20,7 +20,7 @@ const TIERS = {
     'test/token-refresh-outcomes.e2e-spec.ts',
     'test/redis-outage-memory.e2e-spec.ts',
   ],
-  /** The sandbox and headless Chromium: heavy, one file at a time. */
+  /** The sandbox and headless Chromium, beside the integration files (generous waits: 30 s a step). */
   browser: ['test/browser/**/*.e2e-spec.ts', 'test/sandbox.e2e-spec.ts'],
   /** The real entry point in child processes (runs on every Node version). Always PGlite. */
   startup: ['test/startup.e2e-spec.ts'],
@@ -41,7 +41,7 @@ const e2e = {
 /** Tiers that test the embedded database whatever DATABASE_URL says (test/setup.ts reads this). */
 const embedded = { env: { JC_TEST_DATABASE: 'embedded' } };
 const withoutTemplate = { globalSetup: [] };
-/** Alone on the machine: after the parallel tiers, one file at a time. */
+/** Alone: one file at a time (the pooler tier runs on its own, scripts/ci-pooler.sh). */
 const alone = { fileParallelism: false };
 /**
  * The fault tests, after the parallel tiers, two files at a time: they mostly wait (on frozen
@@ -64,7 +64,7 @@ export default defineConfig({
     // Forks spend much of their time waiting on HTTP, timers and the database: on 2 cores CI's Node 24
     // step (every tier but the pooler's, on PostgreSQL) took 260 s with 2 workers (1.16 cores busy)
     // and 242 to 245 s with 3 in fresh clones; with Vitest's durations cached, 195 s with 3 and 211 s
-    // with 4 (2026-12-05, quiet machine). The browser and pooler tiers stay one file at a time.
+    // with 4 (2026-12-05, quiet machine). The pooler tier stays one file at a time.
     maxWorkers: Number(process.env.VITEST_MAX_WORKERS) || 3,
     // Long files first, whether or not Vitest has durations cached (a fresh clone has none).
     sequence: { sequencer: SlowFirstSequencer },
@@ -88,9 +88,11 @@ export default defineConfig({
       project('integration', { ...e2e, include: E2E, exclude: Object.values(TIERS).flat(), isolate: false }),
       project('pglite', { ...e2e, ...embedded, ...withoutTemplate, include: TIERS.pglite }),
       project('faults', { ...e2e, ...inPairs, include: TIERS.faults }),
-      project('browser', { ...e2e, ...alone, include: TIERS.browser }),
+      // With the parallel tiers: alone after the faults, they were the run's last 14 s (two worker
+      // starts and Chromium's) for 6 s of work (2026-12-06, CPU-throttled CI).
+      project('browser', { ...e2e, include: TIERS.browser }),
       project('startup', { ...e2e, ...embedded, ...withoutTemplate, include: TIERS.startup }),
-      project('pooler', { ...e2e, ...alone, include: TIERS.pooler }),
+      project('pooler', { ...e2e, ...alone, isolate: false, include: TIERS.pooler }),
     ],
   },
 });

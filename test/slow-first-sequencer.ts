@@ -22,6 +22,7 @@ export const LONG_FILES = [
   'test/migrations.e2e-spec.ts', // 10 s
   'src/cli/key-rotation.spec.ts', // 9 s
   'test/jira-oauth-callback-return.e2e-spec.ts', // 9 s
+  'test/browser/sandbox.e2e-spec.ts', // 5 s, but a sandbox process and Chromium to start: never the tail
 ];
 
 export class SlowFirstSequencer extends BaseSequencer {
