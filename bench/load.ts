@@ -12,6 +12,8 @@ export interface LoadResult {
 export const CONNECTIONS = 50;
 const ROUND_S = Number(process.env.BENCH_ROUND_S ?? 3);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+/** Seconds of warm-up per target before the measured rounds (0: none, as the smoke run does). */
+export const WARMUP_S = Number(process.env.BENCH_WARMUP_S ?? 1);
 
 export interface Target {
   route: string;
@@ -21,10 +23,10 @@ export interface Target {
 
 /**
  * 50 connections against each target in turn, ROUNDS times (interleaved, so a noisy neighbour
- * hurts every route alike), after a one-second warm-up each; the median round is reported.
+ * hurts every route alike), after a warm-up of WARMUP_S (one second) each; the median round is reported.
  */
 export async function hammer(targets: Target[]): Promise<LoadResult[]> {
-  for (const t of targets) await autocannon({ url: t.url, connections: CONNECTIONS, duration: 1, headers: t.headers });
+  if (WARMUP_S > 0) for (const t of targets) await autocannon({ url: t.url, connections: CONNECTIONS, duration: WARMUP_S, headers: t.headers });
   const rounds = targets.map(() => [] as LoadResult[]);
   for (let round = 0; round < ROUNDS; round++) {
     for (const [i, t] of targets.entries()) {
