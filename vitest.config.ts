@@ -24,7 +24,7 @@ const TIERS = {
   browser: ['test/browser/**/*.e2e-spec.ts', 'test/sandbox.e2e-spec.ts'],
   /** The real entry point in child processes (runs on every Node version). Always PGlite. */
   startup: ['test/startup.e2e-spec.ts'],
-  /** PgBouncer in transaction mode, and start-up refusals (scripts/ci-pooler.sh). */
+  /** PgBouncer in transaction mode before a private cluster, and start-up refusals: with the faults (inPairs). */
   pooler: ['test/pooler/**/*.e2e-spec.ts'],
 };
 const E2E = ['test/**/*.e2e-spec.ts', 'examples/**/*.e2e-spec.ts'];
@@ -41,8 +41,6 @@ const e2e = {
 /** Tiers that test the embedded database whatever DATABASE_URL says (test/setup.ts reads this). */
 const embedded = { env: { JC_TEST_DATABASE: 'embedded' } };
 const withoutTemplate = { globalSetup: [] };
-/** Alone: one file at a time (the pooler tier runs on its own, scripts/ci-pooler.sh). */
-const alone = { fileParallelism: false };
 /**
  * The fault tests, after the parallel tiers, two files at a time: they mostly wait (on frozen
  * servers, a 9 s token endpoint, a leeway), and one at a time left a core idle for a minute of
@@ -64,7 +62,7 @@ export default defineConfig({
     // Forks spend much of their time waiting on HTTP, timers and the database: on 2 cores CI's Node 24
     // step (every tier but the pooler's, on PostgreSQL) took 260 s with 2 workers (1.16 cores busy)
     // and 242 to 245 s with 3 in fresh clones; with Vitest's durations cached, 195 s with 3 and 211 s
-    // with 4 (2026-12-05, quiet machine). The pooler tier stays one file at a time.
+    // with 4 (2026-12-05, quiet machine).
     maxWorkers: Number(process.env.VITEST_MAX_WORKERS) || 3,
     // Long files first, whether or not Vitest has durations cached (a fresh clone has none).
     sequence: { sequencer: SlowFirstSequencer },
@@ -92,7 +90,8 @@ export default defineConfig({
       // starts and Chromium's) for 6 s of work (2026-12-06, CPU-throttled CI).
       project('browser', { ...e2e, include: TIERS.browser }),
       project('startup', { ...e2e, ...embedded, ...withoutTemplate, include: TIERS.startup }),
-      project('pooler', { ...e2e, ...alone, isolate: false, include: TIERS.pooler }),
+      // Its own cluster and PgBouncer, like the fault files: in pairs with them, after the parallel tiers.
+      project('pooler', { ...e2e, ...inPairs, include: TIERS.pooler }),
     ],
   },
 });
