@@ -2,7 +2,7 @@ import { relative } from 'node:path';
 import { BaseSequencer, type TestSpecification } from 'vitest/node';
 
 /**
- * The parallel tiers' longest files, longest first (seconds in CI's Node 24 step, 2026-12-05).
+ * The longest files of each group, longest first (seconds in CI's Node 24 step, 2026-12-05/06).
  * Vitest orders by the durations in its results cache, which a fresh clone (CI) does not have:
  * there it falls back to file size, and a 30-second file picked up last became the run's tail.
  * Files not listed keep Vitest's order, after these. A stale entry only costs ordering.
@@ -23,6 +23,14 @@ export const LONG_FILES = [
   'src/cli/key-rotation.spec.ts', // 9 s
   'test/jira-oauth-callback-return.e2e-spec.ts', // 9 s
   'test/browser/sandbox.e2e-spec.ts', // 5 s, but a sandbox process and Chromium to start: never the tail
+  // The faults and pooler group, two at a time after the parallel tiers (seconds in CI, 2026-12-06):
+  // in the default order the pooler file came last and the pair ran 35 s for 57 s of files.
+  'test/token-slow-atlassian.e2e-spec.ts', // 9 s: a 9 s token endpoint
+  'test/database-stall.e2e-spec.ts', // 9 s
+  'test/pooler/pooler.e2e-spec.ts', // 9 s
+  'test/redis-outage-memory.e2e-spec.ts', // 8 s
+  'test/token-manager-cross-process.e2e-spec.ts', // 7 s
+  'test/token-refresh-outcomes.e2e-spec.ts', // 6 s
 ];
 
 export class SlowFirstSequencer extends BaseSequencer {
