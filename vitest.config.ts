@@ -90,7 +90,8 @@ export default defineConfig({
       // starts and Chromium's) for 6 s of work (2026-12-06, CPU-throttled CI).
       project('browser', { ...e2e, include: TIERS.browser }),
       project('startup', { ...e2e, ...embedded, ...withoutTemplate, include: TIERS.startup }),
-      // Its own cluster and PgBouncer, like the fault files: in pairs with them, after the parallel tiers.
+      // Its own cluster and PgBouncer, like the fault files: under npm test in pairs with them, after the
+      // parallel tiers (CI runs it alone, beside its other checks: scripts/ci-pooler.sh).
       project('pooler', { ...e2e, ...inPairs, include: TIERS.pooler }),
     ],
   },

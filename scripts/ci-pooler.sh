@@ -3,7 +3,8 @@
 # its default settings, started by the tests themselves (as a non-root user) in front of a private
 # PostgreSQL cluster, and the server-side statement timeout directly and through the pooler.
 # Installs Debian's pgbouncer once (idempotent), then fails rather than skips if it is missing.
-# Usage: bash scripts/ci-pooler.sh   (the tier alone; .ci/run runs it within `npm test`, with the faults)
+# Usage: bash scripts/ci-pooler.sh   (VITEST_JSON_REPORT=<file> for .ci/run's closing line; `npm test`
+# runs the tier too, in pairs with the fault files)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
