@@ -1,4 +1,4 @@
-import autocannon from 'autocannon';
+import autocannon, { type Options } from 'autocannon';
 
 export interface LoadResult {
   route: string;
@@ -13,7 +13,12 @@ export const CONNECTIONS = 50;
 const ROUND_S = Number(process.env.BENCH_ROUND_S ?? 3);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 /** Seconds of warm-up per target before the measured rounds (0: none, as the smoke run does). */
-export const WARMUP_S = Number(process.env.BENCH_WARMUP_S ?? 1);
+const WARMUP_S = Number(process.env.BENCH_WARMUP_S ?? 1);
+
+/** Load for WARMUP_S seconds at CONNECTIONS (or the options' own) connections, unmeasured; nothing when it is 0. */
+export async function warmUp(options: Options): Promise<void> {
+  if (WARMUP_S > 0) await autocannon({ connections: CONNECTIONS, ...options, duration: WARMUP_S });
+}
 
 export interface Target {
   route: string;
@@ -26,7 +31,7 @@ export interface Target {
  * hurts every route alike), after a warm-up of WARMUP_S (one second) each; the median round is reported.
  */
 export async function hammer(targets: Target[]): Promise<LoadResult[]> {
-  if (WARMUP_S > 0) for (const t of targets) await autocannon({ url: t.url, connections: CONNECTIONS, duration: WARMUP_S, headers: t.headers });
+  for (const t of targets) await warmUp({ url: t.url, headers: t.headers });
   const rounds = targets.map(() => [] as LoadResult[]);
   for (let round = 0; round < ROUNDS; round++) {
     for (const [i, t] of targets.entries()) {

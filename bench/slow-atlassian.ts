@@ -2,7 +2,7 @@ import autocannon from 'autocannon';
 import { JiraIntegration } from '../src/integrations/jira/entities/jira-integration.entity.js';
 import { FakeAtlassian } from '../src/integrations/jira/testing/fake-atlassian/fake-atlassian.js';
 import { createBenchDatabase, dropBenchDatabase, openDatabase, seedTeam, sleep, startApp, type AppProcess } from './support.js';
-import { WARMUP_S } from './load.js';
+import { warmUp } from './load.js';
 
 const TOKEN_MS = Number(process.env.BENCH_SLOW_TOKEN_MS ?? 9_000);
 export const SLOW = {
@@ -69,7 +69,7 @@ export async function slowAtlassian(entry: string): Promise<SlowAtlassianResult>
     app = await startApp(entry, { DATABASE_URL: url, ...fake.env(), JIRA_HTTP_TIMEOUT_MS: '20000' });
     const headers = { authorization: `Bearer ${viewer.token}`, 'x-team-id': viewer.teamId };
     const statusUrl = `${app.url}/api/integrations/jira/oauth/status`;
-    if (WARMUP_S > 0) await measure(statusUrl, headers, WARMUP_S); // warm-up
+    await warmUp({ url: statusUrl, headers, connections: SLOW.connections });
     const floor = await measure(`${app.url}/bench/floor`, headers, SLOW.measureS);
     const quiet = await measure(statusUrl, headers, SLOW.measureS);
 

@@ -2,7 +2,7 @@ import autocannon, { type Options } from 'autocannon';
 import { SignJWT } from 'jose';
 import { JiraIntegration } from '../src/integrations/jira/entities/jira-integration.entity.js';
 import { normalizeSubscription } from '../src/integrations/jira/webhooks/webhook-subscription.js';
-import { CONNECTIONS, type LoadResult, WARMUP_S } from './load.js';
+import { CONNECTIONS, type LoadResult, warmUp } from './load.js';
 import { median, openDatabase, seedTeam, sleep, startApp } from './support.js';
 
 /*
@@ -96,10 +96,8 @@ export async function webhookThroughput(entry: string, kind: string, env: Record
       }],
     };
     const floor: Options = { url: `${app.url}/bench/floor`, headers: { authorization: `Bearer ${team.token}`, 'x-team-id': team.teamId } };
-    if (WARMUP_S > 0) {
-      await autocannon({ ...floor, connections: CONNECTIONS, duration: WARMUP_S });
-      await autocannon({ ...hooks, connections: CONNECTIONS, duration: WARMUP_S });
-    }
+    await warmUp(floor);
+    await warmUp(hooks);
     const floors: LoadResult[] = [];
     const webhooks: LoadResult[] = [];
     for (let i = 0; i < ROUNDS; i++) {
